@@ -1,0 +1,253 @@
+//! # harness-api: the vocabulary shared by the daemon, the CLI and tests
+//!
+//! Every type here is serialized as JSON on the daemon's Unix socket. Field
+//! names are part of the contract (`status --json` prints [`StatusReport`]
+//! as it is), so renaming one is a breaking change: add fields, never rename.
+//! [`API_VERSION`] is the prefix of every route.
+
+use serde::{Deserialize, Serialize};
+
+/// Routes live under `/v1/…`.
+pub const API_VERSION: &str = "v1";
+
+/// What a service's process is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Not running.
+    Stopped,
+    /// Spawned, not yet ready.
+    Starting,
+    /// Running.
+    Running,
+    /// Being stopped.
+    Stopping,
+    /// Waiting to be started again.
+    Restarting,
+    /// Given up on: needs a person.
+    Failed,
+    /// Ended on its own after it had started.
+    Exited,
+}
+
+/// What harness knows of a service's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    /// Its check passes (or it has none and is running).
+    Healthy,
+    /// Its check fails.
+    Unhealthy,
+    /// Not decided yet.
+    Starting,
+    /// Not started because a dependency is not up.
+    Blocked,
+    /// Failed to start or ended with an error.
+    Failed,
+    /// Nothing known (stopped cleanly, never started).
+    Unknown,
+}
+
+/// The stack as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum SystemState {
+    /// Everything requested is up and healthy.
+    Running,
+    /// Some of what was requested is not up.
+    Partial,
+    /// Everything requested is up, some of it unhealthy.
+    Degraded,
+    /// Nothing is up.
+    Stopped,
+}
+
+/// One row of `status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceStatus {
+    /// Service name.
+    pub name: String,
+    /// Process state.
+    pub status: Status,
+    /// Health.
+    pub health: Health,
+    /// Main process id while running.
+    pub pid: Option<u32>,
+    /// Automatic restarts so far.
+    pub restarts: u32,
+    /// Seconds since the process started, while running.
+    pub uptime_secs: Option<u64>,
+    /// Exit code of the last run, if it ended with one.
+    pub exit_code: Option<i32>,
+    /// Network label from the config.
+    pub network: String,
+    /// Why the service is as it is ("exit code 1", "dependency failed").
+    pub notes: String,
+}
+
+/// `GET /v1/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// The stack as a whole.
+    pub system_state: SystemState,
+    /// One entry per service, in config order.
+    pub services: Vec<ServiceStatus>,
+}
+
+/// One row of the history (`GET /v1/history`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// Local time, `YYYY-MM-DD HH:MM:SS.mmm`.
+    pub ts: String,
+    /// Service name.
+    pub service: String,
+    /// State before.
+    pub from: String,
+    /// State after.
+    pub to: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// `POST /v1/start`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct StartRequest {
+    /// Services to start (their dependencies come along).
+    pub services: Vec<String>,
+    /// Start every service.
+    pub all: bool,
+    /// `--timeout`, in seconds.
+    pub timeout_secs: Option<f64>,
+    /// Start dependents even when a dependency is not up; timeouts warn.
+    pub force: bool,
+    /// Do not wait for health.
+    pub no_wait: bool,
+}
+
+/// `POST /v1/stop`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct StopRequest {
+    /// Services to stop (their dependents stop first).
+    pub services: Vec<String>,
+    /// Stop every service.
+    pub all: bool,
+}
+
+/// A step in the progress of one service during a start or stop, sent as
+/// the SSE event `progress`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Service name.
+    pub service: String,
+    /// What happened.
+    pub phase: Phase,
+    /// Milliseconds since the request.
+    pub elapsed_ms: u64,
+    /// Process id, once spawned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// Exit code, when it exited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// Human detail: "exit code 1", "timeout after 300s", "blocked by api".
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// Phases a service goes through in a start or stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Waiting for its dependencies.
+    Waiting,
+    /// Already running and healthy: used as it is.
+    Existing,
+    /// Spawned; health not yet known.
+    Starting,
+    /// Healthy (final).
+    Healthy,
+    /// Started, health not waited for (final, `--no-wait` or no check).
+    Started,
+    /// Started with a warning (final, `--force`).
+    Warning,
+    /// Failed to start (final).
+    Failed,
+    /// Did not become healthy in time; left running (final).
+    TimedOut,
+    /// Not started: a dependency is not up (final).
+    Blocked,
+    /// Being stopped.
+    Stopping,
+    /// Stopped (final, for stops).
+    Stopped,
+}
+
+impl Phase {
+    /// Whether this phase ends the service's part in the request.
+    pub fn is_final(self) -> bool {
+        !matches!(self, Phase::Waiting | Phase::Starting | Phase::Stopping)
+    }
+}
+
+/// The last SSE event of a request, `done`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Summary {
+    /// Whether everything requested ended as asked. This, not the HTTP
+    /// status, is the result of the request.
+    pub success: bool,
+    /// Seconds from request to done.
+    pub elapsed: f64,
+    /// Started (or already running) and healthy or accepted.
+    pub started: Vec<String>,
+    /// Failed to start or timed out.
+    pub failed: Vec<String>,
+    /// Not started because of a dependency.
+    pub blocked: Vec<String>,
+    /// Stopped (for stop requests).
+    pub stopped: Vec<String>,
+    /// Started with warnings (`--force`).
+    pub warned: Vec<String>,
+    /// The request was cancelled (the client went away).
+    #[serde(default)]
+    pub cancelled: bool,
+}
+
+/// The body of an error answer (4xx/5xx).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// What went wrong.
+    pub error: String,
+    /// `usage` (exit 2), `config` (exit 2) or `internal` (exit 1).
+    pub kind: String,
+}
+
+/// `POST /v1/health`: run the checks now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct HealthRequest {
+    /// Services to check; empty means all.
+    pub services: Vec<String>,
+}
+
+/// One answer of `POST /v1/health`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthResult {
+    /// Service name.
+    pub service: String,
+    /// Whether the check passed.
+    pub healthy: bool,
+    /// What the probe saw.
+    pub detail: String,
+    /// How long the probe took, in milliseconds.
+    pub took_ms: u64,
+}
+
+/// `GET /v1/info`: who is serving this socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonInfo {
+    /// Daemon process id.
+    pub pid: u32,
+    /// The config file it serves.
+    pub config: String,
+    /// harness version.
+    pub version: String,
+}

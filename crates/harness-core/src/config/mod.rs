@@ -1,0 +1,17 @@
+//! The `services.yaml` contract: parsed with source locations, validated as a
+//! whole, and turned into a model the rest of harness can trust.
+
+mod error;
+mod model;
+mod parse;
+mod validate;
+
+pub use error::{ConfigError, ConfigErrors, Location};
+pub use model::{
+    Command, Condition, Config, Dependency, HealthCheck, Probe, Service, Settings, StopSignal,
+};
+pub use parse::parse;
+pub use validate::check_paths;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,169 @@
+//! The validated config model. Everything here has been checked: names are
+//! safe file names, dependencies exist and form no cycle, durations are sane.
+
+use super::Location;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A whole `services.yaml`, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Global defaults.
+    pub settings: Settings,
+    /// Services in the order they are written in the file.
+    pub services: Vec<Service>,
+}
+
+impl Config {
+    /// The service called `name`, if there is one.
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.name == name)
+    }
+
+    /// Service names in file order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.services.iter().map(|s| s.name.as_str())
+    }
+}
+
+/// The `settings:` block.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Settings {
+    /// `settings.startup_timeout`.
+    pub startup_timeout: Option<Duration>,
+}
+
+/// One service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    /// Its name: `[A-Za-z0-9][A-Za-z0-9_.-]*`, safe as a file name.
+    pub name: String,
+    /// Where its key is written.
+    pub location: Location,
+    /// What to run.
+    pub command: Command,
+    /// Folder to run in, as written (relative to the config's folder).
+    pub working_dir: Option<(PathBuf, Location)>,
+    /// Extra environment, in file order.
+    pub env: Vec<(String, String)>,
+    /// A dotenv file read at start, as written.
+    pub env_file: Option<(PathBuf, Location)>,
+    /// What must be up before this service starts.
+    pub depends_on: Vec<Dependency>,
+    /// The readiness check.
+    pub health_check: Option<HealthCheck>,
+    /// `startup_timeout` of this service.
+    pub startup_timeout: Option<Duration>,
+    /// Signal sent to the process group to stop it.
+    pub stop_signal: StopSignal,
+    /// Grace period before SIGKILL.
+    pub stop_timeout: Duration,
+    /// Label shown in status (`local`, `lan`, `wg`…).
+    pub network: Option<String>,
+}
+
+/// What a service runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// A string, run by `sh -c`.
+    Shell(String),
+    /// A list, executed directly.
+    Argv(Vec<String>),
+}
+
+/// One entry of `depends_on`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependency {
+    /// The service depended on.
+    pub name: String,
+    /// When it counts as up.
+    pub condition: Condition,
+    /// Where the entry is written.
+    pub location: Location,
+}
+
+/// When a dependency counts as satisfied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    /// Its process is running.
+    Started,
+    /// Its health check passes (the default).
+    Healthy,
+    /// It ran and exited with a success code.
+    Completed,
+}
+
+/// A readiness check with its timing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheck {
+    /// What to probe.
+    pub probe: Probe,
+    /// Failures inside this period after the start do not count.
+    pub start_period: Duration,
+    /// How often to probe once healthy.
+    pub interval: Duration,
+    /// A probe that takes longer has failed.
+    pub timeout: Duration,
+    /// Consecutive failures before a healthy service is unhealthy.
+    pub retries: u32,
+}
+
+/// The three kinds of probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// A shell command that must exit 0.
+    Command(String),
+    /// A URL that must answer 2xx.
+    Http(String),
+    /// `host:port` that must accept a connection.
+    Tcp(String),
+}
+
+impl Probe {
+    /// Whether a probe of this kind is cheap enough to run every few
+    /// milliseconds while a service starts (no process to spawn).
+    pub fn is_cheap(&self) -> bool {
+        !matches!(self, Probe::Command(_))
+    }
+}
+
+/// Signals a service may ask to be stopped with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    /// SIGTERM, the default.
+    Term,
+    /// SIGINT.
+    Int,
+    /// SIGQUIT.
+    Quit,
+    /// SIGHUP.
+    Hup,
+    /// SIGKILL.
+    Kill,
+    /// SIGUSR1.
+    Usr1,
+    /// SIGUSR2.
+    Usr2,
+}
+
+impl StopSignal {
+    /// All signals with their names, for parsing and suggestions.
+    pub const ALL: [(StopSignal, &'static str); 7] = [
+        (StopSignal::Term, "SIGTERM"),
+        (StopSignal::Int, "SIGINT"),
+        (StopSignal::Quit, "SIGQUIT"),
+        (StopSignal::Hup, "SIGHUP"),
+        (StopSignal::Kill, "SIGKILL"),
+        (StopSignal::Usr1, "SIGUSR1"),
+        (StopSignal::Usr2, "SIGUSR2"),
+    ];
+
+    /// Its conventional name.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(s, _)| *s == self)
+            .map(|(_, n)| *n)
+            .unwrap_or("SIGTERM")
+    }
+}

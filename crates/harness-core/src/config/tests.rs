@@ -1,0 +1,147 @@
+//! Config parsing: the happy path and every error users hit, with locations.
+
+use super::*;
+use std::path::Path;
+use std::time::Duration;
+
+fn errors(yaml: &str) -> Vec<String> {
+    parse(yaml, "services.yaml")
+        .expect_err("config should be rejected")
+        .0
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn parses_the_design_example() {
+    let yaml = r#"
+settings:
+  startup_timeout: 5m
+services:
+  postgres:
+    command: postgres -D ./data -p 5432
+    working_dir: ./db
+    env: { PGDATA: ./data }
+    env_file: .env
+    startup_timeout: 60
+    health_check:
+      command: pg_isready -p 5432
+      start_period: 2
+      interval: 10
+      timeout: 5
+      retries: 3
+    stop_signal: SIGTERM
+    stop_timeout: 10
+    network: local
+  api:
+    command: ["./api", "--port", "8080"]
+    depends_on: { postgres: { condition: healthy } }
+    health_check: { http: "http://127.0.0.1:8080/health" }
+    stop_signal: INT
+"#;
+    let c = parse(yaml, "services.yaml").unwrap();
+    assert_eq!(c.settings.startup_timeout, Some(Duration::from_secs(300)));
+    let pg = c.service("postgres").unwrap();
+    assert_eq!(
+        pg.command,
+        Command::Shell("postgres -D ./data -p 5432".into())
+    );
+    assert_eq!(pg.env, [("PGDATA".to_string(), "./data".to_string())]);
+    let hc = pg.health_check.as_ref().unwrap();
+    assert_eq!((hc.interval, hc.retries), (Duration::from_secs(10), 3));
+    let api = c.service("api").unwrap();
+    assert_eq!(
+        api.command,
+        Command::Argv(vec!["./api".into(), "--port".into(), "8080".into()])
+    );
+    assert_eq!(api.depends_on[0].condition, Condition::Healthy);
+    assert_eq!(api.stop_signal, StopSignal::Int);
+    assert_eq!(api.stop_timeout, Duration::from_secs(10));
+}
+
+#[test]
+fn every_error_names_file_line_column() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "services:\n  api:\n    comand: x\n",
+            "services.yaml:3:5: unknown key `comand` in service `api`\n  help: did you mean `command`?",
+        ),
+        (
+            "services:\n  api:\n    command: x\n    depends_on: [db]\n",
+            "services.yaml:4:18: service `api` depends on unknown service `db`",
+        ),
+        (
+            "services:\n  ../x:\n    command: x\n",
+            "services.yaml:2:3: invalid service name `../x`",
+        ),
+        (
+            "services:\n  api:\n    command: x\n    health_check: { tcp: \"a:1\", http: \"http://a\" }\n",
+            "services.yaml:4:33: `health_check` has more than one kind (tcp, http)",
+        ),
+        (
+            "services:\n  api:\n    command: x\n    stop_timeout: -5\n",
+            "services.yaml:4:19: `stop_timeout`: duration `-5` is negative",
+        ),
+        (
+            "services:\n  api:\n    command: x\n    startup_timeout: 100000000\n",
+            "services.yaml:4:22: `startup_timeout`: duration `100000000` is longer than the maximum of 7 days",
+        ),
+        ("services:\n  api: [\n", "services.yaml:3:1: invalid YAML"),
+        (
+            "services:\n  api:\n    command: x\n    stop_signal: SIGTREM\n",
+            "services.yaml:4:18: unknown stop signal `SIGTREM`\n  help: did you mean `SIGTERM`?",
+        ),
+        (
+            "services:\n  api:\n    working_dir: x\n",
+            "services.yaml:2:3: service `api` has no `command`",
+        ),
+        (
+            "servces:\n  api: {command: x}\n",
+            "services.yaml:1:1: unknown key `servces` at the top level\n  help: did you mean `services`?",
+        ),
+    ];
+    for (yaml, want) in cases {
+        let got = errors(yaml);
+        assert!(
+            got.iter().any(|e| e.starts_with(want)),
+            "for {yaml:?}\nwant: {want}\ngot:  {got:#?}"
+        );
+    }
+}
+
+#[test]
+fn cycles_are_printed_as_a_path() {
+    let yaml = "services:\n  a: { command: x, depends_on: [b] }\n  b: { command: x, depends_on: [c] }\n  c: { command: x, depends_on: [a] }\n";
+    let got = errors(yaml);
+    assert_eq!(got, ["services.yaml:2:33: dependency cycle: a → b → c → a"]);
+}
+
+#[test]
+fn all_errors_are_reported_at_once_in_file_order() {
+    let yaml = "services:\n  a:\n    command: x\n    bogus: 1\n  b:\n    command: y\n    depends_on: [zz]\n";
+    let got = errors(yaml);
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert!(got[0].contains(":4:5:") && got[1].contains(":7:18:"));
+}
+
+#[test]
+fn names_that_would_escape_the_log_folder_are_rejected() {
+    for bad in ["..", ".hidden", "a/b", "-x", "a b"] {
+        assert!(!validate::valid_name(bad), "{bad}");
+    }
+    for good in ["api", "api-2", "db.primary", "w_1", "0"] {
+        assert!(validate::valid_name(good), "{good}");
+    }
+}
+
+#[test]
+fn missing_working_dir_is_reported_with_location() {
+    let yaml = "services:\n  api:\n    command: x\n    working_dir: ./nope\n";
+    let c = parse(yaml, "services.yaml").unwrap();
+    let errs = check_paths(&c, "services.yaml", Path::new("/tmp"), |_| false, |_| true);
+    assert_eq!(
+        errs[0].to_string(),
+        "services.yaml:4:18: working_dir `./nope` of service `api` does not exist"
+    );
+}

@@ -1,0 +1,187 @@
+//! Facts in ([`Input`]), commands out ([`Action`]).
+
+use crate::config::StopSignal;
+use harness_api::{Progress, Summary};
+use std::time::{Duration, Instant};
+
+/// Identifies one start or stop request.
+pub type OpId = u64;
+/// Identifies one run (spawn) of a service; stale facts carry an old one.
+pub type RunId = u64;
+
+/// How a service's main process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessEnd {
+    /// It exited with this code.
+    Exited(i32),
+    /// A signal killed it.
+    Signaled(i32),
+}
+
+impl ProcessEnd {
+    /// The exit code, if it exited.
+    pub fn code(self) -> Option<i32> {
+        match self {
+            ProcessEnd::Exited(c) => Some(c),
+            ProcessEnd::Signaled(_) => None,
+        }
+    }
+
+    /// Whether it ended well (exit code 0).
+    pub fn success(self) -> bool {
+        self == ProcessEnd::Exited(0)
+    }
+
+    /// "exit code 1", "killed by signal 9".
+    pub fn describe(self) -> String {
+        match self {
+            ProcessEnd::Exited(c) => format!("exit code {c}"),
+            ProcessEnd::Signaled(s) => format!("killed by signal {s}"),
+        }
+    }
+}
+
+/// Options of a start request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StartOptions {
+    /// `--timeout`.
+    pub timeout: Option<Duration>,
+    /// `--force`.
+    pub force: bool,
+    /// `--no-wait`.
+    pub no_wait: bool,
+}
+
+/// Facts the runtime feeds in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// Start these services (by index) and what they depend on.
+    Start {
+        /// Operation id chosen by the runtime.
+        op: OpId,
+        /// Services asked for.
+        targets: Vec<usize>,
+        /// Flags.
+        options: StartOptions,
+    },
+    /// Stop these services and what depends on them.
+    Stop {
+        /// Operation id chosen by the runtime.
+        op: OpId,
+        /// Services asked for.
+        targets: Vec<usize>,
+    },
+    /// The client of an operation went away: start nothing more for it.
+    Cancel {
+        /// The operation.
+        op: OpId,
+    },
+    /// A spawn succeeded.
+    Spawned {
+        /// Service index.
+        service: usize,
+        /// The run spawned.
+        run: RunId,
+        /// Its main process id.
+        pid: u32,
+    },
+    /// A spawn could not be carried out.
+    SpawnFailed {
+        /// Service index.
+        service: usize,
+        /// The run that failed.
+        run: RunId,
+        /// Why.
+        reason: String,
+    },
+    /// A service found running when the daemon started.
+    Attached {
+        /// Service index.
+        service: usize,
+        /// Its run.
+        run: RunId,
+        /// Main process id.
+        pid: u32,
+        /// When it started.
+        since: Instant,
+    },
+    /// A run ended.
+    Exited {
+        /// Service index.
+        service: usize,
+        /// The run that ended.
+        run: RunId,
+        /// How.
+        end: ProcessEnd,
+    },
+    /// A health probe answered.
+    Probed {
+        /// Service index.
+        service: usize,
+        /// The run it probed.
+        run: RunId,
+        /// Whether it passed.
+        ok: bool,
+    },
+    /// Time passed (a deadline may have been reached).
+    Tick,
+}
+
+/// Commands the runtime carries out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Spawn a run of a service.
+    Spawn {
+        /// Service index.
+        service: usize,
+        /// The run's id, to tag later facts with.
+        run: RunId,
+    },
+    /// Stop a run: `signal` to its process group, SIGKILL after `grace`.
+    Stop {
+        /// Service index.
+        service: usize,
+        /// The run.
+        run: RunId,
+        /// Main process id (also the process group id).
+        pid: u32,
+        /// First signal.
+        signal: StopSignal,
+        /// Time before SIGKILL.
+        grace: Duration,
+    },
+    /// Run the health probe of a service at `at`.
+    Probe {
+        /// Service index.
+        service: usize,
+        /// The run to probe.
+        run: RunId,
+        /// When.
+        at: Instant,
+    },
+    /// Record a state change in the history.
+    Transition {
+        /// Service index.
+        service: usize,
+        /// State before.
+        from: &'static str,
+        /// State after.
+        to: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// Tell the client of an operation how one service is doing.
+    Progress {
+        /// The operation.
+        op: OpId,
+        /// What happened.
+        progress: Progress,
+    },
+    /// An operation is over.
+    Done {
+        /// The operation.
+        op: OpId,
+        /// Its result.
+        summary: Summary,
+    },
+}

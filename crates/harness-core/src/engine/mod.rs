@@ -1,0 +1,21 @@
+//! The supervisor's brain: one state machine over all services of a project.
+//!
+//! [`Engine::step`] takes one [`Input`] and the current time and returns the
+//! [`Action`]s that follow. Starts and stops are *operations*: a start pulls
+//! in dependencies, spawns each service as soon as its dependencies meet
+//! their condition, and settles every member as healthy, failed, timed out,
+//! blocked or used as it was; the operation is done when all have settled.
+
+mod io;
+mod op;
+mod probe;
+mod service;
+mod step;
+mod view;
+
+#[cfg(test)]
+mod tests;
+
+pub use io::{Action, Input, OpId, ProcessEnd, RunId, StartOptions};
+pub use service::{Engine, Phase, ProbeHealth};
+pub use view::ServiceView;

@@ -1,0 +1,173 @@
+//! The engine and the state it keeps per service.
+
+use super::io::{ProcessEnd, RunId};
+use super::op::Op;
+use crate::config::Config;
+use crate::graph::Graph;
+use std::time::{Duration, Instant};
+
+/// What a service's process is doing, with the data each state needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// No process.
+    Stopped,
+    /// A spawn was asked for and has not been confirmed.
+    Spawning {
+        /// The run being spawned.
+        run: RunId,
+        /// A stop arrived meanwhile: stop it as soon as it is up.
+        stop_requested: bool,
+    },
+    /// The process runs.
+    Up {
+        /// The run.
+        run: RunId,
+        /// Main process id.
+        pid: u32,
+        /// When it started.
+        since: Instant,
+        /// What the probe says.
+        health: ProbeHealth,
+        /// Consecutive failed probes.
+        fails: u32,
+        /// Probes so far in this run (sets the fast start-up cadence).
+        attempts: u32,
+    },
+    /// A stop was sent.
+    Stopping {
+        /// The run.
+        run: RunId,
+        /// Main process id.
+        pid: u32,
+    },
+}
+
+/// Health as judged from probe results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeHealth {
+    /// Not yet passed.
+    Starting,
+    /// Passed.
+    Healthy,
+    /// Failed `retries` times in a row after passing, or did not pass in time.
+    Unhealthy,
+}
+
+/// Why a service is not simply running or cleanly stopped; shown in notes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) enum Mark {
+    /// Nothing to say.
+    #[default]
+    None,
+    /// It failed to start.
+    Failed(String),
+    /// It was not started: a dependency is not up.
+    Blocked(String),
+    /// It did not become healthy in time (still running).
+    TimedOut(Duration),
+    /// It ended on its own after having started.
+    Exited(ProcessEnd),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Svc {
+    pub phase: Phase,
+    pub last_end: Option<ProcessEnd>,
+    pub mark: Mark,
+    /// Asked to run (by a start) and not asked to stop since.
+    pub wanted: bool,
+    pub restarts: u32,
+}
+
+/// The state machine over all services of one project.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub(crate) config: Config,
+    pub(crate) graph: Graph,
+    pub(crate) svcs: Vec<Svc>,
+    pub(crate) ops: Vec<Op>,
+    pub(crate) next_run: RunId,
+}
+
+impl Engine {
+    /// An engine for `config` with every service stopped. `first_run` is
+    /// the first run id to hand out (the runtime keeps ids unique across
+    /// daemon restarts).
+    pub fn new(config: Config, first_run: RunId) -> Self {
+        let graph = Graph::new(&config);
+        let svcs = config
+            .services
+            .iter()
+            .map(|_| Svc {
+                phase: Phase::Stopped,
+                last_end: None,
+                mark: Mark::None,
+                wanted: false,
+                restarts: 0,
+            })
+            .collect();
+        Engine {
+            config,
+            graph,
+            svcs,
+            ops: Vec::new(),
+            next_run: first_run,
+        }
+    }
+
+    /// The config in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The dependency graph.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// The phase of service `i`.
+    pub fn phase(&self, i: usize) -> Phase {
+        self.svcs[i].phase
+    }
+
+    /// Whether any operation is in progress.
+    pub fn busy(&self) -> bool {
+        !self.ops.is_empty()
+    }
+
+    /// Replaces the config, keeping the state of services whose names stay.
+    /// Refused (with the offending name) while an operation runs or when a
+    /// service that would disappear still has a process.
+    pub fn reload(&mut self, config: Config) -> Result<(), String> {
+        if self.busy() {
+            return Err("a start or stop is in progress; try again when it is done".into());
+        }
+        for (i, svc) in self.config.services.iter().enumerate() {
+            if config.service(&svc.name).is_none() && self.svcs[i].phase != Phase::Stopped {
+                return Err(format!(
+                    "service `{}` was removed from the config but is still running; stop it first",
+                    svc.name
+                ));
+            }
+        }
+        let mut next = Engine::new(config, self.next_run);
+        for (i, svc) in next.config.services.iter().enumerate() {
+            if let Some(old) = self.graph.index(&svc.name) {
+                next.svcs[i] = self.svcs[old].clone();
+            }
+        }
+        *self = next;
+        Ok(())
+    }
+
+    /// The earliest moment the engine wants a [`super::Input::Tick`].
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.ops.iter().filter_map(Op::next_deadline).min()
+    }
+
+    pub(crate) fn new_run(&mut self) -> RunId {
+        let run = self.next_run;
+        self.next_run += 1;
+        run
+    }
+}

@@ -1,0 +1,447 @@
+//! The engine, driven input by input with time as a value.
+
+use super::*;
+use crate::config::parse;
+use harness_api::{Health, Phase as P, Status, SystemState};
+use std::time::{Duration, Instant};
+
+const STACK: &str = r#"
+services:
+  postgres:
+    command: postgres
+    health_check: { tcp: "127.0.0.1:5432" }
+  api:
+    command: ./api
+    depends_on: [postgres]
+    health_check: { http: "http://127.0.0.1:8080/health" }
+    startup_timeout: 30
+  worker:
+    command: ./worker
+    depends_on: [api]
+  cache:
+    command: redis-server
+"#;
+
+struct Rig {
+    engine: Engine,
+    t0: Instant,
+    now: Instant,
+    log: Vec<Action>,
+}
+
+impl Rig {
+    fn new(yaml: &str) -> Self {
+        let config = parse(yaml, "services.yaml").expect("valid config");
+        let t0 = Instant::now();
+        Rig {
+            engine: Engine::new(config, 1),
+            t0,
+            now: t0,
+            log: Vec::new(),
+        }
+    }
+    fn idx(&self, name: &str) -> usize {
+        self.engine.graph().index(name).unwrap()
+    }
+    fn at(&mut self, ms: u64) -> &mut Self {
+        self.now = self.t0 + Duration::from_millis(ms);
+        self
+    }
+    fn feed(&mut self, input: Input) -> Vec<Action> {
+        let out = self.engine.step(input, self.now);
+        self.log.extend(out.clone());
+        out
+    }
+    fn start(&mut self, names: &[&str], options: StartOptions) -> Vec<Action> {
+        let targets = names.iter().map(|n| self.idx(n)).collect();
+        self.feed(Input::Start {
+            op: 1,
+            targets,
+            options,
+        })
+    }
+    /// Spawns confirmed for every Spawn in `actions`, returning the new actions.
+    fn confirm(&mut self, actions: &[Action]) -> Vec<Action> {
+        let mut out = Vec::new();
+        for a in actions {
+            if let Action::Spawn { service, run } = a {
+                out.extend(self.feed(Input::Spawned {
+                    service: *service,
+                    run: *run,
+                    pid: 1000 + *service as u32,
+                }));
+            }
+        }
+        out
+    }
+    fn run_of(&self, name: &str) -> RunId {
+        match self.engine.phase(self.idx(name)) {
+            Phase::Up { run, .. } | Phase::Spawning { run, .. } | Phase::Stopping { run, .. } => {
+                run
+            }
+            Phase::Stopped => panic!("{name} has no run"),
+        }
+    }
+    fn probe(&mut self, name: &str, ok: bool) -> Vec<Action> {
+        let (service, run) = (self.idx(name), self.run_of(name));
+        self.feed(Input::Probed { service, run, ok })
+    }
+    fn spawned_names(&self, actions: &[Action]) -> Vec<String> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Spawn { service, .. } => {
+                    Some(self.engine.graph().name(*service).to_string())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+    fn done(&self) -> Option<harness_api::Summary> {
+        self.log.iter().find_map(|a| match a {
+            Action::Done { summary, .. } => Some(summary.clone()),
+            _ => None,
+        })
+    }
+    fn final_phase(&self, name: &str) -> Option<P> {
+        self.log.iter().rev().find_map(|a| match a {
+            Action::Progress { progress, .. }
+                if progress.service == name && progress.phase.is_final() =>
+            {
+                Some(progress.phase)
+            }
+            _ => None,
+        })
+    }
+}
+
+#[test]
+fn starts_in_dependency_order_and_independents_at_once() {
+    let mut r = Rig::new(STACK);
+    let first = r.start(&["worker", "cache"], StartOptions::default());
+    assert_eq!(r.spawned_names(&first), ["postgres", "cache"]);
+    let after = r.confirm(&first);
+    assert!(
+        after.iter().any(|a| matches!(a, Action::Probe { .. })),
+        "postgres is probed at once"
+    );
+    assert_eq!(
+        r.final_phase("cache"),
+        Some(P::Healthy),
+        "no check: healthy once running"
+    );
+    let next = r.at(40).probe("postgres", true);
+    assert_eq!(
+        r.spawned_names(&next),
+        ["api"],
+        "api spawns in the same step postgres turns healthy"
+    );
+    let next = r.confirm(&next);
+    assert!(r.spawned_names(&next).is_empty());
+    let next = r.at(90).probe("api", true);
+    assert_eq!(r.spawned_names(&next), ["worker"]);
+    r.confirm(&next);
+    let summary = r.done().expect("done");
+    assert!(summary.success);
+    assert_eq!(summary.started, ["postgres", "api", "worker", "cache"]);
+    assert_eq!(r.engine.report(r.now).system_state, SystemState::Running);
+}
+
+#[test]
+fn failed_dependency_blocks_dependents_but_not_independents() {
+    let mut r = Rig::new(STACK);
+    let a = r.start(&["worker", "cache"], StartOptions::default());
+    r.confirm(&a);
+    let a = r.probe("postgres", true);
+    r.confirm(&a);
+    let (api, run) = (r.idx("api"), r.run_of("api"));
+    r.feed(Input::Exited {
+        service: api,
+        run,
+        end: ProcessEnd::Exited(1),
+    });
+    assert_eq!(r.final_phase("api"), Some(P::Failed));
+    assert_eq!(r.final_phase("worker"), Some(P::Blocked));
+    let s = r.done().unwrap();
+    assert!(!s.success);
+    assert_eq!(
+        (s.started, s.failed, s.blocked),
+        (
+            vec!["postgres".into(), "cache".into()],
+            vec!["api".to_string()],
+            vec!["worker".to_string()]
+        )
+    );
+    let rep = r.engine.report(r.now);
+    let row = |n: &str| rep.services.iter().find(|s| s.name == n).unwrap().clone();
+    assert_eq!(
+        (row("api").status, row("api").health, row("api").exit_code),
+        (Status::Stopped, Health::Failed, Some(1))
+    );
+    assert_eq!(row("api").notes, "exit code 1");
+    assert_eq!(row("worker").health, Health::Blocked);
+    assert_eq!(row("worker").notes, "dependency failed: api");
+    assert_eq!(rep.system_state, SystemState::Partial);
+    let blocked = r.log.iter().any(|a| matches!(a, Action::Transition { from: "stopped", to: "blocked", reason, .. } if reason == "dependency failed: api"));
+    assert!(blocked, "history records the block");
+}
+
+#[test]
+fn timeout_leaves_service_running_and_blocks_dependents() {
+    let mut r = Rig::new(STACK);
+    let a = r.start(&["worker"], StartOptions::default());
+    r.confirm(&a);
+    let a = r.at(10).probe("postgres", true);
+    r.confirm(&a);
+    r.at(20).probe("api", false);
+    assert_eq!(
+        r.engine.next_deadline(),
+        Some(r.t0 + Duration::from_secs(30)),
+        "api's 30 s runs from the request"
+    );
+    r.at(30_000).feed(Input::Tick);
+    assert_eq!(r.final_phase("api"), Some(P::TimedOut));
+    assert_eq!(r.final_phase("worker"), Some(P::Blocked));
+    assert!(
+        matches!(
+            r.engine.phase(r.idx("api")),
+            Phase::Up {
+                health: ProbeHealth::Unhealthy,
+                ..
+            }
+        ),
+        "not killed"
+    );
+    assert!(!r.log.iter().any(|a| matches!(a, Action::Stop { .. })));
+    let rep = r.engine.report(r.now);
+    assert_eq!(rep.services[1].notes, "timeout after 30s");
+    assert_eq!(rep.services[1].health, Health::Unhealthy);
+}
+
+#[test]
+fn timeout_precedence_flag_over_service() {
+    let mut r = Rig::new(STACK);
+    let opts = StartOptions {
+        timeout: Some(Duration::from_secs(2)),
+        ..Default::default()
+    };
+    let a = r.start(&["api"], opts);
+    r.confirm(&a);
+    assert_eq!(
+        r.engine.next_deadline(),
+        Some(r.t0 + Duration::from_secs(2))
+    );
+    r.at(2000).feed(Input::Tick);
+    assert_eq!(r.final_phase("postgres"), Some(P::TimedOut));
+    assert_eq!(r.final_phase("api"), Some(P::Blocked));
+}
+
+#[test]
+fn force_starts_dependents_of_a_failed_service_with_a_warning() {
+    let mut r = Rig::new(STACK);
+    let opts = StartOptions {
+        force: true,
+        ..Default::default()
+    };
+    let a = r.start(&["worker"], opts);
+    r.confirm(&a);
+    let a = r.probe("postgres", true);
+    r.confirm(&a);
+    let (api, run) = (r.idx("api"), r.run_of("api"));
+    let a = r.feed(Input::Exited {
+        service: api,
+        run,
+        end: ProcessEnd::Exited(2),
+    });
+    assert_eq!(r.spawned_names(&a), ["worker"]);
+    r.confirm(&a);
+    assert_eq!(r.final_phase("worker"), Some(P::Warning));
+    let s = r.done().unwrap();
+    assert_eq!(
+        s.failed,
+        ["api"],
+        "a crash is still a failure under --force"
+    );
+    assert_eq!(s.warned, ["worker"]);
+}
+
+#[test]
+fn no_wait_spawns_the_chain_without_health() {
+    let mut r = Rig::new(STACK);
+    let a = r.start(
+        &["worker"],
+        StartOptions {
+            no_wait: true,
+            ..Default::default()
+        },
+    );
+    let a = r.confirm(&a);
+    assert_eq!(r.spawned_names(&a), ["api"]);
+    let a = r.confirm(&a);
+    assert_eq!(r.spawned_names(&a), ["worker"]);
+    r.confirm(&a);
+    assert!(r.done().unwrap().success);
+}
+
+#[test]
+fn running_healthy_service_is_used_as_it_is() {
+    let mut r = Rig::new(STACK);
+    let a = r.start(&["postgres"], StartOptions::default());
+    r.confirm(&a);
+    r.probe("postgres", true);
+    r.log.clear();
+    let a = r.feed(Input::Start {
+        op: 2,
+        targets: vec![0],
+        options: StartOptions::default(),
+    });
+    assert!(r.spawned_names(&a).is_empty(), "never started twice");
+    assert_eq!(r.final_phase("postgres"), Some(P::Existing));
+}
+
+#[test]
+fn stop_takes_dependents_down_first() {
+    let mut r = Rig::new(STACK);
+    let a = r.start(
+        &["worker"],
+        StartOptions {
+            no_wait: true,
+            ..Default::default()
+        },
+    );
+    let a = r.confirm(&a);
+    let a = r.confirm(&a);
+    r.confirm(&a);
+    let stops = r.feed(Input::Stop {
+        op: 9,
+        targets: vec![r.idx("postgres")],
+    });
+    let stopped: Vec<usize> = stops
+        .iter()
+        .filter_map(|a| match a {
+            Action::Stop { service, .. } => Some(*service),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stopped, [r.idx("worker")], "only the leaf first");
+    let (w, run) = (r.idx("worker"), r.run_of("worker"));
+    let next = r.feed(Input::Exited {
+        service: w,
+        run,
+        end: ProcessEnd::Signaled(15),
+    });
+    assert!(
+        next.iter()
+            .any(|a| matches!(a, Action::Stop { service, .. } if *service == r.idx("api")))
+    );
+    let (api, run) = (r.idx("api"), r.run_of("api"));
+    r.feed(Input::Exited {
+        service: api,
+        run,
+        end: ProcessEnd::Signaled(15),
+    });
+    let (pg, run) = (r.idx("postgres"), r.run_of("postgres"));
+    r.feed(Input::Exited {
+        service: pg,
+        run,
+        end: ProcessEnd::Exited(0),
+    });
+    let s = r
+        .log
+        .iter()
+        .rev()
+        .find_map(|a| match a {
+            Action::Done { op: 9, summary } => Some(summary.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(s.stopped, ["postgres", "api", "worker"]);
+    assert_eq!(r.engine.report(r.now).system_state, SystemState::Stopped);
+}
+
+#[test]
+fn stale_facts_of_an_old_run_are_ignored() {
+    let mut r = Rig::new(STACK);
+    let a = r.start(&["cache"], StartOptions::default());
+    r.confirm(&a);
+    let c = r.idx("cache");
+    let out = r.feed(Input::Exited {
+        service: c,
+        run: 999,
+        end: ProcessEnd::Exited(1),
+    });
+    assert!(out.is_empty());
+    assert!(matches!(r.engine.phase(c), Phase::Up { .. }));
+}
+
+#[test]
+fn exit_after_start_is_reported_as_exited() {
+    let mut r = Rig::new(STACK);
+    let a = r.start(&["cache"], StartOptions::default());
+    r.confirm(&a);
+    let (c, run) = (r.idx("cache"), r.run_of("cache"));
+    r.feed(Input::Exited {
+        service: c,
+        run,
+        end: ProcessEnd::Exited(3),
+    });
+    let row = &r.engine.report(r.now).services[c];
+    assert_eq!(
+        (row.status, row.health, row.exit_code),
+        (Status::Exited, Health::Failed, Some(3))
+    );
+    assert_eq!(row.notes, "exited: exit code 3");
+}
+
+#[test]
+fn completed_condition_waits_for_a_successful_exit() {
+    let mut r = Rig::new(
+        r#"
+services:
+  migrate: { command: ./migrate, health_check: { command: "false" } }
+  api: { command: ./api, depends_on: { migrate: { condition: completed } } }
+"#,
+    );
+    let a = r.start(&["api"], StartOptions::default());
+    r.confirm(&a);
+    let run = r.run_of("migrate");
+    let a = r.feed(Input::Exited {
+        service: 0,
+        run,
+        end: ProcessEnd::Exited(0),
+    });
+    assert_eq!(r.spawned_names(&a), ["api"]);
+}
+
+#[test]
+fn healthy_service_turns_unhealthy_after_retries() {
+    let mut r = Rig::new(STACK);
+    let a = r.start(&["postgres"], StartOptions::default());
+    r.confirm(&a);
+    r.probe("postgres", true);
+    r.probe("postgres", false);
+    r.probe("postgres", false);
+    assert!(matches!(
+        r.engine.phase(0),
+        Phase::Up {
+            health: ProbeHealth::Healthy,
+            ..
+        }
+    ));
+    r.probe("postgres", false);
+    assert!(matches!(
+        r.engine.phase(0),
+        Phase::Up {
+            health: ProbeHealth::Unhealthy,
+            ..
+        }
+    ));
+    r.probe("postgres", true);
+    assert!(matches!(
+        r.engine.phase(0),
+        Phase::Up {
+            health: ProbeHealth::Healthy,
+            ..
+        }
+    ));
+}

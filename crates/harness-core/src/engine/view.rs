@@ -1,0 +1,103 @@
+//! What `status` shows, derived from the engine's state.
+
+use super::service::{Engine, Mark, Phase, ProbeHealth};
+use crate::duration::compact;
+use harness_api::{Health, ServiceStatus, Status, StatusReport, SystemState};
+use std::time::Instant;
+
+/// One service as `status` shows it.
+pub type ServiceView = ServiceStatus;
+
+impl Engine {
+    /// The status of every service and of the stack, as of `now`.
+    pub fn report(&self, now: Instant) -> StatusReport {
+        let services: Vec<ServiceStatus> =
+            (0..self.svcs.len()).map(|i| self.view(i, now)).collect();
+        StatusReport {
+            system_state: self.system_state(&services),
+            services,
+        }
+    }
+
+    fn view(&self, i: usize, now: Instant) -> ServiceStatus {
+        let svc = &self.svcs[i];
+        let cfg = &self.config.services[i];
+        let (status, health, pid, uptime) = match svc.phase {
+            Phase::Stopped => {
+                let (status, health) = match &svc.mark {
+                    Mark::Failed(_) => (Status::Stopped, Health::Failed),
+                    Mark::Blocked(_) => (Status::Stopped, Health::Blocked),
+                    Mark::Exited(end) if end.success() => (Status::Exited, Health::Unknown),
+                    Mark::Exited(_) => (Status::Exited, Health::Failed),
+                    Mark::None | Mark::TimedOut(_) => (Status::Stopped, Health::Unknown),
+                };
+                (status, health, None, None)
+            }
+            Phase::Spawning { .. } => (Status::Starting, Health::Starting, None, None),
+            Phase::Up {
+                pid, since, health, ..
+            } => {
+                let uptime = Some(now.saturating_duration_since(since).as_secs());
+                match health {
+                    ProbeHealth::Starting => {
+                        (Status::Starting, Health::Starting, Some(pid), uptime)
+                    }
+                    ProbeHealth::Healthy => (Status::Running, Health::Healthy, Some(pid), uptime),
+                    ProbeHealth::Unhealthy => {
+                        (Status::Running, Health::Unhealthy, Some(pid), uptime)
+                    }
+                }
+            }
+            Phase::Stopping { pid, .. } => (Status::Stopping, Health::Unknown, Some(pid), None),
+        };
+        let notes = match &svc.mark {
+            Mark::None => String::new(),
+            Mark::Failed(why) => why.clone(),
+            Mark::Blocked(why) => why.clone(),
+            Mark::TimedOut(after) => format!("timeout after {}", compact(after.as_secs().max(1))),
+            Mark::Exited(end) => format!("exited: {}", end.describe()),
+        };
+        ServiceStatus {
+            name: cfg.name.clone(),
+            status,
+            health,
+            pid,
+            restarts: svc.restarts,
+            uptime_secs: uptime,
+            exit_code: if pid.is_none() {
+                svc.last_end.and_then(|e| e.code())
+            } else {
+                None
+            },
+            network: cfg.network.clone().unwrap_or_else(|| "local".into()),
+            notes,
+        }
+    }
+
+    fn system_state(&self, rows: &[ServiceStatus]) -> SystemState {
+        let wanted: Vec<&ServiceStatus> = rows
+            .iter()
+            .zip(&self.svcs)
+            .filter(|(_, s)| s.wanted)
+            .map(|(r, _)| r)
+            .collect();
+        let any_up = rows.iter().any(|r| r.pid.is_some());
+        if wanted.is_empty() {
+            return if any_up {
+                SystemState::Partial
+            } else {
+                SystemState::Stopped
+            };
+        }
+        let up = |r: &&ServiceStatus| matches!(r.status, Status::Running | Status::Starting);
+        if wanted.iter().all(|r| r.health == Health::Healthy) {
+            SystemState::Running
+        } else if wanted.iter().all(up) {
+            SystemState::Degraded
+        } else if !any_up {
+            SystemState::Stopped
+        } else {
+            SystemState::Partial
+        }
+    }
+}
