@@ -1,1 +1,71 @@
+//! # harness-daemon: the supervisor of one project
+//!
+//! Theory of operation. One daemon serves one project folder. It holds the
+//! lock `.harness/daemon.lock`, listens on `.harness/harness.sock`, and runs a
+//! single supervisor task ([`supervisor`]) that owns the pure
+//! [`harness_core::engine::Engine`]. Everything else is a fact source or an
+//! action executor around it:
+//!
+//! - API handlers ([`api`]) send requests in and stream progress out (SSE);
+//! - [`process`] spawns shims, watches them through pidfds, reads their exit
+//!   files and stops process groups;
+//! - [`probe`] runs tcp / http / command health checks;
+//! - [`store_writer`] persists runs and history on its own thread, so the
+//!   supervisor never waits on the disk.
+//!
+//! On start the daemon re-attaches to the runs recorded in the store, trusting
+//! a pid only when its process start time matches the recorded one.
 
+pub mod api;
+pub mod lock;
+pub mod probe;
+pub mod process;
+pub mod store_writer;
+pub mod supervisor;
+
+use harness_store::Project;
+use std::future::Future;
+
+/// Runs the daemon for `project` until `shutdown` completes or a client asks
+/// it to exit. Services keep running after it returns.
+pub async fn run(
+    project: Project,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(project.logs_dir())?;
+    std::fs::create_dir_all(project.run_dir())?;
+    let _lock = lock::DaemonLock::acquire(&project.lock())?;
+    let config = project
+        .load()
+        .map_err(|e| anyhow::anyhow!("invalid config:\n{e}"))?;
+    let (handle, sup) = supervisor::Supervisor::boot(project.clone(), config)?;
+    let sup_task = tokio::spawn(sup.run());
+    let served = api::serve(&project, handle.clone(), shutdown).await;
+    handle.shutdown();
+    let _ = sup_task.await;
+    served
+}
+
+/// Builds a single-threaded runtime and runs the daemon until SIGTERM or
+/// SIGINT. This is `harness daemon run`.
+pub fn run_blocking(project: Project) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let shutdown = async {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                return std::future::pending().await;
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        };
+        run(project, shutdown).await
+    })
+}

@@ -162,7 +162,25 @@ impl Engine {
 
     /// The earliest moment the engine wants a [`super::Input::Tick`].
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.ops.iter().filter_map(Op::next_deadline).min()
+        let settling = self
+            .svcs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s.phase {
+                Phase::Up {
+                    since,
+                    health: ProbeHealth::Starting,
+                    ..
+                } if self.config.services[i].health_check.is_none() => {
+                    Some(since + super::step::SETTLE)
+                }
+                _ => None,
+            });
+        self.ops
+            .iter()
+            .filter_map(Op::next_deadline)
+            .chain(settling)
+            .min()
     }
 
     pub(crate) fn new_run(&mut self) -> RunId {

@@ -8,7 +8,12 @@ use crate::config::Condition;
 use crate::duration::compact;
 use crate::timeout::startup_timeout;
 use harness_api::{Phase as Reported, Progress, Summary};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long a service without a health check must stay up to count as
+/// started: long enough to catch a command that fails at once (a typo, a
+/// missing file, a port in use), short enough not to slow a stack down.
+pub const SETTLE: Duration = Duration::from_millis(250);
 
 /// Whether a dependency lets its dependent start.
 enum DepState {
@@ -196,11 +201,7 @@ impl Engine {
             run,
             pid,
             since: now,
-            health: if has_check {
-                ProbeHealth::Starting
-            } else {
-                ProbeHealth::Healthy
-            },
+            health: ProbeHealth::Starting,
             fails: 0,
             attempts: 0,
         };
@@ -223,8 +224,6 @@ impl Engine {
                 run,
                 at: now,
             });
-        } else {
-            out.push(self.transition(i, "starting", "running", "started (no health check)".into()));
         }
         if stop_requested {
             self.send_stop(i, out);
@@ -341,6 +340,7 @@ impl Engine {
     /// enforces deadlines, and closes finished operations — until nothing
     /// changes any more.
     fn advance(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.settle_unchecked(now, out);
         loop {
             let mut changed = false;
             for k in 0..self.ops.len() {
@@ -362,6 +362,26 @@ impl Engine {
                 op: op.id,
                 summary: self.summarize(&op, now),
             });
+        }
+    }
+
+    /// A service without a health check is healthy once it has stayed up
+    /// for [`SETTLE`]: one that dies at once has failed to start.
+    fn settle_unchecked(&mut self, now: Instant, out: &mut Vec<Action>) {
+        for i in 0..self.svcs.len() {
+            if self.config.services[i].health_check.is_some() {
+                continue;
+            }
+            if let Phase::Up {
+                since,
+                health: health @ ProbeHealth::Starting,
+                ..
+            } = &mut self.svcs[i].phase
+                && now >= *since + SETTLE
+            {
+                *health = ProbeHealth::Healthy;
+                out.push(self.transition(i, "starting", "running", "up (no health check)".into()));
+            }
         }
     }
 

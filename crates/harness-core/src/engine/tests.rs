@@ -127,10 +127,17 @@ fn starts_in_dependency_order_and_independents_at_once() {
     );
     assert_eq!(
         r.final_phase("cache"),
-        Some(P::Healthy),
-        "no check: healthy once running"
+        None,
+        "no check: not healthy before it stayed up"
     );
-    let next = r.at(40).probe("postgres", true);
+    assert_eq!(r.engine.next_deadline(), Some(r.t0 + SETTLE));
+    r.at(250).feed(Input::Tick);
+    assert_eq!(
+        r.final_phase("cache"),
+        Some(P::Healthy),
+        "no check: healthy once it stayed up"
+    );
+    let next = r.at(260).probe("postgres", true);
     assert_eq!(
         r.spawned_names(&next),
         ["api"],
@@ -138,9 +145,10 @@ fn starts_in_dependency_order_and_independents_at_once() {
     );
     let next = r.confirm(&next);
     assert!(r.spawned_names(&next).is_empty());
-    let next = r.at(90).probe("api", true);
+    let next = r.at(290).probe("api", true);
     assert_eq!(r.spawned_names(&next), ["worker"]);
     r.confirm(&next);
+    r.at(540).feed(Input::Tick);
     let summary = r.done().expect("done");
     assert!(summary.success);
     assert_eq!(summary.started, ["postgres", "api", "worker", "cache"]);
@@ -154,6 +162,7 @@ fn failed_dependency_blocks_dependents_but_not_independents() {
     r.confirm(&a);
     let a = r.probe("postgres", true);
     r.confirm(&a);
+    r.at(300).feed(Input::Tick);
     let (api, run) = (r.idx("api"), r.run_of("api"));
     r.feed(Input::Exited {
         service: api,
@@ -255,6 +264,7 @@ fn force_starts_dependents_of_a_failed_service_with_a_warning() {
     });
     assert_eq!(r.spawned_names(&a), ["worker"]);
     r.confirm(&a);
+    r.at(300).feed(Input::Tick);
     assert_eq!(r.final_phase("worker"), Some(P::Warning));
     let s = r.done().unwrap();
     assert_eq!(
@@ -379,6 +389,7 @@ fn exit_after_start_is_reported_as_exited() {
     let mut r = Rig::new(STACK);
     let a = r.start(&["cache"], StartOptions::default());
     r.confirm(&a);
+    r.at(300).feed(Input::Tick);
     let (c, run) = (r.idx("cache"), r.run_of("cache"));
     r.feed(Input::Exited {
         service: c,

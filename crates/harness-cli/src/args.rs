@@ -1,0 +1,102 @@
+//! The command line, as clap sees it.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Bring up a stack of services in dependency order, keep it healthy, and
+/// tell the truth when only part of it came up.
+#[derive(Debug, Parser)]
+#[command(name = "harness", version, about)]
+pub struct Cli {
+    /// The config file (default: services.yaml or harness.yaml, searched
+    /// upward from the current folder). Goes before the command:
+    /// `harness -f stack.yaml start --all`.
+    #[arg(short = 'f', long = "file", env = "HARNESS_FILE")]
+    pub file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start services (and what they depend on).
+    Start(StartArgs),
+    /// Stop services (and what depends on them).
+    Stop(Targets),
+    /// Stop, then start services.
+    Restart(StartArgs),
+    /// Show the state of every service.
+    Status(StatusArgs),
+    /// Show a service's output.
+    Logs(LogsArgs),
+    /// Run the health checks now; exit 3 if any fails.
+    Health(Targets),
+    /// Control the project's supervisor daemon.
+    Daemon {
+        #[command(subcommand)]
+        command: DaemonCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct Targets {
+    /// Services to act on.
+    pub services: Vec<String>,
+    /// Act on every service.
+    #[arg(long, conflicts_with = "services")]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    #[command(flatten)]
+    pub targets: Targets,
+    /// Startup timeout in seconds (or "90s", "5m") for every service started.
+    #[arg(long, value_parser = parse_timeout)]
+    pub timeout: Option<std::time::Duration>,
+    /// Start dependents even when a dependency is not up; a timeout warns
+    /// instead of failing.
+    #[arg(long)]
+    pub force: bool,
+    /// Do not wait for health checks.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only these services.
+    pub services: Vec<String>,
+    /// Show the history of state changes instead.
+    #[arg(long)]
+    pub history: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The service.
+    pub service: String,
+    /// Only the last N lines.
+    #[arg(long, short = 'n')]
+    pub tail: Option<usize>,
+    /// Keep printing new output (across restarts).
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DaemonCommand {
+    /// Run the daemon in the foreground (the CLI starts it on demand).
+    Run,
+    /// Stop the daemon; services keep running.
+    Stop,
+    /// Print the daemon's pid and config.
+    Info,
+}
+
+fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    harness_core::duration::parse_duration(s)
+}

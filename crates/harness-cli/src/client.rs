@@ -1,0 +1,207 @@
+//! The API client: HTTP/1.1 over the project's Unix socket, with the daemon
+//! started on demand.
+
+use crate::error::CliError;
+use anyhow::Context;
+use harness_api::ApiError;
+use harness_store::Project;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::os::unix::process::CommandExt;
+use std::time::{Duration, Instant};
+use tokio::net::UnixStream;
+
+/// How long to wait for a freshly started daemon to listen.
+const DAEMON_START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection factory for one project's daemon.
+pub struct Client {
+    project: Project,
+}
+
+impl Client {
+    /// Connects to the project's daemon, starting it if none runs.
+    pub async fn connect(project: &Project) -> Result<Client, CliError> {
+        let client = Client {
+            project: project.clone(),
+        };
+        if UnixStream::connect(project.socket()).await.is_err() {
+            client.start_daemon().await?;
+        }
+        Ok(client)
+    }
+
+    /// A client only if a daemon already runs.
+    pub async fn existing(project: &Project) -> Option<Client> {
+        UnixStream::connect(project.socket()).await.ok()?;
+        Some(Client {
+            project: project.clone(),
+        })
+    }
+
+    async fn start_daemon(&self) -> Result<(), CliError> {
+        std::fs::create_dir_all(self.project.state_dir())?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.project.daemon_log())?;
+        let exe = std::env::current_exe().context("cannot find the harness executable")?;
+        let mut child = std::process::Command::new(exe)
+            .arg("-f")
+            .arg(&self.project.config)
+            .args(["daemon", "run"])
+            .current_dir(&self.project.root)
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .context("cannot start the harness daemon")?;
+        let deadline = Instant::now() + DAEMON_START_TIMEOUT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            if UnixStream::connect(self.project.socket()).await.is_ok() {
+                return Ok(());
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let tail = std::fs::read_to_string(self.project.daemon_log()).unwrap_or_default();
+                let last: Vec<&str> = tail
+                    .lines()
+                    .rev()
+                    .take(5)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                return Err(anyhow::anyhow!(
+                    "the harness daemon exited at start ({status}):\n{}",
+                    last.join("\n")
+                )
+                .into());
+            }
+            if Instant::now() > deadline {
+                return Err(anyhow::anyhow!(
+                    "the harness daemon did not start listening within {:?}; see {}",
+                    DAEMON_START_TIMEOUT,
+                    self.project.daemon_log().display()
+                )
+                .into());
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends a request; returns the response with its body still streaming.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<Response<Incoming>, CliError> {
+        let stream = UnixStream::connect(self.project.socket())
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot reach the harness daemon at {}",
+                    self.project.socket().display()
+                )
+            })?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .context("daemon handshake")?;
+        tokio::spawn(conn);
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(hyper::header::HOST, "harness")
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .context("build request")?;
+        let resp = sender.send_request(req).await.context("daemon request")?;
+        if resp.status() != StatusCode::OK {
+            let bytes = resp
+                .into_body()
+                .collect()
+                .await
+                .context("read error")?
+                .to_bytes();
+            let e: ApiError = serde_json::from_slice(&bytes).unwrap_or(ApiError {
+                error: String::from_utf8_lossy(&bytes).into_owned(),
+                kind: "internal".into(),
+            });
+            return Err(match e.kind.as_str() {
+                "usage" => CliError::Usage(e.error),
+                "config" => CliError::Config(e.error),
+                _ => CliError::Internal(anyhow::anyhow!(e.error)),
+            });
+        }
+        Ok(resp)
+    }
+
+    /// A request whose whole answer is JSON.
+    pub async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<T, CliError> {
+        let resp = self.request(method, path, body).await?;
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .context("read answer")?
+            .to_bytes();
+        Ok(serde_json::from_slice(&bytes).context("decode answer")?)
+    }
+}
+
+/// Reads Server-Sent Events from a response body: `(event, data)` pairs.
+pub struct SseReader {
+    body: Incoming,
+    buf: Vec<u8>,
+}
+
+impl SseReader {
+    /// Wraps a streaming body.
+    pub fn new(resp: Response<Incoming>) -> Self {
+        SseReader {
+            body: resp.into_body(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// The next event, or `None` at the end of the stream.
+    pub async fn next(&mut self) -> Result<Option<(String, String)>, CliError> {
+        loop {
+            if let Some(pos) = self.buf.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.buf.drain(..pos + 2).collect();
+                let text = String::from_utf8_lossy(&block);
+                let (mut event, mut data) = (String::new(), String::new());
+                for line in text.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        event = v.trim().to_string();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.strip_prefix(' ').unwrap_or(v));
+                    }
+                }
+                if event.is_empty() && data.is_empty() {
+                    continue; // keep-alive comment
+                }
+                return Ok(Some((event, data)));
+            }
+            match self.body.frame().await {
+                None => return Ok(None),
+                Some(frame) => {
+                    let frame = frame.context("event stream")?;
+                    if let Ok(data) = frame.into_data() {
+                        self.buf.extend_from_slice(&data);
+                    }
+                }
+            }
+        }
+    }
+}

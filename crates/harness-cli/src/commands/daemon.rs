@@ -1,0 +1,52 @@
+//! `harness daemon run|stop|info`.
+
+use crate::args::DaemonCommand;
+use crate::client::Client;
+use crate::error::CliError;
+use harness_api::DaemonInfo;
+use harness_store::Project;
+use hyper::Method;
+
+/// `harness daemon run`: the supervisor in the foreground.
+pub fn run(project: Project) -> Result<(), CliError> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HARNESS_LOG")
+        .unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .init();
+    harness_daemon::run_blocking(project).map_err(CliError::Internal)
+}
+
+pub async fn control(project: &Project, cmd: DaemonCommand) -> Result<(), CliError> {
+    match cmd {
+        DaemonCommand::Run => unreachable!("handled before the runtime starts"),
+        DaemonCommand::Stop => match Client::existing(project).await {
+            None => {
+                println!("no daemon runs for this project");
+                Ok(())
+            }
+            Some(c) => {
+                let info: DaemonInfo = c.json(Method::GET, "/v1/info", None).await?;
+                c.request(Method::POST, "/v1/shutdown", None).await?;
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+                while std::path::Path::new(&format!("/proc/{}", info.pid)).exists()
+                    && std::time::Instant::now() < deadline
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+                println!("daemon (pid {}) stopped; services keep running", info.pid);
+                Ok(())
+            }
+        },
+        DaemonCommand::Info => {
+            let c = Client::connect(project).await?;
+            let info: DaemonInfo = c.json(Method::GET, "/v1/info", None).await?;
+            println!(
+                "pid {}\nconfig {}\nversion {}",
+                info.pid, info.config, info.version
+            );
+            Ok(())
+        }
+    }
+}

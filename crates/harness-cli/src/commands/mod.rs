@@ -1,0 +1,63 @@
+//! One file per command; `dispatch` finds the project and runs one.
+
+mod daemon;
+mod health;
+mod logs;
+mod start;
+mod status;
+mod stop;
+
+use crate::args::{Cli, Command, DaemonCommand};
+use crate::error::CliError;
+use harness_store::Project;
+
+/// Runs the parsed command.
+pub fn dispatch(cli: Cli) -> Result<(), CliError> {
+    let project = find_project(&cli)?;
+    if let Command::Daemon {
+        command: DaemonCommand::Run,
+    } = cli.command
+    {
+        return daemon::run(project);
+    }
+    // Validate before anything runs: config errors exit 2 here.
+    project
+        .load()
+        .map_err(|e| CliError::Config(e.to_string()))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        match cli.command {
+            Command::Start(a) => start::start(&project, a).await,
+            Command::Restart(a) => {
+                stop::stop(&project, &a.targets).await?;
+                start::start(&project, a).await
+            }
+            Command::Stop(t) => stop::stop(&project, &t).await,
+            Command::Status(a) => status::status(&project, a).await,
+            Command::Logs(a) => logs::logs(&project, a).await,
+            Command::Health(t) => health::health(&project, t).await,
+            Command::Daemon { command } => daemon::control(&project, command).await,
+        }
+    })
+}
+
+fn find_project(cli: &Cli) -> Result<Project, CliError> {
+    if let Some(file) = &cli.file {
+        if !file.is_file() {
+            return Err(CliError::Usage(format!(
+                "config file {} does not exist",
+                file.display()
+            )));
+        }
+        return Ok(Project::from_file(file)?);
+    }
+    let cwd = std::env::current_dir()?;
+    Project::discover(&cwd).ok_or_else(|| {
+        CliError::Usage(format!(
+            "no services.yaml or harness.yaml in {} or any parent folder (use -f FILE)",
+            cwd.display()
+        ))
+    })
+}

@@ -1,0 +1,323 @@
+//! Everything the CLI prints: progress (bars on a terminal, one plain line
+//! per change otherwise), summaries, the status table, the history.
+
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use harness_api::{
+    Health, HistoryEntry, Phase, Progress as Event, Status, StatusReport, Summary, SystemState,
+};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::{BTreeMap, HashMap};
+use std::io::IsTerminal;
+
+/// "1 service", "3 services".
+pub fn count(n: usize) -> String {
+    if n == 1 {
+        "1 service".into()
+    } else {
+        format!("{n} services")
+    }
+}
+
+fn symbol(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Healthy | Phase::Started => "✓",
+        Phase::Existing => "→",
+        Phase::Failed | Phase::TimedOut => "✗",
+        Phase::Blocked => "-",
+        Phase::Warning => "⚠",
+        Phase::Waiting => "·",
+        Phase::Starting => "⟳",
+        Phase::Stopping => "↶",
+        Phase::Stopped => "○",
+    }
+}
+
+fn describe(p: &Event) -> String {
+    let detail = if p.detail.is_empty() {
+        None
+    } else {
+        Some(p.detail.clone())
+    };
+    match p.phase {
+        Phase::Waiting => "waiting for dependencies".into(),
+        Phase::Starting => format!("starting (pid {})", p.pid.unwrap_or(0)),
+        Phase::Failed => format!("failed to start ({})", detail.unwrap_or_default()),
+        Phase::Blocked => format!("blocked ({})", detail.unwrap_or_default()),
+        Phase::Stopping => "stopping".into(),
+        Phase::Stopped => "stopped".into(),
+        _ => detail.unwrap_or_else(|| "started".into()),
+    }
+}
+
+fn percent(phase: Phase) -> u64 {
+    match phase {
+        Phase::Waiting | Phase::Blocked => 0,
+        Phase::Starting | Phase::Stopping => 50,
+        _ => 100,
+    }
+}
+
+/// Live progress of a start or stop.
+pub struct Progress {
+    bars: Option<(MultiProgress, HashMap<String, ProgressBar>)>,
+    width: usize,
+}
+
+impl Progress {
+    /// Bars when stdout is a terminal, plain lines otherwise.
+    pub fn new() -> Self {
+        let bars = std::io::stdout().is_terminal().then(|| {
+            (
+                MultiProgress::with_draw_target(ProgressDrawTarget::stdout()),
+                HashMap::new(),
+            )
+        });
+        Progress { bars, width: 12 }
+    }
+
+    /// Shows one event.
+    pub fn update(&mut self, p: &Event) {
+        self.width = self.width.max(p.service.len() + 1);
+        let width = self.width;
+        let Some((multi, bars)) = &mut self.bars else {
+            println!(
+                "  {} {:<width$} {}",
+                symbol(p.phase),
+                p.service,
+                describe(p)
+            );
+            return;
+        };
+        let bar = bars.entry(p.service.clone()).or_insert_with(|| {
+            let bar = multi.add(ProgressBar::new(100));
+            bar.set_style(
+                ProgressStyle::with_template("  {prefix} [{bar:28.green}] {pos:>3}% ({msg})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("==>  "),
+            );
+            bar
+        });
+        bar.set_prefix(format!("{} {:<width$}", symbol(p.phase), p.service));
+        bar.set_position(percent(p.phase));
+        bar.set_message(describe(p));
+        if p.phase.is_final() {
+            bar.abandon();
+        }
+    }
+
+    /// Leaves the bars as they are.
+    pub fn finish(&mut self) {
+        if let Some((_, bars)) = &self.bars {
+            for bar in bars.values() {
+                if !bar.is_finished() {
+                    bar.abandon();
+                }
+            }
+        }
+    }
+}
+
+/// The partial-failure report of seed 000 / 001.
+pub fn failure_summary(s: &Summary, timed_out: &[&Event]) {
+    let list = |v: &[String]| format!("{} ({})", v.join(", "), count(v.len()));
+    println!();
+    if s.started.is_empty() && s.warned.is_empty() {
+        eprintln!("Error: Service startup failed");
+    } else {
+        eprintln!("Error: Partial startup failure");
+    }
+    if !s.started.is_empty() {
+        eprintln!("  Started: {}", list(&s.started));
+    }
+    if !s.warned.is_empty() {
+        eprintln!("  Started with warnings: {}", list(&s.warned));
+    }
+    if !s.failed.is_empty() {
+        eprintln!("  Failed: {}", list(&s.failed));
+    }
+    if !s.blocked.is_empty() {
+        eprintln!("  Blocked: {}", list(&s.blocked));
+    }
+    for t in timed_out {
+        eprintln!(
+            "\nService '{}' did not become healthy ({}). It is still running but not healthy.",
+            t.service, t.detail
+        );
+    }
+    eprintln!();
+    if !s.started.is_empty() || !timed_out.is_empty() {
+        eprintln!("Started services are still running. You can:");
+    } else {
+        eprintln!("You can:");
+    }
+    if let Some(f) = s.failed.first() {
+        eprintln!("  • Check logs: harness logs {f} --tail 100");
+        eprintln!("  • Retry failed: harness start {}", s.failed.join(" "));
+    }
+    if let Some(t) = timed_out.first() {
+        eprintln!(
+            "  • Increase timeout: harness start {} --timeout 600",
+            t.service
+        );
+    }
+    if !s.blocked.is_empty() {
+        eprintln!(
+            "  • Force continue: harness start {} --force",
+            s.blocked.join(" ")
+        );
+    }
+    eprintln!("  • Stop all: harness stop --all");
+}
+
+/// What to say when Ctrl-C interrupts a start.
+pub fn interrupted(last: &BTreeMap<String, Event>) {
+    let pick = |f: fn(Phase) -> bool| {
+        last.values()
+            .filter(|p| f(p.phase))
+            .map(|p| p.service.clone())
+            .collect::<Vec<_>>()
+    };
+    let running = pick(|p| {
+        matches!(
+            p,
+            Phase::Healthy
+                | Phase::Started
+                | Phase::Existing
+                | Phase::Warning
+                | Phase::Starting
+                | Phase::TimedOut
+        )
+    });
+    let not_started = pick(|p| matches!(p, Phase::Waiting | Phase::Blocked));
+    eprintln!("\nInterrupted: no further services will be started.");
+    if !running.is_empty() {
+        eprintln!("  Left running: {}", running.join(", "));
+    }
+    if !not_started.is_empty() {
+        eprintln!("  Not started: {}", not_started.join(", "));
+    }
+    eprintln!("  Stop all: harness stop --all");
+}
+
+fn health_cell(h: Health) -> String {
+    match h {
+        Health::Healthy => "✓ healthy",
+        Health::Unhealthy => "✗ unhealthy",
+        Health::Starting => "↻ starting",
+        Health::Blocked => "- blocked",
+        Health::Failed => "✗ failed",
+        Health::Unknown => "○ -",
+    }
+    .to_string()
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Stopped => "stopped",
+        Status::Starting => "starting",
+        Status::Running => "running",
+        Status::Stopping => "stopping",
+        Status::Restarting => "restarting",
+        Status::Failed => "failed",
+        Status::Exited => "exited",
+    }
+}
+
+/// The status table, the system state and the recovery hints.
+pub fn status(r: &StatusReport) {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_header(["Service", "Status", "Health", "Network", "Uptime", "Notes"]);
+    for s in &r.services {
+        t.add_row([
+            s.name.clone(),
+            status_word(s.status).to_string(),
+            health_cell(s.health),
+            s.network.clone(),
+            s.uptime_secs
+                .map(harness_core::duration::compact)
+                .unwrap_or_else(|| "-".into()),
+            s.notes.clone(),
+        ]);
+    }
+    println!("{t}");
+    let state = match r.system_state {
+        SystemState::Running => "RUNNING",
+        SystemState::Partial => "PARTIAL",
+        SystemState::Degraded => "DEGRADED",
+        SystemState::Stopped => "STOPPED",
+    };
+    println!("\nSystem state: {state}");
+    let names = |f: &dyn Fn(&harness_api::ServiceStatus) -> bool| {
+        r.services
+            .iter()
+            .filter(|s| f(s))
+            .map(|s| s.name.clone())
+            .collect::<Vec<_>>()
+    };
+    let running = names(&|s| s.pid.is_some());
+    let failed = names(&|s| s.health == Health::Failed);
+    let unhealthy = names(&|s| s.health == Health::Unhealthy);
+    let blocked = names(&|s| s.health == Health::Blocked);
+    for (list, what) in [
+        (&running, "running"),
+        (&unhealthy, "unhealthy"),
+        (&failed, "failed"),
+        (&blocked, "blocked"),
+    ] {
+        if !list.is_empty() {
+            println!("  {} {what} ({})", count(list.len()), list.join(", "));
+        }
+    }
+    if r.system_state == SystemState::Partial || r.system_state == SystemState::Degraded {
+        println!("\nTo recover:");
+        for f in &failed {
+            println!("  harness start {f:<12} # Retry failed service");
+        }
+        for u in &unhealthy {
+            println!("  harness logs {u} --tail 100   # See why it is unhealthy");
+        }
+        if !blocked.is_empty() {
+            println!(
+                "  harness start {} --force   # Start blocked services anyway",
+                blocked.join(" ")
+            );
+        }
+        println!("  harness stop --all       # Stop everything");
+    }
+}
+
+/// The transaction log: each service's chain of states, one line per
+/// change of its own (`stopped → starting → running (healthy)`).
+pub fn history(rows: &[HistoryEntry]) {
+    let width = rows
+        .iter()
+        .map(|r| r.service.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let mut lines: Vec<(String, String, Vec<String>, String)> = Vec::new();
+    let mut open: HashMap<String, usize> = HashMap::new();
+    for r in rows {
+        if let Some(&i) = open.get(&r.service)
+            && lines[i].2.last() == Some(&r.from)
+        {
+            lines[i].2.push(r.to.clone());
+            lines[i].3 = r.reason.clone();
+        } else {
+            open.insert(r.service.clone(), lines.len());
+            lines.push((
+                r.ts.chars().take(19).collect(),
+                r.service.clone(),
+                vec![r.from.clone(), r.to.clone()],
+                r.reason.clone(),
+            ));
+        }
+        if !matches!(r.to.as_str(), "starting" | "stopping") {
+            open.remove(&r.service);
+        }
+    }
+    for (ts, service, chain, reason) in lines {
+        println!("{ts}  {service:<width$}  {} ({reason})", chain.join(" → "));
+    }
+}

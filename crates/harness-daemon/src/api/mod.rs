@@ -1,0 +1,82 @@
+//! The HTTP API on `.harness/harness.sock`. One file per endpoint; every
+//! handler only talks to the supervisor through its [`Handle`].
+
+mod health;
+mod history;
+mod info;
+mod logs;
+mod start;
+mod status;
+mod stop;
+
+use crate::supervisor::Handle;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use harness_api::ApiError;
+use harness_store::Project;
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+/// Serves the API until `shutdown` or a shutdown request.
+pub async fn serve(
+    project: &Project,
+    handle: Handle,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let path = project.socket();
+    let _ = std::fs::remove_file(&path); // stale: we hold the lock
+    let listener = tokio::net::UnixListener::bind(&path)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    tracing::info!(socket = %path.display(), pid = std::process::id(), "daemon listening");
+    let app = axum::Router::new()
+        .route("/v1/info", get(info::info))
+        .route("/v1/shutdown", post(info::shutdown))
+        .route("/v1/status", get(status::status))
+        .route("/v1/history", get(history::history))
+        .route("/v1/start", post(start::start))
+        .route("/v1/stop", post(stop::stop))
+        .route("/v1/health", post(health::health))
+        .route("/v1/logs/{service}", get(logs::logs))
+        .with_state(handle.clone());
+    let requested = handle.shutdown_requested();
+    let asked = handle.shutdown_requested();
+    let stopping = async move {
+        tokio::select! {
+            _ = shutdown => {}
+            _ = asked => {}
+        }
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(stopping);
+    // Followers of logs never end on their own: give connections a moment.
+    tokio::select! {
+        r = server => r?,
+        _ = async { requested.await; tokio::time::sleep(Duration::from_millis(500)).await } => {}
+    }
+    let _ = std::fs::remove_file(&path);
+    Ok(())
+}
+
+/// An error answer with its kind, so the CLI can pick the exit code.
+pub(crate) fn error(status: StatusCode, e: ApiError) -> Response {
+    (status, Json(e)).into_response()
+}
+
+pub(crate) fn gone() -> Response {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ApiError {
+            error: "daemon is shutting down".into(),
+            kind: "internal".into(),
+        },
+    )
+}
+
+pub(crate) fn api_error(e: ApiError) -> Response {
+    let status = match e.kind.as_str() {
+        "usage" | "config" => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error(status, e)
+}

@@ -1,0 +1,83 @@
+//! `POST /v1/start`: answers 200 at once and streams the progress as SSE.
+//! The result is the final `done` event's `success`, never the HTTP status.
+
+use super::{api_error, gone};
+use crate::supervisor::{Handle, Msg, OpEvent};
+use axum::Json;
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::Stream;
+use harness_api::StartRequest;
+use harness_core::engine::OpId;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::sync::{mpsc, oneshot};
+
+pub(crate) async fn start(State(h): State<Handle>, Json(req): Json<StartRequest>) -> Response {
+    let (tx, rx) = oneshot::channel();
+    if !h.send(Msg::Start(req, tx)) {
+        return gone();
+    }
+    match rx.await {
+        Ok(Ok((op, events))) => sse(h, op, events),
+        Ok(Err(e)) => api_error(e),
+        Err(_) => gone(),
+    }
+}
+
+/// Streams an operation's events; dropping the stream (the client went
+/// away, e.g. Ctrl-C) cancels the operation.
+pub(crate) fn sse(h: Handle, op: OpId, events: mpsc::Receiver<OpEvent>) -> Response {
+    Sse::new(OpStream {
+        h,
+        op,
+        events,
+        done: false,
+    })
+    .keep_alive(KeepAlive::default())
+    .into_response()
+}
+
+struct OpStream {
+    h: Handle,
+    op: OpId,
+    events: mpsc::Receiver<OpEvent>,
+    done: bool,
+}
+
+impl Stream for OpStream {
+    type Item = Result<Event, Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        match self.events.poll_recv(cx) {
+            Poll::Ready(Some(OpEvent::Progress(p))) => {
+                Poll::Ready(Some(Ok(json_event("progress", &p))))
+            }
+            Poll::Ready(Some(OpEvent::Done(s))) => {
+                self.done = true;
+                Poll::Ready(Some(Ok(json_event("done", &s))))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for OpStream {
+    fn drop(&mut self) {
+        if !self.done {
+            self.h.send(Msg::Cancel(self.op));
+        }
+    }
+}
+
+fn json_event(name: &str, data: &impl serde::Serialize) -> Event {
+    Event::default()
+        .event(name)
+        .data(serde_json::to_string(data).unwrap_or_default())
+}

@@ -1,0 +1,103 @@
+//! Health probes observe; the engine judges. A probe returns whether it
+//! passed and what it saw, within its timeout.
+
+use harness_core::config::{HealthCheck, Probe, Service};
+use harness_store::Project;
+use std::time::{Duration, Instant};
+
+/// What one probe saw.
+#[derive(Debug, Clone)]
+pub struct ProbeOutcome {
+    /// Passed.
+    pub ok: bool,
+    /// What happened, for `harness health`.
+    pub detail: String,
+    /// How long it took.
+    pub took: Duration,
+}
+
+/// Runs `check` of `svc` once.
+pub async fn run(project: &Project, svc: &Service, check: &HealthCheck) -> ProbeOutcome {
+    let started = Instant::now();
+    let result = tokio::time::timeout(check.timeout, probe_once(project, svc, &check.probe)).await;
+    let (ok, detail) = match result {
+        Ok(Ok(detail)) => (true, detail),
+        Ok(Err(detail)) => (false, detail),
+        Err(_) => (
+            false,
+            format!(
+                "timed out after {}",
+                harness_core::duration::human(check.timeout)
+            ),
+        ),
+    };
+    ProbeOutcome {
+        ok,
+        detail,
+        took: started.elapsed(),
+    }
+}
+
+async fn probe_once(project: &Project, svc: &Service, probe: &Probe) -> Result<String, String> {
+    match probe {
+        Probe::Tcp(addr) => tokio::net::TcpStream::connect(addr.as_str())
+            .await
+            .map(|_| format!("connected to {addr}"))
+            .map_err(|e| format!("cannot connect to {addr}: {e}")),
+        Probe::Http(url) => http_get(url).await,
+        Probe::Command(cmd) => {
+            let cwd = match &svc.working_dir {
+                Some((dir, _)) => project.root.join(dir),
+                None => project.root.clone(),
+            };
+            let status = tokio::process::Command::new("sh")
+                .arg("-c")
+                .arg(cmd)
+                .current_dir(cwd)
+                .envs(svc.env.iter().map(|(k, v)| (k, v)))
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .status()
+                .await
+                .map_err(|e| format!("cannot run `{cmd}`: {e}"))?;
+            match status.code() {
+                Some(0) => Ok(format!("`{cmd}` exited 0")),
+                Some(c) => Err(format!("`{cmd}` exited {c}")),
+                None => Err(format!("`{cmd}` was killed")),
+            }
+        }
+    }
+}
+
+/// A GET that must answer 2xx (or 3xx).
+async fn http_get(url: &str) -> Result<String, String> {
+    let uri: hyper::Uri = url.parse().map_err(|e| format!("bad url {url}: {e}"))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(format!("only http:// urls can be probed, not {url}"));
+    }
+    let host = uri.host().ok_or("url has no host")?.to_string();
+    let port = uri.port_u16().unwrap_or(80);
+    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let req = hyper::Request::get(path)
+        .header(hyper::header::HOST, format!("{host}:{port}"))
+        .header("user-agent", "harness-probe")
+        .body(http_body_util::Empty::<hyper::body::Bytes>::new())
+        .map_err(|e| e.to_string())?;
+    let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+    let status = resp.status();
+    if status.is_success() || status.is_redirection() {
+        Ok(format!("HTTP {}", status.as_u16()))
+    } else {
+        Err(format!("HTTP {}", status.as_u16()))
+    }
+}

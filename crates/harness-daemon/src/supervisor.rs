@@ -1,0 +1,497 @@
+//! The supervisor task: the only owner of the engine. It turns requests and
+//! facts into [`Input`]s, steps the engine, and carries out the actions.
+
+use crate::probe;
+use crate::process::{self, ProcessGroup};
+use crate::store_writer::StoreWriter;
+use harness_api::{
+    ApiError, HealthResult, Progress, StartRequest, StatusReport, StopRequest, Summary,
+};
+use harness_core::config::Config;
+use harness_core::engine::{Action, Engine, Input, OpId, ProcessEnd, RunId, StartOptions};
+use harness_store::{HistoryRow, Project, RunRecord, Store, Write};
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::AbortHandle;
+
+/// Events streamed to the client of a start or stop.
+#[derive(Debug, Clone)]
+pub enum OpEvent {
+    /// One service moved.
+    Progress(Progress),
+    /// The request is over.
+    Done(Summary),
+}
+
+/// Buffer of each client's event channel; a client this far behind is cut
+/// off rather than allowed to slow the supervisor.
+const CLIENT_BUFFER: usize = 4096;
+
+/// Messages to the supervisor.
+pub enum Msg {
+    /// `POST /v1/start`.
+    Start(
+        StartRequest,
+        oneshot::Sender<Result<(OpId, mpsc::Receiver<OpEvent>), ApiError>>,
+    ),
+    /// `POST /v1/stop`.
+    Stop(
+        StopRequest,
+        oneshot::Sender<Result<(OpId, mpsc::Receiver<OpEvent>), ApiError>>,
+    ),
+    /// The client of an operation went away.
+    Cancel(OpId),
+    /// `GET /v1/status`.
+    Status(oneshot::Sender<StatusReport>),
+    /// `POST /v1/health`.
+    Health(
+        Vec<String>,
+        oneshot::Sender<Result<Vec<HealthResult>, ApiError>>,
+    ),
+    /// A fact from a process, probe or timer task.
+    Fact(Input),
+    /// Stop supervising (services keep running).
+    Shutdown,
+}
+
+/// A cheap, clonable way to talk to the supervisor.
+#[derive(Clone)]
+pub struct Handle {
+    tx: mpsc::UnboundedSender<Msg>,
+    shutdown: watch::Sender<bool>,
+    /// The project served.
+    pub project: Project,
+}
+
+impl Handle {
+    /// Sends a message; false if the supervisor is gone.
+    pub fn send(&self, msg: Msg) -> bool {
+        self.tx.send(msg).is_ok()
+    }
+
+    /// Asks the daemon to exit, leaving services running.
+    pub fn shutdown(&self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.tx.send(Msg::Shutdown);
+    }
+
+    /// Resolves once shutdown has been asked for.
+    pub fn shutdown_requested(&self) -> impl std::future::Future<Output = ()> + use<> {
+        let mut rx = self.shutdown.subscribe();
+        async move {
+            let _ = rx.wait_for(|v| *v).await;
+        }
+    }
+}
+
+/// The supervisor's state.
+pub struct Supervisor {
+    project: Project,
+    engine: Engine,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    tx: mpsc::UnboundedSender<Msg>,
+    store: StoreWriter,
+    clients: HashMap<OpId, mpsc::Sender<OpEvent>>,
+    stops: HashMap<(usize, RunId), AbortHandle>,
+    next_op: OpId,
+}
+
+fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Supervisor {
+    /// Opens the store, re-attaches to the runs it records, and returns the
+    /// handle and the supervisor ready to [`Supervisor::run`].
+    pub fn boot(project: Project, config: Config) -> anyhow::Result<(Handle, Supervisor)> {
+        let store = Store::open(&project.database())?;
+        let runs = store.runs()?;
+        let first_run = store.reserve_runs(1)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (shutdown, _) = watch::channel(false);
+        let handle = Handle {
+            tx: tx.clone(),
+            shutdown,
+            project: project.clone(),
+        };
+        let mut sup = Supervisor {
+            engine: Engine::new(config, first_run),
+            store: StoreWriter::spawn(store),
+            project,
+            rx,
+            tx,
+            clients: HashMap::new(),
+            stops: HashMap::new(),
+            next_op: 1,
+        };
+        for record in runs {
+            sup.reattach(record);
+        }
+        Ok((handle, sup))
+    }
+
+    fn reattach(&mut self, r: RunRecord) {
+        let Some(service) = self.engine.graph().index(&r.service) else {
+            tracing::warn!(service = %r.service, pid = r.pid, "a recorded run belongs to a service no longer in the config; leaving it alone");
+            return;
+        };
+        let age = Duration::from_millis((wall_ms() - r.started_at_ms).max(0) as u64);
+        let since = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+        self.feed(Input::Attached {
+            service,
+            run: r.run,
+            pid: r.pid,
+            since,
+        });
+        if process::same_process(r.shim_pid, r.shim_start) {
+            tracing::info!(service = %r.service, pid = r.pid, shim = r.shim_pid, "re-attached to running service");
+            self.watch_shim(service, r.run, r.shim_pid, r.pid, r.pid_start);
+            return;
+        }
+        let end = match process::read_exit(&self.project.exit_file(&r.service), r.run) {
+            Some(end) => end,
+            None => {
+                if process::same_process(r.pid, r.pid_start) {
+                    tracing::warn!(service = %r.service, pid = r.pid, "shim is gone but the service runs; killing its group so it never runs twice");
+                    ProcessGroup(r.pid).signal(libc::SIGKILL);
+                }
+                ProcessEnd::Signaled(libc::SIGKILL)
+            }
+        };
+        tracing::info!(service = %r.service, end = %end.describe(), "service ended while no daemon ran");
+        self.store.send(Write::RunEnded {
+            service: r.service,
+            run: r.run,
+        });
+        self.feed(Input::Exited {
+            service,
+            run: r.run,
+            end,
+        });
+    }
+
+    /// Runs until shutdown.
+    pub async fn run(mut self) {
+        loop {
+            let deadline = self.engine.next_deadline();
+            let msg = tokio::select! {
+                m = self.rx.recv() => match m { Some(m) => m, None => break },
+                _ = sleep_until(deadline) => Msg::Fact(Input::Tick),
+            };
+            match msg {
+                Msg::Start(req, reply) => {
+                    let result = self.start(req);
+                    let _ = reply.send(result);
+                }
+                Msg::Stop(req, reply) => {
+                    let result = self.stop(req);
+                    let _ = reply.send(result);
+                }
+                Msg::Cancel(op) => {
+                    self.clients.remove(&op);
+                    self.feed(Input::Cancel { op });
+                }
+                Msg::Status(reply) => {
+                    let _ = reply.send(self.engine.report(Instant::now()));
+                }
+                Msg::Health(names, reply) => self.health(names, reply),
+                Msg::Fact(input) => {
+                    if let Input::Exited { service, run, .. } = &input
+                        && let Some(h) = self.stops.remove(&(*service, *run))
+                    {
+                        h.abort();
+                    }
+                    self.feed(input);
+                }
+                Msg::Shutdown => break,
+            }
+        }
+    }
+
+    fn resolve(&self, names: &[String], all: bool) -> Result<Vec<usize>, ApiError> {
+        if all || names.is_empty() {
+            return Ok((0..self.engine.graph().len()).collect());
+        }
+        names
+            .iter()
+            .map(|n| {
+                self.engine.graph().index(n).ok_or_else(|| ApiError {
+                    error: format!(
+                        "unknown service `{n}`; services are: {}",
+                        self.engine.config().names().collect::<Vec<_>>().join(", ")
+                    ),
+                    kind: "usage".into(),
+                })
+            })
+            .collect()
+    }
+
+    fn start(&mut self, req: StartRequest) -> Result<(OpId, mpsc::Receiver<OpEvent>), ApiError> {
+        if !self.engine.busy() {
+            let config = self.project.load().map_err(|e| ApiError {
+                error: e.to_string(),
+                kind: "config".into(),
+            })?;
+            if &config != self.engine.config() {
+                self.engine.reload(config).map_err(|e| ApiError {
+                    error: e,
+                    kind: "usage".into(),
+                })?;
+            }
+        }
+        let targets = self.resolve(&req.services, req.all)?;
+        let options = StartOptions {
+            timeout: req.timeout_secs.map(Duration::from_secs_f64),
+            force: req.force,
+            no_wait: req.no_wait,
+        };
+        let (op, rx) = self.open_client();
+        self.feed(Input::Start {
+            op,
+            targets,
+            options,
+        });
+        Ok((op, rx))
+    }
+
+    fn stop(&mut self, req: StopRequest) -> Result<(OpId, mpsc::Receiver<OpEvent>), ApiError> {
+        let targets = self.resolve(&req.services, req.all)?;
+        let (op, rx) = self.open_client();
+        self.feed(Input::Stop { op, targets });
+        Ok((op, rx))
+    }
+
+    fn open_client(&mut self) -> (OpId, mpsc::Receiver<OpEvent>) {
+        let op = self.next_op;
+        self.next_op += 1;
+        let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
+        self.clients.insert(op, tx);
+        (op, rx)
+    }
+
+    fn health(
+        &self,
+        names: Vec<String>,
+        reply: oneshot::Sender<Result<Vec<HealthResult>, ApiError>>,
+    ) {
+        let targets = match self.resolve(&names, names.is_empty()) {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let report = self.engine.report(Instant::now());
+        let project = self.project.clone();
+        let jobs: Vec<_> = targets
+            .into_iter()
+            .map(|i| {
+                (
+                    self.engine.config().services[i].clone(),
+                    report.services[i].pid.is_some(),
+                )
+            })
+            .collect();
+        tokio::spawn(async move {
+            let checks = jobs.into_iter().map(|(svc, running)| {
+                let project = project.clone();
+                async move {
+                    let (healthy, detail, took) = match (&svc.health_check, running) {
+                        (_, false) => (false, "not running".to_string(), Duration::ZERO),
+                        (None, true) => (
+                            true,
+                            "running (no health check)".to_string(),
+                            Duration::ZERO,
+                        ),
+                        (Some(check), true) => {
+                            let o = probe::run(&project, &svc, check).await;
+                            (o.ok, o.detail, o.took)
+                        }
+                    };
+                    HealthResult {
+                        service: svc.name.clone(),
+                        healthy,
+                        detail,
+                        took_ms: took.as_millis() as u64,
+                    }
+                }
+            });
+            let _ = reply.send(Ok(futures_util::future::join_all(checks).await));
+        });
+    }
+
+    fn feed(&mut self, input: Input) {
+        let actions = self.engine.step(input, Instant::now());
+        for action in actions {
+            self.execute(action);
+        }
+    }
+
+    fn execute(&mut self, action: Action) {
+        match action {
+            Action::Spawn { service, run } => {
+                self.store.send(Write::ReserveRuns { up_to: run + 1 });
+                self.spawn(service, run);
+            }
+            Action::Stop {
+                service,
+                run,
+                pid,
+                signal,
+                grace,
+            } => {
+                let task = tokio::spawn(process::stop_group(ProcessGroup(pid), signal, grace));
+                self.stops.insert((service, run), task.abort_handle());
+            }
+            Action::Probe { service, run, at } => {
+                let Some(check) = self.engine.config().services[service].health_check.clone()
+                else {
+                    return;
+                };
+                let svc = self.engine.config().services[service].clone();
+                let (project, tx) = (self.project.clone(), self.tx.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep_until(at.into()).await;
+                    let outcome = probe::run(&project, &svc, &check).await;
+                    if !outcome.ok {
+                        tracing::debug!(service = %svc.name, detail = %outcome.detail, "health check failed");
+                    }
+                    let _ = tx.send(Msg::Fact(Input::Probed {
+                        service,
+                        run,
+                        ok: outcome.ok,
+                    }));
+                });
+            }
+            Action::Transition {
+                service,
+                from,
+                to,
+                reason,
+            } => {
+                let name = self.engine.graph().name(service).to_string();
+                tracing::info!(service = %name, from, to, reason = %reason, "transition");
+                self.store.send(Write::History(HistoryRow {
+                    ts_ms: wall_ms(),
+                    service: name,
+                    from: from.into(),
+                    to: to.into(),
+                    reason,
+                }));
+            }
+            Action::Progress { op, progress } => self.tell(op, OpEvent::Progress(progress)),
+            Action::Done { op, summary } => {
+                self.tell(op, OpEvent::Done(summary));
+                self.clients.remove(&op);
+            }
+        }
+    }
+
+    fn tell(&mut self, op: OpId, event: OpEvent) {
+        if let Some(client) = self.clients.get(&op)
+            && client.try_send(event).is_err()
+        {
+            tracing::warn!(op, "client too slow or gone; dropping it");
+            self.clients.remove(&op);
+        }
+    }
+
+    fn spawn(&mut self, service: usize, run: RunId) {
+        let svc = self.engine.config().services[service].clone();
+        let (project, tx, store) = (self.project.clone(), self.tx.clone(), self.store.clone());
+        tokio::spawn(async move {
+            match process::spawn(&project, &svc, run).await {
+                Ok(s) => {
+                    tracing::info!(service = %svc.name, pid = s.pid, run, "spawned");
+                    store.send(Write::Run(RunRecord {
+                        service: svc.name.clone(),
+                        run,
+                        shim_pid: s.shim_pid,
+                        shim_start: s.shim_start,
+                        pid: s.pid,
+                        pid_start: s.pid_start,
+                        started_at_ms: wall_ms(),
+                    }));
+                    let _ = tx.send(Msg::Fact(Input::Spawned {
+                        service,
+                        run,
+                        pid: s.pid,
+                    }));
+                    watch_until_exit(
+                        &project,
+                        &svc.name,
+                        service,
+                        run,
+                        s.shim_pid,
+                        s.pid,
+                        s.pid_start,
+                        &tx,
+                        &store,
+                    )
+                    .await;
+                }
+                Err(reason) => {
+                    tracing::warn!(service = %svc.name, reason = %reason, "spawn failed");
+                    let _ = tx.send(Msg::Fact(Input::SpawnFailed {
+                        service,
+                        run,
+                        reason,
+                    }));
+                }
+            }
+        });
+    }
+
+    fn watch_shim(&self, service: usize, run: RunId, shim_pid: u32, pid: u32, pid_start: u64) {
+        let name = self.engine.graph().name(service).to_string();
+        let (project, tx, store) = (self.project.clone(), self.tx.clone(), self.store.clone());
+        tokio::spawn(async move {
+            watch_until_exit(
+                &project, &name, service, run, shim_pid, pid, pid_start, &tx, &store,
+            )
+            .await;
+        });
+    }
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site each; a struct would only rename these"
+)]
+async fn watch_until_exit(
+    project: &Project,
+    name: &str,
+    service: usize,
+    run: RunId,
+    shim_pid: u32,
+    pid: u32,
+    pid_start: u64,
+    tx: &mpsc::UnboundedSender<Msg>,
+    store: &StoreWriter,
+) {
+    process::wait_exit(shim_pid).await;
+    let end = process::read_exit(&project.exit_file(name), run).unwrap_or_else(|| {
+        if process::same_process(pid, pid_start) {
+            tracing::warn!(service = %name, pid, "shim died without recording an exit; killing the service group");
+            ProcessGroup(pid).signal(libc::SIGKILL);
+        }
+        ProcessEnd::Signaled(libc::SIGKILL)
+    });
+    tracing::info!(service = %name, pid, end = %end.describe(), "service ended");
+    store.send(Write::RunEnded {
+        service: name.to_string(),
+        run,
+    });
+    let _ = tx.send(Msg::Fact(Input::Exited { service, run, end }));
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}

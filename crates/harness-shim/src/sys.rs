@@ -1,0 +1,155 @@
+//! The few system calls the shim needs, as small safe functions.
+
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Leaves the caller's session so that the daemon's end (or its terminal's
+/// hangup) never reaches the shim.
+pub fn setsid() {
+    // SAFETY: setsid has no memory effects; failure (already a leader) is harmless.
+    unsafe { libc::setsid() };
+}
+
+/// Orphaned descendants of the service are re-parented to the shim, so it
+/// can reap and stop them.
+pub fn become_subreaper() -> io::Result<()> {
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes a plain integer argument.
+    check(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }).map(|_| ())
+}
+
+/// A pidfd for `pid`: readable once the process has ended.
+pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just handed us this fd; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Waits until one of `fds` is readable (or hung up), up to `timeout_ms`
+/// (-1: forever). Returns, per fd, whether it is ready.
+pub fn poll(fds: &[Option<RawFd>], timeout_ms: i32) -> io::Result<Vec<bool>> {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|fd| libc::pollfd {
+            fd: fd.unwrap_or(-1),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    loop {
+        // SAFETY: pfds is a valid, correctly sized array of pollfd.
+        let ret = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
+        if ret >= 0 {
+            return Ok(pfds.iter().map(|p| p.revents != 0).collect());
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// How a child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// Exit code.
+    Exited(i32),
+    /// Killing signal.
+    Signaled(i32),
+}
+
+/// Reaps `pid` (or any child when `pid` is -1) without blocking.
+/// `Ok(None)`: nothing to reap now. `Err` with ECHILD: no children left.
+pub fn try_reap(pid: i32) -> io::Result<Option<(i32, End)>> {
+    let mut status = 0;
+    // SAFETY: status is a valid out-pointer.
+    let got = check(unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) })?;
+    if got == 0 {
+        return Ok(None);
+    }
+    let end = if libc::WIFSIGNALED(status) {
+        End::Signaled(libc::WTERMSIG(status))
+    } else {
+        End::Exited(libc::WEXITSTATUS(status))
+    };
+    Ok(Some((got, end)))
+}
+
+/// Sends `sig` to every process of group `pgid`.
+pub fn kill_group(pgid: i32, sig: i32) -> bool {
+    // SAFETY: kill with a negative pid signals a process group.
+    unsafe { libc::kill(-pgid, sig) == 0 }
+}
+
+/// Whether any process of group `pgid` still exists.
+pub fn group_alive(pgid: i32) -> bool {
+    kill_group(pgid, 0)
+}
+
+/// SIGKILLs every process whose parent is the shim: descendants that left
+/// the service's process group and were re-parented here.
+pub fn kill_my_children() -> usize {
+    let me = std::process::id().to_string();
+    let mut killed = 0;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1));
+        if ppid == Some(me.as_str()) {
+            // SAFETY: plain kill of a pid we just saw as our child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            killed += 1;
+        }
+    }
+    killed
+}
+
+/// The shim keeps running when its terminal or its parent goes away, and
+/// never dies of a closed pipe.
+pub fn ignore_hangups() {
+    for sig in [libc::SIGHUP, libc::SIGINT, libc::SIGPIPE] {
+        // SAFETY: SIG_IGN is a valid disposition for these signals.
+        unsafe { libc::signal(sig, libc::SIG_IGN) };
+    }
+}
+
+/// Puts the default disposition back (in the child, before exec).
+pub fn restore_signals() -> io::Result<()> {
+    for sig in [libc::SIGHUP, libc::SIGINT, libc::SIGPIPE] {
+        // SAFETY: SIG_DFL is valid; async-signal-safe in a forked child.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+    Ok(())
+}
+
+/// Milliseconds on the monotonic clock.
+pub fn now_ms() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid out-pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
+}

@@ -1,0 +1,109 @@
+//! Where a project's config is and where its state folder lives.
+
+use harness_core::config::{self, Config, ConfigErrors};
+use std::path::{Path, PathBuf};
+
+/// File names searched, in this order, in each folder upward.
+pub const CONFIG_NAMES: [&str; 2] = ["services.yaml", "harness.yaml"];
+
+/// One project: a config file and the `.harness/` folder beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    /// The config file, absolute.
+    pub config: PathBuf,
+    /// The folder holding the config.
+    pub root: PathBuf,
+}
+
+impl Project {
+    /// The project whose config is `file`.
+    pub fn from_file(file: &Path) -> std::io::Result<Project> {
+        let config = std::path::absolute(file)?;
+        let root = config
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("/"));
+        Ok(Project { config, root })
+    }
+
+    /// Finds `services.yaml` or `harness.yaml` in `start` or a parent.
+    pub fn discover(start: &Path) -> Option<Project> {
+        start.ancestors().find_map(|dir| {
+            CONFIG_NAMES
+                .iter()
+                .map(|n| dir.join(n))
+                .find(|p| p.is_file())
+                .and_then(|p| Project::from_file(&p).ok())
+        })
+    }
+
+    /// `.harness/`.
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join(".harness")
+    }
+    /// The daemon's socket.
+    pub fn socket(&self) -> PathBuf {
+        self.state_dir().join("harness.sock")
+    }
+    /// The state database.
+    pub fn database(&self) -> PathBuf {
+        self.state_dir().join("state.db")
+    }
+    /// The daemon's lock file.
+    pub fn lock(&self) -> PathBuf {
+        self.state_dir().join("daemon.lock")
+    }
+    /// The daemon's own log.
+    pub fn daemon_log(&self) -> PathBuf {
+        self.state_dir().join("daemon.log")
+    }
+    /// Folder of service logs.
+    pub fn logs_dir(&self) -> PathBuf {
+        self.state_dir().join("logs")
+    }
+    /// Log of one service (the name is validated, so it cannot escape).
+    pub fn log(&self, service: &str) -> PathBuf {
+        self.logs_dir().join(format!("{service}.log"))
+    }
+    /// Folder of exit files.
+    pub fn run_dir(&self) -> PathBuf {
+        self.state_dir().join("run")
+    }
+    /// Exit file of one service.
+    pub fn exit_file(&self, service: &str) -> PathBuf {
+        self.run_dir().join(format!("{service}.exit"))
+    }
+
+    /// The config file's name as the user would write it, for messages.
+    pub fn display_name(&self) -> String {
+        std::env::current_dir()
+            .ok()
+            .and_then(|cwd| {
+                self.config
+                    .strip_prefix(cwd)
+                    .ok()
+                    .map(|p| p.display().to_string())
+            })
+            .unwrap_or_else(|| self.config.display().to_string())
+    }
+
+    /// Reads, parses and validates the config, including the paths it names.
+    pub fn load(&self) -> Result<Config, ConfigErrors> {
+        let name = self.display_name();
+        let text = std::fs::read_to_string(&self.config).map_err(|e| {
+            ConfigErrors(vec![config::ConfigError {
+                file: name.clone(),
+                location: config::Location { line: 1, column: 1 },
+                message: format!("cannot read config: {e}"),
+                help: None,
+            }])
+        })?;
+        let cfg = config::parse(&text, &name)?;
+        let errs = config::check_paths(&cfg, &name, &self.root, Path::is_dir, Path::is_file);
+        if errs.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(ConfigErrors(errs))
+        }
+    }
+}

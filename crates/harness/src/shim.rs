@@ -1,0 +1,5 @@
+//! `harness-shim`: one per running service; see `harness-shim`'s docs.
+
+fn main() {
+    std::process::exit(harness_shim::main());
+}
