@@ -259,6 +259,8 @@ impl Engine {
                         && o.member(i).is_some_and(|m| m.state == MemberState::Acting)
                 });
                 if starting && end.success() && self.is_completion_dependency(i) {
+                    self.svcs[i].wanted = false;
+                    self.svcs[i].mark = Mark::Exited(end);
                     self.settle_everywhere(i, Reported::Started, "completed", now, out);
                     out.push(self.transition(
                         i,
@@ -444,6 +446,11 @@ impl Engine {
         now: Instant,
     ) -> Option<(Reported, String)> {
         match self.svcs[m.service].phase {
+            // A one-shot that others wait on with `condition: completed`
+            // has its outcome only when it exits.
+            Phase::Up { .. } if self.is_completion_dependency(m.service) && now < m.deadline => {
+                None
+            }
             Phase::Up { health, since, .. } => {
                 let took = now.saturating_duration_since(since.max(started));
                 if health == ProbeHealth::Healthy && m.forced {
@@ -632,7 +639,7 @@ impl Engine {
             },
             (Phase::Stopped, Condition::Completed)
                 if self.svcs[d].last_end.is_some_and(ProcessEnd::success)
-                    && matches!(self.svcs[d].mark, Mark::None) =>
+                    && matches!(self.svcs[d].mark, Mark::None | Mark::Exited(_)) =>
             {
                 DepState::Met
             }

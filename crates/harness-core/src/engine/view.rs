@@ -55,6 +55,7 @@ impl Engine {
             Mark::Failed(why) => why.clone(),
             Mark::Blocked(why) => why.clone(),
             Mark::TimedOut(after) => format!("timeout after {}", compact(after.as_secs().max(1))),
+            Mark::Exited(end) if end.success() => "completed".to_string(),
             Mark::Exited(end) => format!("exited: {}", end.describe()),
         };
         ServiceStatus {

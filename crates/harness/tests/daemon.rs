@@ -1,0 +1,86 @@
+//! The daemon can die without taking services along, and comes back to them.
+
+mod common;
+use common::*;
+use std::process::Command;
+
+#[test]
+fn sigkilled_daemon_stops_nothing_and_the_next_one_reattaches() {
+    let s = Stack::new(
+        "services:\n  steady:\n    command: while true; do echo tick; sleep 0.05; done\n  doomed:\n    command: sleep 1000\n",
+    );
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    let steady = s.pid("steady").unwrap();
+    let doomed = s.pid("doomed").unwrap();
+    let daemon = s.daemon_pid().expect("daemon pid in lock file");
+    kill(daemon, libc::SIGKILL);
+    assert!(wait_for(5, || !alive(daemon)));
+
+    // While no daemon runs: the service keeps logging, and one service dies.
+    let before = s.log("steady").lines().count();
+    assert!(
+        wait_for(5, || s.log("steady").lines().count() > before + 5),
+        "still logging without a daemon"
+    );
+    kill(doomed, libc::SIGKILL);
+    assert!(wait_for(5, || !alive(doomed)));
+
+    // The next command starts a new daemon, which finds both.
+    let st = s.service("steady");
+    assert_eq!(
+        st["pid"].as_u64(),
+        Some(steady as u64),
+        "re-attached to the same process"
+    );
+    assert_eq!(st["status"], "running");
+    let d = s.service("doomed");
+    assert_eq!(d["status"], "exited", "{d}");
+    assert_eq!(d["notes"], "exited: killed by signal 9");
+    assert_ne!(s.daemon_pid(), Some(daemon));
+
+    // And it still supervises: stop reaches the re-attached process.
+    assert_eq!(s.harness(&["stop", "--all"]).code, 0);
+    assert!(wait_for(5, || group_members(steady).is_empty()));
+}
+
+#[test]
+fn exit_code_of_a_run_that_ended_without_a_daemon_is_reported() {
+    let s = Stack::new("services:\n  short:\n    command: sleep 1.5; exit 7\n");
+    assert_eq!(s.harness(&["start", "short"]).code, 0);
+    let pid = s.pid("short").unwrap();
+    let daemon = s.daemon_pid().unwrap();
+    kill(daemon, libc::SIGKILL);
+    assert!(wait_for(10, || !alive(pid)), "the service ends on its own");
+    let st = s.service("short");
+    assert_eq!(
+        (st["status"].as_str(), st["exit_code"].as_i64()),
+        (Some("exited"), Some(7)),
+        "{st}"
+    );
+}
+
+#[test]
+fn a_second_daemon_for_the_same_project_refuses_to_start() {
+    let s = Stack::new("services:\n  a:\n    command: sleep 1000\n");
+    s.status(); // starts the daemon
+    let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["daemon", "run"])
+        .current_dir(s.path())
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("another harness daemon"), "{err}");
+}
+
+#[test]
+fn socket_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Stack::new("services:\n  a:\n    command: sleep 1000\n");
+    s.status();
+    let mode = std::fs::metadata(s.path().join(".harness/harness.sock"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}

@@ -1,0 +1,90 @@
+//! End to end with a real PostgreSQL: a one-shot initdb, the server with a
+//! `pg_isready` health check, a broken api that depends on it, and a worker
+//! blocked behind the api.
+
+mod common;
+use common::*;
+use std::path::PathBuf;
+
+/// The folder holding initdb/postgres/pg_isready.
+fn pg_bin() -> PathBuf {
+    let from_path = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .find(|d| d.join("initdb").is_file() && d.join("pg_isready").is_file())
+    });
+    let from_lib = std::fs::read_dir("/usr/lib/postgresql").ok().and_then(|d| {
+        d.flatten()
+            .map(|e| e.path().join("bin"))
+            .find(|b| b.join("initdb").is_file())
+    });
+    from_path
+        .or(from_lib)
+        .expect("PostgreSQL server binaries (initdb, postgres, pg_isready); .ci/run installs them")
+}
+
+#[test]
+fn real_postgres_gates_the_api_and_a_broken_api_blocks_the_worker() {
+    let bin = pg_bin();
+    let port = free_port();
+    // PostgreSQL refuses to run as root: drop to the postgres user then.
+    let as_pg = if unsafe { libc::geteuid() } == 0 {
+        "setpriv --reuid=postgres --regid=postgres --init-groups "
+    } else {
+        ""
+    };
+    let yaml = format!(
+        r#"
+services:
+  initdb:
+    command: test -d data || {as_pg}{bin}/initdb -D data -A trust -U postgres --no-sync
+  postgres:
+    command: exec {as_pg}{bin}/postgres -D data -p {port} -k . -c listen_addresses=127.0.0.1 -c fsync=off
+    depends_on: {{ initdb: {{ condition: completed }} }}
+    stop_signal: SIGINT
+    startup_timeout: 60
+    health_check:
+      command: {bin}/pg_isready -h 127.0.0.1 -p {port}
+  api:
+    command: '{bin}/pg_isready -h 127.0.0.1 -p {port} && echo "api: missing migration" >&2 && exit 1'
+    depends_on: [postgres]
+  worker:
+    command: sleep 1000
+    depends_on: [api]
+"#,
+        bin = bin.display()
+    );
+    let s = Stack::new(&yaml);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(s.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let r = s.harness(&["start", "--all"]);
+    assert_eq!(r.code, 3, "{}", r.all());
+    let pg = s.service("postgres");
+    assert_eq!(
+        (pg["status"].as_str(), pg["health"].as_str()),
+        (Some("running"), Some("healthy")),
+        "{pg}\n{}",
+        r.all()
+    );
+    let api = s.service("api");
+    assert_eq!(
+        (api["health"].as_str(), api["exit_code"].as_i64()),
+        (Some("failed"), Some(1))
+    );
+    assert!(s.log("api").contains("missing migration"));
+    assert_eq!(s.service("worker")["health"], "blocked");
+    assert_eq!(s.status()["system_state"], "PARTIAL");
+
+    let pg_pid = s.pid("postgres").unwrap();
+    // PostgreSQL puts each helper in a session of its own; they must go too.
+    let helpers = children_of(pg_pid);
+    assert!(!helpers.is_empty(), "postgres runs helper processes");
+    let r = s.harness(&["stop", "--all"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(group_members(pg_pid).is_empty(), "the server is gone");
+    assert!(
+        wait_for(5, || helpers.iter().all(|p| !alive(*p))),
+        "every helper is gone"
+    );
+}
