@@ -1,0 +1,70 @@
+//! `hk`: fixture programs for harness's tests, benchmarks and examples.
+//!
+//! - `hk serve PORT [--after MS] [--fail-health]` — after MS ms, listen on
+//!   127.0.0.1:PORT and answer every HTTP request 200 (503 with
+//!   `--fail-health`).
+//! - `hk lines N` — print N numbered lines as fast as possible, then sleep.
+//! - `hk ignore-term` — ignore SIGTERM and sleep (needs SIGKILL).
+//! - `hk crash [MS]` — exit 1 after MS ms (default 0).
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
+    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse::<u64>().ok());
+    match arg(0) {
+        "serve" => serve(arg(1).parse().unwrap_or(8080), flag("--after").unwrap_or(0), args.iter().any(|a| a == "--fail-health")),
+        "lines" => {
+            let n: u64 = arg(1).parse().unwrap_or(1000);
+            let mut out = std::io::stdout().lock();
+            for i in 1..=n {
+                let _ = writeln!(out, "line {i}");
+            }
+            let _ = out.flush();
+            sleep_forever();
+        }
+        "ignore-term" => {
+            // SAFETY: SIG_IGN is a valid disposition for SIGTERM.
+            unsafe { libc::signal(libc::SIGTERM, libc::SIG_IGN) };
+            println!("ignoring SIGTERM");
+            sleep_forever();
+        }
+        "crash" => {
+            std::thread::sleep(Duration::from_millis(arg(1).parse().unwrap_or(0)));
+            eprintln!("crashing on purpose");
+            std::process::exit(1);
+        }
+        _ => {
+            eprintln!("usage: hk serve PORT [--after MS] [--fail-health] | lines N | ignore-term | crash [MS]");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn sleep_forever() -> ! {
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+fn serve(port: u16, after_ms: u64, fail: bool) {
+    std::thread::sleep(Duration::from_millis(after_ms));
+    let listener = match std::net::TcpListener::bind(("127.0.0.1", port)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cannot listen on 127.0.0.1:{port}: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!("listening on 127.0.0.1:{port}");
+    for stream in listener.incoming().flatten() {
+        let mut stream = stream;
+        let mut buf = [0u8; 1024];
+        let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+        let _ = stream.read(&mut buf);
+        let status = if fail { "503 Service Unavailable" } else { "200 OK" };
+        let _ = write!(stream, "HTTP/1.1 {status}\r\ncontent-length: 3\r\nconnection: close\r\n\r\nok\n");
+    }
+}
