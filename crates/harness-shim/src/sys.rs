@@ -98,31 +98,42 @@ pub fn group_alive(pgid: i32) -> bool {
 }
 
 /// SIGKILLs every process whose parent is the shim: descendants that left
-/// the service's process group and were re-parented here.
+/// the service's process group and were re-parented here. Reads the
+/// kernel's child list of the shim's thread (cheap); scans `/proc` only
+/// where that list is not available.
 pub fn kill_my_children() -> usize {
-    let me = std::process::id().to_string();
-    let mut killed = 0;
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return 0;
+    let me = std::process::id();
+    let pids: Vec<i32> = match std::fs::read_to_string(format!("/proc/{me}/task/{me}/children")) {
+        Ok(list) => list
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect(),
+        Err(_) => scan_children(me),
     };
-    for entry in dir.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let ppid = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1));
-        if ppid == Some(me.as_str()) {
-            // SAFETY: plain kill of a pid we just saw as our child.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            killed += 1;
-        }
+    for &pid in &pids {
+        // SAFETY: plain kill of a pid the kernel lists as our child.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
     }
-    killed
+    pids.len()
+}
+
+fn scan_children(me: u32) -> Vec<i32> {
+    let me = me.to_string();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    stat.rsplit_once(')')
+                        .and_then(|(_, r)| r.split_whitespace().nth(1).map(|p| p == me))
+                })
+                .unwrap_or(false)
+        })
+        .collect()
 }
 
 /// The shim keeps running when its terminal or its parent goes away, and

@@ -5,6 +5,9 @@
 fn hk_is_built() {
     let hk = std::path::Path::new(env!("CARGO_BIN_EXE_hk"));
     assert!(hk.is_file());
-    let out = std::process::Command::new(hk).arg("nonsense").output().unwrap();
+    let out = std::process::Command::new(hk)
+        .arg("nonsense")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }

@@ -13,9 +13,18 @@ use std::time::Duration;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
-    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse::<u64>().ok());
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
     match arg(0) {
-        "serve" => serve(arg(1).parse().unwrap_or(8080), flag("--after").unwrap_or(0), args.iter().any(|a| a == "--fail-health")),
+        "serve" => serve(
+            arg(1).parse().unwrap_or(8080),
+            flag("--after").unwrap_or(0),
+            args.iter().any(|a| a == "--fail-health"),
+        ),
         "lines" => {
             let n: u64 = arg(1).parse().unwrap_or(1000);
             let mut out = std::io::stdout().lock();
@@ -37,7 +46,9 @@ fn main() {
             std::process::exit(1);
         }
         _ => {
-            eprintln!("usage: hk serve PORT [--after MS] [--fail-health] | lines N | ignore-term | crash [MS]");
+            eprintln!(
+                "usage: hk serve PORT [--after MS] [--fail-health] | lines N | ignore-term | crash [MS]"
+            );
             std::process::exit(2);
         }
     }
@@ -49,7 +60,16 @@ fn sleep_forever() -> ! {
     }
 }
 
+/// Wall-clock nanoseconds, for measuring hand-offs across processes.
+fn now_ns() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
 fn serve(port: u16, after_ms: u64, fail: bool) {
+    println!("started_ns={}", now_ns());
     std::thread::sleep(Duration::from_millis(after_ms));
     let listener = match std::net::TcpListener::bind(("127.0.0.1", port)) {
         Ok(l) => l,
@@ -58,13 +78,20 @@ fn serve(port: u16, after_ms: u64, fail: bool) {
             std::process::exit(1);
         }
     };
-    println!("listening on 127.0.0.1:{port}");
+    println!("listening on 127.0.0.1:{port} listening_ns={}", now_ns());
     for stream in listener.incoming().flatten() {
         let mut stream = stream;
         let mut buf = [0u8; 1024];
         let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
         let _ = stream.read(&mut buf);
-        let status = if fail { "503 Service Unavailable" } else { "200 OK" };
-        let _ = write!(stream, "HTTP/1.1 {status}\r\ncontent-length: 3\r\nconnection: close\r\n\r\nok\n");
+        let status = if fail {
+            "503 Service Unavailable"
+        } else {
+            "200 OK"
+        };
+        let _ = write!(
+            stream,
+            "HTTP/1.1 {status}\r\ncontent-length: 3\r\nconnection: close\r\n\r\nok\n"
+        );
     }
 }

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Measures harness's speed and footprint figures (see BENCHMARKS.md).
+# Usage: bench/run.sh            (builds release binaries first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --workspace -q
+export PATH="$PWD/target/release:$PATH"
+H="$PWD/target/release/harness"
+HK="$PWD/target/release/hk"
+work=$(mktemp -d /tmp/harness-bench.XXXXXX)
+trap 'for d in "$work"/*/; do "$H" -f "$d/services.yaml" stop --all >/dev/null 2>&1 || true; "$H" -f "$d/services.yaml" daemon stop >/dev/null 2>&1 || true; done; rm -rf "$work"' EXIT
+ms() { python3 -c 'import time; print(time.monotonic_ns())'; }
+elapsed() { python3 -c "print(f'{($2-$1)/1e6:.0f} ms')"; }
+
+echo "== 100 independent services"
+mkdir -p "$work/flat"
+{ echo "services:"; for i in $(seq 1 100); do printf '  s%03d:\n    command: ["sleep", "100000"]\n' "$i"; done; } > "$work/flat/services.yaml"
+F="$work/flat/services.yaml"
+"$H" -f "$F" status >/dev/null   # daemon up
+t0=$(ms); "$H" -f "$F" start --all --no-wait >/dev/null; t1=$(ms)
+echo "start --all --no-wait (all spawned and running): $(elapsed $t0 $t1)"
+t0=$(ms); "$H" -f "$F" stop --all >/dev/null; t1=$(ms)
+echo "stop --all (none left): $(elapsed $t0 $t1)"
+t0=$(ms); "$H" -f "$F" start --all >/dev/null; t1=$(ms)
+echo "start --all (all running and past the 250 ms settle): $(elapsed $t0 $t1)"
+runs=50; t0=$(ms); for _ in $(seq $runs); do "$H" -f "$F" status >/dev/null; done; t1=$(ms)
+python3 -c "print(f'status with 100 services: {($t1-$t0)/1e6/$runs:.1f} ms per call (mean of $runs)')"
+dpid=$(cat "$work/flat/.harness/daemon.lock")
+python3 - "$dpid" <<'PY'
+import os, sys, time
+daemon = int(sys.argv[1])
+def field(pid, name):
+    try:
+        for line in open(f"/proc/{pid}/smaps_rollup"):
+            if line.startswith(name + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+shims = [int(p) for p in os.listdir("/proc") if p.isdigit() and open(f"/proc/{p}/cmdline","rb").read().startswith(b"/") and b"harness-shim" in open(f"/proc/{p}/cmdline","rb").read()]
+rss = field(daemon, "Rss")
+pss = field(daemon, "Pss") + sum(field(s, "Pss") for s in shims)
+print(f"daemon RSS with 100 services: {rss/1024:.1f} MiB")
+print(f"daemon + {len(shims)} shims PSS: {pss/1024:.1f} MiB ({sum(field(s,'Pss') for s in shims)/max(len(shims),1):.0f} KiB per shim)")
+tick = os.sysconf("SC_CLK_TCK")
+def cpu(pid):
+    f = open(f"/proc/{pid}/stat").read().rsplit(")",1)[1].split()
+    return int(f[11]) + int(f[12])
+pids = [daemon] + shims
+a = sum(cpu(p) for p in pids); time.sleep(10); b = sum(cpu(p) for p in pids)
+print(f"idle CPU of daemon + shims over 10 s: {(b-a)/tick/10*100:.2f}% of one core")
+PY
+"$H" -f "$F" stop --all >/dev/null
+
+echo "== chain of 20 services with TCP health checks"
+mkdir -p "$work/chain"
+base=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]+1000)')
+{ echo "services:"; for i in $(seq 1 20); do
+    printf '  c%02d:\n    command: ["%s", "serve", "%d"]\n    health_check: { tcp: "127.0.0.1:%d" }\n' "$i" "$HK" $((base+i)) $((base+i))
+    [ "$i" -gt 1 ] && printf '    depends_on: [c%02d]\n' $((i-1))
+  done; } > "$work/chain/services.yaml"
+C="$work/chain/services.yaml"
+"$H" -f "$C" status >/dev/null
+t0=$(ms); "$H" -f "$C" start --all >/dev/null; t1=$(ms)
+echo "start --all, 20-deep chain, all healthy: $(elapsed $t0 $t1)"
+python3 - "$work/chain/.harness/logs" <<'PY'
+import sys, statistics, re
+d = sys.argv[1]
+def get(i, key):
+    text = open(f"{d}/c{i:02d}.log").read()
+    return int(re.search(key + r"=(\d+)", text).group(1))
+hand = [(get(i+1, "started_ns") - get(i, "listening_ns")) / 1e6 for i in range(1, 20)]
+print(f"dependency hand-off (port open → dependent running), 19 samples: median {statistics.median(hand):.1f} ms, min {min(hand):.1f}, max {max(hand):.1f}")
+PY
