@@ -1,0 +1,95 @@
+//! restart, health, logs -f across a restart, Ctrl-C during start.
+
+mod common;
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[test]
+fn restart_gives_a_new_process() {
+    let s = Stack::new("services:\n  a:\n    command: sleep 1000\n");
+    assert_eq!(s.harness(&["start", "a"]).code, 0);
+    let before = s.pid("a").unwrap();
+    let r = s.harness(&["restart", "a"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let after = s.pid("a").unwrap();
+    assert_ne!(before, after);
+    assert!(!alive(before));
+}
+
+#[test]
+fn health_runs_the_checks_now_and_exits_3_on_failure() {
+    let port = free_port();
+    let s = Stack::new(&format!(
+        "services:\n  up:\n    command: sleep 1000\n  down:\n    command: sleep 1000\n    health_check: {{ tcp: \"127.0.0.1:{port}\" }}\n"
+    ));
+    assert_eq!(s.harness(&["start", "up"]).code, 0);
+    let r = s.harness(&["health", "up"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("✓ up"), "{}", r.stdout);
+    assert_eq!(s.harness(&["start", "down", "--no-wait"]).code, 0);
+    let r = s.harness(&["health"]);
+    assert_eq!(r.code, 3, "{}", r.all());
+    assert!(
+        r.stdout.contains("✗ down") && r.stdout.contains("cannot connect"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn logs_follow_keeps_following_across_a_restart() {
+    let s = Stack::new("services:\n  talker:\n    command: echo \"hello from $$\"; sleep 1000\n");
+    assert_eq!(s.harness(&["start", "talker"]).code, 0);
+    let first = s.pid("talker").unwrap();
+    let mut follower = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["logs", "talker", "-f"])
+        .current_dir(s.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(follower.stdout.take().unwrap()).lines();
+    assert_eq!(
+        lines.next().unwrap().unwrap(),
+        format!("hello from {first}")
+    );
+    assert_eq!(s.harness(&["restart", "talker"]).code, 0);
+    let second = s.pid("talker").unwrap();
+    let next = lines.next().unwrap().unwrap();
+    follower.kill().unwrap();
+    let _ = follower.wait();
+    assert_eq!(next, format!("hello from {second}"));
+}
+
+#[test]
+fn ctrl_c_during_start_leaves_started_services_and_starts_nothing_more() {
+    let port = free_port();
+    let s = Stack::new(&format!(
+        "services:\n  db:\n    command: sleep 1000\n  slow:\n    command: sleep 1000\n    depends_on: [db]\n    health_check: {{ tcp: \"127.0.0.1:{port}\" }}\n  after:\n    command: sleep 1000\n    depends_on: [slow]\n"
+    ));
+    let mut cli = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["start", "--all"])
+        .current_dir(s.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(cli.stdout.take().unwrap()).lines();
+    while let Some(Ok(line)) = out.next() {
+        if line.contains("slow") && line.contains("starting") {
+            break;
+        }
+    }
+    kill(cli.id(), libc::SIGINT);
+    let status = cli.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(s.pid("db").is_some(), "started services keep running");
+    assert!(
+        s.pid("slow").is_some(),
+        "the one being waited for keeps running"
+    );
+    assert_eq!(s.pid("after"), None, "nothing more is started");
+    assert_eq!(s.service("after")["status"], "stopped");
+}
