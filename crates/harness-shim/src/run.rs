@@ -60,7 +60,7 @@ pub fn main() -> i32 {
     let pidfd = sys::pidfd_open(pid).ok();
     let mut bufs = [LineBuffer::default(), LineBuffer::default()];
     let mut open = [true, true];
-    let mut chunk = vec![0u8; 16 * 1024];
+    let mut chunk = [0u8; 4096];
     let mut end: Option<End> = None;
     let mut cleanup_deadline: Option<u64> = None;
     let mut drain_deadline: Option<u64> = None;
