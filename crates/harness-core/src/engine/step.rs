@@ -34,7 +34,12 @@ impl Engine {
                 options,
             } => self.begin_start(op, &targets, options, now, &mut out),
             Input::Stop { op, targets } => self.begin_stop(op, &targets, now, &mut out),
-            Input::Cancel { op } => self.ops.retain(|o| o.id != op),
+            // A start stops starting when its client goes; a stop that has
+            // begun always runs to the end, or services would be left half
+            // stopped with their dependents already gone.
+            Input::Cancel { op } => self
+                .ops
+                .retain(|o| o.id != op || matches!(o.kind, OpKind::Stop)),
             Input::Spawned { service, run, pid } => self.spawned(service, run, pid, now, &mut out),
             Input::Attached {
                 service,

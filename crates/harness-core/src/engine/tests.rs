@@ -456,3 +456,40 @@ fn healthy_service_turns_unhealthy_after_retries() {
         }
     ));
 }
+
+#[test]
+fn a_cancelled_stop_still_runs_to_the_end_but_a_cancelled_start_does_not() {
+    let mut r = Rig::new(STACK);
+    let a = r.start(
+        &["api"],
+        StartOptions {
+            no_wait: true,
+            ..Default::default()
+        },
+    );
+    let a = r.confirm(&a);
+    r.confirm(&a);
+    r.feed(Input::Stop {
+        op: 5,
+        targets: vec![0],
+    });
+    r.feed(Input::Cancel { op: 5 });
+    let (api, run) = (r.idx("api"), r.run_of("api"));
+    let next = r.feed(Input::Exited {
+        service: api,
+        run,
+        end: ProcessEnd::Signaled(15),
+    });
+    assert!(
+        next.iter()
+            .any(|a| matches!(a, Action::Stop { service: 0, .. })),
+        "postgres is still stopped after the client left"
+    );
+
+    let mut r = Rig::new(STACK);
+    r.start(&["api"], StartOptions::default());
+    r.feed(Input::Cancel { op: 1 });
+    let a = r.feed(Input::Tick);
+    assert!(r.spawned_names(&a).is_empty());
+    assert_eq!(r.engine.next_deadline(), None);
+}
