@@ -9,6 +9,19 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
 
+static COMMAND: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// How hints spell the command: `harness`, or `harness -f FILE` when the
+/// config was named on the command line.
+pub fn set_command(cmd: String) {
+    let _ = COMMAND.set(cmd);
+}
+
+/// The command as hints spell it.
+pub fn hx() -> &'static str {
+    COMMAND.get().map(String::as_str).unwrap_or("harness")
+}
+
 /// "1 service", "3 services".
 pub fn count(n: usize) -> String {
     if n == 1 {
@@ -151,22 +164,28 @@ pub fn failure_summary(s: &Summary, timed_out: &[&Event]) {
         eprintln!("You can:");
     }
     if let Some(f) = s.failed.first() {
-        eprintln!("  • Check logs: harness logs {f} --tail 100");
-        eprintln!("  • Retry failed: harness start {}", s.failed.join(" "));
+        eprintln!("  • Check logs: {hx} logs {f} --tail 100", hx = hx());
+        eprintln!(
+            "  • Retry failed: {hx} start {}",
+            s.failed.join(" "),
+            hx = hx()
+        );
     }
     if let Some(t) = timed_out.first() {
         eprintln!(
-            "  • Increase timeout: harness start {} --timeout 600",
-            t.service
+            "  • Increase timeout: {hx} start {} --timeout 600",
+            t.service,
+            hx = hx()
         );
     }
     if !s.blocked.is_empty() {
         eprintln!(
-            "  • Force continue: harness start {} --force",
-            s.blocked.join(" ")
+            "  • Force continue: {hx} start {} --force",
+            s.blocked.join(" "),
+            hx = hx()
         );
     }
-    eprintln!("  • Stop all: harness stop --all");
+    eprintln!("  • Stop all: {hx} stop --all", hx = hx());
 }
 
 /// What to say when Ctrl-C interrupts a start.
@@ -196,7 +215,7 @@ pub fn interrupted(last: &BTreeMap<String, Event>) {
     if !not_started.is_empty() {
         eprintln!("  Not started: {}", not_started.join(", "));
     }
-    eprintln!("  Stop all: harness stop --all");
+    eprintln!("  Stop all: {hx} stop --all", hx = hx());
 }
 
 fn health_cell(h: Health) -> String {
@@ -272,18 +291,22 @@ pub fn status(r: &StatusReport) {
     if r.system_state == SystemState::Partial || r.system_state == SystemState::Degraded {
         println!("\nTo recover:");
         for f in &failed {
-            println!("  harness start {f:<12} # Retry failed service");
+            println!("  {hx} start {f:<12} # Retry failed service", hx = hx());
         }
         for u in &unhealthy {
-            println!("  harness logs {u} --tail 100   # See why it is unhealthy");
+            println!(
+                "  {hx} logs {u} --tail 100   # See why it is unhealthy",
+                hx = hx()
+            );
         }
         if !blocked.is_empty() {
             println!(
-                "  harness start {} --force   # Start blocked services anyway",
-                blocked.join(" ")
+                "  {hx} start {} --force   # Start blocked services anyway",
+                blocked.join(" "),
+                hx = hx()
             );
         }
-        println!("  harness stop --all       # Stop everything");
+        println!("  {hx} stop --all       # Stop everything", hx = hx());
     }
 }
 

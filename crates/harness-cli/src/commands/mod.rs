@@ -14,6 +14,9 @@ use harness_store::Project;
 /// Runs the parsed command.
 pub fn dispatch(cli: Cli) -> Result<(), CliError> {
     let project = find_project(&cli)?;
+    if let Some(file) = &cli.file {
+        crate::render::set_command(format!("harness -f {}", file.display()));
+    }
     if let Command::Daemon {
         command: DaemonCommand::Run,
     } = cli.command

@@ -86,11 +86,15 @@ fn finish(
                 );
             }
             println!(
-                "  • Check status: harness status\n  • View logs: harness logs {}",
-                s.warned[0]
+                "  • Check status: {hx} status\n  • View logs: {hx} logs {}",
+                s.warned[0],
+                hx = render::hx()
             );
         } else if a.no_wait {
-            println!("\nServices started. Check status with: harness status");
+            println!(
+                "\nServices started. Check status with: {} status",
+                render::hx()
+            );
         } else {
             println!(
                 "\nAll {} started in {:.1}s",
