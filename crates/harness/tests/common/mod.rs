@@ -136,8 +136,8 @@ pub fn alive(pid: u32) -> bool {
     }
 }
 
-/// Every live process whose process group is `pgid`.
-pub fn group_members(pgid: u32) -> Vec<u32> {
+/// `(pid, ppid, pgrp)` of every live (non-zombie) process.
+fn processes() -> Vec<(u32, u32, u32)> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
@@ -150,32 +150,32 @@ pub fn group_members(pgid: u32) -> Vec<u32> {
             continue;
         };
         let f: Vec<&str> = rest.split_whitespace().collect();
-        if f.first() != Some(&"Z") && f.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid) {
-            out.push(pid);
+        let num = |i: usize| f.get(i).and_then(|v| v.parse::<u32>().ok());
+        if let (Some(&state), Some(ppid), Some(pgrp)) = (f.first(), num(1), num(2))
+            && state != "Z"
+        {
+            out.push((pid, ppid, pgrp));
         }
     }
     out
 }
 
+/// Every live process whose process group is `pgid`.
+pub fn group_members(pgid: u32) -> Vec<u32> {
+    processes()
+        .into_iter()
+        .filter(|p| p.2 == pgid)
+        .map(|p| p.0)
+        .collect()
+}
+
 /// Live processes whose parent is `ppid`.
 pub fn children_of(ppid: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        if f.first() != Some(&"Z") && f.get(1).and_then(|g| g.parse::<u32>().ok()) == Some(ppid) {
-            out.push(pid);
-        }
-    }
-    out
+    processes()
+        .into_iter()
+        .filter(|p| p.1 == ppid)
+        .map(|p| p.0)
+        .collect()
 }
 
 /// Polls `cond` until it holds or `secs` pass.
