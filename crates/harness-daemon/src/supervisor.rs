@@ -28,18 +28,15 @@ pub enum OpEvent {
 /// off rather than allowed to slow the supervisor.
 const CLIENT_BUFFER: usize = 4096;
 
+/// The answer to a start or stop: its id and its event stream.
+pub type OpReply = oneshot::Sender<Result<(OpId, mpsc::Receiver<OpEvent>), ApiError>>;
+
 /// Messages to the supervisor.
 pub enum Msg {
     /// `POST /v1/start`.
-    Start(
-        StartRequest,
-        oneshot::Sender<Result<(OpId, mpsc::Receiver<OpEvent>), ApiError>>,
-    ),
+    Start(StartRequest, OpReply),
     /// `POST /v1/stop`.
-    Stop(
-        StopRequest,
-        oneshot::Sender<Result<(OpId, mpsc::Receiver<OpEvent>), ApiError>>,
-    ),
+    Stop(StopRequest, OpReply),
     /// The client of an operation went away.
     Cancel(OpId),
     /// `GET /v1/status`.

@@ -3,6 +3,7 @@
 mod daemon;
 mod health;
 mod logs;
+mod operation;
 mod start;
 mod status;
 mod stop;

@@ -1,13 +1,12 @@
 //! `harness start [SVC…|--all] [--timeout S] [--force] [--no-wait]`.
 
+use super::operation::{self, LastSeen};
 use crate::args::StartArgs;
-use crate::client::{Client, SseReader};
+use crate::client::Client;
 use crate::error::CliError;
-use crate::render::{self, Progress};
+use crate::render;
 use harness_api::{Phase, StartRequest, Summary};
 use harness_store::Project;
-use hyper::Method;
-use std::collections::BTreeMap;
 
 pub async fn start(project: &Project, a: StartArgs) -> Result<(), CliError> {
     let client = Client::connect(project).await?;
@@ -18,55 +17,12 @@ pub async fn start(project: &Project, a: StartArgs) -> Result<(), CliError> {
         force: a.force,
         no_wait: a.no_wait,
     };
-    let resp = client
-        .request(
-            Method::POST,
-            "/v1/start",
-            Some(serde_json::to_string(&req).unwrap_or_default()),
-        )
-        .await?;
-    println!("Starting services...");
-    let mut progress = Progress::new();
-    let mut last: BTreeMap<String, harness_api::Progress> = BTreeMap::new();
-    let mut events = SseReader::new(resp);
-    loop {
-        let next = tokio::select! {
-            e = events.next() => e?,
-            _ = tokio::signal::ctrl_c() => {
-                progress.finish();
-                render::interrupted(&last);
-                return Err(CliError::Interrupted);
-            }
-        };
-        let Some((event, data)) = next else {
-            progress.finish();
-            return Err(
-                anyhow::anyhow!("the daemon closed the stream before the start finished").into(),
-            );
-        };
-        match event.as_str() {
-            "progress" => {
-                let Ok(p) = serde_json::from_str::<harness_api::Progress>(&data) else {
-                    continue;
-                };
-                progress.update(&p);
-                last.insert(p.service.clone(), p);
-            }
-            "done" => {
-                progress.finish();
-                let s: Summary = serde_json::from_str(&data).unwrap_or_default();
-                return finish(&a, &s, &last);
-            }
-            _ => {}
-        }
-    }
+    let (s, last) =
+        operation::run(&client, "/v1/start", &req, "Starting services...", true).await?;
+    finish(&a, &s, &last)
 }
 
-fn finish(
-    a: &StartArgs,
-    s: &Summary,
-    last: &BTreeMap<String, harness_api::Progress>,
-) -> Result<(), CliError> {
+fn finish(a: &StartArgs, s: &Summary, last: &LastSeen) -> Result<(), CliError> {
     let timed_out: Vec<&harness_api::Progress> = last
         .values()
         .filter(|p| p.phase == Phase::TimedOut)

@@ -1,12 +1,12 @@
 //! `harness stop [SVC…|--all]`.
 
+use super::operation;
 use crate::args::Targets;
-use crate::client::{Client, SseReader};
+use crate::client::Client;
 use crate::error::CliError;
-use crate::render::Progress;
-use harness_api::{StopRequest, Summary};
+use crate::render;
+use harness_api::StopRequest;
 use harness_store::Project;
-use hyper::Method;
 
 /// Stops services (and what depends on them).
 pub async fn stop(project: &Project, t: &Targets) -> Result<(), CliError> {
@@ -15,39 +15,11 @@ pub async fn stop(project: &Project, t: &Targets) -> Result<(), CliError> {
         services: t.services.clone(),
         all: t.all || t.services.is_empty(),
     };
-    let resp = client
-        .request(
-            Method::POST,
-            "/v1/stop",
-            Some(serde_json::to_string(&req).unwrap_or_default()),
-        )
-        .await?;
-    println!("Stopping services...");
-    let mut progress = Progress::new();
-    let mut events = SseReader::new(resp);
-    while let Some((event, data)) = events.next().await? {
-        match event.as_str() {
-            "progress" => {
-                if let Ok(p) = serde_json::from_str(&data) {
-                    progress.update(&p);
-                }
-            }
-            "done" => {
-                let s: Summary = serde_json::from_str(&data).unwrap_or_default();
-                progress.finish();
-                println!("Stopped {} in {:.1}s", plural(s.stopped.len()), s.elapsed);
-                return Ok(());
-            }
-            _ => {}
-        }
-    }
-    Err(anyhow::anyhow!("the daemon closed the stream before the stop finished").into())
-}
-
-fn plural(n: usize) -> String {
-    if n == 1 {
-        "1 service".into()
-    } else {
-        format!("{n} services")
-    }
+    let (s, _) = operation::run(&client, "/v1/stop", &req, "Stopping services...", false).await?;
+    println!(
+        "Stopped {} in {:.1}s",
+        render::count(s.stopped.len()),
+        s.elapsed
+    );
+    Ok(())
 }

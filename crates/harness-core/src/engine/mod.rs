@@ -19,4 +19,3 @@ mod tests;
 pub use io::{Action, Input, OpId, ProcessEnd, RunId, StartOptions};
 pub use service::{Engine, Phase, ProbeHealth};
 pub use step::SETTLE;
-pub use view::ServiceView;

@@ -65,7 +65,7 @@ impl Engine {
             } => {
                 if matches!(self.svcs[service].phase, Phase::Spawning { run: r, .. } if r == run) {
                     self.svcs[service].phase = Phase::Stopped;
-                    self.fail_start(service, reason, None, now, &mut out);
+                    self.fail_start(service, reason, now, &mut out);
                 }
             }
             Input::Exited { service, run, end } => self.exited(service, run, end, now, &mut out),
@@ -276,7 +276,7 @@ impl Engine {
                 } else if starting
                     || health == ProbeHealth::Starting && end != ProcessEnd::Exited(0)
                 {
-                    self.fail_start(i, end.describe(), Some(end), now, out);
+                    self.fail_start(i, end.describe(), now, out);
                 } else {
                     self.svcs[i].mark = Mark::Exited(end);
                     let to = if end.success() { "exited" } else { "failed" };
@@ -397,8 +397,7 @@ impl Engine {
         let options = self.ops[k].options().cloned().unwrap_or_default();
         for idx in 0..self.ops[k].members.len() {
             let m = self.ops[k].members[idx].clone();
-            let (op_id, started) = (self.ops[k].id, self.ops[k].started);
-            let name = self.graph.name(m.service).to_string();
+            let started = self.ops[k].started;
             let settle = match m.state {
                 MemberState::Settled(_) => None,
                 MemberState::Waiting => {
@@ -412,21 +411,20 @@ impl Engine {
                         Phase::Stopping { .. } => None,
                         Phase::Stopped => match self.deps_state(k, m.service, &options) {
                             DepState::Met => {
-                                self.spawn(k, idx, false, now, out);
+                                self.spawn(k, idx, false, out);
                                 changed = true;
                                 None
                             }
-                            DepState::Broken(why) if options.force => {
+                            DepState::Broken(_) if options.force => {
                                 if self.deps_settled(k, m.service) {
-                                    let _ = why;
-                                    self.spawn(k, idx, true, now, out);
+                                    self.spawn(k, idx, true, out);
                                     changed = true;
                                 }
                                 None
                             }
                             DepState::Broken(why) => Some((Reported::Blocked, why)),
                             DepState::Pending if now >= m.deadline => {
-                                Some((Reported::Blocked, self.pending_reason(k, m.service, now)))
+                                Some((Reported::Blocked, self.pending_reason(k, m.service)))
                             }
                             DepState::Pending => None,
                         },
@@ -438,7 +436,6 @@ impl Engine {
                 self.settle(k, idx, phase, detail, now, out);
                 changed = true;
             }
-            let _ = (op_id, name);
         }
         changed
     }
@@ -559,20 +556,13 @@ impl Engine {
         }
     }
 
-    fn fail_start(
-        &mut self,
-        i: usize,
-        reason: String,
-        _end: Option<ProcessEnd>,
-        now: Instant,
-        out: &mut Vec<Action>,
-    ) {
+    fn fail_start(&mut self, i: usize, reason: String, now: Instant, out: &mut Vec<Action>) {
         self.svcs[i].mark = Mark::Failed(reason.clone());
         out.push(self.transition(i, "starting", "stopped", format!("failed: {reason}")));
         self.settle_everywhere(i, Reported::Failed, &reason, now, out);
     }
 
-    fn spawn(&mut self, k: usize, idx: usize, forced: bool, now: Instant, out: &mut Vec<Action>) {
+    fn spawn(&mut self, k: usize, idx: usize, forced: bool, out: &mut Vec<Action>) {
         let run = self.new_run();
         let m = &mut self.ops[k].members[idx];
         m.state = MemberState::Acting;
@@ -583,7 +573,6 @@ impl Engine {
             stop_requested: false,
         };
         self.svcs[service].mark = Mark::None;
-        let _ = now;
         out.push(self.transition(
             service,
             "stopped",
@@ -658,7 +647,7 @@ impl Engine {
         }
     }
 
-    fn pending_reason(&self, k: usize, i: usize, _now: Instant) -> String {
+    fn pending_reason(&self, k: usize, i: usize) -> String {
         let waiting: Vec<&str> = self
             .graph
             .deps(i)

@@ -493,3 +493,19 @@ fn a_cancelled_stop_still_runs_to_the_end_but_a_cancelled_start_does_not() {
     assert!(r.spawned_names(&a).is_empty());
     assert_eq!(r.engine.next_deadline(), None);
 }
+
+#[test]
+fn exit_right_after_spawn_is_a_failed_start_even_without_a_check() {
+    let mut r = Rig::new(STACK);
+    let a = r.start(&["cache"], StartOptions::default());
+    r.confirm(&a);
+    let (c, run) = (r.idx("cache"), r.run_of("cache"));
+    r.at(20).feed(Input::Exited {
+        service: c,
+        run,
+        end: ProcessEnd::Exited(1),
+    });
+    assert_eq!(r.final_phase("cache"), Some(P::Failed));
+    assert!(!r.done().unwrap().success);
+    assert_eq!(r.engine.report(r.now).services[c].health, Health::Failed);
+}

@@ -5,9 +5,6 @@ use crate::duration::compact;
 use harness_api::{Health, ServiceStatus, Status, StatusReport, SystemState};
 use std::time::Instant;
 
-/// One service as `status` shows it.
-pub type ServiceView = ServiceStatus;
-
 impl Engine {
     /// The status of every service and of the stack, as of `now`.
     pub fn report(&self, now: Instant) -> StatusReport {

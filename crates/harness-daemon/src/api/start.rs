@@ -2,7 +2,7 @@
 //! The result is the final `done` event's `success`, never the HTTP status.
 
 use super::{api_error, gone};
-use crate::supervisor::{Handle, Msg, OpEvent};
+use crate::supervisor::{Handle, Msg, OpEvent, OpReply};
 use axum::Json;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -16,8 +16,14 @@ use std::task::{Context, Poll};
 use tokio::sync::{mpsc, oneshot};
 
 pub(crate) async fn start(State(h): State<Handle>, Json(req): Json<StartRequest>) -> Response {
+    operation(h, |reply| Msg::Start(req, reply)).await
+}
+
+/// Hands a start or stop to the supervisor and answers with its event
+/// stream, or with the error that kept it from beginning.
+pub(crate) async fn operation(h: Handle, msg: impl FnOnce(OpReply) -> Msg) -> Response {
     let (tx, rx) = oneshot::channel();
-    if !h.send(Msg::Start(req, tx)) {
+    if !h.send(msg(tx)) {
         return gone();
     }
     match rx.await {
@@ -29,7 +35,7 @@ pub(crate) async fn start(State(h): State<Handle>, Json(req): Json<StartRequest>
 
 /// Streams an operation's events; dropping the stream (the client went
 /// away, e.g. Ctrl-C) cancels the operation.
-pub(crate) fn sse(h: Handle, op: OpId, events: mpsc::Receiver<OpEvent>) -> Response {
+fn sse(h: Handle, op: OpId, events: mpsc::Receiver<OpEvent>) -> Response {
     Sse::new(OpStream {
         h,
         op,

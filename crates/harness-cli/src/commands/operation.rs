@@ -1,0 +1,59 @@
+//! Shared by `start` and `stop`: send the request, render its progress
+//! events as they stream in, and return the final summary.
+
+use crate::client::{Client, SseReader};
+use crate::error::CliError;
+use crate::render::{self, Progress};
+use harness_api::Summary;
+use hyper::Method;
+use std::collections::BTreeMap;
+
+/// The last progress event seen for each service.
+pub type LastSeen = BTreeMap<String, harness_api::Progress>;
+
+/// Runs one operation (`/v1/start` or `/v1/stop`) to its `done` event.
+/// With `interruptible`, Ctrl-C ends the wait (the daemon cancels the
+/// operation when the stream closes) and reports what was left running.
+pub async fn run(
+    client: &Client,
+    path: &str,
+    body: &impl serde::Serialize,
+    heading: &str,
+    interruptible: bool,
+) -> Result<(Summary, LastSeen), CliError> {
+    let body = serde_json::to_string(body).unwrap_or_default();
+    let resp = client.request(Method::POST, path, Some(body)).await?;
+    println!("{heading}");
+    let mut progress = Progress::new();
+    let mut last = LastSeen::new();
+    let mut events = SseReader::new(resp);
+    loop {
+        let next = tokio::select! {
+            e = events.next() => e?,
+            _ = tokio::signal::ctrl_c(), if interruptible => {
+                progress.finish();
+                render::interrupted(&last);
+                return Err(CliError::Interrupted);
+            }
+        };
+        let Some((event, data)) = next else {
+            progress.finish();
+            return Err(
+                anyhow::anyhow!("the daemon closed the stream before {path} finished").into(),
+            );
+        };
+        match event.as_str() {
+            "progress" => {
+                if let Ok(p) = serde_json::from_str::<harness_api::Progress>(&data) {
+                    progress.update(&p);
+                    last.insert(p.service.clone(), p);
+                }
+            }
+            "done" => {
+                progress.finish();
+                return Ok((serde_json::from_str(&data).unwrap_or_default(), last));
+            }
+            _ => {}
+        }
+    }
+}
