@@ -10,7 +10,9 @@ mod io;
 mod op;
 mod probe;
 mod service;
+mod start;
 mod step;
+mod stop;
 mod view;
 
 #[cfg(test)]

@@ -1,0 +1,370 @@
+//! Starting: pull in dependencies, spawn each service once its dependencies
+//! meet their condition, settle each member.
+
+use super::io::{Action, OpId, ProcessEnd, StartOptions};
+use super::op::{Member, MemberState, Op, OpKind};
+use super::service::{Engine, Mark, Phase, ProbeHealth};
+use super::step::progress;
+use crate::config::Condition;
+use crate::duration::compact;
+use crate::timeout::startup_timeout;
+use harness_api::Phase as Reported;
+use std::time::Instant;
+
+/// Whether a dependency lets its dependent start.
+pub(super) enum DepState {
+    Met,
+    Pending,
+    Broken(String),
+}
+
+impl Engine {
+    pub(super) fn begin_start(
+        &mut self,
+        id: OpId,
+        targets: &[usize],
+        options: StartOptions,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let members = self.graph.with_dependencies(targets);
+        let mut op = Op {
+            id,
+            kind: OpKind::Start(options.clone()),
+            started: now,
+            members: Vec::new(),
+        };
+        for i in members {
+            let svc_cfg = &self.config.services[i];
+            let timeout = startup_timeout(
+                options.timeout,
+                svc_cfg.startup_timeout,
+                self.config.settings.startup_timeout,
+            );
+            let svc = &mut self.svcs[i];
+            svc.wanted = true;
+            let state = match svc.phase {
+                Phase::Up {
+                    health: ProbeHealth::Healthy,
+                    pid,
+                    ..
+                } => {
+                    out.push(progress(
+                        id,
+                        self.graph.name(i),
+                        Reported::Existing,
+                        now,
+                        now,
+                        Some(pid),
+                        "using existing (healthy)",
+                    ));
+                    MemberState::Settled(Reported::Existing)
+                }
+                Phase::Up { .. } | Phase::Spawning { .. } => MemberState::Acting,
+                Phase::Stopped | Phase::Stopping { .. } => {
+                    if !matches!(svc.mark, Mark::None) {
+                        svc.mark = Mark::None;
+                    }
+                    out.push(progress(
+                        id,
+                        self.graph.name(i),
+                        Reported::Waiting,
+                        now,
+                        now,
+                        None,
+                        "",
+                    ));
+                    MemberState::Waiting
+                }
+            };
+            op.members.push(Member {
+                service: i,
+                deadline: now + timeout,
+                state,
+                forced: false,
+            });
+        }
+        self.ops.push(op);
+    }
+
+    pub(super) fn advance_start(&mut self, k: usize, now: Instant, out: &mut Vec<Action>) -> bool {
+        let mut changed = false;
+        let options = self.ops[k].options().cloned().unwrap_or_default();
+        for idx in 0..self.ops[k].members.len() {
+            let m = self.ops[k].members[idx].clone();
+            let started = self.ops[k].started;
+            let settle = match m.state {
+                MemberState::Settled(_) => None,
+                MemberState::Waiting => {
+                    let phase = self.svcs[m.service].phase;
+                    match phase {
+                        Phase::Up { .. } | Phase::Spawning { .. } => {
+                            self.ops[k].members[idx].state = MemberState::Acting;
+                            changed = true;
+                            None
+                        }
+                        Phase::Stopping { .. } => None,
+                        Phase::Stopped => match self.deps_state(k, m.service, &options) {
+                            DepState::Met => {
+                                self.spawn(k, idx, false, out);
+                                changed = true;
+                                None
+                            }
+                            DepState::Broken(_) if options.force => {
+                                if self.deps_settled(k, m.service) {
+                                    self.spawn(k, idx, true, out);
+                                    changed = true;
+                                }
+                                None
+                            }
+                            DepState::Broken(why) => Some((Reported::Blocked, why)),
+                            DepState::Pending if now >= m.deadline => {
+                                Some((Reported::Blocked, self.pending_reason(k, m.service)))
+                            }
+                            DepState::Pending => None,
+                        },
+                    }
+                }
+                MemberState::Acting => self.acting_outcome(&m, &options, started, now),
+            };
+            if let Some((phase, detail)) = settle {
+                self.settle(k, idx, phase, detail, now, out);
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    pub(super) fn acting_outcome(
+        &mut self,
+        m: &Member,
+        options: &StartOptions,
+        started: Instant,
+        now: Instant,
+    ) -> Option<(Reported, String)> {
+        match self.svcs[m.service].phase {
+            // A one-shot that others wait on with `condition: completed`
+            // has its outcome only when it exits.
+            Phase::Up { .. } if self.is_completion_dependency(m.service) && now < m.deadline => {
+                None
+            }
+            Phase::Up { health, since, .. } => {
+                let took = now.saturating_duration_since(since.max(started));
+                if health == ProbeHealth::Healthy && m.forced {
+                    Some((Reported::Warning, "started, deps unhealthy".into()))
+                } else if health == ProbeHealth::Healthy {
+                    Some((
+                        Reported::Healthy,
+                        format!("healthy in {}", crate::duration::human(took)),
+                    ))
+                } else if options.no_wait {
+                    Some((Reported::Started, "started".into()))
+                } else if now >= m.deadline {
+                    let after = m.deadline.saturating_duration_since(started);
+                    if let Phase::Up { health, .. } = &mut self.svcs[m.service].phase {
+                        *health = ProbeHealth::Unhealthy;
+                    }
+                    if options.force {
+                        Some((Reported::Warning, "started, health check failed".into()))
+                    } else {
+                        self.svcs[m.service].mark = Mark::TimedOut(after);
+                        Some((
+                            Reported::TimedOut,
+                            format!("timeout after {}", compact(after.as_secs().max(1))),
+                        ))
+                    }
+                } else {
+                    None
+                }
+            }
+            Phase::Spawning { .. } => None,
+            Phase::Stopping { .. } | Phase::Stopped => {
+                Some((Reported::Failed, "stopped while starting".into()))
+            }
+        }
+    }
+
+    pub(super) fn settle(
+        &mut self,
+        k: usize,
+        idx: usize,
+        phase: Reported,
+        detail: String,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let op = &mut self.ops[k];
+        let m = &mut op.members[idx];
+        m.state = MemberState::Settled(phase);
+        let service = m.service;
+        let (id, started) = (op.id, op.started);
+        let pid = match self.svcs[service].phase {
+            Phase::Up { pid, .. } => Some(pid),
+            _ => None,
+        };
+        let exit_code = self.svcs[service]
+            .last_end
+            .and_then(ProcessEnd::code)
+            .filter(|_| phase == Reported::Failed);
+        let mut p = progress(
+            id,
+            self.graph.name(service),
+            phase,
+            started,
+            now,
+            pid,
+            &detail,
+        );
+        if let Action::Progress { progress, .. } = &mut p {
+            progress.exit_code = exit_code;
+        }
+        out.push(p);
+        match phase {
+            Reported::Blocked => {
+                self.svcs[service].mark = Mark::Blocked(detail.clone());
+                out.push(self.transition(service, "stopped", "blocked", detail));
+            }
+            Reported::TimedOut => {
+                out.push(self.transition(service, "starting", "unhealthy", detail));
+            }
+            _ => {}
+        }
+    }
+
+    /// Settles service `i` as `phase` in every start operation acting on it.
+    pub(super) fn settle_everywhere(
+        &mut self,
+        i: usize,
+        phase: Reported,
+        detail: &str,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        for k in 0..self.ops.len() {
+            if let Some(idx) = self.ops[k]
+                .members
+                .iter()
+                .position(|m| m.service == i && m.state == MemberState::Acting)
+            {
+                self.settle(k, idx, phase, detail.to_string(), now, out);
+            }
+        }
+    }
+
+    pub(super) fn fail_start(
+        &mut self,
+        i: usize,
+        reason: String,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        self.svcs[i].mark = Mark::Failed(reason.clone());
+        out.push(self.transition(i, "starting", "stopped", format!("failed: {reason}")));
+        self.settle_everywhere(i, Reported::Failed, &reason, now, out);
+    }
+
+    pub(super) fn spawn(&mut self, k: usize, idx: usize, forced: bool, out: &mut Vec<Action>) {
+        let run = self.new_run();
+        let m = &mut self.ops[k].members[idx];
+        m.state = MemberState::Acting;
+        m.forced = forced;
+        let service = m.service;
+        self.svcs[service].phase = Phase::Spawning {
+            run,
+            stop_requested: false,
+        };
+        self.svcs[service].mark = Mark::None;
+        out.push(self.transition(
+            service,
+            "stopped",
+            "starting",
+            if forced {
+                "start requested (forced: dependencies not up)".into()
+            } else {
+                "start requested".into()
+            },
+        ));
+        out.push(Action::Spawn { service, run });
+    }
+
+    pub(super) fn deps_settled(&self, k: usize, i: usize) -> bool {
+        self.graph.deps(i).iter().all(|&(d, _)| {
+            self.ops[k]
+                .member(d)
+                .is_none_or(|m| matches!(m.state, MemberState::Settled(_)))
+        })
+    }
+
+    pub(super) fn deps_state(&self, k: usize, i: usize, options: &StartOptions) -> DepState {
+        let mut state = DepState::Met;
+        for &(d, cond) in self.graph.deps(i) {
+            let cond = if options.no_wait && cond == Condition::Healthy {
+                Condition::Started
+            } else {
+                cond
+            };
+            match self.dep_state(k, d, cond) {
+                DepState::Met => {}
+                DepState::Pending => state = DepState::Pending,
+                broken @ DepState::Broken(_) => return broken,
+            }
+        }
+        state
+    }
+
+    pub(super) fn dep_state(&self, k: usize, d: usize, cond: Condition) -> DepState {
+        let name = self.graph.name(d);
+        let settled = self.ops[k].member(d).and_then(|m| match m.state {
+            MemberState::Settled(p) => Some(p),
+            _ => None,
+        });
+        let broken = |what: &str| DepState::Broken(format!("dependency {what}: {name}"));
+        match (self.svcs[d].phase, cond) {
+            (Phase::Up { .. }, Condition::Started) => DepState::Met,
+            (
+                Phase::Up {
+                    health: ProbeHealth::Healthy,
+                    ..
+                },
+                Condition::Healthy,
+            ) => DepState::Met,
+            (Phase::Up { .. }, Condition::Healthy) => match settled {
+                Some(Reported::TimedOut | Reported::Warning) => broken("unhealthy"),
+                _ => DepState::Pending,
+            },
+            (Phase::Stopped, Condition::Completed)
+                if self.svcs[d].last_end.is_some_and(ProcessEnd::success)
+                    && matches!(self.svcs[d].mark, Mark::None | Mark::Exited(_)) =>
+            {
+                DepState::Met
+            }
+            (Phase::Stopped, _) => match settled {
+                Some(Reported::Blocked) => broken("blocked"),
+                Some(_) => broken("failed"),
+                None if self.ops[k].member(d).is_none() => broken("not running"),
+                None => DepState::Pending,
+            },
+            _ => DepState::Pending,
+        }
+    }
+
+    pub(super) fn pending_reason(&self, k: usize, i: usize) -> String {
+        let waiting: Vec<&str> = self
+            .graph
+            .deps(i)
+            .iter()
+            .filter(|&&(d, c)| !matches!(self.dep_state(k, d, c), DepState::Met))
+            .map(|&(d, _)| self.graph.name(d))
+            .collect();
+        format!("timed out waiting for {}", waiting.join(", "))
+    }
+
+    pub(super) fn is_completion_dependency(&self, i: usize) -> bool {
+        self.graph.dependents(i).iter().any(|&j| {
+            self.graph
+                .deps(j)
+                .iter()
+                .any(|&(d, c)| d == i && c == Condition::Completed)
+        })
+    }
+}

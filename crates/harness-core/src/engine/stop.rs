@@ -1,0 +1,141 @@
+//! Stopping: dependents before their dependencies, signal then SIGKILL.
+
+use super::io::{Action, OpId};
+use super::op::{Member, MemberState, Op, OpKind};
+use super::service::{Engine, Mark, Phase};
+use super::step::progress;
+use harness_api::Phase as Reported;
+use std::time::Instant;
+
+impl Engine {
+    pub(super) fn begin_stop(
+        &mut self,
+        id: OpId,
+        targets: &[usize],
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let members = self.graph.with_dependents(targets);
+        for op in self
+            .ops
+            .iter_mut()
+            .filter(|o| matches!(o.kind, OpKind::Start(_)))
+        {
+            for m in op
+                .members
+                .iter_mut()
+                .filter(|m| m.state == MemberState::Waiting)
+            {
+                if members.contains(&m.service) {
+                    m.state = MemberState::Settled(Reported::Blocked);
+                    out.push(progress(
+                        op.id,
+                        self.graph.name(m.service),
+                        Reported::Blocked,
+                        op.started,
+                        now,
+                        None,
+                        "stop requested",
+                    ));
+                }
+            }
+        }
+        let members = members
+            .into_iter()
+            .map(|i| {
+                self.svcs[i].wanted = false;
+                Member {
+                    service: i,
+                    deadline: now,
+                    state: MemberState::Waiting,
+                    forced: false,
+                }
+            })
+            .collect();
+        self.ops.push(Op {
+            id,
+            kind: OpKind::Stop,
+            started: now,
+            members,
+        });
+    }
+
+    pub(super) fn advance_stop(&mut self, k: usize, now: Instant, out: &mut Vec<Action>) -> bool {
+        let mut changed = false;
+        for idx in 0..self.ops[k].members.len() {
+            let m = self.ops[k].members[idx].clone();
+            let phase = self.svcs[m.service].phase;
+            let (id, started) = (self.ops[k].id, self.ops[k].started);
+            match (m.state, phase) {
+                (MemberState::Settled(_), _) => {}
+                (_, Phase::Stopped) => {
+                    self.ops[k].members[idx].state = MemberState::Settled(Reported::Stopped);
+                    if matches!(
+                        self.svcs[m.service].mark,
+                        Mark::Blocked(_) | Mark::TimedOut(_)
+                    ) {
+                        self.svcs[m.service].mark = Mark::None;
+                    }
+                    out.push(progress(
+                        id,
+                        self.graph.name(m.service),
+                        Reported::Stopped,
+                        started,
+                        now,
+                        None,
+                        "",
+                    ));
+                    changed = true;
+                }
+                (MemberState::Waiting, _) => {
+                    let dependents_down = self
+                        .graph
+                        .dependents(m.service)
+                        .iter()
+                        .all(|&j| self.svcs[j].phase == Phase::Stopped);
+                    if dependents_down {
+                        self.ops[k].members[idx].state = MemberState::Acting;
+                        out.push(progress(
+                            id,
+                            self.graph.name(m.service),
+                            Reported::Stopping,
+                            started,
+                            now,
+                            None,
+                            "",
+                        ));
+                        self.send_stop(m.service, out);
+                        changed = true;
+                    }
+                }
+                (MemberState::Acting, _) => {}
+            }
+        }
+        changed
+    }
+
+    pub(super) fn send_stop(&mut self, i: usize, out: &mut Vec<Action>) {
+        let cfg = &self.config.services[i];
+        let (signal, grace) = (cfg.stop_signal, cfg.stop_timeout);
+        match self.svcs[i].phase {
+            Phase::Up { run, pid, .. } => {
+                self.svcs[i].phase = Phase::Stopping { run, pid };
+                out.push(self.transition(i, "running", "stopping", "stop requested".into()));
+                out.push(Action::Stop {
+                    service: i,
+                    run,
+                    pid,
+                    signal,
+                    grace,
+                });
+            }
+            Phase::Spawning { run, .. } => {
+                self.svcs[i].phase = Phase::Spawning {
+                    run,
+                    stop_requested: true,
+                };
+            }
+            Phase::Stopping { .. } | Phase::Stopped => {}
+        }
+    }
+}
