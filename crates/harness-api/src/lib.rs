@@ -109,8 +109,9 @@ pub struct HistoryEntry {
     pub reason: String,
 }
 
-/// `POST /v1/start`.
+/// `POST /v1/start`. Fields left out take their defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct StartRequest {
     /// Services to start (their dependencies come along).
     pub services: Vec<String>,
@@ -122,15 +123,95 @@ pub struct StartRequest {
     pub force: bool,
     /// Do not wait for health.
     pub no_wait: bool,
+    /// Start the services that failed last time (`--failed`).
+    pub failed: bool,
+    /// Start the services that were blocked last time, without pulling in
+    /// their dependencies (`--blocked`; with `force`, start them anyway).
+    pub blocked: bool,
+    /// Why the start was asked for; added to its history rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
-/// `POST /v1/stop`.
+/// `POST /v1/plan`: what a start would do, changing nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct PlanRequest {
+    /// The start to plan.
+    #[serde(flatten)]
+    pub start: StartRequest,
+    /// Plan as if every service in scope were stopped first (`--restart`).
+    pub restart: bool,
+}
+
+/// What a start would do with one service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanAction {
+    /// Running and healthy: used as it is.
+    Use,
+    /// Running, not healthy yet: its check is waited for.
+    Wait,
+    /// Started, in `wave`.
+    Start,
+    /// Not started: a dependency is not up and will not be started.
+    Blocked,
+}
+
+/// One service of a [`Plan`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanEntry {
+    /// The service as it is now.
+    pub current: ServiceStatus,
+    /// What the start would do with it.
+    pub action: PlanAction,
+    /// For `start`: 1 for services with nothing to wait for, then one more
+    /// than the highest wave among the dependencies it waits for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wave: Option<u32>,
+    /// Why ("dependency failed: api", "forced: dependency api not up").
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// The answer of `POST /v1/plan`: the services in the start's scope, in
+/// config order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Plan {
+    /// One entry per service in scope.
+    pub services: Vec<PlanEntry>,
+}
+
+/// `POST /v1/choice`: an answer given at a prompt, kept in the history as
+/// a row of the pseudo-service [`CHOICE_SUBJECT`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Choice {
+    /// The question ("partial system", "startup failed").
+    pub prompt: String,
+    /// The answer ("continue", "retry").
+    pub answer: String,
+    /// The situation it answered ("2 of 5 services running").
+    pub detail: String,
+}
+
+/// The history's name for rows recording a person's choice; not a valid
+/// service name, so it never collides with one.
+pub const CHOICE_SUBJECT: &str = "(choice)";
+
+/// `POST /v1/stop`. Fields left out take their defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct StopRequest {
     /// Services to stop (their dependents stop first).
     pub services: Vec<String>,
     /// Stop every service.
     pub all: bool,
+    /// Stop exactly these services (a rollback): dependents outside them
+    /// are left running.
+    pub exact: bool,
+    /// Why the stop was asked for; added to its history rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 /// A step in the progress of one service during a start or stop, sent as

@@ -23,8 +23,8 @@ pub enum Command {
     Start(StartArgs),
     /// Stop services (and what depends on them).
     Stop(Targets),
-    /// Stop, then start services.
-    Restart(StartArgs),
+    /// Stop services (dependents first), then start them in order.
+    Restart(RestartArgs),
     /// Show the state of every service.
     Status(StatusArgs),
     /// Show a service's output.
@@ -51,6 +51,42 @@ pub struct Targets {
 pub struct StartArgs {
     #[command(flatten)]
     pub targets: Targets,
+    /// Start the services whose last start failed.
+    #[arg(long, conflicts_with_all = ["services", "all", "blocked"])]
+    pub failed: bool,
+    /// Start the services that were blocked, without their dependencies;
+    /// with --force, even though those are not up.
+    #[arg(long, conflicts_with_all = ["services", "all"])]
+    pub blocked: bool,
+    #[command(flatten)]
+    pub flags: StartFlags,
+    /// On a partial system, start the services that are not running
+    /// (no prompt).
+    #[arg(long = "continue", id = "continue", conflicts_with = "restart")]
+    pub continue_: bool,
+    /// Stop every service in scope, then start them all fresh (no prompt).
+    #[arg(long)]
+    pub restart: bool,
+    #[command(flatten)]
+    pub failure: FailureFlags,
+    /// Show the current state and what a start would do; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    #[command(flatten)]
+    pub targets: Targets,
+    #[command(flatten)]
+    pub flags: StartFlags,
+    #[command(flatten)]
+    pub failure: FailureFlags,
+}
+
+/// How every start runs.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct StartFlags {
     /// Startup timeout in seconds (or "90s", "5m") for every service started.
     #[arg(long, value_parser = parse_timeout)]
     pub timeout: Option<std::time::Duration>,
@@ -61,6 +97,26 @@ pub struct StartArgs {
     /// Do not wait for health checks.
     #[arg(long)]
     pub no_wait: bool,
+}
+
+/// What to do when a start fails. Any of these (or --no-interactive)
+/// means no prompt; without them a terminal gets asked.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct FailureFlags {
+    /// On failure, stop every service in scope.
+    #[arg(long, conflicts_with_all = ["rollback_on_failure", "smart_rollback"])]
+    pub teardown_on_failure: bool,
+    /// On failure, stop what this command started, in reverse dependency
+    /// order; services running before it are left alone.
+    #[arg(long, conflicts_with = "smart_rollback")]
+    pub rollback_on_failure: bool,
+    /// On failure, keep independent services; stop (or never start) only
+    /// the dependents of what failed.
+    #[arg(long)]
+    pub smart_rollback: bool,
+    /// Never prompt: on a partial system continue, on failure keep running.
+    #[arg(long)]
+    pub no_interactive: bool,
 }
 
 #[derive(Debug, Args)]

@@ -48,17 +48,27 @@ impl Client {
             .append(true)
             .open(self.project.daemon_log())?;
         let exe = std::env::current_exe().context("cannot find the harness executable")?;
-        let mut child = std::process::Command::new(exe)
-            .arg("-f")
+        let mut cmd = std::process::Command::new(exe);
+        cmd.arg("-f")
             .arg(&self.project.config)
             .args(["daemon", "run"])
             .current_dir(&self.project.root)
             .stdin(std::process::Stdio::null())
             .stdout(log.try_clone()?)
-            .stderr(log)
-            .process_group(0)
-            .spawn()
-            .context("cannot start the harness daemon")?;
+            .stderr(log);
+        // A session of its own: no controlling terminal, so closing the
+        // terminal that started it (SIGHUP) or Ctrl-C there never reaches
+        // the daemon or the services.
+        // SAFETY: setsid is async-signal-safe and touches no memory.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().context("cannot start the harness daemon")?;
         let deadline = Instant::now() + DAEMON_START_TIMEOUT;
         let mut pause = Duration::from_millis(1);
         loop {

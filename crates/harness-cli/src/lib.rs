@@ -11,6 +11,7 @@ mod args;
 mod client;
 mod commands;
 mod error;
+mod prompt;
 mod render;
 
 pub use error::CliError;

@@ -3,7 +3,8 @@
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use harness_api::{
-    Health, HistoryEntry, Phase, Progress as Event, Status, StatusReport, Summary, SystemState,
+    Health, HistoryEntry, Phase, Plan, PlanAction, PlanEntry, Progress as Event, Status,
+    StatusReport, Summary, SystemState,
 };
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::{BTreeMap, HashMap};
@@ -70,26 +71,46 @@ fn percent(phase: Phase) -> u64 {
     }
 }
 
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// A bar per service on a terminal, a plain line per change otherwise.
+    Bars,
+    /// A rollback: one `↶ Stopping NAME...` line per service.
+    Rollback,
+}
+
 /// Live progress of a start or stop.
 pub struct Progress {
     bars: Option<(MultiProgress, HashMap<String, ProgressBar>)>,
     width: usize,
+    style: Style,
 }
 
 impl Progress {
     /// Bars when stdout is a terminal, plain lines otherwise.
-    pub fn new() -> Self {
-        let bars = std::io::stdout().is_terminal().then(|| {
+    pub fn new(style: Style) -> Self {
+        let bars = (style == Style::Bars && std::io::stdout().is_terminal()).then(|| {
             (
                 MultiProgress::with_draw_target(ProgressDrawTarget::stdout()),
                 HashMap::new(),
             )
         });
-        Progress { bars, width: 12 }
+        Progress {
+            bars,
+            width: 12,
+            style,
+        }
     }
 
     /// Shows one event.
     pub fn update(&mut self, p: &Event) {
+        if self.style == Style::Rollback {
+            if p.phase == Phase::Stopping {
+                println!("  ↶ Stopping {}...", p.service);
+            }
+            return;
+        }
         self.width = self.width.max(p.service.len() + 1);
         let width = self.width;
         let Some((multi, bars)) = &mut self.bars else {
@@ -293,6 +314,12 @@ pub fn status(r: &StatusReport) {
         for f in &failed {
             println!("  {hx} start {f:<12} # Retry failed service", hx = hx());
         }
+        if failed.len() > 1 {
+            println!(
+                "  {hx} start --failed     # Retry all failed services",
+                hx = hx()
+            );
+        }
         for u in &unhealthy {
             println!(
                 "  {hx} logs {u} --tail 100   # See why it is unhealthy",
@@ -301,13 +328,22 @@ pub fn status(r: &StatusReport) {
         }
         if !blocked.is_empty() {
             println!(
-                "  {hx} start {} --force   # Start blocked services anyway",
-                blocked.join(" "),
+                "  {hx} start --blocked --force   # Start blocked services anyway ({})",
+                blocked.join(", "),
                 hx = hx()
             );
         }
         println!("  {hx} stop --all       # Stop everything", hx = hx());
     }
+}
+
+/// "retry chosen at prompt" out of "start requested (retry chosen at
+/// prompt)"; `None` for a bare request or any other reason.
+fn request_cause(reason: &str) -> Option<&str> {
+    ["start requested (", "stop requested ("]
+        .iter()
+        .find_map(|p| reason.strip_prefix(p))
+        .and_then(|rest| rest.strip_suffix(')'))
 }
 
 /// The transaction log: each service's chain of states, one line per
@@ -326,7 +362,13 @@ pub fn history(rows: &[HistoryEntry]) {
             && lines[i].2.last() == Some(&r.from)
         {
             lines[i].2.push(r.to.clone());
-            lines[i].3 = r.reason.clone();
+            // Keep why the chain began ("retry chosen at prompt") after
+            // how it ended ("healthy").
+            let cause = request_cause(&lines[i].3);
+            lines[i].3 = match cause {
+                Some(c) => format!("{}; {c}", r.reason),
+                None => r.reason.clone(),
+            };
         } else {
             open.insert(r.service.clone(), lines.len());
             lines.push((
@@ -343,4 +385,98 @@ pub fn history(rows: &[HistoryEntry]) {
     for (ts, service, chain, reason) in lines {
         println!("{ts}  {service:<width$}  {} ({reason})", chain.join(" → "));
     }
+}
+
+fn name_width(plan: &Plan) -> usize {
+    plan.services
+        .iter()
+        .map(|e| e.current.name.len() + 1)
+        .max()
+        .unwrap_or(0)
+        .max(12)
+}
+
+/// Seed 000's state check: how each service of the command's scope is.
+pub fn state_check(plan: &Plan) {
+    let width = name_width(plan);
+    println!("Checking current state...");
+    for e in &plan.services {
+        let c = &e.current;
+        let (mark, what) = match (c.status, c.health) {
+            (Status::Running, Health::Healthy) => ("✓", "already running, healthy".to_string()),
+            (Status::Running, Health::Unhealthy) => ("✗", "running, unhealthy".to_string()),
+            (Status::Starting, _) => ("⟳", "starting".to_string()),
+            (Status::Stopping, _) => ("↶", "stopping".to_string()),
+            (Status::Restarting, _) => ("↻", "restarting".to_string()),
+            (_, Health::Failed) => {
+                let code = c
+                    .exit_code
+                    .map(|x| format!(", exit code {x}"))
+                    .unwrap_or_default();
+                (
+                    "✗",
+                    format!("{}, last exit: failed{code}", status_word(c.status)),
+                )
+            }
+            (_, Health::Blocked) => ("-", format!("stopped, blocked: {}", c.notes)),
+            (Status::Exited, _) => ("○", "completed".to_string()),
+            _ => ("-", status_word(c.status).to_string()),
+        };
+        println!("  {mark} {:<width$} ({what})", c.name);
+    }
+}
+
+/// `start --dry-run`: what the start would do, grouped.
+pub fn plan(plan: &Plan, restart: bool) {
+    let names = |f: &dyn Fn(&PlanEntry) -> bool| {
+        plan.services
+            .iter()
+            .filter(|e| f(e))
+            .map(|e| e.current.name.clone())
+            .collect::<Vec<_>>()
+    };
+    println!("\nPlan (dry run):");
+    let running = names(&|e| e.current.pid.is_some());
+    if restart && !running.is_empty() {
+        println!("  Stop first (--restart): {}", running.join(", "));
+    }
+    let used = names(&|e| e.action == PlanAction::Use);
+    if !used.is_empty() {
+        println!("  Use as they are: {}", used.join(", "));
+    }
+    let waiting = names(&|e| e.action == PlanAction::Wait);
+    if !waiting.is_empty() {
+        println!("  Wait until healthy: {}", waiting.join(", "));
+    }
+    let last = plan
+        .services
+        .iter()
+        .filter_map(|e| e.wave)
+        .max()
+        .unwrap_or(0);
+    for wave in 1..=last {
+        let list: Vec<String> = plan
+            .services
+            .iter()
+            .filter(|e| e.action == PlanAction::Start && e.wave == Some(wave))
+            .map(|e| {
+                if e.detail.is_empty() {
+                    e.current.name.clone()
+                } else {
+                    format!("{} ({})", e.current.name, e.detail)
+                }
+            })
+            .collect();
+        if !list.is_empty() {
+            println!("  Start, wave {wave}: {}", list.join(", "));
+        }
+    }
+    for e in plan
+        .services
+        .iter()
+        .filter(|e| e.action == PlanAction::Blocked)
+    {
+        println!("  Blocked: {} ({})", e.current.name, e.detail);
+    }
+    println!("\nNothing was changed (--dry-run).");
 }

@@ -5,10 +5,13 @@ use crate::probe;
 use crate::process::{self, ProcessGroup};
 use crate::store_writer::StoreWriter;
 use harness_api::{
-    ApiError, HealthResult, Progress, StartRequest, StatusReport, StopRequest, Summary,
+    ApiError, CHOICE_SUBJECT, Choice, Health, HealthResult, Plan, PlanRequest, Progress,
+    StartRequest, StatusReport, StopRequest, Summary,
 };
 use harness_core::config::Config;
-use harness_core::engine::{Action, Engine, Input, OpId, ProcessEnd, RunId, StartOptions};
+use harness_core::engine::{
+    Action, Engine, Input, OpId, ProcessEnd, RunId, StartOptions, StopOptions,
+};
 use harness_store::{HistoryRow, Project, RunRecord, Store, Write};
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -39,6 +42,10 @@ pub enum Msg {
     Stop(StopRequest, OpReply),
     /// The client of an operation went away.
     Cancel(OpId),
+    /// `POST /v1/plan`.
+    Plan(PlanRequest, oneshot::Sender<Result<Plan, ApiError>>),
+    /// `POST /v1/choice`.
+    Choice(Choice),
     /// `GET /v1/status`.
     Status(oneshot::Sender<StatusReport>),
     /// `POST /v1/health`.
@@ -192,6 +199,19 @@ impl Supervisor {
                     self.clients.remove(&op);
                     self.feed(Input::Cancel { op });
                 }
+                Msg::Plan(req, reply) => {
+                    let _ = reply.send(self.plan(req));
+                }
+                Msg::Choice(c) => {
+                    tracing::info!(prompt = %c.prompt, answer = %c.answer, detail = %c.detail, "choice at a prompt");
+                    self.store.send(Write::History(HistoryRow {
+                        ts_ms: wall_ms(),
+                        service: CHOICE_SUBJECT.into(),
+                        from: c.prompt,
+                        to: c.answer,
+                        reason: c.detail,
+                    }));
+                }
                 Msg::Status(reply) => {
                     let _ = reply.send(self.engine.report(Instant::now()));
                 }
@@ -210,42 +230,31 @@ impl Supervisor {
     }
 
     fn resolve(&self, names: &[String], all: bool) -> Result<Vec<usize>, ApiError> {
-        if all || names.is_empty() {
-            return Ok((0..self.engine.graph().len()).collect());
+        resolve(&self.engine, names, all)
+    }
+
+    /// The engine with the config as it is on disk: a start reloads it
+    /// when the file changed (refused while an operation runs).
+    fn reload(&mut self) -> Result<(), ApiError> {
+        if self.engine.busy() {
+            return Ok(());
         }
-        names
-            .iter()
-            .map(|n| {
-                self.engine.graph().index(n).ok_or_else(|| ApiError {
-                    error: format!(
-                        "unknown service `{n}`; services are: {}",
-                        self.engine.config().names().collect::<Vec<_>>().join(", ")
-                    ),
-                    kind: "usage".into(),
-                })
-            })
-            .collect()
+        let config = self.project.load().map_err(|e| ApiError {
+            error: e.to_string(),
+            kind: "config".into(),
+        })?;
+        if &config != self.engine.config() {
+            self.engine.reload(config).map_err(|e| ApiError {
+                error: e,
+                kind: "usage".into(),
+            })?;
+        }
+        Ok(())
     }
 
     fn start(&mut self, req: StartRequest) -> Result<(OpId, mpsc::Receiver<OpEvent>), ApiError> {
-        if !self.engine.busy() {
-            let config = self.project.load().map_err(|e| ApiError {
-                error: e.to_string(),
-                kind: "config".into(),
-            })?;
-            if &config != self.engine.config() {
-                self.engine.reload(config).map_err(|e| ApiError {
-                    error: e,
-                    kind: "usage".into(),
-                })?;
-            }
-        }
-        let targets = self.resolve(&req.services, req.all)?;
-        let options = StartOptions {
-            timeout: req.timeout_secs.map(Duration::from_secs_f64),
-            force: req.force,
-            no_wait: req.no_wait,
-        };
+        self.reload()?;
+        let (targets, options) = start_targets(&self.engine, &req)?;
         let (op, rx) = self.open_client();
         self.feed(Input::Start {
             op,
@@ -255,10 +264,39 @@ impl Supervisor {
         Ok((op, rx))
     }
 
+    /// What a start would do; changes nothing (a changed config is planned
+    /// on a copy of the engine).
+    fn plan(&self, req: PlanRequest) -> Result<Plan, ApiError> {
+        let config = self.project.load().map_err(|e| ApiError {
+            error: e.to_string(),
+            kind: "config".into(),
+        })?;
+        let mut copy;
+        let engine = if &config != self.engine.config() && !self.engine.busy() {
+            copy = self.engine.clone();
+            copy.reload(config).map_err(|e| ApiError {
+                error: e,
+                kind: "usage".into(),
+            })?;
+            &copy
+        } else {
+            &self.engine
+        };
+        let (targets, options) = start_targets(engine, &req.start)?;
+        Ok(engine.plan(&targets, &options, req.restart, Instant::now()))
+    }
+
     fn stop(&mut self, req: StopRequest) -> Result<(OpId, mpsc::Receiver<OpEvent>), ApiError> {
         let targets = self.resolve(&req.services, req.all)?;
         let (op, rx) = self.open_client();
-        self.feed(Input::Stop { op, targets });
+        self.feed(Input::Stop {
+            op,
+            targets,
+            options: StopOptions {
+                exact: req.exact,
+                cause: req.cause,
+            },
+        });
         Ok((op, rx))
     }
 
@@ -453,6 +491,58 @@ impl Supervisor {
             .await;
         });
     }
+}
+
+/// Service indices for names (all of them for `all` or no names).
+fn resolve(engine: &Engine, names: &[String], all: bool) -> Result<Vec<usize>, ApiError> {
+    if all || names.is_empty() {
+        return Ok((0..engine.graph().len()).collect());
+    }
+    names
+        .iter()
+        .map(|n| {
+            engine.graph().index(n).ok_or_else(|| ApiError {
+                error: format!(
+                    "unknown service `{n}`; services are: {}",
+                    engine.config().names().collect::<Vec<_>>().join(", ")
+                ),
+                kind: "usage".into(),
+            })
+        })
+        .collect()
+}
+
+/// The targets and options of a start request. `failed` and `blocked`
+/// pick the services whose last start ended that way.
+fn start_targets(
+    engine: &Engine,
+    req: &StartRequest,
+) -> Result<(Vec<usize>, StartOptions), ApiError> {
+    let picked = |health: Health| -> Vec<usize> {
+        let report = engine.report(Instant::now());
+        (0..report.services.len())
+            .filter(|&i| report.services[i].health == health)
+            .collect()
+    };
+    let targets = match (req.failed, req.blocked) {
+        (true, true) => {
+            return Err(ApiError {
+                error: "`failed` and `blocked` cannot be combined".into(),
+                kind: "usage".into(),
+            });
+        }
+        (true, false) => picked(Health::Failed),
+        (false, true) => picked(Health::Blocked),
+        (false, false) => resolve(engine, &req.services, req.all)?,
+    };
+    let options = StartOptions {
+        timeout: req.timeout_secs.map(Duration::from_secs_f64),
+        force: req.force,
+        no_wait: req.no_wait,
+        no_deps: req.blocked,
+        cause: req.cause.clone(),
+    };
+    Ok((targets, options))
 }
 
 #[expect(

@@ -25,7 +25,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         return daemon::run(project);
     }
     // Validate before anything runs: config errors exit 2 here.
-    project
+    let config = project
         .load()
         .map_err(|e| CliError::Config(e.to_string()))?;
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -33,11 +33,8 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         .build()?;
     rt.block_on(async move {
         match cli.command {
-            Command::Start(a) => start::start(&project, a).await,
-            Command::Restart(a) => {
-                stop::stop(&project, &a.targets).await?;
-                start::start(&project, a).await
-            }
+            Command::Start(a) => start::start(&project, &config, a).await,
+            Command::Restart(a) => start::restart(&project, &config, a).await,
             Command::Stop(t) => stop::stop(&project, &t).await,
             Command::Status(a) => status::status(&project, a).await,
             Command::Logs(a) => logs::logs(&project, a).await,

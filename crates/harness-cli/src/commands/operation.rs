@@ -3,7 +3,7 @@
 
 use crate::client::{Client, SseReader};
 use crate::error::CliError;
-use crate::render::{self, Progress};
+use crate::render::{self, Progress, Style};
 use harness_api::Summary;
 use hyper::Method;
 use std::collections::BTreeMap;
@@ -19,12 +19,13 @@ pub async fn run(
     path: &str,
     body: &impl serde::Serialize,
     heading: &str,
+    style: Style,
     interruptible: bool,
 ) -> Result<(Summary, LastSeen), CliError> {
     let body = serde_json::to_string(body).unwrap_or_default();
     let resp = client.request(Method::POST, path, Some(body)).await?;
     println!("{heading}");
-    let mut progress = Progress::new();
+    let mut progress = Progress::new(style);
     let mut last = LastSeen::new();
     let mut events = SseReader::new(resp);
     loop {

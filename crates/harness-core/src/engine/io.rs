@@ -50,6 +50,23 @@ pub struct StartOptions {
     pub force: bool,
     /// `--no-wait`.
     pub no_wait: bool,
+    /// Start exactly the targets, without pulling in their dependencies
+    /// (`--blocked`): a dependency that is not up blocks them, or with
+    /// `force` they start anyway.
+    pub no_deps: bool,
+    /// Why this start was asked for, added to its history rows
+    /// ("retry chosen at prompt").
+    pub cause: Option<String>,
+}
+
+/// Options of a stop request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StopOptions {
+    /// Stop exactly the targets (a rollback): running dependents outside
+    /// them are left alone rather than pulled in.
+    pub exact: bool,
+    /// Why this stop was asked for, added to its history rows.
+    pub cause: Option<String>,
 }
 
 /// Facts the runtime feeds in.
@@ -70,6 +87,8 @@ pub enum Input {
         op: OpId,
         /// Services asked for.
         targets: Vec<usize>,
+        /// Flags.
+        options: StopOptions,
     },
     /// The client of an operation went away: start nothing more for it.
     Cancel {

@@ -8,6 +8,7 @@
 
 mod io;
 mod op;
+mod plan;
 mod probe;
 mod service;
 mod start;
@@ -18,6 +19,6 @@ mod view;
 #[cfg(test)]
 mod tests;
 
-pub use io::{Action, Input, OpId, ProcessEnd, RunId, StartOptions};
+pub use io::{Action, Input, OpId, ProcessEnd, RunId, StartOptions, StopOptions};
 pub use service::{Engine, Phase, ProbeHealth};
 pub use step::SETTLE;

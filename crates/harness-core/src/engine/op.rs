@@ -1,13 +1,13 @@
 //! Operations: one start or stop request and how each member is doing.
 
-use super::io::{OpId, StartOptions};
+use super::io::{OpId, StartOptions, StopOptions};
 use harness_api::Phase as Reported;
 use std::time::Instant;
 
 #[derive(Debug, Clone)]
 pub(crate) enum OpKind {
     Start(StartOptions),
-    Stop,
+    Stop(StopOptions),
 }
 
 /// Where one member of an operation stands.
@@ -46,8 +46,17 @@ impl Op {
     pub fn options(&self) -> Option<&StartOptions> {
         match &self.kind {
             OpKind::Start(o) => Some(o),
-            OpKind::Stop => None,
+            OpKind::Stop(_) => None,
         }
+    }
+
+    /// Why the operation was asked for, as a suffix for history reasons.
+    pub fn cause_suffix(&self) -> String {
+        let cause = match &self.kind {
+            OpKind::Start(o) => o.cause.as_deref(),
+            OpKind::Stop(o) => o.cause.as_deref(),
+        };
+        cause.map(|c| format!(" ({c})")).unwrap_or_default()
     }
 
     pub fn settled(&self) -> bool {
@@ -58,7 +67,7 @@ impl Op {
 
     pub fn next_deadline(&self) -> Option<Instant> {
         match self.kind {
-            OpKind::Stop => None,
+            OpKind::Stop(_) => None,
             OpKind::Start(_) => self
                 .members
                 .iter()

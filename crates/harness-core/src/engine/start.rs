@@ -27,7 +27,7 @@ impl Engine {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
-        let members = self.graph.with_dependencies(targets);
+        let members = self.scope(targets, options.no_deps);
         let mut op = Op {
             id,
             kind: OpKind::Start(options.clone()),
@@ -274,16 +274,18 @@ impl Engine {
             stop_requested: false,
         };
         self.svcs[service].mark = Mark::None;
-        out.push(self.transition(
-            service,
-            "stopped",
-            "starting",
-            if forced {
-                "start requested (forced: dependencies not up)".into()
-            } else {
-                "start requested".into()
-            },
-        ));
+        let cause = self.ops[k].options().and_then(|o| o.cause.clone());
+        let notes: Vec<String> = forced
+            .then(|| "forced: dependencies not up".to_string())
+            .into_iter()
+            .chain(cause)
+            .collect();
+        let why = if notes.is_empty() {
+            "start requested".to_string()
+        } else {
+            format!("start requested ({})", notes.join("; "))
+        };
+        out.push(self.transition(service, "stopped", "starting", why));
         out.push(Action::Spawn { service, run });
     }
 
@@ -341,7 +343,7 @@ impl Engine {
             (Phase::Stopped, _) => match settled {
                 Some(Reported::Blocked) => broken("blocked"),
                 Some(_) => broken("failed"),
-                None if self.ops[k].member(d).is_none() => broken("not running"),
+                None if self.ops[k].member(d).is_none() => broken(self.why_down(d)),
                 None => DepState::Pending,
             },
             _ => DepState::Pending,

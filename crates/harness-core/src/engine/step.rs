@@ -23,13 +23,17 @@ impl Engine {
                 targets,
                 options,
             } => self.begin_start(op, &targets, options, now, &mut out),
-            Input::Stop { op, targets } => self.begin_stop(op, &targets, now, &mut out),
+            Input::Stop {
+                op,
+                targets,
+                options,
+            } => self.begin_stop(op, &targets, options, now, &mut out),
             // A start stops starting when its client goes; a stop that has
             // begun always runs to the end, or services would be left half
             // stopped with their dependents already gone.
             Input::Cancel { op } => self
                 .ops
-                .retain(|o| o.id != op || matches!(o.kind, OpKind::Stop)),
+                .retain(|o| o.id != op || matches!(o.kind, OpKind::Stop(_))),
             Input::Spawned { service, run, pid } => self.spawned(service, run, pid, now, &mut out),
             Input::Attached {
                 service,
@@ -107,7 +111,7 @@ impl Engine {
             });
         }
         if stop_requested {
-            self.send_stop(i, out);
+            self.send_stop(i, "stop requested".into(), out);
         }
     }
 
@@ -125,12 +129,7 @@ impl Engine {
                 svc.phase = Phase::Stopped;
                 svc.last_end = Some(end);
                 svc.mark = Mark::None;
-                out.push(self.transition(
-                    i,
-                    "stopping",
-                    "stopped",
-                    format!("stopped ({})", end.describe()),
-                ));
+                out.push(self.transition(i, "stopping", "stopped", end.describe()));
             }
             Phase::Up { run: r, health, .. } if r == run => {
                 svc.phase = Phase::Stopped;
@@ -229,7 +228,7 @@ impl Engine {
             for k in 0..self.ops.len() {
                 changed |= match self.ops[k].kind {
                     OpKind::Start(_) => self.advance_start(k, now, out),
-                    OpKind::Stop => self.advance_stop(k, now, out),
+                    OpKind::Stop(_) => self.advance_stop(k, now, out),
                 };
             }
             if !changed {

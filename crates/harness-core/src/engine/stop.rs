@@ -1,6 +1,6 @@
 //! Stopping: dependents before their dependencies, signal then SIGKILL.
 
-use super::io::{Action, OpId};
+use super::io::{Action, OpId, StopOptions};
 use super::op::{Member, MemberState, Op, OpKind};
 use super::service::{Engine, Mark, Phase};
 use super::step::progress;
@@ -12,10 +12,18 @@ impl Engine {
         &mut self,
         id: OpId,
         targets: &[usize],
+        options: StopOptions,
         now: Instant,
         out: &mut Vec<Action>,
     ) {
-        let members = self.graph.with_dependents(targets);
+        let members = if options.exact {
+            let mut t = targets.to_vec();
+            t.sort_unstable();
+            t.dedup();
+            t
+        } else {
+            self.graph.with_dependents(targets)
+        };
         for op in self
             .ops
             .iter_mut()
@@ -54,7 +62,7 @@ impl Engine {
             .collect();
         self.ops.push(Op {
             id,
-            kind: OpKind::Stop,
+            kind: OpKind::Stop(options),
             started: now,
             members,
         });
@@ -88,11 +96,13 @@ impl Engine {
                     changed = true;
                 }
                 (MemberState::Waiting, _) => {
-                    let dependents_down = self
-                        .graph
-                        .dependents(m.service)
-                        .iter()
-                        .all(|&j| self.svcs[j].phase == Phase::Stopped);
+                    // Dependents in this stop go first; with `exact`, a
+                    // dependent outside it is left running on purpose.
+                    let op = &self.ops[k];
+                    let dependents_down =
+                        self.graph.dependents(m.service).iter().all(|&j| {
+                            op.member(j).is_none() || self.svcs[j].phase == Phase::Stopped
+                        });
                     if dependents_down {
                         self.ops[k].members[idx].state = MemberState::Acting;
                         out.push(progress(
@@ -104,7 +114,8 @@ impl Engine {
                             None,
                             "",
                         ));
-                        self.send_stop(m.service, out);
+                        let why = format!("stop requested{}", self.ops[k].cause_suffix());
+                        self.send_stop(m.service, why, out);
                         changed = true;
                     }
                 }
@@ -114,13 +125,13 @@ impl Engine {
         changed
     }
 
-    pub(super) fn send_stop(&mut self, i: usize, out: &mut Vec<Action>) {
+    pub(super) fn send_stop(&mut self, i: usize, why: String, out: &mut Vec<Action>) {
         let cfg = &self.config.services[i];
         let (signal, grace) = (cfg.stop_signal, cfg.stop_timeout);
         match self.svcs[i].phase {
             Phase::Up { run, pid, .. } => {
                 self.svcs[i].phase = Phase::Stopping { run, pid };
-                out.push(self.transition(i, "running", "stopping", "stop requested".into()));
+                out.push(self.transition(i, "running", "stopping", why));
                 out.push(Action::Stop {
                     service: i,
                     run,

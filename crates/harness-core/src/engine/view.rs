@@ -16,7 +16,7 @@ impl Engine {
         }
     }
 
-    fn view(&self, i: usize, now: Instant) -> ServiceStatus {
+    pub(crate) fn view(&self, i: usize, now: Instant) -> ServiceStatus {
         let svc = &self.svcs[i];
         let cfg = &self.config.services[i];
         let (status, health, pid, uptime) = match svc.phase {

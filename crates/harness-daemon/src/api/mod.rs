@@ -1,10 +1,12 @@
 //! The HTTP API on `.harness/harness.sock`. One file per endpoint; every
 //! handler only talks to the supervisor through its [`Handle`].
 
+mod choice;
 mod health;
 mod history;
 mod info;
 mod logs;
+mod plan;
 mod start;
 mod status;
 mod stop;
@@ -35,6 +37,8 @@ pub async fn serve(
         .route("/v1/shutdown", post(info::shutdown))
         .route("/v1/status", get(status::status))
         .route("/v1/history", get(history::history))
+        .route("/v1/plan", post(plan::plan))
+        .route("/v1/choice", post(choice::choice))
         .route("/v1/start", post(start::start))
         .route("/v1/stop", post(stop::stop))
         .route("/v1/health", post(health::health))

@@ -1,0 +1,92 @@
+//! Numbered prompts, as seed 000 shows them. Asked only when stdin and
+//! stdout are terminals and no flag has already answered.
+
+use crate::error::CliError;
+use std::io::{BufRead, IsTerminal, Write};
+
+/// Whether a person can be asked: stdin and stdout are both terminals.
+pub fn terminal() -> bool {
+    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+}
+
+/// Prints "How would you like to proceed?" with `choices` (a label and a
+/// description each) and returns the index picked. Accepts the number or
+/// the label; asks again on anything else. End of input or Ctrl-C ends
+/// the command as interrupted.
+pub async fn ask(choices: &[(&str, &str)]) -> Result<usize, CliError> {
+    println!("\nHow would you like to proceed?");
+    for (n, (label, what)) in choices.iter().enumerate() {
+        println!("  {}) {label} - {what}", n + 1);
+    }
+    loop {
+        print!("\nChoice [1-{}]: ", choices.len());
+        let _ = std::io::stdout().flush();
+        let line = tokio::select! {
+            l = read_line() => l,
+            _ = tokio::signal::ctrl_c() => None,
+        };
+        let Some(line) = line else {
+            println!();
+            return Err(CliError::Interrupted);
+        };
+        if let Some(i) = pick(&line, choices) {
+            return Ok(i);
+        }
+        println!(
+            "Please answer with a number from 1 to {} (or its name).",
+            choices.len()
+        );
+    }
+}
+
+/// The choice `answer` names: its number, its label, or the label's first
+/// word, ignoring case.
+fn pick(answer: &str, choices: &[(&str, &str)]) -> Option<usize> {
+    let a = answer.trim().to_lowercase();
+    if a.is_empty() {
+        return None;
+    }
+    if let Ok(n) = a.parse::<usize>() {
+        return (1..=choices.len()).contains(&n).then(|| n - 1);
+    }
+    choices.iter().position(|(label, _)| {
+        let label = label.to_lowercase();
+        label == a || label.split_whitespace().next() == Some(a.as_str())
+    })
+}
+
+/// One line of stdin, read on its own thread so the runtime stays free
+/// for Ctrl-C; `None` at end of input.
+async fn read_line() -> Option<String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let n = std::io::stdin().lock().read_line(&mut line).unwrap_or(0);
+        let _ = tx.send((n > 0).then_some(line));
+    });
+    rx.await.ok().flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pick;
+
+    const MENU: &[(&str, &str)] = &[
+        ("Continue", "a"),
+        ("Restart", "b"),
+        ("Keep running", "c"),
+        ("Abort", "d"),
+    ];
+
+    #[test]
+    fn answers_by_number_or_name() {
+        assert_eq!(pick("1\n", MENU), Some(0));
+        assert_eq!(pick(" 4 ", MENU), Some(3));
+        assert_eq!(pick("restart", MENU), Some(1));
+        assert_eq!(pick("KEEP", MENU), Some(2));
+        assert_eq!(pick("keep running", MENU), Some(2));
+        for bad in ["", "0", "5", "maybe", "-1"] {
+            assert_eq!(pick(bad, MENU), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! [`Engine::plan`]: what a start would do, without doing it. Feeds
+//! `start --dry-run` and the state check every start shows first.
+
+use super::io::{ProcessEnd, StartOptions};
+use super::service::{Engine, Mark, Phase, ProbeHealth};
+use crate::config::Condition;
+use harness_api::{Plan, PlanAction, PlanEntry};
+use std::time::Instant;
+
+impl Engine {
+    /// The services a start of `targets` would act on, in config order,
+    /// each with its current state and what the start would do with it.
+    /// With `restart`, every service in scope counts as stopped first.
+    /// Services that would start are put in waves: a service starts one
+    /// wave after the last of the dependencies it waits for.
+    pub fn plan(
+        &self,
+        targets: &[usize],
+        options: &StartOptions,
+        restart: bool,
+        now: Instant,
+    ) -> Plan {
+        let scope = self.scope(targets, options.no_deps);
+        let mut in_scope = vec![false; self.svcs.len()];
+        for &i in &scope {
+            in_scope[i] = true;
+        }
+        let mut memo: Vec<Option<(PlanAction, Option<u32>, String)>> = vec![None; self.svcs.len()];
+        for &i in &scope {
+            self.plan_one(i, &in_scope, options, restart, &mut memo);
+        }
+        Plan {
+            services: scope
+                .into_iter()
+                .filter_map(|i| {
+                    let (action, wave, detail) = memo[i].clone()?;
+                    Some(PlanEntry {
+                        current: self.view(i, now),
+                        action,
+                        wave,
+                        detail,
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// The members of a start: the targets and, unless `no_deps`, all
+    /// they depend on.
+    pub(crate) fn scope(&self, targets: &[usize], no_deps: bool) -> Vec<usize> {
+        if no_deps {
+            let mut t = targets.to_vec();
+            t.sort_unstable();
+            t.dedup();
+            t
+        } else {
+            self.graph.with_dependencies(targets)
+        }
+    }
+
+    fn plan_one(
+        &self,
+        i: usize,
+        in_scope: &[bool],
+        options: &StartOptions,
+        restart: bool,
+        memo: &mut Vec<Option<(PlanAction, Option<u32>, String)>>,
+    ) -> (PlanAction, Option<u32>) {
+        if let Some((action, wave, _)) = &memo[i] {
+            return (*action, *wave);
+        }
+        let phase = if restart {
+            Phase::Stopped
+        } else {
+            self.svcs[i].phase
+        };
+        let entry = match phase {
+            Phase::Up {
+                health: ProbeHealth::Healthy,
+                ..
+            } => (PlanAction::Use, None, "running, healthy".to_string()),
+            Phase::Up { .. } | Phase::Spawning { .. } => (
+                PlanAction::Wait,
+                None,
+                "running, waiting for it to become healthy".to_string(),
+            ),
+            Phase::Stopped | Phase::Stopping { .. } => {
+                let mut wave = 1;
+                let mut blocked = None;
+                let mut forced = Vec::new();
+                for &(d, cond) in self.graph.deps(i) {
+                    let name = self.graph.name(d);
+                    if in_scope[d] {
+                        match self.plan_one(d, in_scope, options, restart, memo) {
+                            (PlanAction::Blocked, _) if options.force => forced.push(name),
+                            (PlanAction::Blocked, _) => {
+                                blocked.get_or_insert(format!("dependency blocked: {name}"));
+                            }
+                            (PlanAction::Start, Some(w)) => wave = wave.max(w + 1),
+                            _ => {}
+                        }
+                    } else if !self.dep_met_now(d, cond) {
+                        if options.force {
+                            forced.push(name);
+                        } else {
+                            blocked
+                                .get_or_insert(format!("dependency {}: {name}", self.why_down(d)));
+                        }
+                    }
+                }
+                match blocked {
+                    Some(why) => (PlanAction::Blocked, None, why),
+                    None if !forced.is_empty() => (
+                        PlanAction::Start,
+                        Some(wave),
+                        format!("forced: {} not up", forced.join(", ")),
+                    ),
+                    None => (PlanAction::Start, Some(wave), String::new()),
+                }
+            }
+        };
+        let (action, wave) = (entry.0, entry.1);
+        memo[i] = Some(entry);
+        (action, wave)
+    }
+
+    /// Whether dependency `d` meets `cond` as things are now.
+    fn dep_met_now(&self, d: usize, cond: Condition) -> bool {
+        match (self.svcs[d].phase, cond) {
+            (Phase::Up { .. }, Condition::Started) => true,
+            (
+                Phase::Up {
+                    health: ProbeHealth::Healthy,
+                    ..
+                },
+                Condition::Healthy,
+            ) => true,
+            (Phase::Stopped, Condition::Completed) => {
+                self.svcs[d].last_end.is_some_and(ProcessEnd::success)
+                    && matches!(self.svcs[d].mark, Mark::None | Mark::Exited(_))
+            }
+            _ => false,
+        }
+    }
+
+    /// "failed", "blocked", "unhealthy" or "not running": why a service
+    /// outside a start's scope keeps its dependents from starting.
+    pub(super) fn why_down(&self, d: usize) -> &'static str {
+        match (&self.svcs[d].phase, &self.svcs[d].mark) {
+            (Phase::Up { .. }, _) => "unhealthy",
+            (_, Mark::Failed(_)) => "failed",
+            (_, Mark::Exited(end)) if !end.success() => "failed",
+            (_, Mark::Blocked(_)) => "blocked",
+            _ => "not running",
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! `POST /v1/plan`: what a start would do (`start --dry-run` and the state
+//! check before every start). Changes nothing.
+
+use super::{api_error, gone};
+use crate::supervisor::{Handle, Msg};
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use harness_api::PlanRequest;
+use tokio::sync::oneshot;
+
+pub(crate) async fn plan(State(h): State<Handle>, Json(req): Json<PlanRequest>) -> Response {
+    let (tx, rx) = oneshot::channel();
+    if !h.send(Msg::Plan(req, tx)) {
+        return gone();
+    }
+    match rx.await {
+        Ok(Ok(plan)) => Json(plan).into_response(),
+        Ok(Err(e)) => api_error(e),
+        Err(_) => gone(),
+    }
+}
