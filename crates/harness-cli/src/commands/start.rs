@@ -319,11 +319,11 @@ impl Run<'_> {
             if !self.interactive {
                 return fail(&s, &last);
             }
-            let running: Vec<String> = last
-                .values()
-                .filter(|p| started_here(p.phase) || p.phase == Phase::Existing)
-                .map(|p| p.service.clone())
-                .collect();
+            let running = self.ordered(
+                last.values()
+                    .filter(|p| started_here(p.phase) || p.phase == Phase::Existing)
+                    .map(|p| &p.service),
+            );
             println!(
                 "\nStartup failed. Currently running: {}",
                 if running.is_empty() {

@@ -1,0 +1,216 @@
+//! Seed 000's prompts, answered through a real pseudo-terminal: the test
+//! reads the question, types an answer, and checks the processes and the
+//! history that follow.
+
+mod common;
+use common::*;
+use rexpect::process::wait::WaitStatus;
+use rexpect::session::{PtySession, spawn_command};
+use std::process::Command;
+
+/// db ← api ← worker, and cache on its own. api fails until a file `ok`
+/// exists in the project folder.
+const STACK: &str = r#"
+services:
+  db:
+    command: sleep 1000
+  api:
+    command: test -f ok || { echo api is broken >&2; exit 1; }; exec sleep 1000
+    depends_on: [db]
+  worker:
+    command: sleep 1000
+    depends_on: [api]
+  cache:
+    command: sleep 1000
+"#;
+
+const CHOICE: &str = "Choice [1-4]: ";
+
+/// `harness ARGS` with stdin and stdout on a pseudo-terminal.
+fn on_terminal(s: &Stack, args: &[&str]) -> PtySession {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_harness"));
+    cmd.args(args)
+        .current_dir(s.path())
+        .env_remove("HARNESS_FILE")
+        .env("TERM", "xterm");
+    spawn_command(cmd, Some(30_000)).expect("spawn on a pty")
+}
+
+/// Reads to the end and returns the exit code.
+fn finish(mut p: PtySession) -> (i32, String) {
+    let rest = p.exp_eof().expect("harness ends");
+    match p.process.wait().expect("wait") {
+        WaitStatus::Exited(_, code) => (code, rest),
+        other => panic!("harness did not exit normally: {other:?}"),
+    }
+}
+
+fn choices(s: &Stack) -> Vec<(String, String)> {
+    s.history()
+        .into_iter()
+        .filter(|h| h["service"] == "(choice)")
+        .map(|h| {
+            (
+                h["from"].as_str().unwrap().to_string(),
+                h["to"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn continue_then_retry_until_the_failed_service_comes_up() {
+    let s = Stack::new(STACK);
+    assert_eq!(s.harness(&["start", "cache"]).code, 0);
+    let cache = s.pid("cache").unwrap();
+
+    let mut p = on_terminal(&s, &["start", "--all"]);
+    p.exp_string("Checking current state...").unwrap();
+    p.exp_string("Partial system detected: 1 of 4 services are running.")
+        .unwrap();
+    p.exp_string("How would you like to proceed?").unwrap();
+    p.exp_string("1) Continue - Start remaining services")
+        .unwrap();
+    p.exp_string("4) Abort - Do nothing").unwrap();
+    p.exp_string(CHOICE).unwrap();
+    p.send_line("1").unwrap();
+
+    p.exp_string("Startup failed. Currently running: db, cache")
+        .unwrap();
+    p.exp_string("3) Retry - Try starting 'api' again").unwrap();
+    p.exp_string(CHOICE).unwrap();
+    p.send_line("3").unwrap();
+    p.exp_string("Retrying api...").unwrap();
+    // Still broken: asked again.
+    p.exp_string("Startup failed.").unwrap();
+    p.exp_string(CHOICE).unwrap();
+    std::fs::write(s.path().join("ok"), "").unwrap();
+    p.send_line("retry").unwrap();
+    p.exp_string("All 4 services started").unwrap();
+    let (code, _) = finish(p);
+    assert_eq!(code, 0);
+
+    assert_eq!(s.pid("cache"), Some(cache), "used as it was");
+    assert!(s.pid("api").is_some() && s.pid("worker").is_some());
+    assert_eq!(
+        choices(&s),
+        [
+            ("partial system".into(), "continue".into()),
+            ("startup failed".into(), "retry".into()),
+            ("startup failed".into(), "retry".into()),
+        ]
+    );
+    let hist = s.history();
+    assert!(
+        hist.iter().any(|h| h["service"] == "api"
+            && h["to"] == "starting"
+            && h["reason"] == "start requested (retry chosen at prompt)"),
+        "{hist:#?}"
+    );
+    let text = s.harness(&["status", "--history"]).stdout;
+    assert!(
+        text.contains("(choice)  startup failed → retry (failed: api; blocked: worker)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn abort_changes_nothing_and_teardown_stops_everything() {
+    let s = Stack::new(STACK);
+    assert_eq!(s.harness(&["start", "cache"]).code, 0);
+    let cache = s.pid("cache").unwrap();
+
+    let mut p = on_terminal(&s, &["start", "--all"]);
+    p.exp_string(CHOICE).unwrap();
+    p.send_line("9").unwrap();
+    p.exp_string("Please answer with a number from 1 to 4")
+        .unwrap();
+    p.exp_string(CHOICE).unwrap();
+    p.send_line("4").unwrap();
+    p.exp_string("Aborted: nothing was changed.").unwrap();
+    assert_eq!(finish(p).0, 130);
+    assert_eq!(s.pid("cache"), Some(cache));
+    assert_eq!(s.pid("db"), None);
+
+    let mut p = on_terminal(&s, &["start", "--all"]);
+    p.exp_string(CHOICE).unwrap();
+    p.send_line("3").unwrap();
+    p.exp_string("Stopping all services...").unwrap();
+    assert_eq!(finish(p).0, 0);
+    assert_eq!(s.status()["system_state"], "STOPPED");
+    assert!(!alive(cache));
+    assert_eq!(
+        choices(&s),
+        [
+            ("partial system".into(), "abort".into()),
+            ("partial system".into(), "teardown".into()),
+        ]
+    );
+}
+
+#[test]
+fn restart_choice_stops_all_and_starts_fresh() {
+    let s = Stack::new(STACK);
+    std::fs::write(s.path().join("ok"), "").unwrap();
+    assert_eq!(s.harness(&["start", "cache"]).code, 0);
+    let cache = s.pid("cache").unwrap();
+    let mut p = on_terminal(&s, &["start", "--all"]);
+    p.exp_string(CHOICE).unwrap();
+    p.send_line("2").unwrap();
+    p.exp_string("Starting all services...").unwrap();
+    p.exp_string("All 4 services started").unwrap();
+    assert_eq!(finish(p).0, 0);
+    let now = s.pid("cache").unwrap();
+    assert_ne!(now, cache, "started fresh");
+    assert!(!alive(cache));
+    let hist = s.history();
+    assert!(
+        hist.iter().any(|h| h["service"] == "cache"
+            && h["to"] == "stopping"
+            && h["reason"] == "stop requested (restart chosen at prompt)"),
+        "{hist:#?}"
+    );
+}
+
+#[test]
+fn failure_prompt_keep_force_continue_and_teardown() {
+    let s = Stack::new(STACK);
+
+    // Nothing runs yet: no partial prompt, straight to the failure prompt.
+    let mut p = on_terminal(&s, &["start", "--all"]);
+    p.exp_string("Startup failed. Currently running: db, cache")
+        .unwrap();
+    p.exp_string("1) Keep running - Leave successful services running")
+        .unwrap();
+    p.exp_string(CHOICE).unwrap();
+    p.send_line("1").unwrap();
+    p.exp_string("Error: Partial startup failure").unwrap();
+    assert_eq!(finish(p).0, 3);
+    assert!(s.pid("db").is_some() && s.pid("cache").is_some());
+
+    let mut p = on_terminal(&s, &["start", "--all"]);
+    p.exp_string("Partial system detected: 2 of 4").unwrap();
+    p.exp_string(CHOICE).unwrap();
+    p.send_line("1").unwrap();
+    p.exp_string("Startup failed.").unwrap();
+    p.exp_string(CHOICE).unwrap();
+    p.send_line("4").unwrap();
+    p.exp_string("Starting blocked services (ignoring dependencies)...")
+        .unwrap();
+    p.exp_string("Started with warnings: worker").unwrap();
+    assert_eq!(finish(p).0, 3, "api is still failed");
+    assert!(s.pid("worker").is_some(), "started anyway");
+    assert_eq!(s.pid("api"), None);
+
+    let mut p = on_terminal(&s, &["start", "--all"]);
+    p.exp_string("Partial system detected").unwrap();
+    p.exp_string(CHOICE).unwrap();
+    p.send_line("continue").unwrap();
+    p.exp_string("Startup failed.").unwrap();
+    p.exp_string(CHOICE).unwrap();
+    p.send_line("2").unwrap();
+    p.exp_string("Error: Startup failed, all services stopped")
+        .unwrap();
+    assert_eq!(finish(p).0, 3);
+    assert_eq!(s.status()["system_state"], "STOPPED");
+}
