@@ -7,33 +7,13 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// db ← api ← worker, and cache on its own. api fails until a file `ok`
-/// exists in the project folder.
-const STACK: &str = r#"
-services:
-  db:
-    command: sleep 1000
-  api:
-    command: test -f ok || { echo api is broken >&2; exit 1; }; exec sleep 1000
-    depends_on: [db]
-  worker:
-    command: sleep 1000
-    depends_on: [api]
-  cache:
-    command: sleep 1000
-"#;
-
 fn pids(s: &Stack, names: &[&str]) -> Vec<Option<u32>> {
     names.iter().map(|n| s.pid(n)).collect()
 }
 
-fn fix_api(s: &Stack) {
-    std::fs::write(s.path().join("ok"), "").unwrap();
-}
-
 #[test]
 fn every_start_shows_the_state_first_and_continue_uses_what_runs() {
-    let s = Stack::new(STACK);
+    let s = Stack::new(FLAKY_API);
     fix_api(&s);
     let r = s.harness(&["start", "db"]);
     assert_eq!(r.code, 0, "{}", r.all());
@@ -71,7 +51,7 @@ fn every_start_shows_the_state_first_and_continue_uses_what_runs() {
 
 #[test]
 fn restart_flag_stops_everything_in_scope_and_starts_it_fresh() {
-    let s = Stack::new(STACK);
+    let s = Stack::new(FLAKY_API);
     fix_api(&s);
     assert_eq!(s.harness(&["start", "db", "cache"]).code, 0);
     let before = pids(&s, &["db", "cache"]);
@@ -98,7 +78,7 @@ fn restart_flag_stops_everything_in_scope_and_starts_it_fresh() {
 
 #[test]
 fn teardown_on_failure_stops_everything_and_exits_3() {
-    let s = Stack::new(STACK);
+    let s = Stack::new(FLAKY_API);
     let r = s.harness(&["start", "--all", "--teardown-on-failure"]);
     assert_eq!(r.code, 3, "{}", r.all());
     assert!(
@@ -118,7 +98,7 @@ fn teardown_on_failure_stops_everything_and_exits_3() {
 
 #[test]
 fn rollback_stops_only_what_this_command_started_dependents_first() {
-    let s = Stack::new(STACK);
+    let s = Stack::new(FLAKY_API);
     assert_eq!(s.harness(&["start", "cache"]).code, 0);
     let cache = s.pid("cache").unwrap();
     let r = s.harness(&["start", "--all", "--rollback-on-failure"]);
@@ -188,7 +168,7 @@ services:
 
 #[test]
 fn never_prompts_off_a_terminal_even_with_stdin_open() {
-    let s = Stack::new(STACK);
+    let s = Stack::new(FLAKY_API);
     assert_eq!(s.harness(&["start", "cache"]).code, 0);
     // stdin is a pipe nobody writes to: a prompt would wait forever.
     let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
@@ -225,7 +205,7 @@ fn never_prompts_off_a_terminal_even_with_stdin_open() {
 
 #[test]
 fn conflicting_flags_are_usage_errors() {
-    let s = Stack::new(STACK);
+    let s = Stack::new(FLAKY_API);
     for args in [
         &["start", "--continue", "--restart"][..],
         &["start", "--teardown-on-failure", "--rollback-on-failure"],
@@ -248,7 +228,7 @@ fn conflicting_flags_are_usage_errors() {
 
 #[test]
 fn dry_run_prints_the_plan_and_changes_nothing() {
-    let s = Stack::new(STACK);
+    let s = Stack::new(FLAKY_API);
     assert_eq!(s.harness(&["start", "--all"]).code, 3);
     let history = s.history().len();
     let snapshot = || {
@@ -303,7 +283,7 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
 
 #[test]
 fn failed_retries_exactly_the_failed_and_blocked_force_ignores_dependencies() {
-    let s = Stack::new(STACK);
+    let s = Stack::new(FLAKY_API);
     assert_eq!(s.harness(&["start", "--all"]).code, 3);
     let db = s.pid("db").unwrap();
 
@@ -344,7 +324,7 @@ fn failed_retries_exactly_the_failed_and_blocked_force_ignores_dependencies() {
 
 #[test]
 fn blocked_without_force_waits_for_a_dependency_that_is_up_again() {
-    let s = Stack::new(STACK);
+    let s = Stack::new(FLAKY_API);
     assert_eq!(s.harness(&["start", "--all"]).code, 3);
     let r = s.harness(&["start", "--blocked"]);
     assert_eq!(r.code, 3, "api is still down: {}", r.all());
@@ -362,7 +342,7 @@ fn blocked_without_force_waits_for_a_dependency_that_is_up_again() {
 
 #[test]
 fn status_after_partial_failure_explains_and_names_recovery_commands() {
-    let s = Stack::new(STACK);
+    let s = Stack::new(FLAKY_API);
     assert_eq!(s.harness(&["start", "--all"]).code, 3);
     let out = s.harness(&["status"]).stdout;
     assert!(out.contains("exit code 1"), "{out}");
@@ -379,7 +359,7 @@ fn status_after_partial_failure_explains_and_names_recovery_commands() {
 
 #[test]
 fn restart_all_stops_in_reverse_order_and_starts_in_order() {
-    let s = Stack::new(STACK);
+    let s = Stack::new(FLAKY_API);
     fix_api(&s);
     assert_eq!(s.harness(&["start", "--all"]).code, 0);
     let before = pids(&s, &["db", "api", "worker", "cache"]);

@@ -8,22 +8,6 @@ use rexpect::process::wait::WaitStatus;
 use rexpect::session::{PtySession, spawn_command};
 use std::process::Command;
 
-/// db ← api ← worker, and cache on its own. api fails until a file `ok`
-/// exists in the project folder.
-const STACK: &str = r#"
-services:
-  db:
-    command: sleep 1000
-  api:
-    command: test -f ok || { echo api is broken >&2; exit 1; }; exec sleep 1000
-    depends_on: [db]
-  worker:
-    command: sleep 1000
-    depends_on: [api]
-  cache:
-    command: sleep 1000
-"#;
-
 const CHOICE: &str = "Choice [1-4]: ";
 
 /// `harness ARGS` with stdin and stdout on a pseudo-terminal.
@@ -60,7 +44,7 @@ fn choices(s: &Stack) -> Vec<(String, String)> {
 
 #[test]
 fn continue_then_retry_until_the_failed_service_comes_up() {
-    let s = Stack::new(STACK);
+    let s = Stack::new(FLAKY_API);
     assert_eq!(s.harness(&["start", "cache"]).code, 0);
     let cache = s.pid("cache").unwrap();
 
@@ -84,7 +68,7 @@ fn continue_then_retry_until_the_failed_service_comes_up() {
     // Still broken: asked again.
     p.exp_string("Startup failed.").unwrap();
     p.exp_string(CHOICE).unwrap();
-    std::fs::write(s.path().join("ok"), "").unwrap();
+    fix_api(&s);
     p.send_line("retry").unwrap();
     p.exp_string("All 4 services started").unwrap();
     let (code, _) = finish(p);
@@ -116,7 +100,7 @@ fn continue_then_retry_until_the_failed_service_comes_up() {
 
 #[test]
 fn abort_changes_nothing_and_teardown_stops_everything() {
-    let s = Stack::new(STACK);
+    let s = Stack::new(FLAKY_API);
     assert_eq!(s.harness(&["start", "cache"]).code, 0);
     let cache = s.pid("cache").unwrap();
 
@@ -150,8 +134,8 @@ fn abort_changes_nothing_and_teardown_stops_everything() {
 
 #[test]
 fn restart_choice_stops_all_and_starts_fresh() {
-    let s = Stack::new(STACK);
-    std::fs::write(s.path().join("ok"), "").unwrap();
+    let s = Stack::new(FLAKY_API);
+    fix_api(&s);
     assert_eq!(s.harness(&["start", "cache"]).code, 0);
     let cache = s.pid("cache").unwrap();
     let mut p = on_terminal(&s, &["start", "--all"]);
@@ -174,7 +158,7 @@ fn restart_choice_stops_all_and_starts_fresh() {
 
 #[test]
 fn failure_prompt_keep_force_continue_and_teardown() {
-    let s = Stack::new(STACK);
+    let s = Stack::new(FLAKY_API);
 
     // Nothing runs yet: no partial prompt, straight to the failure prompt.
     let mut p = on_terminal(&s, &["start", "--all"]);

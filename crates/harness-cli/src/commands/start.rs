@@ -370,6 +370,32 @@ impl Run<'_> {
         operation::run(self.client, "/v1/start", req, heading, Style::Bars, true).await
     }
 
+    /// Stops exactly `services` (dependents first among them), one
+    /// `↶ Stopping NAME...` line each.
+    async fn stop_exact(
+        &self,
+        services: Vec<String>,
+        why: String,
+        heading: &str,
+    ) -> Result<(), CliError> {
+        let req = StopRequest {
+            services,
+            exact: true,
+            cause: Some(why),
+            ..StopRequest::default()
+        };
+        operation::run(
+            self.client,
+            "/v1/stop",
+            &req,
+            heading,
+            Style::Rollback,
+            false,
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn teardown(&self, why: &str) -> Result<(), CliError> {
         println!();
         stop_scope(self.client, &self.scope, self.all, why).await?;
@@ -389,22 +415,14 @@ impl Run<'_> {
         if ours.is_empty() {
             println!("Nothing to roll back: this command started no service.");
         } else {
-            let req = StopRequest {
-                services: ours.iter().cloned().collect(),
-                exact: true,
-                cause: Some(format!(
-                    "rollback: {} failed (--rollback-on-failure)",
-                    s.failed.join(", ")
-                )),
-                ..StopRequest::default()
-            };
-            operation::run(
-                self.client,
-                "/v1/stop",
-                &req,
+            let why = format!(
+                "rollback: {} failed (--rollback-on-failure)",
+                s.failed.join(", ")
+            );
+            self.stop_exact(
+                ours.iter().cloned().collect(),
+                why,
                 "Rolling back due to failure...",
-                Style::Rollback,
-                false,
             )
             .await?;
         }
@@ -442,23 +460,12 @@ impl Run<'_> {
             .collect();
         let to_stop: Vec<String> = ours.intersection(&dependents).cloned().collect();
         if !to_stop.is_empty() {
-            let req = StopRequest {
-                services: to_stop.clone(),
-                exact: true,
-                cause: Some(format!(
-                    "smart rollback: depends on failed {}",
-                    s.failed.join(", ")
-                )),
-                ..StopRequest::default()
-            };
+            let why = format!("smart rollback: depends on failed {}", s.failed.join(", "));
             println!();
-            operation::run(
-                self.client,
-                "/v1/stop",
-                &req,
+            self.stop_exact(
+                to_stop.clone(),
+                why,
                 "Stopping dependents of the failed services...",
-                Style::Rollback,
-                false,
             )
             .await?;
         }

@@ -8,6 +8,27 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+/// db ← api ← worker, and cache on its own. api fails until a file `ok`
+/// exists in the project folder.
+pub const FLAKY_API: &str = r#"
+services:
+  db:
+    command: sleep 1000
+  api:
+    command: test -f ok || { echo api is broken >&2; exit 1; }; exec sleep 1000
+    depends_on: [db]
+  worker:
+    command: sleep 1000
+    depends_on: [api]
+  cache:
+    command: sleep 1000
+"#;
+
+/// Creates the file that makes [`FLAKY_API`]'s api come up.
+pub fn fix_api(s: &Stack) {
+    std::fs::write(s.path().join("ok"), "").unwrap();
+}
+
 pub struct Stack {
     pub dir: tempfile::TempDir,
     seen_pids: std::cell::RefCell<Vec<u32>>,
