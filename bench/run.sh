@@ -23,6 +23,8 @@ t0=$(ms); "$H" -f "$F" stop --all >/dev/null; t1=$(ms)
 echo "stop --all (none left): $(elapsed $t0 $t1)"
 t0=$(ms); "$H" -f "$F" start --all >/dev/null; t1=$(ms)
 echo "start --all (all running and past the 250 ms settle): $(elapsed $t0 $t1)"
+runs=20; t0=$(ms); for _ in $(seq $runs); do "$H" -f "$F" start --all --dry-run >/dev/null; done; t1=$(ms)
+python3 -c "print(f'start --all --dry-run (the state check every start does first) with 100 running: {($t1-$t0)/1e6/$runs:.1f} ms per call (mean of $runs)')"
 runs=50; t0=$(ms); for _ in $(seq $runs); do "$H" -f "$F" status >/dev/null; done; t1=$(ms)
 python3 -c "print(f'status with 100 services: {($t1-$t0)/1e6/$runs:.1f} ms per call (mean of $runs)')"
 dpid=$(cat "$work/flat/.harness/daemon.lock")

@@ -96,6 +96,12 @@ fn continue_then_retry_until_the_failed_service_comes_up() {
         text.contains("(choice)  startup failed → retry (failed: api; blocked: worker)"),
         "{text}"
     );
+    assert!(
+        text.contains(
+            "stopped → starting → running (up (no health check); retry chosen at prompt)"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
@@ -197,4 +203,27 @@ fn failure_prompt_keep_force_continue_and_teardown() {
         .unwrap();
     assert_eq!(finish(p).0, 3);
     assert_eq!(s.status()["system_state"], "STOPPED");
+}
+
+#[test]
+fn flags_answer_for_the_terminal_and_no_prompt_appears() {
+    let s = Stack::new(FLAKY_API);
+    assert_eq!(s.harness(&["start", "cache"]).code, 0);
+    for flags in [&["--no-interactive"][..], &["--continue"]] {
+        let mut args = vec!["start", "--all"];
+        args.extend_from_slice(flags);
+        let p = on_terminal(&s, &args);
+        let (code, out) = finish(p);
+        assert_eq!(code, 3, "{flags:?}: {out}");
+        assert!(out.contains("Partial system detected"), "{flags:?}: {out}");
+        assert!(
+            !out.contains("How would you like to proceed?"),
+            "{flags:?}: {out}"
+        );
+        assert!(
+            out.contains("Error: Partial startup failure"),
+            "{flags:?}: {out}"
+        );
+    }
+    assert!(choices(&s).is_empty(), "nobody was asked");
 }
