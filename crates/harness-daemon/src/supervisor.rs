@@ -10,7 +10,7 @@ use harness_api::{
 };
 use harness_core::config::Config;
 use harness_core::engine::{
-    Action, Engine, Input, OpId, ProcessEnd, RunId, StartOptions, StopOptions,
+    Action, Engine, Input, OpId, Outcome, ProcessEnd, RunId, StartOptions, StopOptions,
 };
 use harness_store::{HistoryRow, Project, RunRecord, Store, Write};
 use std::collections::HashMap;
@@ -99,6 +99,8 @@ pub struct Supervisor {
     clients: HashMap<OpId, mpsc::Sender<OpEvent>>,
     stops: HashMap<(usize, RunId), AbortHandle>,
     next_op: OpId,
+    /// Each service's outcome as last written to the store.
+    saved: HashMap<String, Outcome>,
 }
 
 fn wall_ms() -> i64 {
@@ -114,6 +116,7 @@ impl Supervisor {
     pub fn boot(project: Project, config: Config) -> anyhow::Result<(Handle, Supervisor)> {
         let store = Store::open(&project.database())?;
         let runs = store.runs()?;
+        let saved: HashMap<String, Outcome> = store.outcomes()?.into_iter().collect();
         let first_run = store.reserve_runs(1)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let (shutdown, _) = watch::channel(false);
@@ -122,8 +125,14 @@ impl Supervisor {
             shutdown,
             project: project.clone(),
         };
+        let mut engine = Engine::new(config, first_run);
+        for (name, outcome) in &saved {
+            if let Some(i) = engine.graph().index(name) {
+                engine.restore(i, outcome.clone());
+            }
+        }
         let mut sup = Supervisor {
-            engine: Engine::new(config, first_run),
+            engine,
             store: StoreWriter::spawn(store),
             project,
             rx,
@@ -131,6 +140,7 @@ impl Supervisor {
             clients: HashMap::new(),
             stops: HashMap::new(),
             next_op: 1,
+            saved,
         };
         for record in runs {
             sup.reattach(record);
@@ -363,6 +373,22 @@ impl Supervisor {
         let actions = self.engine.step(input, Instant::now());
         for action in actions {
             self.execute(action);
+        }
+        self.save_outcomes();
+    }
+
+    /// Writes the outcomes that changed, so a new daemon knows them.
+    fn save_outcomes(&mut self) {
+        for i in 0..self.engine.graph().len() {
+            let outcome = self.engine.outcome(i);
+            let name = self.engine.graph().name(i);
+            if self.saved.get(name) != Some(&outcome) {
+                self.saved.insert(name.to_string(), outcome.clone());
+                self.store.send(Write::Outcome {
+                    service: name.to_string(),
+                    outcome,
+                });
+            }
         }
     }
 

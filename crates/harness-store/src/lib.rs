@@ -1,21 +1,23 @@
 //! # harness-store: `.harness/state.db`
 //!
-//! Theory of operation: SQLite in WAL mode holds two things that must
-//! outlive the daemon. `runs` has one row per service that has a process:
-//! the shim's and the service's pid *and process start time*, so a new daemon
+//! Theory of operation: SQLite in WAL mode holds what must outlive the
+//! daemon. `runs` has one row per service that has a process: the shim's
+//! and the service's pid *and process start time*, so a new daemon
 //! re-attaches to exactly those processes and never to a reused pid.
-//! `history` is the append-only log of every state transition with its
-//! reason. The schema is versioned in `meta`; opening an older database
-//! migrates it forward.
+//! `outcomes` has what the engine knows of each service apart from its
+//! process (failed, blocked, last exit, wanted up). `history` is the
+//! append-only log of every state transition with its reason. The schema is
+//! versioned in `meta`; opening an older database migrates it forward.
 
 mod project;
 pub use project::{CONFIG_NAMES, Project};
 
+use harness_core::engine::{Mark, Outcome, ProcessEnd};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -118,7 +120,48 @@ impl Store {
                  COMMIT;",
             )?;
         }
+        if version < 2 {
+            self.conn.execute_batch(
+                "BEGIN;
+                 CREATE TABLE outcomes (
+                   service TEXT PRIMARY KEY, mark TEXT NOT NULL, detail TEXT NOT NULL,
+                   timeout_ms INTEGER, mark_code INTEGER, mark_signal INTEGER,
+                   last_code INTEGER, last_signal INTEGER, wanted INTEGER NOT NULL);
+                 UPDATE meta SET value = 2 WHERE key = 'schema_version';
+                 COMMIT;",
+            )?;
+        }
         Ok(())
+    }
+
+    /// What the engine knew of each service when the last daemon ran.
+    pub fn outcomes(&self) -> Result<Vec<(String, Outcome)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT service, mark, detail, timeout_ms, mark_code, mark_signal,
+                    last_code, last_signal, wanted FROM outcomes",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let detail: String = r.get(2)?;
+            let mark_end = end(r.get(4)?, r.get(5)?);
+            let mark = match r.get::<_, String>(1)?.as_str() {
+                "failed" => Mark::Failed(detail),
+                "blocked" => Mark::Blocked(detail),
+                "timed_out" => Mark::TimedOut(std::time::Duration::from_millis(
+                    r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64,
+                )),
+                "exited" => mark_end.map(Mark::Exited).unwrap_or_default(),
+                _ => Mark::None,
+            };
+            Ok((
+                r.get::<_, String>(0)?,
+                Outcome {
+                    mark,
+                    last_end: end(r.get(6)?, r.get(7)?),
+                    wanted: r.get(8)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Reserves `count` run ids and returns the first.
@@ -164,6 +207,21 @@ impl Store {
                     tx.execute(
                         "INSERT INTO history (ts_ms, service, from_state, to_state, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
                         params![h.ts_ms, h.service, h.from, h.to, h.reason],
+                    )?;
+                }
+                Write::Outcome { service, outcome } => {
+                    let (kind, detail, timeout_ms, mark_end) = match &outcome.mark {
+                        Mark::None => ("none", "", None, None),
+                        Mark::Failed(d) => ("failed", d.as_str(), None, None),
+                        Mark::Blocked(d) => ("blocked", d.as_str(), None, None),
+                        Mark::TimedOut(t) => ("timed_out", "", Some(t.as_millis() as i64), None),
+                        Mark::Exited(e) => ("exited", "", None, Some(*e)),
+                    };
+                    let (mc, ms) = columns(mark_end);
+                    let (lc, ls) = columns(outcome.last_end);
+                    tx.execute(
+                        "INSERT OR REPLACE INTO outcomes VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                        params![service, kind, detail, timeout_ms, mc, ms, lc, ls, outcome.wanted],
                     )?;
                 }
                 Write::ReserveRuns { up_to } => {
@@ -235,11 +293,35 @@ pub enum Write {
     },
     /// A transition happened.
     History(HistoryRow),
+    /// What the engine knows of a service changed.
+    Outcome {
+        /// Service name.
+        service: String,
+        /// The new outcome.
+        outcome: Outcome,
+    },
     /// Run ids below this are taken.
     ReserveRuns {
         /// First free run id.
         up_to: u64,
     },
+}
+
+/// A process end as (exit code, signal) columns.
+fn columns(end: Option<ProcessEnd>) -> (Option<i32>, Option<i32>) {
+    match end {
+        Some(ProcessEnd::Exited(c)) => (Some(c), None),
+        Some(ProcessEnd::Signaled(s)) => (None, Some(s)),
+        None => (None, None),
+    }
+}
+
+fn end(code: Option<i32>, signal: Option<i32>) -> Option<ProcessEnd> {
+    match (code, signal) {
+        (Some(c), _) => Some(ProcessEnd::Exited(c)),
+        (None, Some(s)) => Some(ProcessEnd::Signaled(s)),
+        (None, None) => None,
+    }
 }
 
 #[cfg(test)]
@@ -306,5 +388,96 @@ mod tests {
             Store::open(&path),
             Err(StoreError::TooNew { found: 99 })
         ));
+    }
+
+    #[test]
+    fn outcomes_survive_reopen_in_every_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let shapes = [
+            Outcome::default(),
+            Outcome {
+                mark: Mark::Failed("exit code 1".into()),
+                last_end: Some(ProcessEnd::Exited(1)),
+                wanted: true,
+            },
+            Outcome {
+                mark: Mark::Blocked("dependency failed: api".into()),
+                last_end: None,
+                wanted: true,
+            },
+            Outcome {
+                mark: Mark::TimedOut(std::time::Duration::from_secs(300)),
+                last_end: Some(ProcessEnd::Signaled(9)),
+                wanted: true,
+            },
+            Outcome {
+                mark: Mark::Exited(ProcessEnd::Signaled(11)),
+                last_end: Some(ProcessEnd::Signaled(11)),
+                wanted: false,
+            },
+        ];
+        let writes: Vec<Write> = shapes
+            .iter()
+            .enumerate()
+            .map(|(i, o)| Write::Outcome {
+                service: format!("s{i}"),
+                outcome: o.clone(),
+            })
+            .collect();
+        Store::open(&path).unwrap().apply(&writes).unwrap();
+        let mut back = Store::open(&path).unwrap().outcomes().unwrap();
+        back.sort_by(|a, b| a.0.cmp(&b.0));
+        let back: Vec<Outcome> = back.into_iter().map(|(_, o)| o).collect();
+        assert_eq!(back, shapes);
+    }
+
+    /// A database written by the first release (schema 1, no `outcomes`)
+    /// opens, keeps its runs and history, and gains the new table.
+    #[test]
+    fn migrates_a_version_1_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                 CREATE TABLE runs (
+                   service TEXT PRIMARY KEY, run INTEGER NOT NULL,
+                   shim_pid INTEGER NOT NULL, shim_start INTEGER NOT NULL,
+                   pid INTEGER NOT NULL, pid_start INTEGER NOT NULL,
+                   started_at_ms INTEGER NOT NULL);
+                 CREATE TABLE history (
+                   id INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL,
+                   service TEXT NOT NULL, from_state TEXT NOT NULL,
+                   to_state TEXT NOT NULL, reason TEXT NOT NULL);
+                 CREATE INDEX history_service ON history (service, id);
+                 INSERT INTO meta VALUES ('schema_version', 1);
+                 INSERT INTO meta VALUES ('next_run', 42);
+                 INSERT INTO runs VALUES ('db', 41, 100, 101, 102, 103, 104);
+                 INSERT INTO history (ts_ms, service, from_state, to_state, reason)
+                   VALUES (5, 'db', 'stopped', 'starting', 'start requested');",
+            )
+            .unwrap();
+        }
+        let mut s = Store::open(&path).unwrap();
+        assert_eq!(s.runs().unwrap()[0].run, 41);
+        assert_eq!(s.history(None, 10).unwrap()[0].to, "starting");
+        assert_eq!(s.reserve_runs(1).unwrap(), 42);
+        assert!(s.outcomes().unwrap().is_empty());
+        s.apply(&[Write::Outcome {
+            service: "db".into(),
+            outcome: Outcome::default(),
+        }])
+        .unwrap();
+        let version: i64 = s
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
     }
 }

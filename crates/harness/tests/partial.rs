@@ -390,3 +390,32 @@ fn restart_all_stops_in_reverse_order_and_starts_in_order() {
             .any(|h| h["reason"] == "stop requested (restart requested)")
     );
 }
+
+#[test]
+fn a_new_daemon_still_knows_what_failed_and_what_was_blocked() {
+    let s = Stack::new(FLAKY_API);
+    assert_eq!(s.harness(&["start", "--all"]).code, 3);
+    let old = s.daemon_pid().unwrap();
+    assert_eq!(s.harness(&["daemon", "stop"]).code, 0);
+    assert!(wait_for(5, || !alive(old)));
+
+    let st = s.status();
+    assert_ne!(s.daemon_pid(), Some(old), "a new daemon answers");
+    assert_eq!(st["system_state"], "PARTIAL");
+    let api = s.service("api");
+    assert_eq!(
+        (api["health"].as_str(), api["exit_code"].as_i64()),
+        (Some("failed"), Some(1))
+    );
+    assert_eq!(api["notes"], "exit code 1");
+    assert_eq!(s.service("worker")["notes"], "dependency failed: api");
+
+    fix_api(&s);
+    let r = s.harness(&["start", "--failed"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(s.pid("api").is_some());
+    let r = s.harness(&["start", "--blocked"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(s.pid("worker").is_some());
+    assert_eq!(s.status()["system_state"], "RUNNING");
+}

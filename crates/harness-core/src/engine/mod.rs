@@ -20,5 +20,5 @@ mod view;
 mod tests;
 
 pub use io::{Action, Input, OpId, ProcessEnd, RunId, StartOptions, StopOptions};
-pub use service::{Engine, Phase, ProbeHealth};
+pub use service::{Engine, Mark, Outcome, Phase, ProbeHealth};
 pub use step::SETTLE;

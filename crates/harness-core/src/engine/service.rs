@@ -55,7 +55,7 @@ pub enum ProbeHealth {
 
 /// Why a service is not simply running or cleanly stopped; shown in notes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) enum Mark {
+pub enum Mark {
     /// Nothing to say.
     #[default]
     None,
@@ -77,6 +77,20 @@ pub(crate) struct Svc {
     /// Asked to run (by a start) and not asked to stop since.
     pub wanted: bool,
     pub restarts: u32,
+}
+
+/// What the engine knows of a service apart from its process: how its last
+/// start or run ended and whether it is wanted up. The runtime keeps it in
+/// the store so that a new daemon still knows what failed and what was
+/// blocked (`start --failed`, status notes).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Outcome {
+    /// Failed, blocked, timed out, exited, or nothing to say.
+    pub mark: Mark,
+    /// How its last run ended.
+    pub last_end: Option<ProcessEnd>,
+    /// Asked to run and not asked to stop since.
+    pub wanted: bool,
 }
 
 /// The state machine over all services of one project.
@@ -128,6 +142,25 @@ impl Engine {
     /// The phase of service `i`.
     pub fn phase(&self, i: usize) -> Phase {
         self.svcs[i].phase
+    }
+
+    /// What the engine knows of service `i` apart from its process.
+    pub fn outcome(&self, i: usize) -> Outcome {
+        let s = &self.svcs[i];
+        Outcome {
+            mark: s.mark.clone(),
+            last_end: s.last_end,
+            wanted: s.wanted,
+        }
+    }
+
+    /// Restores what an earlier daemon knew of service `i`; call before
+    /// re-attaching its run, if any.
+    pub fn restore(&mut self, i: usize, o: Outcome) {
+        let s = &mut self.svcs[i];
+        s.mark = o.mark;
+        s.last_end = o.last_end;
+        s.wanted = o.wanted;
     }
 
     /// Whether any operation is in progress.
