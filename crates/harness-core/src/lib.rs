@@ -16,4 +16,5 @@ pub mod config;
 pub mod duration;
 pub mod engine;
 pub mod graph;
+pub mod restart;
 pub mod timeout;

@@ -31,6 +31,56 @@ impl Config {
 pub struct Settings {
     /// `settings.startup_timeout`.
     pub startup_timeout: Option<Duration>,
+    /// `settings.restart`: every service's defaults.
+    pub restart: Restart,
+    /// `settings.success_exit_codes`: every service's default.
+    pub success_exit_codes: Option<Vec<i32>>,
+}
+
+/// When a service that ended on its own is started again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RestartPolicy {
+    /// After a failure: an exit code not in `success_exit_codes`, or a
+    /// signal harness did not send (the default).
+    #[default]
+    OnFailure,
+    /// After any end harness did not ask for.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// `restart:` of a service (seed 004), with `settings.restart` and the
+/// seed's values filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restart {
+    /// When to restart.
+    pub policy: RestartPolicy,
+    /// Delay before the first restart of a streak; doubles each time.
+    pub backoff_initial: Duration,
+    /// The longest delay.
+    pub backoff_max: Duration,
+    /// Automatic restarts allowed within `window` before the service is
+    /// given up on (`failed`); 0 means no limit.
+    pub max_restarts: u32,
+    /// The sliding window `max_restarts` counts in.
+    pub window: Duration,
+    /// A run that stays up this long ends a streak of failures: the next
+    /// failure waits `backoff_initial` again.
+    pub min_uptime: Duration,
+}
+
+impl Default for Restart {
+    fn default() -> Self {
+        Restart {
+            policy: RestartPolicy::OnFailure,
+            backoff_initial: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(60),
+            max_restarts: 10,
+            window: Duration::from_secs(600),
+            min_uptime: Duration::from_secs(10),
+        }
+    }
 }
 
 /// One service.
@@ -60,6 +110,10 @@ pub struct Service {
     pub stop_timeout: Duration,
     /// Label shown in status (`local`, `lan`, `wg`…).
     pub network: Option<String>,
+    /// When and how fast it is started again after it ended on its own.
+    pub restart: Restart,
+    /// Exit codes that are not failures (default `[0]`).
+    pub success_exit_codes: Vec<i32>,
 }
 
 /// What a service runs.

@@ -12,7 +12,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 const TOP_KEYS: &[&str] = &["settings", "services"];
-const SETTINGS_KEYS: &[&str] = &["startup_timeout"];
+const SETTINGS_KEYS: &[&str] = &["startup_timeout", "restart", "success_exit_codes"];
+const RESTART_KEYS: &[&str] = &["policy", "backoff", "max_restarts", "window", "min_uptime"];
+const BACKOFF_KEYS: &[&str] = &["initial", "max"];
+const POLICIES: &[&str] = &["on-failure", "always", "never"];
 const SERVICE_KEYS: &[&str] = &[
     "command",
     "working_dir",
@@ -24,6 +27,8 @@ const SERVICE_KEYS: &[&str] = &[
     "stop_signal",
     "stop_timeout",
     "network",
+    "restart",
+    "success_exit_codes",
 ];
 const HEALTH_KEYS: &[&str] = &[
     "command",
@@ -109,7 +114,7 @@ fn walk_root(root: &Node, errs: &mut Errors) -> Option<Config> {
         Some(node) => match node.as_mapping() {
             Some(svcs) => {
                 for (key, value) in svcs.iter() {
-                    if let Some(svc) = walk_service(key, value, errs) {
+                    if let Some(svc) = walk_service(key, value, &settings, errs) {
                         services.push(svc);
                     }
                 }
@@ -133,10 +138,112 @@ fn walk_settings(node: &Node, errs: &mut Errors) -> Settings {
     check_keys(map, SETTINGS_KEYS, "in `settings`", errs);
     Settings {
         startup_timeout: opt_duration(map, "startup_timeout", errs),
+        restart: map
+            .get_node("restart")
+            .map(|n| restart(n, &Restart::default(), errs))
+            .unwrap_or_default(),
+        success_exit_codes: map
+            .get_node("success_exit_codes")
+            .map(|n| exit_codes(n, errs)),
     }
 }
 
-fn walk_service(key: &MarkedScalarNode, node: &Node, errs: &mut Errors) -> Option<Service> {
+/// `restart:` as a policy name or a mapping; what it leaves out comes from
+/// `base` (the settings, or the seed's defaults).
+fn restart(node: &Node, base: &Restart, errs: &mut Errors) -> Restart {
+    let mut r = base.clone();
+    let policy_node = match node {
+        Node::Scalar(s) => Some(s),
+        Node::Mapping(map) => {
+            check_keys(map, RESTART_KEYS, "in `restart`", errs);
+            if let Some(b) = map.get_node("backoff")
+                && let Some(bm) = mapping(b, "`backoff`", errs)
+            {
+                check_keys(bm, BACKOFF_KEYS, "in `backoff`", errs);
+                r.backoff_initial = opt_duration(bm, "initial", errs).unwrap_or(r.backoff_initial);
+                r.backoff_max = opt_duration(bm, "max", errs).unwrap_or(r.backoff_max);
+                if r.backoff_max < r.backoff_initial {
+                    let at = bm.get_node("max").unwrap_or(b);
+                    errs.push(
+                        Location::of(at.span()),
+                        "`backoff.max` must not be shorter than `backoff.initial`",
+                    );
+                }
+            }
+            if let Some(s) = map.get_scalar("max_restarts") {
+                match s.as_str().parse::<u32>() {
+                    Ok(n) if n <= 100_000 => r.max_restarts = n,
+                    _ => errs.push(
+                        Location::of(s.span()),
+                        format!(
+                            "`max_restarts` must be a whole number (0 for no limit), not `{}`",
+                            s.as_str()
+                        ),
+                    ),
+                }
+            }
+            r.window = positive(map, "window", errs).unwrap_or(r.window);
+            r.min_uptime = opt_duration(map, "min_uptime", errs).unwrap_or(r.min_uptime);
+            map.get_scalar("policy")
+        }
+        Node::Sequence(seq) => {
+            errs.push(
+                Location::of(seq.span()),
+                "`restart` must be a policy (on-failure, always, never) or a mapping",
+            );
+            None
+        }
+    };
+    if let Some(s) = policy_node {
+        r.policy = match s.as_str() {
+            "on-failure" | "on_failure" => RestartPolicy::OnFailure,
+            "always" | "unless-stopped" => RestartPolicy::Always,
+            "never" | "no" => RestartPolicy::Never,
+            other => {
+                errs.push_help(
+                    Location::of(s.span()),
+                    format!("unknown restart policy `{other}`"),
+                    did_you_mean(other, POLICIES.iter().copied())
+                        .or(Some("use one of: on-failure, always, never".into())),
+                );
+                r.policy
+            }
+        };
+    }
+    r
+}
+
+fn exit_codes(node: &Node, errs: &mut Errors) -> Vec<i32> {
+    let Some(seq) = node.as_sequence() else {
+        errs.push(
+            Location::of(node.span()),
+            "`success_exit_codes` must be a list of exit codes, such as [0, 143]",
+        );
+        return vec![0];
+    };
+    seq.iter()
+        .filter_map(|item| {
+            let code = item
+                .as_scalar()
+                .and_then(|s| s.as_str().parse::<i32>().ok())
+                .filter(|c| (0..=255).contains(c));
+            if code.is_none() {
+                errs.push(
+                    Location::of(item.span()),
+                    "each exit code must be a whole number from 0 to 255",
+                );
+            }
+            code
+        })
+        .collect()
+}
+
+fn walk_service(
+    key: &MarkedScalarNode,
+    node: &Node,
+    settings: &Settings,
+    errs: &mut Errors,
+) -> Option<Service> {
     let name = key.as_str().to_string();
     let location = Location::of(key.span());
     let map = mapping(node, &format!("service `{name}`"), errs)?;
@@ -166,6 +273,15 @@ fn walk_service(key: &MarkedScalarNode, node: &Node, errs: &mut Errors) -> Optio
         startup_timeout: opt_duration(map, "startup_timeout", errs),
         stop_timeout: opt_duration(map, "stop_timeout", errs).unwrap_or(Duration::from_secs(10)),
         network: opt_string(map, "network", errs),
+        restart: map
+            .get_node("restart")
+            .map(|n| restart(n, &settings.restart, errs))
+            .unwrap_or_else(|| settings.restart.clone()),
+        success_exit_codes: map
+            .get_node("success_exit_codes")
+            .map(|n| exit_codes(n, errs))
+            .or_else(|| settings.success_exit_codes.clone())
+            .unwrap_or_else(|| vec![0]),
         stop_signal,
         command,
         name,

@@ -145,3 +145,88 @@ fn missing_working_dir_is_reported_with_location() {
         "services.yaml:4:18: working_dir `./nope` of service `api` does not exist"
     );
 }
+
+#[test]
+fn restart_settings_are_defaults_that_services_override_key_by_key() {
+    let yaml = r#"
+settings:
+  restart: { backoff: { initial: 50ms }, max_restarts: 3 }
+  success_exit_codes: [0, 143]
+services:
+  plain:
+    command: a
+  never:
+    command: b
+    restart: "no"
+  tuned:
+    command: c
+    restart:
+      policy: always
+      backoff: { max: 2s }
+      window: 1m
+      min_uptime: 300ms
+    success_exit_codes: [0]
+"#;
+    let c = parse(yaml, "services.yaml").unwrap();
+    let plain = &c.service("plain").unwrap();
+    assert_eq!(
+        plain.restart,
+        Restart {
+            backoff_initial: Duration::from_millis(50),
+            max_restarts: 3,
+            ..Restart::default()
+        }
+    );
+    assert_eq!(plain.success_exit_codes, [0, 143]);
+    assert_eq!(
+        c.service("never").unwrap().restart.policy,
+        RestartPolicy::Never
+    );
+    let tuned = &c.service("tuned").unwrap();
+    assert_eq!(
+        tuned.restart,
+        Restart {
+            policy: RestartPolicy::Always,
+            backoff_initial: Duration::from_millis(50),
+            backoff_max: Duration::from_secs(2),
+            max_restarts: 3,
+            window: Duration::from_secs(60),
+            min_uptime: Duration::from_millis(300),
+        }
+    );
+    assert_eq!(tuned.success_exit_codes, [0]);
+    let seed = Restart::default();
+    assert_eq!(
+        (
+            seed.backoff_initial,
+            seed.backoff_max,
+            seed.max_restarts,
+            seed.window,
+            seed.min_uptime
+        ),
+        (
+            Duration::from_secs(1),
+            Duration::from_secs(60),
+            10,
+            Duration::from_secs(600),
+            Duration::from_secs(10)
+        )
+    );
+}
+
+#[test]
+fn restart_mistakes_are_reported_where_they_are_written() {
+    let errs = errors(
+        "services:\n  a:\n    command: x\n    restart: on-fialure\n    success_exit_codes: [0, 300]\n  b:\n    command: y\n    restart: { backoff: { initial: 5s, max: 1s }, max_restarts: many, windo: 1m }\n",
+    );
+    assert_eq!(
+        errs,
+        [
+            "services.yaml:4:14: unknown restart policy `on-fialure`\n  help: did you mean `on-failure`?",
+            "services.yaml:5:29: each exit code must be a whole number from 0 to 255",
+            "services.yaml:8:45: `backoff.max` must not be shorter than `backoff.initial`",
+            "services.yaml:8:65: `max_restarts` must be a whole number (0 for no limit), not `many`",
+            "services.yaml:8:71: unknown key `windo` in `restart`\n  help: did you mean `window`?",
+        ]
+    );
+}
