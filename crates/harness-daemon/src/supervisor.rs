@@ -436,6 +436,13 @@ impl Supervisor {
             } => {
                 let name = self.engine.graph().name(service).to_string();
                 tracing::info!(service = %name, from, to, reason = %reason, "transition");
+                if to == "restarting" {
+                    tracing::warn!(service = %name, "Restarting service ({reason})");
+                } else if reason.starts_with("restarted successfully") {
+                    tracing::info!(service = %name, "Service restarted successfully");
+                } else if to == "failed" && reason.starts_with("exceeded maximum restart limit") {
+                    tracing::error!(service = %name, "Service has exceeded maximum restart limit - manual intervention required");
+                }
                 self.store.send(Write::History(HistoryRow {
                     ts_ms: wall_ms(),
                     service: name,

@@ -150,6 +150,7 @@ impl Store {
                     r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64,
                 )),
                 "exited" => mark_end.map(Mark::Exited).unwrap_or_default(),
+                "gave_up" => mark_end.map(Mark::GaveUp).unwrap_or_default(),
                 _ => Mark::None,
             };
             Ok((
@@ -216,6 +217,7 @@ impl Store {
                         Mark::Blocked(d) => ("blocked", d.as_str(), None, None),
                         Mark::TimedOut(t) => ("timed_out", "", Some(t.as_millis() as i64), None),
                         Mark::Exited(e) => ("exited", "", None, Some(*e)),
+                        Mark::GaveUp(e) => ("gave_up", "", None, Some(*e)),
                     };
                     let (mc, ms) = columns(mark_end);
                     let (lc, ls) = columns(outcome.last_end);
@@ -409,6 +411,11 @@ mod tests {
             Outcome {
                 mark: Mark::TimedOut(std::time::Duration::from_secs(300)),
                 last_end: Some(ProcessEnd::Signaled(9)),
+                wanted: true,
+            },
+            Outcome {
+                mark: Mark::GaveUp(ProcessEnd::Exited(3)),
+                last_end: Some(ProcessEnd::Exited(3)),
                 wanted: true,
             },
             Outcome {

@@ -7,7 +7,7 @@ use std::process::Command;
 #[test]
 fn sigkilled_daemon_stops_nothing_and_the_next_one_reattaches() {
     let s = Stack::new(
-        "services:\n  steady:\n    command: while true; do echo tick; sleep 0.05; done\n  doomed:\n    command: sleep 1000\n",
+        "services:\n  steady:\n    command: while true; do echo tick; sleep 0.05; done\n  doomed:\n    command: sleep 1000\n    restart: never\n",
     );
     assert_eq!(s.harness(&["start", "--all"]).code, 0);
     let steady = s.pid("steady").unwrap();
@@ -45,7 +45,7 @@ fn sigkilled_daemon_stops_nothing_and_the_next_one_reattaches() {
 
 #[test]
 fn exit_code_of_a_run_that_ended_without_a_daemon_is_reported() {
-    let s = Stack::new("services:\n  short:\n    command: sleep 1.5; exit 7\n");
+    let s = Stack::new("services:\n  short:\n    command: sleep 1.5; exit 7\n    restart: never\n");
     assert_eq!(s.harness(&["start", "short"]).code, 0);
     let pid = s.pid("short").unwrap();
     let daemon = s.daemon_pid().unwrap();

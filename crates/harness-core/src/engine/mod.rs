@@ -10,6 +10,7 @@ mod io;
 mod op;
 mod plan;
 mod probe;
+mod restart;
 mod service;
 mod start;
 mod step;

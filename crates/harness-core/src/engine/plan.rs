@@ -84,7 +84,7 @@ impl Engine {
                 None,
                 "running, waiting for it to become healthy".to_string(),
             ),
-            Phase::Stopped | Phase::Stopping { .. } => {
+            Phase::Stopped | Phase::Stopping { .. } | Phase::Backoff { .. } => {
                 let mut wave = 1;
                 let mut blocked = None;
                 let mut forced = Vec::new();
@@ -150,6 +150,7 @@ impl Engine {
             (Phase::Up { .. }, _) => "unhealthy",
             (_, Mark::Failed(_)) => "failed",
             (_, Mark::Exited(end)) if !end.success() => "failed",
+            (_, Mark::GaveUp(_)) => "failed",
             (_, Mark::Blocked(_)) => "blocked",
             _ => "not running",
         }

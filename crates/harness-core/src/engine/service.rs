@@ -4,6 +4,7 @@ use super::io::{ProcessEnd, RunId};
 use super::op::Op;
 use crate::config::Config;
 use crate::graph::Graph;
+use crate::restart::Tracker;
 use std::time::{Duration, Instant};
 
 /// What a service's process is doing, with the data each state needs.
@@ -40,6 +41,15 @@ pub enum Phase {
         /// Main process id.
         pid: u32,
     },
+    /// Ended on its own; waiting out the backoff before a restart.
+    Backoff {
+        /// When the restart is spawned.
+        until: Instant,
+        /// Restarts within the window, this one included.
+        attempt: u32,
+        /// The limit (0: none).
+        max: u32,
+    },
 }
 
 /// Health as judged from probe results.
@@ -67,6 +77,9 @@ pub enum Mark {
     TimedOut(Duration),
     /// It ended on its own after having started.
     Exited(ProcessEnd),
+    /// It was restarted too often and is given up on until a person
+    /// starts it; how its last run ended.
+    GaveUp(ProcessEnd),
 }
 
 #[derive(Debug, Clone)]
@@ -76,7 +89,10 @@ pub(crate) struct Svc {
     pub mark: Mark,
     /// Asked to run (by a start) and not asked to stop since.
     pub wanted: bool,
-    pub restarts: u32,
+    /// Automatic restart bookkeeping.
+    pub tracker: Tracker,
+    /// The current run is an automatic restart not yet up.
+    pub restarting: bool,
 }
 
 /// What the engine knows of a service apart from its process: how its last
@@ -117,7 +133,8 @@ impl Engine {
                 last_end: None,
                 mark: Mark::None,
                 wanted: false,
-                restarts: 0,
+                tracker: Tracker::default(),
+                restarting: false,
             })
             .collect();
         Engine {
@@ -176,7 +193,8 @@ impl Engine {
             return Err("a start or stop is in progress; try again when it is done".into());
         }
         for (i, svc) in self.config.services.iter().enumerate() {
-            if config.service(&svc.name).is_none() && self.svcs[i].phase != Phase::Stopped {
+            let has_process = !matches!(self.svcs[i].phase, Phase::Stopped | Phase::Backoff { .. });
+            if config.service(&svc.name).is_none() && has_process {
                 return Err(format!(
                     "service `{}` was removed from the config but is still running; stop it first",
                     svc.name
@@ -209,10 +227,15 @@ impl Engine {
                 }
                 _ => None,
             });
+        let restarts = self.svcs.iter().filter_map(|s| match s.phase {
+            Phase::Backoff { until, .. } => Some(until),
+            _ => None,
+        });
         self.ops
             .iter()
             .filter_map(Op::next_deadline)
             .chain(settling)
+            .chain(restarts)
             .min()
     }
 

@@ -61,10 +61,14 @@ impl Engine {
                     MemberState::Settled(Reported::Existing)
                 }
                 Phase::Up { .. } | Phase::Spawning { .. } => MemberState::Acting,
-                Phase::Stopped | Phase::Stopping { .. } => {
-                    if !matches!(svc.mark, Mark::None) {
-                        svc.mark = Mark::None;
+                Phase::Stopped | Phase::Stopping { .. } | Phase::Backoff { .. } => {
+                    // A person starts it: no backoff to wait out, no
+                    // restart history held against it, no old mark.
+                    if matches!(svc.phase, Phase::Backoff { .. }) {
+                        svc.phase = Phase::Stopped;
                     }
+                    svc.tracker.reset();
+                    svc.mark = Mark::None;
                     out.push(progress(
                         id,
                         self.graph.name(i),
@@ -103,7 +107,7 @@ impl Engine {
                             changed = true;
                             None
                         }
-                        Phase::Stopping { .. } => None,
+                        Phase::Stopping { .. } | Phase::Backoff { .. } => None,
                         Phase::Stopped => match self.deps_state(k, m.service, &options) {
                             DepState::Met => {
                                 self.spawn(k, idx, false, out);
@@ -178,7 +182,7 @@ impl Engine {
                 }
             }
             Phase::Spawning { .. } => None,
-            Phase::Stopping { .. } | Phase::Stopped => {
+            Phase::Stopping { .. } | Phase::Stopped | Phase::Backoff { .. } => {
                 Some((Reported::Failed, "stopped while starting".into()))
             }
         }

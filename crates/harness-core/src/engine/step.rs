@@ -131,7 +131,12 @@ impl Engine {
                 svc.mark = Mark::None;
                 out.push(self.transition(i, "stopping", "stopped", end.describe()));
             }
-            Phase::Up { run: r, health, .. } if r == run => {
+            Phase::Up {
+                run: r,
+                health,
+                since,
+                ..
+            } if r == run => {
                 svc.phase = Phase::Stopped;
                 svc.last_end = Some(end);
                 let starting = self.ops.iter().any(|o| {
@@ -148,14 +153,12 @@ impl Engine {
                         "exited",
                         "completed (exit code 0)".into(),
                     ));
-                } else if starting
-                    || health == ProbeHealth::Starting && end != ProcessEnd::Exited(0)
-                {
+                } else if starting {
+                    // Someone is waiting on this start: say so at once
+                    // rather than retrying behind their back.
                     self.fail_start(i, end.describe(), now, out);
                 } else {
-                    self.svcs[i].mark = Mark::Exited(end);
-                    let to = if end.success() { "exited" } else { "failed" };
-                    out.push(self.transition(i, "running", to, end.describe()));
+                    self.ended_on_its_own(i, end, since, health, now, out);
                 }
             }
             _ => {}
@@ -203,6 +206,11 @@ impl Engine {
         });
         if before != after {
             let (from, to, why) = match (before, after) {
+                (ProbeHealth::Starting, _) if std::mem::take(&mut self.svcs[i].restarting) => (
+                    "starting",
+                    "running",
+                    "restarted successfully (healthy)".to_string(),
+                ),
                 (ProbeHealth::Starting, _) => ("starting", "running", "healthy".to_string()),
                 (_, ProbeHealth::Healthy) => ("unhealthy", "running", "healthy again".to_string()),
                 _ => (
@@ -222,6 +230,7 @@ impl Engine {
     /// enforces deadlines, and closes finished operations — until nothing
     /// changes any more.
     fn advance(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.fire_restarts(now, out);
         self.settle_unchecked(now, out);
         loop {
             let mut changed = false;
@@ -262,7 +271,12 @@ impl Engine {
                 && now >= *since + SETTLE
             {
                 *health = ProbeHealth::Healthy;
-                out.push(self.transition(i, "starting", "running", "up (no health check)".into()));
+                let why = if std::mem::take(&mut self.svcs[i].restarting) {
+                    "restarted successfully (no health check)"
+                } else {
+                    "up (no health check)"
+                };
+                out.push(self.transition(i, "starting", "running", why.into()));
             }
         }
     }

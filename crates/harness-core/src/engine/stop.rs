@@ -146,6 +146,12 @@ impl Engine {
                     stop_requested: true,
                 };
             }
+            Phase::Backoff { .. } => {
+                // No process: the stop ends the wait at once.
+                self.svcs[i].phase = Phase::Stopped;
+                self.svcs[i].mark = Mark::None;
+                out.push(self.transition(i, "restarting", "stopped", why));
+            }
             Phase::Stopping { .. } | Phase::Stopped => {}
         }
     }

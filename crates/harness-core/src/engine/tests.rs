@@ -79,7 +79,7 @@ impl Rig {
             Phase::Up { run, .. } | Phase::Spawning { run, .. } | Phase::Stopping { run, .. } => {
                 run
             }
-            Phase::Stopped => panic!("{name} has no run"),
+            Phase::Stopped | Phase::Backoff { .. } => panic!("{name} has no run"),
         }
     }
     fn probe(&mut self, name: &str, ok: bool) -> Vec<Action> {
@@ -387,7 +387,10 @@ fn stale_facts_of_an_old_run_are_ignored() {
 
 #[test]
 fn exit_after_start_is_reported_as_exited() {
-    let mut r = Rig::new(STACK);
+    let mut r = Rig::new(&STACK.replace(
+        "  cache:\n    command: redis-server\n",
+        "  cache:\n    command: redis-server\n    restart: never\n",
+    ));
     let a = r.start(&["cache"], StartOptions::default());
     r.confirm(&a);
     r.at(300).feed(Input::Tick);
@@ -698,4 +701,203 @@ fn an_exact_stop_leaves_dependents_outside_it_running() {
         Action::Transition { to: "stopping", reason, .. }
             if reason == "stop requested (rollback: cache failed)")));
     assert!(matches!(r.engine.phase(r.idx("worker")), Phase::Up { .. }));
+}
+
+const RESTARTING: &str = r#"
+services:
+  db:
+    command: db
+  api:
+    command: api
+    depends_on: [db]
+    restart: { backoff: { initial: 1s }, max_restarts: 2, window: 10m, min_uptime: 10s }
+  job:
+    command: job
+    restart: never
+"#;
+
+/// Starts everything and lets it settle (no checks: 250 ms).
+fn all_up(yaml: &str) -> Rig {
+    let mut r = Rig::new(yaml);
+    let n = r.engine.graph().len();
+    let a = r.feed(Input::Start {
+        op: 7,
+        targets: (0..n).collect(),
+        options: StartOptions::default(),
+    });
+    r.confirm(&a);
+    for step in 1..=n as u64 {
+        let a = r.at(step * 300).feed(Input::Tick);
+        r.confirm(&a);
+    }
+    assert!(r.done().is_some_and(|s| s.success), "{:?}", r.done());
+    r.log.clear();
+    r
+}
+
+fn kill9(r: &mut Rig, name: &str) -> Vec<Action> {
+    let (service, run) = (r.idx(name), r.run_of(name));
+    r.feed(Input::Exited {
+        service,
+        run,
+        end: ProcessEnd::Signaled(9),
+    })
+}
+
+fn transitions(r: &Rig, name: &str) -> Vec<(String, String, String)> {
+    let i = r.idx(name);
+    r.log
+        .iter()
+        .filter_map(|a| match a {
+            Action::Transition {
+                service,
+                from,
+                to,
+                reason,
+            } if *service == i => Some((from.to_string(), to.to_string(), reason.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_killed_service_is_restarted_after_its_backoff_and_dependents_are_left_alone() {
+    let mut r = all_up(RESTARTING);
+    r.at(20_000);
+    let a = kill9(&mut r, "db");
+    assert!(r.spawned_names(&a).is_empty(), "waits out the backoff");
+    let row = r.engine.report(r.now).services[0].clone();
+    assert_eq!((row.status, row.restarts), (Status::Restarting, 1));
+    assert_eq!(row.notes, "killed by signal 9; next restart in 1s (1/10)");
+    assert_eq!(
+        r.engine.next_deadline(),
+        Some(r.now + Duration::from_secs(1))
+    );
+    let a = r.at(21_000).feed(Input::Tick);
+    assert_eq!(r.spawned_names(&a), ["db"]);
+    r.confirm(&a);
+    r.at(21_300).feed(Input::Tick);
+    assert_eq!(
+        transitions(&r, "db"),
+        [
+            (
+                "running".into(),
+                "restarting".into(),
+                "killed by signal 9; restart 1/10 in 1s".into()
+            ),
+            (
+                "restarting".into(),
+                "starting".into(),
+                "restart 1/10".into()
+            ),
+            (
+                "starting".into(),
+                "running".into(),
+                "restarted successfully (no health check)".into()
+            ),
+        ]
+    );
+    let row = r.engine.report(r.now).services[0].clone();
+    assert_eq!(
+        (row.status, row.health, row.restarts),
+        (Status::Running, Health::Healthy, 1)
+    );
+    assert!(
+        transitions(&r, "api").is_empty(),
+        "api was neither stopped nor restarted"
+    );
+    assert!(!r.log.iter().any(|a| matches!(a, Action::Stop { .. })));
+}
+
+#[test]
+fn a_crash_loop_is_given_up_on_and_a_person_starting_it_clears_that() {
+    let mut r = all_up(RESTARTING);
+    let mut t = 20_000;
+    for attempt in 1..=2u64 {
+        kill9(r.at(t), "api");
+        t += 1000 * (1 << (attempt - 1));
+        let a = r.at(t).feed(Input::Tick);
+        assert_eq!(r.spawned_names(&a), ["api"], "attempt {attempt}");
+        r.confirm(&a);
+        t += 100; // dies long before min_uptime
+    }
+    kill9(r.at(t), "api");
+    let row = r.engine.report(r.now).services[1].clone();
+    assert_eq!((row.status, row.health), (Status::Failed, Health::Failed));
+    assert_eq!(
+        row.notes,
+        "exceeded maximum restart limit - manual intervention required (last: killed by signal 9)"
+    );
+    let last = transitions(&r, "api").pop().unwrap();
+    assert_eq!((last.0.as_str(), last.1.as_str()), ("starting", "failed"));
+    assert_eq!(r.engine.next_deadline(), None, "no more restarts");
+
+    let api = r.idx("api");
+    let a = r.at(t + 10).feed(Input::Start {
+        op: 8,
+        targets: vec![api],
+        options: StartOptions::default(),
+    });
+    assert_eq!(r.spawned_names(&a), ["api"]);
+    assert_eq!(
+        r.engine.report(r.now).services[1].restarts,
+        0,
+        "a clean slate"
+    );
+}
+
+#[test]
+fn a_stop_during_backoff_ends_it_at_once() {
+    let mut r = all_up(RESTARTING);
+    kill9(r.at(20_000), "api");
+    let api = r.idx("api");
+    let a = r.at(20_100).feed(Input::Stop {
+        op: 9,
+        targets: vec![api],
+        options: StopOptions::default(),
+    });
+    assert!(
+        a.iter().any(|a| matches!(a, Action::Done { op: 9, .. })),
+        "{a:?}"
+    );
+    assert_eq!(r.engine.phase(r.idx("api")), Phase::Stopped);
+    let a = r.at(30_000).feed(Input::Tick);
+    assert!(r.spawned_names(&a).is_empty(), "no restart after the stop");
+    assert_eq!(r.engine.report(r.now).services[1].status, Status::Stopped);
+}
+
+#[test]
+fn policy_never_and_clean_exits_under_on_failure_are_left_alone() {
+    let mut r = all_up(RESTARTING);
+    let (job, run) = (r.idx("job"), r.run_of("job"));
+    r.at(20_000).feed(Input::Exited {
+        service: job,
+        run,
+        end: ProcessEnd::Exited(2),
+    });
+    let (db, run) = (r.idx("db"), r.run_of("db"));
+    r.feed(Input::Exited {
+        service: db,
+        run,
+        end: ProcessEnd::Exited(0),
+    });
+    assert_eq!(r.engine.next_deadline(), None);
+    let rep = r.engine.report(r.now);
+    assert_eq!(
+        (rep.services[2].status, rep.services[2].health),
+        (Status::Exited, Health::Failed)
+    );
+    assert_eq!(rep.services[0].status, Status::Exited);
+    assert_eq!(rep.services[0].restarts, 0);
+}
+
+#[test]
+fn a_crash_while_a_start_waits_is_a_failed_start_not_a_restart() {
+    let mut r = Rig::new(RESTARTING);
+    let a = r.start(&["db"], StartOptions::default());
+    r.confirm(&a);
+    kill9(r.at(100), "db");
+    assert_eq!(r.final_phase("db"), Some(P::Failed));
+    assert_eq!(r.engine.phase(0), Phase::Stopped);
+    assert_eq!(r.engine.next_deadline(), None);
 }

@@ -26,6 +26,7 @@ impl Engine {
                     Mark::Blocked(_) => (Status::Stopped, Health::Blocked),
                     Mark::Exited(end) if end.success() => (Status::Exited, Health::Unknown),
                     Mark::Exited(_) => (Status::Exited, Health::Failed),
+                    Mark::GaveUp(_) => (Status::Failed, Health::Failed),
                     Mark::None | Mark::TimedOut(_) => (Status::Stopped, Health::Unknown),
                 };
                 (status, health, None, None)
@@ -46,21 +47,36 @@ impl Engine {
                 }
             }
             Phase::Stopping { pid, .. } => (Status::Stopping, Health::Unknown, Some(pid), None),
+            Phase::Backoff { .. } => (Status::Restarting, Health::Unhealthy, None, None),
         };
-        let notes = match &svc.mark {
-            Mark::None => String::new(),
-            Mark::Failed(why) => why.clone(),
-            Mark::Blocked(why) => why.clone(),
-            Mark::TimedOut(after) => format!("timeout after {}", compact(after.as_secs().max(1))),
-            Mark::Exited(end) if end.success() => "completed".to_string(),
-            Mark::Exited(end) => format!("exited: {}", end.describe()),
+        let notes = match (&svc.mark, svc.phase) {
+            (
+                Mark::Exited(end),
+                Phase::Backoff {
+                    until,
+                    attempt,
+                    max,
+                },
+            ) => format!(
+                "{}; next restart in {} ({})",
+                end.describe(),
+                compact(until.saturating_duration_since(now).as_secs_f64().ceil() as u64),
+                super::restart::attempt_of(attempt, max)
+            ),
+            (mark, _) => self.mark_note(mark),
+        };
+        let notes = match (svc.phase, svc.last_end) {
+            (Phase::Up { .. }, Some(end)) if notes.is_empty() && svc.tracker.total > 0 => {
+                format!("restarted; last exit: {}", end.describe())
+            }
+            _ => notes,
         };
         ServiceStatus {
             name: cfg.name.clone(),
             status,
             health,
             pid,
-            restarts: svc.restarts,
+            restarts: svc.tracker.total,
             uptime_secs: uptime,
             exit_code: if pid.is_none() {
                 svc.last_end.and_then(|e| e.code())
@@ -69,6 +85,21 @@ impl Engine {
             },
             network: cfg.network.clone().unwrap_or_else(|| "local".into()),
             notes,
+        }
+    }
+
+    fn mark_note(&self, mark: &Mark) -> String {
+        match mark {
+            Mark::None => String::new(),
+            Mark::Failed(why) => why.clone(),
+            Mark::Blocked(why) => why.clone(),
+            Mark::TimedOut(after) => format!("timeout after {}", compact(after.as_secs().max(1))),
+            Mark::Exited(end) if end.success() => "completed".to_string(),
+            Mark::Exited(end) => format!("exited: {}", end.describe()),
+            Mark::GaveUp(end) => format!(
+                "exceeded maximum restart limit - manual intervention required (last: {})",
+                end.describe()
+            ),
         }
     }
 

@@ -1,0 +1,128 @@
+//! Automatic restarts: a service that ended on its own goes through its
+//! policy ([`crate::restart`]) into a backoff, a new run, or `failed`.
+
+use super::io::{Action, ProcessEnd};
+use super::service::{Engine, Mark, Phase, ProbeHealth};
+use crate::duration::compact;
+use crate::restart::Decision;
+use std::time::Instant;
+
+impl Engine {
+    /// Service `i`'s run, up since `since`, ended without anyone asking.
+    pub(super) fn ended_on_its_own(
+        &mut self,
+        i: usize,
+        end: ProcessEnd,
+        since: Instant,
+        health: ProbeHealth,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let cfg = &self.config.services[i];
+        let failure = match end {
+            ProcessEnd::Exited(code) => !cfg.success_exit_codes.contains(&code),
+            ProcessEnd::Signaled(_) => true,
+        };
+        let from = if health == ProbeHealth::Starting {
+            "starting"
+        } else {
+            "running"
+        };
+        let ran_for = now.saturating_duration_since(since);
+        let decision = if self.svcs[i].wanted {
+            let policy = cfg.restart.clone();
+            self.svcs[i].tracker.on_end(&policy, failure, ran_for, now)
+        } else {
+            Decision::Leave
+        };
+        let svc = &mut self.svcs[i];
+        svc.restarting = false;
+        match decision {
+            Decision::Leave if health == ProbeHealth::Starting && failure => {
+                self.fail_start(i, end.describe(), now, out);
+            }
+            Decision::Leave => {
+                svc.mark = Mark::Exited(end);
+                let to = if failure { "failed" } else { "exited" };
+                out.push(self.transition(i, from, to, end.describe()));
+            }
+            Decision::Restart {
+                delay,
+                attempt,
+                max,
+            } => {
+                svc.phase = Phase::Backoff {
+                    until: now + delay,
+                    attempt,
+                    max,
+                };
+                svc.mark = Mark::Exited(end);
+                let why = format!(
+                    "{}; restart {} in {}",
+                    end.describe(),
+                    attempt_of(attempt, max),
+                    short(delay)
+                );
+                out.push(self.transition(i, from, "restarting", why));
+            }
+            Decision::GiveUp => {
+                svc.mark = Mark::GaveUp(end);
+                let why = format!(
+                    "exceeded maximum restart limit ({} in {}) - manual intervention required; last: {}",
+                    cfg.restart.max_restarts,
+                    short(cfg.restart.window),
+                    end.describe()
+                );
+                out.push(self.transition(i, from, "failed", why));
+            }
+        }
+    }
+
+    /// Spawns every restart whose backoff is over.
+    pub(super) fn fire_restarts(&mut self, now: Instant, out: &mut Vec<Action>) {
+        for i in 0..self.svcs.len() {
+            let Phase::Backoff {
+                until,
+                attempt,
+                max,
+            } = self.svcs[i].phase
+            else {
+                continue;
+            };
+            if now < until {
+                continue;
+            }
+            let run = self.new_run();
+            let svc = &mut self.svcs[i];
+            svc.phase = Phase::Spawning {
+                run,
+                stop_requested: false,
+            };
+            svc.restarting = true;
+            svc.mark = Mark::None;
+            let why = format!("restart {}", attempt_of(attempt, max));
+            out.push(self.transition(i, "restarting", "starting", why));
+            out.push(Action::Spawn { service: i, run });
+        }
+    }
+}
+
+/// "2/10", or "2" without a limit.
+pub(super) fn attempt_of(attempt: u32, max: u32) -> String {
+    if max == 0 {
+        attempt.to_string()
+    } else {
+        format!("{attempt}/{max}")
+    }
+}
+
+/// "1s", "8s", "1m", "50ms": a backoff or window as people write it.
+fn short(d: std::time::Duration) -> String {
+    if d.subsec_millis() == 0 && d.as_secs() > 0 {
+        compact(d.as_secs())
+    } else if d.as_secs() == 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}

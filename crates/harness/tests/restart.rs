@@ -1,0 +1,105 @@
+//! Automatic restart with real processes and shortened settings: a killed
+//! service comes back, a crash loop ends in `failed`, and a daemon that was
+//! itself killed still restarts what crashes afterwards.
+
+mod common;
+use common::*;
+
+const FAST: &str = r#"
+settings:
+  restart: { backoff: { initial: 50ms, max: 200ms }, max_restarts: 3, window: 1m, min_uptime: 2s }
+"#;
+
+fn stack(services: &str) -> Stack {
+    Stack::new(&format!("{FAST}services:\n{services}"))
+}
+
+fn new_pid(s: &Stack, name: &str, old: u32) -> Option<u32> {
+    let mut found = None;
+    wait_for(10, || {
+        found = s.pid(name).filter(|&p| p != old);
+        found.is_some()
+    });
+    found
+}
+
+#[test]
+fn a_killed_service_comes_back_with_a_new_pid_and_dependents_stay() {
+    let s = stack(
+        "  db:\n    command: sleep 1000\n  api:\n    command: sleep 1000\n    depends_on: [db]\n",
+    );
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    let (db, api) = (s.pid("db").unwrap(), s.pid("api").unwrap());
+    kill(db, libc::SIGKILL);
+    let again = new_pid(&s, "db", db).expect("db restarted");
+    assert!(alive(again));
+    assert!(wait_for(5, || s.service("db")["status"] == "running"));
+    let row = s.service("db");
+    assert_eq!(row["restarts"], 1);
+    assert_eq!(s.pid("api"), Some(api), "the dependent is not restarted");
+    let hist = s.history();
+    assert!(
+        hist.iter().any(|h| h["service"] == "db"
+            && h["to"] == "restarting"
+            && h["reason"] == "killed by signal 9; restart 1/3 in 50ms"),
+        "{hist:#?}"
+    );
+    let log = std::fs::read_to_string(s.path().join(".harness/daemon.log")).unwrap();
+    assert!(log.contains("Restarting service"), "{log}");
+    assert!(log.contains("Service restarted successfully"), "{log}");
+
+    // A stop is never answered with a restart.
+    assert_eq!(s.harness(&["stop", "db"]).code, 0);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(s.pid("db"), None);
+    assert_eq!(s.service("db")["status"], "stopped");
+}
+
+#[test]
+fn a_crash_loop_ends_failed_and_a_start_clears_it() {
+    // Up long enough to count as started (250 ms), not for min_uptime.
+    let s = stack("  flaky:\n    command: sleep 0.35; echo dying >&2; exit 4\n");
+    assert_eq!(s.harness(&["start", "flaky"]).code, 0);
+    assert!(
+        wait_for(15, || s.service("flaky")["status"] == "failed"),
+        "{:#?}",
+        s.history()
+    );
+    let row = s.service("flaky");
+    assert_eq!(row["health"], "failed");
+    assert_eq!(row["restarts"], 3);
+    assert_eq!(row["exit_code"], 4);
+    assert!(
+        row["notes"]
+            .as_str()
+            .unwrap()
+            .starts_with("exceeded maximum restart limit"),
+        "{row}"
+    );
+    let log = std::fs::read_to_string(s.path().join(".harness/daemon.log")).unwrap();
+    assert!(log.contains("exceeded maximum restart limit"), "{log}");
+    let text = s.harness(&["status"]).stdout;
+    assert!(text.contains("failed"), "{text}");
+
+    let r = s.harness(&["start", "flaky"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(
+        s.service("flaky")["restarts"],
+        0,
+        "a person's start clears it"
+    );
+}
+
+#[test]
+fn a_restarted_daemon_still_restarts_a_crashed_service() {
+    let s = stack("  db:\n    command: sleep 1000\n");
+    assert_eq!(s.harness(&["start", "db"]).code, 0);
+    let db = s.pid("db").unwrap();
+    let daemon = s.daemon_pid().unwrap();
+    kill(daemon, libc::SIGKILL);
+    assert!(wait_for(5, || !alive(daemon)));
+    assert_eq!(s.pid("db"), Some(db), "a new daemon re-attaches");
+    kill(db, libc::SIGKILL);
+    let again = new_pid(&s, "db", db).expect("restarted by the new daemon");
+    assert!(alive(again));
+}
