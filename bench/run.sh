@@ -74,3 +74,33 @@ def get(i, key):
 hand = [(get(i+1, "started_ns") - get(i, "listening_ns")) / 1e6 for i in range(1, 20)]
 print(f"dependency hand-off (port open → dependent running), 19 samples: median {statistics.median(hand):.1f} ms, min {min(hand):.1f}, max {max(hand):.1f}")
 PY
+
+echo "== crash (SIGKILL) → restarted process, backoff 0"
+mkdir -p "$work/crash"
+printf 'settings:\n  restart: { backoff: { initial: 0s, max: 0s }, max_restarts: 0, min_uptime: 0s }\nservices:\n  victim:\n    command: ["%s", "serve", "1", "--after", "100000000"]\n' "$HK" > "$work/crash/services.yaml"
+K="$work/crash/services.yaml"
+"$H" -f "$K" start --all >/dev/null
+python3 - "$H" "$K" "$work/crash/.harness/logs/victim.log" <<'PY'
+import json, os, re, signal, statistics, subprocess, sys, time
+h, cfg, log = sys.argv[1:4]
+def pid():
+    out = subprocess.run([h, "-f", cfg, "status", "--json"], capture_output=True, text=True).stdout
+    return json.loads(out)["services"][0]["pid"]
+def stamps():
+    return [int(s) for s in re.findall(r"started_ns=(\d+)", open(log).read())]
+samples = []
+for _ in range(30):
+    time.sleep(0.05)
+    p = pid()
+    while p is None:
+        time.sleep(0.01)
+        p = pid()
+    before = len(stamps())
+    t0 = time.time_ns()
+    os.kill(p, signal.SIGKILL)
+    while len(stamps()) <= before:
+        time.sleep(0.0005)
+    samples.append((stamps()[-1] - t0) / 1e6)
+print(f"crash → restarted process running (SIGKILL sent → new process's first line), {len(samples)} samples: median {statistics.median(samples):.1f} ms, min {min(samples):.1f}, max {max(samples):.1f}")
+PY
+"$H" -f "$K" stop --all >/dev/null

@@ -239,14 +239,18 @@ pub fn interrupted(last: &BTreeMap<String, Event>) {
     eprintln!("  Stop all: {hx} stop --all", hx = hx());
 }
 
-fn health_cell(h: Health) -> String {
-    match h {
-        Health::Healthy => "✓ healthy",
-        Health::Unhealthy => "✗ unhealthy",
-        Health::Starting => "↻ starting",
-        Health::Blocked => "- blocked",
-        Health::Failed => "✗ failed",
-        Health::Unknown => "○ -",
+/// The Health cell, with seed 004's indicators: ✓ healthy, ↻ starting or
+/// restarting, ✗ unhealthy or failed, ✗✗ given up on, ○ nothing known.
+fn health_cell(s: &harness_api::ServiceStatus) -> String {
+    match (s.status, s.health) {
+        (Status::Restarting, _) => "↻ restarting",
+        (Status::Failed, _) => "✗✗ failed",
+        (_, Health::Healthy) => "✓ healthy",
+        (_, Health::Unhealthy) => "✗ unhealthy",
+        (_, Health::Starting) => "↻ starting",
+        (_, Health::Blocked) => "- blocked",
+        (_, Health::Failed) => "✗ failed",
+        (_, Health::Unknown) => "○ -",
     }
     .to_string()
 }
@@ -266,17 +270,20 @@ fn status_word(s: Status) -> &'static str {
 /// The status table, the system state and the recovery hints.
 pub fn status(r: &StatusReport) {
     let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_header(["Service", "Status", "Health", "Network", "Uptime", "Notes"]);
+    t.load_preset(UTF8_FULL_CONDENSED).set_header([
+        "Service", "Status", "Health", "PID", "Uptime", "Restarts", "Network", "Notes",
+    ]);
     for s in &r.services {
         t.add_row([
             s.name.clone(),
             status_word(s.status).to_string(),
-            health_cell(s.health),
-            s.network.clone(),
+            health_cell(s),
+            s.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
             s.uptime_secs
                 .map(harness_core::duration::compact)
                 .unwrap_or_else(|| "-".into()),
+            s.restarts.to_string(),
+            s.network.clone(),
             s.notes.clone(),
         ]);
     }
