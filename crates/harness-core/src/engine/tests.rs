@@ -714,6 +714,9 @@ services:
   job:
     command: job
     restart: never
+  web:
+    command: web
+    depends_on: [api]
 "#;
 
 /// Starts everything and lets it settle (no checks: 250 ms).
@@ -830,6 +833,11 @@ fn a_crash_loop_is_given_up_on_and_a_person_starting_it_clears_that() {
     );
     let last = transitions(&r, "api").pop().unwrap();
     assert_eq!((last.0.as_str(), last.1.as_str()), ("starting", "failed"));
+    let web = r.engine.report(r.now).services[3].clone();
+    assert_eq!(
+        (web.status, web.notes.as_str()),
+        (Status::Running, "dependency api failed")
+    );
     assert_eq!(r.engine.next_deadline(), None, "no more restarts");
 
     let api = r.idx("api");
@@ -854,7 +862,10 @@ fn a_stop_during_backoff_ends_it_at_once() {
     let a = r.at(20_100).feed(Input::Stop {
         op: 9,
         targets: vec![api],
-        options: StopOptions::default(),
+        options: StopOptions {
+            exact: true, // web, its dependent, is not what this test is about
+            cause: None,
+        },
     });
     assert!(
         a.iter().any(|a| matches!(a, Action::Done { op: 9, .. })),

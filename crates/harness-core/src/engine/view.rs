@@ -65,8 +65,18 @@ impl Engine {
             ),
             (mark, _) => self.mark_note(mark),
         };
-        let notes = match (svc.phase, svc.last_end) {
-            (Phase::Up { .. }, Some(end)) if notes.is_empty() && svc.tracker.total > 0 => {
+        // A running service whose dependency was given up on says so.
+        let failed_dep = self
+            .graph
+            .deps(i)
+            .iter()
+            .find(|&&(d, _)| matches!(self.svcs[d].mark, Mark::GaveUp(_)))
+            .map(|&(d, _)| self.graph.name(d));
+        let notes = match (svc.phase, svc.last_end, failed_dep) {
+            (Phase::Up { .. }, _, Some(dep)) if notes.is_empty() => {
+                format!("dependency {dep} failed")
+            }
+            (Phase::Up { .. }, Some(end), _) if notes.is_empty() && svc.tracker.total > 0 => {
                 format!("restarted; last exit: {}", end.describe())
             }
             _ => notes,
