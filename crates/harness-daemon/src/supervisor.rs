@@ -155,15 +155,31 @@ impl Supervisor {
         };
         let age = Duration::from_millis((wall_ms() - r.started_at_ms).max(0) as u64);
         let since = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+        // Not wanted up with a live run: the last daemon died while
+        // stopping it. Finish that stop rather than supervise it again.
+        let wanted = self.saved.get(&r.service).is_none_or(|o| o.wanted);
         self.feed(Input::Attached {
             service,
             run: r.run,
             pid: r.pid,
             since,
+            wanted,
         });
         if process::same_process(r.shim_pid, r.shim_start) {
             tracing::info!(service = %r.service, pid = r.pid, shim = r.shim_pid, "re-attached to running service");
             self.watch_shim(service, r.run, r.shim_pid, r.pid, r.pid_start);
+            if !wanted {
+                let op = self.next_op;
+                self.next_op += 1;
+                self.feed(Input::Stop {
+                    op,
+                    targets: vec![service],
+                    options: StopOptions {
+                        exact: true,
+                        cause: Some("finishing a stop the previous daemon began".into()),
+                    },
+                });
+            }
             return;
         }
         let end = match process::read_exit(&self.project.exit_file(&r.service), r.run) {
@@ -565,7 +581,19 @@ fn start_targets(
             });
         }
         (true, false) => picked(Health::Failed),
-        (false, true) => picked(Health::Blocked),
+        (false, true) => {
+            // Named: those of them that are blocked (a prompt's Force
+            // continue names the blocked services of its own start).
+            let blocked = picked(Health::Blocked);
+            if req.services.is_empty() {
+                blocked
+            } else {
+                resolve(engine, &req.services, false)?
+                    .into_iter()
+                    .filter(|i| blocked.contains(i))
+                    .collect()
+            }
+        }
         (false, false) => resolve(engine, &req.services, req.all)?,
     };
     let options = StartOptions {

@@ -419,3 +419,18 @@ fn a_new_daemon_still_knows_what_failed_and_what_was_blocked() {
     assert!(s.pid("worker").is_some());
     assert_eq!(s.status()["system_state"], "RUNNING");
 }
+
+#[test]
+fn restart_flag_on_some_services_leaves_their_dependents_running() {
+    let s = Stack::new(FLAKY_API);
+    fix_api(&s);
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    let before = pids(&s, &["db", "api", "worker"]);
+    let r = s.harness(&["start", "api", "--restart"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let after = pids(&s, &["db", "api", "worker"]);
+    assert_ne!(after[0], before[0], "db restarted");
+    assert_ne!(after[1], before[1], "api restarted");
+    assert_eq!(after[2], before[2], "worker, outside the scope, untouched");
+    assert!(alive(before[2].unwrap()));
+}

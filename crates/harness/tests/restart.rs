@@ -103,3 +103,39 @@ fn a_restarted_daemon_still_restarts_a_crashed_service() {
     let again = new_pid(&s, "db", db).expect("restarted by the new daemon");
     assert!(alive(again));
 }
+
+#[test]
+fn a_stop_cut_short_by_a_daemon_crash_is_finished_by_the_next_daemon() {
+    let hk = bin_dir().join("hk");
+    let s = stack(&format!(
+        "  stubborn:\n    command: [\"{}\", \"ignore-term\"]\n    stop_timeout: 1s\n",
+        hk.display()
+    ));
+    assert_eq!(s.harness(&["start", "stubborn"]).code, 0);
+    let pid = s.pid("stubborn").unwrap();
+    let daemon = s.daemon_pid().unwrap();
+    let mut stop = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["stop", "stubborn"])
+        .current_dir(s.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The stop has begun (SIGTERM ignored, SIGKILL 1 s away) when the
+    // daemon dies.
+    assert!(wait_for(5, || s
+        .history()
+        .iter()
+        .any(|h| h["service"] == "stubborn" && h["to"] == "stopping")));
+    kill(daemon, libc::SIGKILL);
+    let _ = stop.wait();
+    assert!(alive(pid), "the stop was cut short");
+    // The next daemon (started by the next command) finishes it instead
+    // of supervising (or restarting) it.
+    s.status();
+    assert_ne!(s.daemon_pid(), Some(daemon));
+    assert!(wait_for(10, || !alive(pid)), "finished by the next daemon");
+    assert!(wait_for(5, || s.service("stubborn")["status"] == "stopped"));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(s.pid("stubborn"), None, "not restarted");
+}

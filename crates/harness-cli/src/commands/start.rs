@@ -94,9 +94,11 @@ pub async fn start(project: &Project, config: &Config, a: StartArgs) -> Result<(
         "Starting services..."
     };
     let all = scope.len() == config.services.len();
+    let mut restarted = false;
     if a.restart && running > 0 {
-        stop_scope(&client, &scope, all, "--restart").await?;
+        stop_scope(&client, &scope, all, true, "--restart").await?;
         heading = starting_heading(all);
+        restarted = true;
     } else if running > 0 && to_start > 0 {
         let situation = format!("{running} of {} services running", plan.services.len());
         println!(
@@ -118,11 +120,12 @@ pub async fn start(project: &Project, config: &Config, a: StartArgs) -> Result<(
         match choice {
             0 => {}
             1 => {
-                stop_scope(&client, &scope, all, "restart chosen at prompt").await?;
+                stop_scope(&client, &scope, all, true, "restart chosen at prompt").await?;
                 heading = starting_heading(all);
+                restarted = true;
             }
             2 => {
-                stop_scope(&client, &scope, all, "teardown chosen at prompt").await?;
+                stop_scope(&client, &scope, all, false, "teardown chosen at prompt").await?;
                 return Ok(());
             }
             _ => {
@@ -131,6 +134,15 @@ pub async fn start(project: &Project, config: &Config, a: StartArgs) -> Result<(
             }
         }
     }
+    let running_before = if restarted {
+        BTreeSet::new()
+    } else {
+        plan.services
+            .iter()
+            .filter(|e| e.current.pid.is_some())
+            .map(|e| e.current.name.clone())
+            .collect()
+    };
     let run = Run {
         client: &client,
         graph: Graph::new(config),
@@ -139,6 +151,8 @@ pub async fn start(project: &Project, config: &Config, a: StartArgs) -> Result<(
         failure: a.failure,
         interactive,
         no_wait: a.flags.no_wait,
+        timeout_secs: req.timeout_secs,
+        running_before,
     };
     run.start(req, heading).await
 }
@@ -185,6 +199,8 @@ pub async fn restart(
         failure: a.failure,
         interactive: prompt::terminal() && !a.failure.any(),
         no_wait: a.flags.no_wait,
+        timeout_secs: req.timeout_secs,
+        running_before: BTreeSet::new(),
     };
     run.start(req, starting_heading(all)).await
 }
@@ -233,16 +249,19 @@ async fn record(client: &Client, prompt: &str, answer: &str, detail: &str) {
     let _ = client.request(Method::POST, "/v1/choice", Some(body)).await;
 }
 
-/// Stops every service of the command's scope (and, as every stop does,
-/// what depends on them).
+/// Stops every service of the command's scope: with `exact` only those
+/// (a restart starts exactly them again), else with what depends on them,
+/// as every stop does (a teardown).
 async fn stop_scope(
     client: &Client,
     scope: &[String],
     all: bool,
+    exact: bool,
     why: &str,
 ) -> Result<(), CliError> {
     let req = StopRequest {
         services: scope.to_vec(),
+        exact,
         cause: Some(why.to_string()),
         ..StopRequest::default()
     };
@@ -279,6 +298,11 @@ struct Run<'a> {
     failure: FailureFlags,
     interactive: bool,
     no_wait: bool,
+    /// `--timeout`, for follow-up starts.
+    timeout_secs: Option<f64>,
+    /// Services that had a process before this command: never "started by
+    /// this command", so rollbacks leave them alone.
+    running_before: BTreeSet<String>,
 }
 
 /// Phases in which a start left a process of its own running.
@@ -298,7 +322,9 @@ impl Run<'_> {
         let mut existing: BTreeSet<String> = BTreeSet::new();
         loop {
             for p in last.values() {
-                if started_here(p.phase) {
+                if self.running_before.contains(&p.service) {
+                    existing.insert(p.service.clone());
+                } else if started_here(p.phase) {
                     ours.insert(p.service.clone());
                 } else if p.phase == Phase::Existing && !ours.contains(&p.service) {
                     existing.insert(p.service.clone());
@@ -398,7 +424,7 @@ impl Run<'_> {
 
     async fn teardown(&self, why: &str) -> Result<(), CliError> {
         println!();
-        stop_scope(self.client, &self.scope, self.all, why).await?;
+        stop_scope(self.client, &self.scope, self.all, false, why).await?;
         eprintln!("\nError: Startup failed, all services stopped");
         Err(CliError::ServiceFailed)
     }
@@ -473,11 +499,12 @@ impl Run<'_> {
             ours.union(existing)
                 .filter(|n| !dependents.contains(*n) && !s.failed.contains(n)),
         );
-        let not_started = self.ordered(
-            dependents
-                .iter()
-                .filter(|n| self.scope.contains(n) && !to_stop.contains(n)),
-        );
+        let not_started =
+            self.ordered(dependents.iter().filter(|n| {
+                self.scope.contains(n) && !to_stop.contains(n) && !existing.contains(*n)
+            }));
+        let left = self.ordered(dependents.iter().filter(|n| existing.contains(*n)));
+        let unhealthy = self.ordered(s.failed.iter().filter(|n| ours.contains(*n)));
         let to_stop = self.ordered(to_stop.iter());
         println!("\nPartial failure detected:");
         if !keep.is_empty() {
@@ -491,6 +518,15 @@ impl Run<'_> {
                 "  Not starting dependent services: {}",
                 not_started.join(", ")
             );
+        }
+        if !left.is_empty() {
+            println!(
+                "  Left running (already running before this command): {}",
+                left.join(", ")
+            );
+        }
+        if !unhealthy.is_empty() {
+            println!("  Still running, not healthy: {}", unhealthy.join(", "));
         }
         eprintln!(
             "\nError: Partial startup failure: {} failed",
@@ -507,9 +543,11 @@ impl Run<'_> {
             return fail(s, last);
         }
         let req = StartRequest {
+            services: s.blocked.clone(),
             blocked: true,
             force: true,
             no_wait: self.no_wait,
+            timeout_secs: self.timeout_secs,
             cause: Some("force continue chosen at prompt".into()),
             ..StartRequest::default()
         };

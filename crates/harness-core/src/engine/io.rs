@@ -123,6 +123,9 @@ pub enum Input {
         pid: u32,
         /// When it started.
         since: Instant,
+        /// Whether it is wanted up: false when the last daemon died while
+        /// stopping it (the runtime then finishes that stop).
+        wanted: bool,
     },
     /// A run ended.
     Exited {

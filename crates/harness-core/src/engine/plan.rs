@@ -97,6 +97,9 @@ impl Engine {
                                 blocked.get_or_insert(format!("dependency blocked: {name}"));
                             }
                             (PlanAction::Start, Some(w)) => wave = wave.max(w + 1),
+                            (PlanAction::Wait, _) if cond == Condition::Healthy => {
+                                wave = wave.max(2)
+                            }
                             _ => {}
                         }
                     } else if !self.dep_met_now(d, cond) {

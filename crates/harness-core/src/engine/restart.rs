@@ -9,10 +9,15 @@ use std::time::Instant;
 
 impl Engine {
     /// Service `i`'s run, up since `since`, ended without anyone asking.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the facts of one end; two call sites"
+    )]
     pub(super) fn ended_on_its_own(
         &mut self,
         i: usize,
         end: ProcessEnd,
+        why: String,
         since: Instant,
         health: ProbeHealth,
         now: Instant,
@@ -37,14 +42,20 @@ impl Engine {
         };
         let svc = &mut self.svcs[i];
         svc.restarting = false;
+        if !svc.wanted {
+            // It was being stopped (by a daemon that died meanwhile).
+            svc.mark = Mark::None;
+            out.push(self.transition(i, from, "stopped", why));
+            return;
+        }
         match decision {
             Decision::Leave if health == ProbeHealth::Starting && failure => {
-                self.fail_start(i, end.describe(), now, out);
+                self.fail_start(i, why, now, out);
             }
             Decision::Leave => {
                 svc.mark = Mark::Exited(end);
                 let to = if failure { "failed" } else { "exited" };
-                out.push(self.transition(i, from, to, end.describe()));
+                out.push(self.transition(i, from, to, why));
             }
             Decision::Restart {
                 delay,
@@ -58,8 +69,7 @@ impl Engine {
                 };
                 svc.mark = Mark::Exited(end);
                 let why = format!(
-                    "{}; restart {} in {}",
-                    end.describe(),
+                    "{why}; restart {} in {}",
                     attempt_of(attempt, max),
                     short(delay)
                 );
@@ -71,7 +81,7 @@ impl Engine {
                     "exceeded maximum restart limit ({} in {}) - manual intervention required; last: {}",
                     cfg.restart.max_restarts,
                     short(cfg.restart.window),
-                    end.describe()
+                    why
                 );
                 out.push(self.transition(i, from, "failed", why));
             }
@@ -90,6 +100,11 @@ impl Engine {
                 continue;
             };
             if now < until {
+                continue;
+            }
+            if !self.svcs[i].wanted {
+                // A stop is under way: it ends the backoff, not a restart.
+                self.svcs[i].phase = Phase::Stopped;
                 continue;
             }
             let run = self.new_run();

@@ -40,8 +40,9 @@ impl Engine {
                 run,
                 pid,
                 since,
+                wanted,
             } => {
-                self.svcs[service].wanted = true;
+                self.svcs[service].wanted = wanted;
                 self.svcs[service].phase = Phase::Spawning {
                     run,
                     stop_requested: false,
@@ -59,7 +60,22 @@ impl Engine {
             } => {
                 if matches!(self.svcs[service].phase, Phase::Spawning { run: r, .. } if r == run) {
                     self.svcs[service].phase = Phase::Stopped;
-                    self.fail_start(service, reason, now, &mut out);
+                    if self.svcs[service].restarting {
+                        // Counts as a failed run: the policy decides, and
+                        // the restart limit still ends a loop of these.
+                        let end = ProcessEnd::Exited(127);
+                        self.ended_on_its_own(
+                            service,
+                            end,
+                            reason,
+                            now,
+                            ProbeHealth::Starting,
+                            now,
+                            &mut out,
+                        );
+                    } else {
+                        self.fail_start(service, reason, now, &mut out);
+                    }
                 }
             }
             Input::Exited { service, run, end } => self.exited(service, run, end, now, &mut out),
@@ -158,7 +174,7 @@ impl Engine {
                     // rather than retrying behind their back.
                     self.fail_start(i, end.describe(), now, out);
                 } else {
-                    self.ended_on_its_own(i, end, since, health, now, out);
+                    self.ended_on_its_own(i, end, end.describe(), since, health, now, out);
                 }
             }
             _ => {}

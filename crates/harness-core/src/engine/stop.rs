@@ -52,6 +52,9 @@ impl Engine {
             .into_iter()
             .map(|i| {
                 self.svcs[i].wanted = false;
+                if matches!(self.svcs[i].phase, Phase::Backoff { .. }) {
+                    self.send_stop(i, "stop requested".into(), out);
+                }
                 Member {
                     service: i,
                     deadline: now,

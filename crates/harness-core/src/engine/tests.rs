@@ -912,3 +912,49 @@ fn a_crash_while_a_start_waits_is_a_failed_start_not_a_restart() {
     assert_eq!(r.engine.phase(0), Phase::Stopped);
     assert_eq!(r.engine.next_deadline(), None);
 }
+
+#[test]
+fn a_stop_that_waits_for_dependents_still_ends_a_backoff_at_once() {
+    let mut r = all_up(RESTARTING);
+    kill9(r.at(20_000), "db");
+    let db = r.idx("db");
+    let a = r.at(20_100).feed(Input::Stop {
+        op: 9,
+        targets: vec![db],
+        options: StopOptions::default(),
+    });
+    assert_eq!(r.engine.phase(db), Phase::Stopped, "no restart pending");
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::Stop { service, .. } if *service == r.idx("web")))
+    );
+    // api and web take their time to stop; db's backoff (1 s) passes.
+    let a = r.at(25_000).feed(Input::Tick);
+    assert!(r.spawned_names(&a).is_empty(), "{a:?}");
+}
+
+#[test]
+fn a_restart_that_cannot_be_spawned_counts_as_a_failed_run() {
+    let mut r = all_up(RESTARTING);
+    kill9(r.at(20_000), "api");
+    let a = r.at(21_000).feed(Input::Tick);
+    let Some(Action::Spawn { service, run }) = a
+        .iter()
+        .find(|a| matches!(a, Action::Spawn { .. }))
+        .cloned()
+    else {
+        panic!("{a:?}")
+    };
+    r.feed(Input::SpawnFailed {
+        service,
+        run,
+        reason: "cannot run shim: EMFILE".into(),
+    });
+    assert!(
+        matches!(r.engine.phase(service), Phase::Backoff { attempt: 2, .. }),
+        "{:?}",
+        r.engine.phase(service)
+    );
+    let last = transitions(&r, "api").pop().unwrap();
+    assert_eq!(last.2, "cannot run shim: EMFILE; restart 2/2 in 2s");
+}
