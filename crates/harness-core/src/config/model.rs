@@ -100,8 +100,14 @@ pub struct Service {
     pub env_file: Option<(PathBuf, Location)>,
     /// What must be up before this service starts.
     pub depends_on: Vec<Dependency>,
-    /// The readiness check.
+    /// The readiness check: gates dependents, never restarts.
     pub health_check: Option<HealthCheck>,
+    /// The liveness probe: failing `retries` times in a row restarts the
+    /// service (through its restart policy).
+    pub liveness: Option<HealthCheck>,
+    /// The startup probe: holds the other probes back until it passes;
+    /// not passing within `interval × retries` restarts the service.
+    pub startup: Option<HealthCheck>,
     /// `startup_timeout` of this service.
     pub startup_timeout: Option<Duration>,
     /// Signal sent to the process group to stop it.

@@ -29,6 +29,8 @@ const SERVICE_KEYS: &[&str] = &[
     "network",
     "restart",
     "success_exit_codes",
+    "liveness",
+    "startup",
 ];
 const HEALTH_KEYS: &[&str] = &[
     "command",
@@ -269,7 +271,13 @@ fn walk_service(
             .unwrap_or_default(),
         health_check: map
             .get_node("health_check")
-            .and_then(|n| health_check(n, errs)),
+            .and_then(|n| health_check(n, "health_check", READINESS, errs)),
+        liveness: map
+            .get_node("liveness")
+            .and_then(|n| health_check(n, "liveness", LIVENESS, errs)),
+        startup: map
+            .get_node("startup")
+            .and_then(|n| health_check(n, "startup", STARTUP, errs)),
         startup_timeout: opt_duration(map, "startup_timeout", errs),
         stop_timeout: opt_duration(map, "stop_timeout", errs).unwrap_or(Duration::from_secs(10)),
         network: opt_string(map, "network", errs),
@@ -383,9 +391,23 @@ fn dependency_condition(node: &Node, errs: &mut Errors) -> Condition {
     }
 }
 
-fn health_check(node: &Node, errs: &mut Errors) -> Option<HealthCheck> {
-    let map = mapping(node, "`health_check`", errs)?;
-    check_keys(map, HEALTH_KEYS, "in `health_check`", errs);
+/// Defaults of a probe kind: interval, timeout, retries (seed 004).
+struct ProbeDefaults(Duration, Duration, u32);
+/// Readiness: every 5 s once healthy, 3 failures make it unhealthy.
+const READINESS: ProbeDefaults = ProbeDefaults(Duration::from_secs(5), Duration::from_secs(5), 3);
+/// Liveness: every 10 s, 3 failures in a row restart the service.
+const LIVENESS: ProbeDefaults = ProbeDefaults(Duration::from_secs(10), Duration::from_secs(5), 3);
+/// Startup: 30 failures a second apart (30 s) are tolerated.
+const STARTUP: ProbeDefaults = ProbeDefaults(Duration::from_secs(1), Duration::from_secs(5), 30);
+
+fn health_check(
+    node: &Node,
+    key: &str,
+    defaults: ProbeDefaults,
+    errs: &mut Errors,
+) -> Option<HealthCheck> {
+    let map = mapping(node, &format!("`{key}`"), errs)?;
+    check_keys(map, HEALTH_KEYS, &format!("in `{key}`"), errs);
     let kinds: Vec<&MarkedScalarNode> = map
         .keys()
         .filter(|k| PROBE_KINDS.contains(&k.as_str()))
@@ -394,7 +416,7 @@ fn health_check(node: &Node, errs: &mut Errors) -> Option<HealthCheck> {
         [] => {
             errs.push(
                 Location::of(map.span()),
-                "`health_check` needs one of `command`, `http` or `tcp`",
+                format!("`{key}` needs one of `command`, `http` or `tcp`"),
             );
             return None;
         }
@@ -410,15 +432,16 @@ fn health_check(node: &Node, errs: &mut Errors) -> Option<HealthCheck> {
             errs.push(
                 Location::of(second.span()),
                 format!(
-                    "`health_check` has more than one kind ({}); use exactly one of `command`, `http` or `tcp`",
+                    "`{key}` has more than one kind ({}); use exactly one of `command`, `http` or `tcp`",
                     kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
                 ),
             );
             return None;
         }
     };
+    let ProbeDefaults(interval, timeout, default_retries) = defaults;
     let retries = match map.get_scalar("retries") {
-        None => 3,
+        None => default_retries,
         Some(s) => match s.as_str().parse::<u32>() {
             Ok(n) if (1..=1000).contains(&n) => n,
             _ => {
@@ -429,15 +452,15 @@ fn health_check(node: &Node, errs: &mut Errors) -> Option<HealthCheck> {
                         s.as_str()
                     ),
                 );
-                3
+                default_retries
             }
         },
     };
     Some(HealthCheck {
         probe,
         start_period: opt_duration(map, "start_period", errs).unwrap_or(Duration::ZERO),
-        interval: positive(map, "interval", errs).unwrap_or(Duration::from_secs(5)),
-        timeout: positive(map, "timeout", errs).unwrap_or(Duration::from_secs(5)),
+        interval: positive(map, "interval", errs).unwrap_or(interval),
+        timeout: positive(map, "timeout", errs).unwrap_or(timeout),
         retries,
     })
 }

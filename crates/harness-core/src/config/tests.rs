@@ -230,3 +230,33 @@ fn restart_mistakes_are_reported_where_they_are_written() {
         ]
     );
 }
+
+#[test]
+fn liveness_and_startup_probes_take_seed_004_defaults() {
+    let yaml = r#"
+services:
+  api:
+    command: ./api
+    health_check: { http: "http://127.0.0.1:8080/ready" }
+    liveness: { command: "curl -fs localhost:8080/live" }
+    startup: { tcp: "127.0.0.1:8080", interval: 500ms }
+"#;
+    let c = parse(yaml, "services.yaml").unwrap();
+    let api = c.service("api").unwrap();
+    let t = |h: &Option<HealthCheck>| {
+        let h = h.as_ref().unwrap();
+        (h.interval, h.timeout, h.retries)
+    };
+    let s = Duration::from_secs;
+    assert_eq!(t(&api.health_check), (s(5), s(5), 3));
+    assert_eq!(t(&api.liveness), (s(10), s(5), 3));
+    assert_eq!(t(&api.startup), (Duration::from_millis(500), s(5), 30));
+    assert_eq!(
+        api.liveness.as_ref().unwrap().probe,
+        Probe::Command("curl -fs localhost:8080/live".into())
+    );
+    assert_eq!(
+        errors("services:\n  a:\n    command: x\n    liveness: { interval: 1 }\n"),
+        ["services.yaml:4:15: `liveness` needs one of `command`, `http` or `tcp`"]
+    );
+}
