@@ -10,7 +10,7 @@ use harness_api::{
 };
 use harness_core::config::Config;
 use harness_core::engine::{
-    Action, Engine, Input, OpId, Outcome, ProcessEnd, RunId, StartOptions, StopOptions,
+    Action, Engine, Input, OpId, Outcome, ProbeKind, ProcessEnd, RunId, StartOptions, StopOptions,
 };
 use harness_store::{HistoryRow, Project, RunRecord, Store, Write};
 use std::collections::HashMap;
@@ -424,22 +424,35 @@ impl Supervisor {
                 let task = tokio::spawn(process::stop_group(ProcessGroup(pid), signal, grace));
                 self.stops.insert((service, run), task.abort_handle());
             }
-            Action::Probe { service, run, at } => {
-                let Some(check) = self.engine.config().services[service].health_check.clone()
-                else {
+            Action::Probe {
+                service,
+                run,
+                kind,
+                at,
+            } => {
+                let svc = &self.engine.config().services[service];
+                let check = match kind {
+                    ProbeKind::Ready => &svc.health_check,
+                    ProbeKind::Live => &svc.liveness,
+                    ProbeKind::Startup => &svc.startup,
+                };
+                let Some(check) = check.clone() else {
                     return;
                 };
-                let svc = self.engine.config().services[service].clone();
+                let svc = svc.clone();
                 let (project, tx) = (self.project.clone(), self.tx.clone());
                 tokio::spawn(async move {
                     tokio::time::sleep_until(at.into()).await;
                     let outcome = probe::run(&project, &svc, &check).await;
-                    if !outcome.ok {
-                        tracing::debug!(service = %svc.name, detail = %outcome.detail, "health check failed");
+                    if !outcome.ok && kind == ProbeKind::Live {
+                        tracing::warn!(service = %svc.name, detail = %outcome.detail, "Health check failed (liveness)");
+                    } else if !outcome.ok {
+                        tracing::debug!(service = %svc.name, ?kind, detail = %outcome.detail, "health check failed");
                     }
                     let _ = tx.send(Msg::Fact(Input::Probed {
                         service,
                         run,
+                        kind,
                         ok: outcome.ok,
                     }));
                 });

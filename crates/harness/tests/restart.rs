@@ -139,3 +139,30 @@ fn a_stop_cut_short_by_a_daemon_crash_is_finished_by_the_next_daemon() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(s.pid("stubborn"), None, "not restarted");
 }
+
+#[test]
+fn a_liveness_probe_that_starts_failing_restarts_the_service() {
+    let s = stack(
+        "  api:\n    command: sleep 1000\n    liveness: { command: \"test ! -f sick\", interval: 100ms, retries: 2 }\n",
+    );
+    assert_eq!(s.harness(&["start", "api"]).code, 0);
+    let first = s.pid("api").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert_eq!(s.pid("api"), Some(first), "healthy: left alone");
+    std::fs::write(s.path().join("sick"), "").unwrap();
+    assert!(wait_for(10, || !alive(first)), "stopped for a restart");
+    std::fs::remove_file(s.path().join("sick")).unwrap();
+    let again = new_pid(&s, "api", first).expect("restarted");
+    assert!(alive(again));
+    let hist = s.history();
+    assert!(
+        hist.iter().any(|h| h["service"] == "api"
+            && h["from"] == "running"
+            && h["to"] == "stopping"
+            && h["reason"] == "liveness probe failed 2 times"),
+        "{hist:#?}"
+    );
+    assert!(s.service("api")["restarts"].as_u64() >= Some(1));
+    let log = std::fs::read_to_string(s.path().join(".harness/daemon.log")).unwrap();
+    assert!(log.contains("Health check failed (liveness)"), "{log}");
+}

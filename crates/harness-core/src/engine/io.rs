@@ -41,6 +41,17 @@ impl ProcessEnd {
     }
 }
 
+/// Which of a service's three probes (seed 004).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProbeKind {
+    /// `health_check`: readiness; gates dependents, never restarts.
+    Ready,
+    /// `liveness`: failing `retries` times in a row restarts the service.
+    Live,
+    /// `startup`: holds the others back until it passes.
+    Startup,
+}
+
 /// Options of a start request.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StartOptions {
@@ -136,12 +147,14 @@ pub enum Input {
         /// How.
         end: ProcessEnd,
     },
-    /// A health probe answered.
+    /// A probe answered.
     Probed {
         /// Service index.
         service: usize,
         /// The run it probed.
         run: RunId,
+        /// Which probe.
+        kind: ProbeKind,
         /// Whether it passed.
         ok: bool,
     },
@@ -178,6 +191,8 @@ pub enum Action {
         service: usize,
         /// The run to probe.
         run: RunId,
+        /// Which probe.
+        kind: ProbeKind,
         /// When.
         at: Instant,
     },

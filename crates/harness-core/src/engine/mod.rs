@@ -10,6 +10,7 @@ mod io;
 mod op;
 mod plan;
 mod probe;
+mod probes;
 mod restart;
 mod service;
 mod start;
@@ -20,6 +21,6 @@ mod view;
 #[cfg(test)]
 mod tests;
 
-pub use io::{Action, Input, OpId, ProcessEnd, RunId, StartOptions, StopOptions};
+pub use io::{Action, Input, OpId, ProbeKind, ProcessEnd, RunId, StartOptions, StopOptions};
 pub use service::{Engine, Mark, Outcome, Phase, ProbeHealth};
 pub use step::SETTLE;

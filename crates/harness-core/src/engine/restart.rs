@@ -18,17 +18,21 @@ impl Engine {
         i: usize,
         end: ProcessEnd,
         why: String,
+        forced_failure: bool,
         since: Instant,
         health: ProbeHealth,
         now: Instant,
         out: &mut Vec<Action>,
     ) {
         let cfg = &self.config.services[i];
-        let failure = match end {
-            ProcessEnd::Exited(code) => !cfg.success_exit_codes.contains(&code),
-            ProcessEnd::Signaled(_) => true,
-        };
-        let from = if health == ProbeHealth::Starting {
+        let failure = forced_failure
+            || match end {
+                ProcessEnd::Exited(code) => !cfg.success_exit_codes.contains(&code),
+                ProcessEnd::Signaled(_) => true,
+            };
+        let from = if self.svcs[i].kill.take().is_some() {
+            "stopping"
+        } else if health == ProbeHealth::Starting {
             "starting"
         } else {
             "running"

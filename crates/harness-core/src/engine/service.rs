@@ -33,6 +33,11 @@ pub enum Phase {
         fails: u32,
         /// Probes so far in this run (sets the fast start-up cadence).
         attempts: u32,
+        /// Consecutive failed liveness probes.
+        live_fails: u32,
+        /// The startup probe has passed (or there is none): the other
+        /// probes run.
+        started: bool,
     },
     /// A stop was sent.
     Stopping {
@@ -93,6 +98,9 @@ pub(crate) struct Svc {
     pub tracker: Tracker,
     /// The current run is an automatic restart not yet up.
     pub restarting: bool,
+    /// harness is stopping the current run to restart it: why, and since
+    /// when the run was up.
+    pub kill: Option<(String, Instant)>,
 }
 
 /// What the engine knows of a service apart from its process: how its last
@@ -135,6 +143,7 @@ impl Engine {
                 wanted: false,
                 tracker: Tracker::default(),
                 restarting: false,
+                kill: None,
             })
             .collect();
         Engine {
@@ -221,6 +230,7 @@ impl Engine {
                 Phase::Up {
                     since,
                     health: ProbeHealth::Starting,
+                    started: true,
                     ..
                 } if self.config.services[i].health_check.is_none() => {
                     Some(since + super::step::SETTLE)

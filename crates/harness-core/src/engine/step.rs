@@ -1,6 +1,6 @@
 //! [`Engine::step`]: one input in, the actions that follow out.
 
-use super::io::{Action, Input, OpId, ProcessEnd, RunId};
+use super::io::{Action, Input, OpId, ProbeKind, ProcessEnd, RunId};
 use super::op::{MemberState, Op, OpKind};
 use super::probe::startup_delay;
 use super::service::{Engine, Mark, Phase, ProbeHealth};
@@ -48,10 +48,15 @@ impl Engine {
                     stop_requested: false,
                 };
                 self.spawned(service, run, pid, since, &mut out);
-                if let Phase::Up { since: s, .. } = &mut self.svcs[service].phase {
+                if let Phase::Up {
+                    since: s, started, ..
+                } = &mut self.svcs[service].phase
+                {
                     *s = since;
+                    *started = true; // it ran before this daemon
                 }
-                self.reschedule_probe(service, now, &mut out);
+                out.retain(|a| !matches!(a, Action::Probe { service: s, .. } if *s == service));
+                self.schedule_probes(service, now, &mut out);
             }
             Input::SpawnFailed {
                 service,
@@ -68,6 +73,7 @@ impl Engine {
                             service,
                             end,
                             reason,
+                            false,
                             now,
                             ProbeHealth::Starting,
                             now,
@@ -79,7 +85,16 @@ impl Engine {
                 }
             }
             Input::Exited { service, run, end } => self.exited(service, run, end, now, &mut out),
-            Input::Probed { service, run, ok } => self.probed(service, run, ok, now, &mut out),
+            Input::Probed {
+                service,
+                run,
+                kind,
+                ok,
+            } => match kind {
+                ProbeKind::Ready => self.probed(service, run, ok, now, &mut out),
+                ProbeKind::Live => self.probed_live(service, run, ok, now, &mut out),
+                ProbeKind::Startup => self.probed_startup(service, run, ok, now, &mut out),
+            },
             Input::Tick => {}
         }
         self.advance(now, &mut out);
@@ -97,7 +112,7 @@ impl Engine {
         if r != run {
             return;
         }
-        let has_check = self.config.services[i].health_check.is_some();
+        let has_startup = self.config.services[i].startup.is_some();
         self.svcs[i].phase = Phase::Up {
             run,
             pid,
@@ -105,6 +120,8 @@ impl Engine {
             health: ProbeHealth::Starting,
             fails: 0,
             attempts: 0,
+            live_fails: 0,
+            started: !has_startup,
         };
         for op in self.ops.iter().filter(|o| o.options().is_some()) {
             if op.member(i).is_some_and(|m| m.state == MemberState::Acting) {
@@ -119,12 +136,15 @@ impl Engine {
                 ));
             }
         }
-        if has_check {
+        if has_startup {
             out.push(Action::Probe {
                 service: i,
                 run,
+                kind: ProbeKind::Startup,
                 at: now,
             });
+        } else {
+            self.schedule_probes(i, now, out);
         }
         if stop_requested {
             self.send_stop(i, "stop requested".into(), out);
@@ -145,6 +165,12 @@ impl Engine {
                 svc.phase = Phase::Stopped;
                 svc.last_end = Some(end);
                 svc.mark = Mark::None;
+                if let Some((why, since)) = svc.kill.clone() {
+                    // harness stopped it to restart it: a failed run.
+                    let health = ProbeHealth::Unhealthy;
+                    self.ended_on_its_own(i, end, why, true, since, health, now, out);
+                    return;
+                }
                 out.push(self.transition(i, "stopping", "stopped", end.describe()));
             }
             Phase::Up {
@@ -174,7 +200,7 @@ impl Engine {
                     // rather than retrying behind their back.
                     self.fail_start(i, end.describe(), now, out);
                 } else {
-                    self.ended_on_its_own(i, end, end.describe(), since, health, now, out);
+                    self.ended_on_its_own(i, end, end.describe(), false, since, health, now, out);
                 }
             }
             _ => {}
@@ -218,6 +244,7 @@ impl Engine {
         out.push(Action::Probe {
             service: i,
             run,
+            kind: ProbeKind::Ready,
             at: next,
         });
         if before != after {
@@ -282,6 +309,7 @@ impl Engine {
             if let Phase::Up {
                 since,
                 health: health @ ProbeHealth::Starting,
+                started: true,
                 ..
             } = &mut self.svcs[i].phase
                 && now >= *since + SETTLE
@@ -294,19 +322,6 @@ impl Engine {
                 };
                 out.push(self.transition(i, "starting", "running", why.into()));
             }
-        }
-    }
-
-    fn reschedule_probe(&mut self, i: usize, now: Instant, out: &mut Vec<Action>) {
-        if let (Phase::Up { run, .. }, Some(_)) =
-            (self.svcs[i].phase, &self.config.services[i].health_check)
-        {
-            out.retain(|a| !matches!(a, Action::Probe { service, .. } if *service == i));
-            out.push(Action::Probe {
-                service: i,
-                run,
-                at: now,
-            });
         }
     }
 

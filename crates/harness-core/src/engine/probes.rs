@@ -1,0 +1,126 @@
+//! The startup and liveness probes (seed 004). Readiness (`health_check`)
+//! lives in `step.rs`: it gates dependents and never restarts. Liveness
+//! failing `retries` times in a row, or a startup probe that does not pass
+//! within `interval × retries`, stops the run so that its restart policy
+//! starts it again.
+
+use super::io::{Action, ProbeKind, RunId};
+use super::probe::startup_delay;
+use super::service::{Engine, Phase};
+use std::time::Instant;
+
+impl Engine {
+    /// Schedules the probes of a run that has passed its startup probe (or
+    /// has none): readiness now, liveness one interval from now.
+    pub(super) fn schedule_probes(&mut self, i: usize, now: Instant, out: &mut Vec<Action>) {
+        let Phase::Up { run, .. } = self.svcs[i].phase else {
+            return;
+        };
+        let cfg = &self.config.services[i];
+        if cfg.health_check.is_some() {
+            out.push(probe(i, run, ProbeKind::Ready, now));
+        }
+        if let Some(live) = &cfg.liveness {
+            out.push(probe(i, run, ProbeKind::Live, now + live.interval));
+        }
+    }
+
+    pub(super) fn probed_startup(
+        &mut self,
+        i: usize,
+        run: RunId,
+        ok: bool,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(check) = self.config.services[i].startup.clone() else {
+            return;
+        };
+        let Phase::Up {
+            run: r,
+            since,
+            started,
+            attempts,
+            ..
+        } = &mut self.svcs[i].phase
+        else {
+            return;
+        };
+        if *r != run || *started {
+            return;
+        }
+        if ok {
+            *started = true;
+            *attempts = 0; // readiness starts on the fast cadence
+            self.schedule_probes(i, now, out);
+            return;
+        }
+        *attempts = attempts.saturating_add(1);
+        let tolerance = check.interval.saturating_mul(check.retries);
+        if now.saturating_duration_since(*since) >= tolerance {
+            let why = format!(
+                "startup probe did not pass within {}",
+                crate::duration::human(tolerance)
+            );
+            self.kill_for_restart(i, why, out);
+        } else {
+            let at = now + startup_delay(&check, *attempts);
+            out.push(probe(i, run, ProbeKind::Startup, at));
+        }
+    }
+
+    pub(super) fn probed_live(
+        &mut self,
+        i: usize,
+        run: RunId,
+        ok: bool,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(check) = self.config.services[i].liveness.clone() else {
+            return;
+        };
+        let Phase::Up {
+            run: r,
+            since,
+            live_fails,
+            ..
+        } = &mut self.svcs[i].phase
+        else {
+            return;
+        };
+        if *r != run {
+            return;
+        }
+        if ok {
+            *live_fails = 0;
+        } else if now >= *since + check.start_period {
+            *live_fails += 1;
+        }
+        if *live_fails >= check.retries {
+            let why = format!("liveness probe failed {} times", check.retries);
+            self.kill_for_restart(i, why, out);
+        } else {
+            out.push(probe(i, run, ProbeKind::Live, now + check.interval));
+        }
+    }
+
+    /// Stops the run so that its restart policy decides what follows, as
+    /// for any failed run.
+    fn kill_for_restart(&mut self, i: usize, why: String, out: &mut Vec<Action>) {
+        let Phase::Up { since, .. } = self.svcs[i].phase else {
+            return;
+        };
+        self.svcs[i].kill = Some((why.clone(), since));
+        self.send_stop(i, why, out);
+    }
+}
+
+fn probe(service: usize, run: RunId, kind: ProbeKind, at: Instant) -> Action {
+    Action::Probe {
+        service,
+        run,
+        kind,
+        at,
+    }
+}
