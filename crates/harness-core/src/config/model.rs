@@ -116,10 +116,24 @@ pub struct Service {
     pub stop_timeout: Duration,
     /// Label shown in status (`local`, `lan`, `wg`…).
     pub network: Option<String>,
+    /// Readiness pushed by the service instead of probed.
+    pub ready: Option<Ready>,
+    /// With `ready: notify`: once ready, `WATCHDOG=1` must come at least
+    /// this often, or the run counts as failed and is restarted.
+    pub watchdog: Option<Duration>,
     /// When and how fast it is started again after it ended on its own.
     pub restart: Restart,
     /// Exit codes that are not failures (default `[0]`).
     pub success_exit_codes: Vec<i32>,
+}
+
+/// How a service says it is ready, instead of being probed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ready {
+    /// The systemd `sd_notify` protocol: `READY=1` on `$NOTIFY_SOCKET`.
+    Notify,
+    /// The first output line matching this regular expression.
+    Log(String),
 }
 
 /// What a service runs.

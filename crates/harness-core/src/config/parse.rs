@@ -31,6 +31,8 @@ const SERVICE_KEYS: &[&str] = &[
     "success_exit_codes",
     "liveness",
     "startup",
+    "ready",
+    "watchdog",
 ];
 const HEALTH_KEYS: &[&str] = &[
     "command",
@@ -215,6 +217,50 @@ fn restart(node: &Node, base: &Restart, errs: &mut Errors) -> Restart {
     r
 }
 
+/// `ready: notify` or `ready: { log: "regex" }`.
+fn ready(node: &Node, errs: &mut Errors) -> Option<Ready> {
+    const HELP: &str = "write `ready: notify` or `ready: { log: \"listening on\" }`";
+    match node {
+        Node::Scalar(s) if s.as_str() == "notify" => Some(Ready::Notify),
+        Node::Mapping(map) => {
+            check_keys(map, &["log"], "in `ready`", errs);
+            let Some(pattern) = map.get_scalar("log") else {
+                errs.push_help(
+                    Location::of(map.span()),
+                    "`ready` needs `log`",
+                    Some(HELP.into()),
+                );
+                return None;
+            };
+            match regex::Regex::new(pattern.as_str()) {
+                Ok(_) => Some(Ready::Log(pattern.as_str().to_string())),
+                Err(e) => {
+                    let first = e
+                        .to_string()
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                        .trim()
+                        .to_string();
+                    errs.push(
+                        Location::of(pattern.span()),
+                        format!("`ready.log` is not a valid regular expression: {first}"),
+                    );
+                    None
+                }
+            }
+        }
+        other => {
+            errs.push_help(
+                Location::of(other.span()),
+                "`ready` must be `notify` or a mapping with `log`",
+                Some(HELP.into()),
+            );
+            None
+        }
+    }
+}
+
 fn exit_codes(node: &Node, errs: &mut Errors) -> Vec<i32> {
     let Some(seq) = node.as_sequence() else {
         errs.push(
@@ -261,6 +307,16 @@ fn walk_service(
         Some(s) => stop_signal(s, errs),
         None => StopSignal::Term,
     };
+    let ready = map.get_node("ready").and_then(|n| ready(n, errs));
+    if let Some(w) = map.get_node("watchdog")
+        && ready != Some(Ready::Notify)
+    {
+        errs.push_help(
+            Location::of(w.span()),
+            "`watchdog` needs `ready: notify` (the service pings with WATCHDOG=1)",
+            Some("add `ready: notify`, or use a `liveness` probe".into()),
+        );
+    }
     Some(Service {
         working_dir: opt_path(map, "working_dir", errs),
         env: env(map, errs),
@@ -281,6 +337,8 @@ fn walk_service(
         startup_timeout: opt_duration(map, "startup_timeout", errs),
         stop_timeout: opt_duration(map, "stop_timeout", errs).unwrap_or(Duration::from_secs(10)),
         network: opt_string(map, "network", errs),
+        ready,
+        watchdog: positive(map, "watchdog", errs),
         restart: map
             .get_node("restart")
             .map(|n| restart(n, &settings.restart, errs))

@@ -260,3 +260,37 @@ services:
         ["services.yaml:4:15: `liveness` needs one of `command`, `http` or `tcp`"]
     );
 }
+
+#[test]
+fn pushed_readiness_is_notify_or_a_log_pattern() {
+    let c = parse(
+        "services:\n  a:\n    command: x\n    ready: notify\n    watchdog: 30s\n  b:\n    command: y\n    ready: { log: \"listening on [0-9]+\" }\n",
+        "services.yaml",
+    )
+    .unwrap();
+    assert_eq!(c.services[0].ready, Some(Ready::Notify));
+    assert_eq!(c.services[0].watchdog, Some(Duration::from_secs(30)));
+    assert_eq!(
+        c.services[1].ready,
+        Some(Ready::Log("listening on [0-9]+".into()))
+    );
+    let errs = errors(
+        "services:\n  a:\n    command: x\n    ready: { log: \"port (\" }\n  b:\n    command: y\n    ready: sd_notify\n    watchdog: 5s\n",
+    );
+    assert_eq!(errs.len(), 3, "{errs:#?}");
+    assert!(
+        errs[0].starts_with("services.yaml:4:19: `ready.log` is not a valid regular expression"),
+        "{}",
+        errs[0]
+    );
+    assert!(
+        errs[1].starts_with("services.yaml:7:12: `ready` must be `notify` or a mapping with `log`"),
+        "{}",
+        errs[1]
+    );
+    assert!(
+        errs[2].starts_with("services.yaml:8:15: `watchdog` needs `ready: notify`"),
+        "{}",
+        errs[2]
+    );
+}
