@@ -52,6 +52,17 @@ pub enum ProbeKind {
     Startup,
 }
 
+/// What a service pushed about itself (`sd_notify`, or a log line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notified {
+    /// It is ready; how it said so ("READY=1", "log line matched").
+    Ready(String),
+    /// `STATUS=…`: a line of text to show in status.
+    Status(String),
+    /// `WATCHDOG=1`: still alive.
+    Watchdog,
+}
+
 /// Options of a start request.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StartOptions {
@@ -157,6 +168,15 @@ pub enum Input {
         kind: ProbeKind,
         /// Whether it passed.
         ok: bool,
+    },
+    /// A service pushed something about itself.
+    Notified {
+        /// Service index.
+        service: usize,
+        /// The run it came from.
+        run: RunId,
+        /// What.
+        message: Notified,
     },
     /// Time passed (a deadline may have been reached).
     Tick,

@@ -21,6 +21,8 @@ mod view;
 #[cfg(test)]
 mod tests;
 
-pub use io::{Action, Input, OpId, ProbeKind, ProcessEnd, RunId, StartOptions, StopOptions};
+pub use io::{
+    Action, Input, Notified, OpId, ProbeKind, ProcessEnd, RunId, StartOptions, StopOptions,
+};
 pub use service::{Engine, Mark, Outcome, Phase, ProbeHealth};
 pub use step::SETTLE;

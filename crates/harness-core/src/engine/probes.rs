@@ -4,21 +4,31 @@
 //! within `interval × retries`, stops the run so that its restart policy
 //! starts it again.
 
+use super::io::Notified;
 use super::io::{Action, ProbeKind, RunId};
 use super::probe::startup_delay;
-use super::service::{Engine, Phase};
+use super::service::{Engine, Phase, ProbeHealth};
 use std::time::Instant;
 
 impl Engine {
     /// Schedules the probes of a run that has passed its startup probe (or
     /// has none): readiness now, liveness one interval from now.
     pub(super) fn schedule_probes(&mut self, i: usize, now: Instant, out: &mut Vec<Action>) {
-        let Phase::Up { run, .. } = self.svcs[i].phase else {
+        let Phase::Up { run, health, .. } = self.svcs[i].phase else {
             return;
         };
         let cfg = &self.config.services[i];
-        if cfg.health_check.is_some() {
-            out.push(probe(i, run, ProbeKind::Ready, now));
+        // With pushed readiness the check waits for the push.
+        let pushed = cfg.ready.is_some() && health == ProbeHealth::Starting;
+        if let Some(check) = &cfg.health_check
+            && !pushed
+        {
+            let at = if cfg.ready.is_some() {
+                now + check.interval
+            } else {
+                now
+            };
+            out.push(probe(i, run, ProbeKind::Ready, at));
         }
         if let Some(live) = &cfg.liveness {
             out.push(probe(i, run, ProbeKind::Live, now + live.interval));
@@ -102,6 +112,71 @@ impl Engine {
             self.kill_for_restart(i, why, out);
         } else {
             out.push(probe(i, run, ProbeKind::Live, now + check.interval));
+        }
+    }
+
+    /// `READY=1` (or a matching log line), `STATUS=`, `WATCHDOG=1`.
+    pub(super) fn notified(
+        &mut self,
+        i: usize,
+        run: RunId,
+        message: Notified,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let Phase::Up {
+            run: r,
+            health,
+            started,
+            ..
+        } = &mut self.svcs[i].phase
+        else {
+            return;
+        };
+        if *r != run {
+            return;
+        }
+        let watchdog = self.config.services[i].watchdog;
+        match message {
+            Notified::Ready(how) => {
+                if *health != ProbeHealth::Starting || self.config.services[i].ready.is_none() {
+                    return;
+                }
+                *health = ProbeHealth::Healthy;
+                *started = true;
+                let why = if std::mem::take(&mut self.svcs[i].restarting) {
+                    format!("restarted successfully (ready: {how})")
+                } else {
+                    format!("ready ({how})")
+                };
+                self.svcs[i].watchdog_due = watchdog.map(|w| now + w);
+                out.push(self.transition(i, "starting", "running", why));
+                // Liveness already runs (from the spawn or the startup
+                // probe); the readiness check starts now.
+                if let Some(check) = &self.config.services[i].health_check {
+                    out.push(probe(i, run, ProbeKind::Ready, now + check.interval));
+                }
+            }
+            Notified::Status(text) => self.svcs[i].status_text = Some(text),
+            Notified::Watchdog => {
+                if self.svcs[i].watchdog_due.is_some() {
+                    self.svcs[i].watchdog_due = watchdog.map(|w| now + w);
+                }
+            }
+        }
+    }
+
+    /// Restarts the runs whose `WATCHDOG=1` is overdue.
+    pub(super) fn check_watchdogs(&mut self, now: Instant, out: &mut Vec<Action>) {
+        for i in 0..self.svcs.len() {
+            let overdue = matches!(self.svcs[i].phase, Phase::Up { .. })
+                && self.svcs[i].watchdog_due.is_some_and(|due| now >= due);
+            if overdue {
+                self.svcs[i].watchdog_due = None;
+                let w = self.config.services[i].watchdog.unwrap_or_default();
+                let why = format!("watchdog: no WATCHDOG=1 for {}", crate::duration::human(w));
+                self.kill_for_restart(i, why, out);
+            }
         }
     }
 

@@ -101,6 +101,10 @@ pub(crate) struct Svc {
     /// harness is stopping the current run to restart it: why, and since
     /// when the run was up.
     pub kill: Option<(String, Instant)>,
+    /// With a watchdog: when the next `WATCHDOG=1` is due.
+    pub watchdog_due: Option<Instant>,
+    /// The last `STATUS=` the service sent.
+    pub status_text: Option<String>,
 }
 
 /// What the engine knows of a service apart from its process: how its last
@@ -144,6 +148,8 @@ impl Engine {
                 tracker: Tracker::default(),
                 restarting: false,
                 kill: None,
+                watchdog_due: None,
+                status_text: None,
             })
             .collect();
         Engine {
@@ -232,13 +238,16 @@ impl Engine {
                     health: ProbeHealth::Starting,
                     started: true,
                     ..
-                } if self.config.services[i].health_check.is_none() => {
+                } if self.config.services[i].health_check.is_none()
+                    && self.config.services[i].ready.is_none() =>
+                {
                     Some(since + super::step::SETTLE)
                 }
                 _ => None,
             });
         let restarts = self.svcs.iter().filter_map(|s| match s.phase {
             Phase::Backoff { until, .. } => Some(until),
+            Phase::Up { .. } => s.watchdog_due,
             _ => None,
         });
         self.ops

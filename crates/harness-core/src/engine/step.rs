@@ -95,6 +95,11 @@ impl Engine {
                 ProbeKind::Live => self.probed_live(service, run, ok, now, &mut out),
                 ProbeKind::Startup => self.probed_startup(service, run, ok, now, &mut out),
             },
+            Input::Notified {
+                service,
+                run,
+                message,
+            } => self.notified(service, run, message, now, &mut out),
             Input::Tick => {}
         }
         self.advance(now, &mut out);
@@ -113,6 +118,8 @@ impl Engine {
             return;
         }
         let has_startup = self.config.services[i].startup.is_some();
+        self.svcs[i].watchdog_due = None;
+        self.svcs[i].status_text = None;
         self.svcs[i].phase = Phase::Up {
             run,
             pid,
@@ -274,6 +281,7 @@ impl Engine {
     /// changes any more.
     fn advance(&mut self, now: Instant, out: &mut Vec<Action>) {
         self.fire_restarts(now, out);
+        self.check_watchdogs(now, out);
         self.settle_unchecked(now, out);
         loop {
             let mut changed = false;
@@ -303,7 +311,8 @@ impl Engine {
     /// for [`SETTLE`]: one that dies at once has failed to start.
     fn settle_unchecked(&mut self, now: Instant, out: &mut Vec<Action>) {
         for i in 0..self.svcs.len() {
-            if self.config.services[i].health_check.is_some() {
+            let cfg = &self.config.services[i];
+            if cfg.health_check.is_some() || cfg.ready.is_some() {
                 continue;
             }
             if let Phase::Up {

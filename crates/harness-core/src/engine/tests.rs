@@ -1091,3 +1091,89 @@ fn without_a_health_check_the_startup_probe_decides_when_it_is_up() {
     );
     assert!(r.done().is_some_and(|s| s.success));
 }
+
+const PUSHED: &str = r#"
+services:
+  db:
+    command: db
+    ready: notify
+    watchdog: 2s
+    liveness: { tcp: "127.0.0.1:1", interval: 10s }
+  api:
+    command: api
+    depends_on: [db]
+"#;
+
+fn notify(r: &mut Rig, name: &str, message: Notified) -> Vec<Action> {
+    let (service, run) = (r.idx(name), r.run_of(name));
+    r.feed(Input::Notified {
+        service,
+        run,
+        message,
+    })
+}
+
+#[test]
+fn ready_1_gates_the_dependent_and_nothing_else_does() {
+    let mut r = Rig::new(PUSHED);
+    let a = r.start(&["api"], StartOptions::default());
+    let a = r.confirm(&a);
+    assert_eq!(
+        probes_of(&a, 0),
+        [ProbeKind::Live],
+        "no readiness probe, no 250 ms rule"
+    );
+    let a = r.at(5_000).feed(Input::Tick);
+    assert!(r.spawned_names(&a).is_empty(), "api waits for READY=1");
+    notify(&mut r, "db", Notified::Status("loading 3 of 10".into()));
+    assert_eq!(r.engine.report(r.now).services[0].health, Health::Starting);
+    let a = notify(r.at(5_001), "db", Notified::Ready("READY=1".into()));
+    assert_eq!(
+        r.spawned_names(&a),
+        ["api"],
+        "the dependent spawns in the same step"
+    );
+    assert_eq!(
+        probes_of(&a, 0),
+        Vec::<ProbeKind>::new(),
+        "liveness is not scheduled twice"
+    );
+    let row = &r.engine.report(r.now).services[0];
+    assert_eq!(
+        (row.health, row.notes.as_str()),
+        (Health::Healthy, "loading 3 of 10")
+    );
+    assert!(
+        transitions(&r, "db")
+            .iter()
+            .any(|t| t.2 == "ready (READY=1)")
+    );
+}
+
+#[test]
+fn a_missed_watchdog_restarts_the_run() {
+    let mut r = Rig::new(PUSHED);
+    let a = r.start(&["db"], StartOptions::default());
+    r.confirm(&a);
+    notify(r.at(100), "db", Notified::Ready("READY=1".into()));
+    assert_eq!(
+        r.engine.next_deadline(),
+        Some(r.t0 + Duration::from_millis(2_100))
+    );
+    notify(r.at(2_000), "db", Notified::Watchdog);
+    let a = r.at(2_100).feed(Input::Tick);
+    assert!(
+        !a.iter().any(|a| matches!(a, Action::Stop { .. })),
+        "pinged in time"
+    );
+    let a = r.at(4_000).feed(Input::Tick);
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::Stop { service: 0, .. })),
+        "{a:?}"
+    );
+    assert_eq!(
+        transitions(&r, "db").last().unwrap().2,
+        "watchdog: no WATCHDOG=1 for 2.0s"
+    );
+}

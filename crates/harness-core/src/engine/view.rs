@@ -76,6 +76,9 @@ impl Engine {
             (Phase::Up { .. }, _, Some(dep)) if notes.is_empty() => {
                 format!("dependency {dep} failed")
             }
+            (Phase::Up { .. }, _, _) if notes.is_empty() && svc.status_text.is_some() => {
+                svc.status_text.clone().unwrap_or_default()
+            }
             (Phase::Up { .. }, Some(end), _) if notes.is_empty() && svc.tracker.total > 0 => {
                 format!("restarted; last exit: {}", end.describe())
             }
