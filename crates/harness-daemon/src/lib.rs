@@ -18,6 +18,7 @@
 
 pub mod api;
 pub mod lock;
+pub mod notify;
 pub mod probe;
 pub mod process;
 pub mod store_writer;

@@ -115,6 +115,12 @@ pub async fn spawn(project: &Project, svc: &Service, run: u64) -> Result<Spawned
         }
     }
     cmd.envs(svc.env.iter().map(|(k, v)| (k, v)));
+    if svc.ready == Some(harness_core::config::Ready::Notify) {
+        cmd.env("NOTIFY_SOCKET", project.notify_socket());
+        if let Some(w) = svc.watchdog {
+            cmd.env("WATCHDOG_USEC", w.as_micros().to_string());
+        }
+    }
     let _ = std::fs::remove_file(project.exit_file(&svc.name));
     let mut child = cmd
         .spawn()

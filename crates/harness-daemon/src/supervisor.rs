@@ -1,6 +1,7 @@
 //! The supervisor task: the only owner of the engine. It turns requests and
 //! facts into [`Input`]s, steps the engine, and carries out the actions.
 
+use crate::notify;
 use crate::probe;
 use crate::process::{self, ProcessGroup};
 use crate::store_writer::StoreWriter;
@@ -8,9 +9,10 @@ use harness_api::{
     ApiError, CHOICE_SUBJECT, Choice, Health, HealthResult, Plan, PlanRequest, Progress,
     StartRequest, StatusReport, StopRequest, Summary,
 };
-use harness_core::config::Config;
+use harness_core::config::{Config, Ready};
 use harness_core::engine::{
-    Action, Engine, Input, OpId, Outcome, ProbeKind, ProcessEnd, RunId, StartOptions, StopOptions,
+    Action, Engine, Input, Notified, OpId, Outcome, Phase, ProbeKind, ProcessEnd, RunId,
+    StartOptions, StopOptions,
 };
 use harness_store::{HistoryRow, Project, RunRecord, Store, Write};
 use std::collections::HashMap;
@@ -55,6 +57,13 @@ pub enum Msg {
     ),
     /// A fact from a process, probe or timer task.
     Fact(Input),
+    /// A datagram on the notify socket, with its sender's pid.
+    Notify {
+        /// Sender.
+        pid: i32,
+        /// The message (`READY=1\nSTATUS=…`).
+        text: String,
+    },
     /// Stop supervising (services keep running).
     Shutdown,
 }
@@ -206,6 +215,14 @@ impl Supervisor {
 
     /// Runs until shutdown.
     pub async fn run(mut self) {
+        match notify::bind(&self.project.notify_socket()) {
+            Ok(sock) => {
+                tokio::spawn(notify::serve(sock, self.tx.clone()));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot open the notify socket; `ready: notify` services will not become ready")
+            }
+        }
         loop {
             let deadline = self.engine.next_deadline();
             let msg = tokio::select! {
@@ -250,6 +267,7 @@ impl Supervisor {
                     }
                     self.feed(input);
                 }
+                Msg::Notify { pid, text } => self.notified(pid, &text),
                 Msg::Shutdown => break,
             }
         }
@@ -385,6 +403,31 @@ impl Supervisor {
         });
     }
 
+    /// Maps a notify message to the service whose process group sent it.
+    fn notified(&mut self, pid: i32, text: &str) {
+        // SAFETY: getpgid only reads the kernel's process table.
+        let pgid = unsafe { libc::getpgid(pid) };
+        let found = (0..self.engine.graph().len()).find_map(|i| match self.engine.phase(i) {
+            Phase::Up { pid: p, run, .. } if p as i32 == pgid || p as i32 == pid => Some((i, run)),
+            _ => None,
+        });
+        let Some((service, run)) = found else {
+            tracing::debug!(
+                pid,
+                pgid,
+                "notify message from a process of no running service; ignored"
+            );
+            return;
+        };
+        for message in notify::parse(text) {
+            self.feed(Input::Notified {
+                service,
+                run,
+                message,
+            });
+        }
+    }
+
     fn feed(&mut self, input: Input) {
         let actions = self.engine.step(input, Instant::now());
         for action in actions {
@@ -501,6 +544,9 @@ impl Supervisor {
         let svc = self.engine.config().services[service].clone();
         let (project, tx, store) = (self.project.clone(), self.tx.clone(), self.store.clone());
         tokio::spawn(async move {
+            // Output starts with the spawn: remember where this run's begins.
+            let log = project.log(&svc.name);
+            let offset = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
             match process::spawn(&project, &svc, run).await {
                 Ok(s) => {
                     tracing::info!(service = %svc.name, pid = s.pid, run, "spawned");
@@ -518,7 +564,7 @@ impl Supervisor {
                         run,
                         pid: s.pid,
                     }));
-                    watch_until_exit(
+                    let exit = watch_until_exit(
                         &project,
                         &svc.name,
                         service,
@@ -528,8 +574,23 @@ impl Supervisor {
                         s.pid_start,
                         &tx,
                         &store,
-                    )
-                    .await;
+                    );
+                    tokio::pin!(exit);
+                    if let Some(Ready::Log(pattern)) = &svc.ready
+                        && let Ok(re) = regex::Regex::new(pattern)
+                    {
+                        tokio::select! {
+                            _ = &mut exit => return,
+                            line = first_match(&log, offset, &re) => {
+                                let _ = tx.send(Msg::Fact(Input::Notified {
+                                    service,
+                                    run,
+                                    message: Notified::Ready(format!("log: {line}")),
+                                }));
+                            }
+                        }
+                    }
+                    exit.await;
                 }
                 Err(reason) => {
                     tracing::warn!(service = %svc.name, reason = %reason, "spawn failed");
@@ -648,6 +709,40 @@ async fn watch_until_exit(
         run,
     });
     let _ = tx.send(Msg::Fact(Input::Exited { service, run, end }));
+}
+
+/// The first line matching `re` written to `log` after `offset`: polled
+/// on the start-up cadence (2 ms growing to 10 ms), following a rotation.
+async fn first_match(log: &std::path::Path, mut offset: u64, re: &regex::Regex) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut pending = String::new();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        if let Ok(mut f) = std::fs::File::open(log) {
+            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+            if len < offset {
+                offset = 0; // rotated: the new file holds what follows
+            }
+            let mut chunk = Vec::new();
+            if len > offset
+                && f.seek(SeekFrom::Start(offset)).is_ok()
+                && f.read_to_end(&mut chunk).is_ok()
+            {
+                offset += chunk.len() as u64;
+                pending.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = pending.find('\n') {
+                    let line: String = pending.drain(..=end).collect();
+                    let line = line.trim_end();
+                    if re.is_match(line) {
+                        return line.to_string();
+                    }
+                }
+                pause = Duration::from_millis(2);
+            }
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 3 / 2).min(Duration::from_millis(10));
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

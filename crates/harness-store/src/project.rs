@@ -45,6 +45,10 @@ impl Project {
     pub fn socket(&self) -> PathBuf {
         self.state_dir().join("harness.sock")
     }
+    /// Where services with `ready: notify` send `READY=1` (`$NOTIFY_SOCKET`).
+    pub fn notify_socket(&self) -> PathBuf {
+        self.state_dir().join("notify.sock")
+    }
     /// The state database.
     pub fn database(&self) -> PathBuf {
         self.state_dir().join("state.db")

@@ -49,11 +49,18 @@ impl Engine {
                 };
                 self.spawned(service, run, pid, since, &mut out);
                 if let Phase::Up {
-                    since: s, started, ..
+                    since: s,
+                    started,
+                    health,
+                    ..
                 } = &mut self.svcs[service].phase
                 {
                     *s = since;
                     *started = true; // it ran before this daemon
+                    if self.config.services[service].ready.is_some() {
+                        // It said so to the daemon before this one.
+                        *health = ProbeHealth::Healthy;
+                    }
                 }
                 out.retain(|a| !matches!(a, Action::Probe { service: s, .. } if *s == service));
                 self.schedule_probes(service, now, &mut out);

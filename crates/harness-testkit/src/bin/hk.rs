@@ -6,6 +6,8 @@
 //! - `hk lines N` — print N numbered lines as fast as possible, then sleep.
 //! - `hk ignore-term` — ignore SIGTERM and sleep (needs SIGKILL).
 //! - `hk crash [MS]` — exit 1 after MS ms (default 0).
+//! - `hk notify [MS]` — after MS ms, print `ready_ns=…` and send `READY=1`
+//!   to `$NOTIFY_SOCKET` (systemd's sd_notify), then sleep.
 
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -40,6 +42,18 @@ fn main() {
             println!("ignoring SIGTERM");
             sleep_forever();
         }
+        "notify" => {
+            println!("started_ns={}", now_ns());
+            std::thread::sleep(Duration::from_millis(arg(1).parse().unwrap_or(0)));
+            let path = std::env::var("NOTIFY_SOCKET").unwrap_or_default();
+            let sock = std::os::unix::net::UnixDatagram::unbound().expect("socket");
+            println!("ready_ns={}", now_ns());
+            if let Err(e) = sock.send_to(b"STATUS=serving\nREADY=1\n", &path) {
+                eprintln!("cannot notify {path:?}: {e}");
+                std::process::exit(1);
+            }
+            sleep_forever();
+        }
         "crash" => {
             std::thread::sleep(Duration::from_millis(arg(1).parse().unwrap_or(0)));
             eprintln!("crashing on purpose");
@@ -47,7 +61,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: hk serve PORT [--after MS] [--fail-health] | lines N | ignore-term | crash [MS]"
+                "usage: hk serve PORT [--after MS] [--fail-health] | lines N | ignore-term | crash [MS] | notify [MS]"
             );
             std::process::exit(2);
         }
