@@ -104,3 +104,23 @@ for _ in range(30):
 print(f"crash → restarted process running (SIGKILL sent → new process's first line), {len(samples)} samples: median {statistics.median(samples):.1f} ms, min {min(samples):.1f}, max {max(samples):.1f}")
 PY
 "$H" -f "$K" stop --all >/dev/null
+
+echo "== chain of 20 services with ready: notify"
+mkdir -p "$work/notify"
+{ echo "services:"; for i in $(seq 1 20); do
+    printf '  n%02d:\n    command: ["%s", "notify", "0"]\n    ready: notify\n' "$i" "$HK"
+    [ "$i" -gt 1 ] && printf '    depends_on: [n%02d]\n' $((i-1))
+  done; } > "$work/notify/services.yaml"
+N="$work/notify/services.yaml"
+"$H" -f "$N" status >/dev/null
+t0=$(ms); "$H" -f "$N" start --all >/dev/null; t1=$(ms)
+echo "start --all, 20-deep chain gated by READY=1: $(elapsed $t0 $t1)"
+python3 - "$work/notify/.harness/logs" <<'PY'
+import sys, statistics, re
+d = sys.argv[1]
+def get(i, key):
+    return int(re.search(key + r"=(\d+)", open(f"{d}/n{i:02d}.log").read()).group(1))
+hand = [(get(i+1, "started_ns") - get(i, "ready_ns")) / 1e6 for i in range(1, 20)]
+print(f"READY=1 → dependent running, 19 samples: median {statistics.median(hand):.2f} ms, min {min(hand):.2f}, max {max(hand):.2f}")
+PY
+"$H" -f "$N" stop --all >/dev/null
