@@ -18,6 +18,7 @@
 
 pub mod api;
 pub mod lock;
+pub mod metrics;
 pub mod notify;
 pub mod probe;
 pub mod process;

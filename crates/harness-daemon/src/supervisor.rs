@@ -1,6 +1,7 @@
 //! The supervisor task: the only owner of the engine. It turns requests and
 //! facts into [`Input`]s, steps the engine, and carries out the actions.
 
+use crate::metrics;
 use crate::notify;
 use crate::probe;
 use crate::process::{self, ProcessGroup};
@@ -50,6 +51,10 @@ pub enum Msg {
     Choice(Choice),
     /// `GET /v1/status`.
     Status(oneshot::Sender<StatusReport>),
+    /// `GET /metrics`.
+    Metrics(oneshot::Sender<String>),
+    /// A probe answered, and how long it took.
+    Probed(Input, String, ProbeKind, Duration),
     /// `POST /v1/health`.
     Health(
         Vec<String>,
@@ -75,6 +80,8 @@ pub struct Handle {
     shutdown: watch::Sender<bool>,
     /// The project served.
     pub project: Project,
+    /// `settings.listen`: a TCP address for the read-only routes.
+    pub listen: Option<String>,
 }
 
 impl Handle {
@@ -110,6 +117,8 @@ pub struct Supervisor {
     next_op: OpId,
     /// Each service's outcome as last written to the store.
     saved: HashMap<String, Outcome>,
+    /// Last probe latencies, for `/metrics`.
+    latencies: metrics::Latencies,
 }
 
 fn wall_ms() -> i64 {
@@ -133,6 +142,7 @@ impl Supervisor {
             tx: tx.clone(),
             shutdown,
             project: project.clone(),
+            listen: config.settings.listen.clone(),
         };
         let mut engine = Engine::new(config, first_run);
         for (name, outcome) in &saved {
@@ -150,6 +160,7 @@ impl Supervisor {
             stops: HashMap::new(),
             next_op: 1,
             saved,
+            latencies: metrics::Latencies::new(),
         };
         for record in runs {
             sup.reattach(record);
@@ -257,6 +268,14 @@ impl Supervisor {
                 }
                 Msg::Status(reply) => {
                     let _ = reply.send(self.engine.report(Instant::now()));
+                }
+                Msg::Metrics(reply) => {
+                    let report = self.engine.report(Instant::now());
+                    let _ = reply.send(metrics::render(&report, &self.latencies));
+                }
+                Msg::Probed(input, name, kind, took) => {
+                    self.latencies.insert((name, kind), took);
+                    self.feed(input);
                 }
                 Msg::Health(names, reply) => self.health(names, reply),
                 Msg::Fact(input) => {
@@ -492,12 +511,13 @@ impl Supervisor {
                     } else if !outcome.ok {
                         tracing::debug!(service = %svc.name, ?kind, detail = %outcome.detail, "health check failed");
                     }
-                    let _ = tx.send(Msg::Fact(Input::Probed {
+                    let input = Input::Probed {
                         service,
                         run,
                         kind,
                         ok: outcome.ok,
-                    }));
+                    };
+                    let _ = tx.send(Msg::Probed(input, svc.name.clone(), kind, outcome.took));
                 });
             }
             Action::Transition {

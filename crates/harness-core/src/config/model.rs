@@ -35,6 +35,10 @@ pub struct Settings {
     pub restart: Restart,
     /// `settings.success_exit_codes`: every service's default.
     pub success_exit_codes: Option<Vec<i32>>,
+    /// `settings.listen`: a TCP address (`host:port`; a bare port means
+    /// 127.0.0.1) on which the daemon also serves status, health and
+    /// metrics, read-only.
+    pub listen: Option<String>,
 }
 
 /// When a service that ended on its own is started again.

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 const TOP_KEYS: &[&str] = &["settings", "services"];
-const SETTINGS_KEYS: &[&str] = &["startup_timeout", "restart", "success_exit_codes"];
+const SETTINGS_KEYS: &[&str] = &["startup_timeout", "restart", "success_exit_codes", "listen"];
 const RESTART_KEYS: &[&str] = &["policy", "backoff", "max_restarts", "window", "min_uptime"];
 const BACKOFF_KEYS: &[&str] = &["initial", "max"];
 const POLICIES: &[&str] = &["on-failure", "always", "never"];
@@ -149,7 +149,28 @@ fn walk_settings(node: &Node, errs: &mut Errors) -> Settings {
         success_exit_codes: map
             .get_node("success_exit_codes")
             .map(|n| exit_codes(n, errs)),
+        listen: listen(map, errs),
     }
+}
+
+/// `settings.listen`: `9100` (loopback) or `host:port`.
+fn listen(map: &MarkedMappingNode, errs: &mut Errors) -> Option<String> {
+    let node = map.get_scalar("listen")?;
+    let text = node.as_str().trim();
+    let addr = if text.parse::<u16>().is_ok() {
+        format!("127.0.0.1:{text}")
+    } else {
+        text.to_string()
+    };
+    if addr.parse::<std::net::SocketAddr>().is_err() {
+        errs.push_help(
+            Location::of(node.span()),
+            format!("`listen` must be a port or an address such as 127.0.0.1:9100, not `{text}`"),
+            Some("a bare port listens on 127.0.0.1 only".into()),
+        );
+        return None;
+    }
+    Some(addr)
 }
 
 /// `restart:` as a policy name or a mapping; what it leaves out comes from

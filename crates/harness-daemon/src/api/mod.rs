@@ -6,6 +6,7 @@ mod health;
 mod history;
 mod info;
 mod logs;
+mod metrics;
 mod plan;
 mod start;
 mod status;
@@ -32,10 +33,9 @@ pub async fn serve(
     let listener = tokio::net::UnixListener::bind(&path)?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     tracing::info!(socket = %path.display(), pid = std::process::id(), "daemon listening");
-    let app = axum::Router::new()
+    let app = read_only()
         .route("/v1/info", get(info::info))
         .route("/v1/shutdown", post(info::shutdown))
-        .route("/v1/status", get(status::status))
         .route("/v1/history", get(history::history))
         .route("/v1/plan", post(plan::plan))
         .route("/v1/choice", post(choice::choice))
@@ -44,6 +44,19 @@ pub async fn serve(
         .route("/v1/health", post(health::health))
         .route("/v1/logs/{service}", get(logs::logs))
         .with_state(handle.clone());
+    if let Some(addr) = &handle.listen {
+        match tokio::net::TcpListener::bind(addr.as_str()).await {
+            Ok(tcp) => {
+                tracing::info!(address = %addr, "serving status, health and metrics over TCP (read-only)");
+                let app = read_only().with_state(handle.clone());
+                let done = handle.shutdown_requested();
+                tokio::spawn(async move {
+                    let _ = axum::serve(tcp, app).with_graceful_shutdown(done).await;
+                });
+            }
+            Err(e) => tracing::warn!(address = %addr, error = %e, "cannot listen on TCP"),
+        }
+    }
     let requested = handle.shutdown_requested();
     let asked = handle.shutdown_requested();
     let stopping = async move {
@@ -60,6 +73,16 @@ pub async fn serve(
     }
     let _ = std::fs::remove_file(&path);
     Ok(())
+}
+
+/// The routes that only read: served on the Unix socket and, when
+/// `settings.listen` asks for it, on TCP.
+fn read_only() -> axum::Router<Handle> {
+    axum::Router::new()
+        .route("/v1/status", get(status::status))
+        .route("/v1/services/{name}/health", get(metrics::service_health))
+        .route("/v1/metrics", get(metrics::metrics))
+        .route("/metrics", get(metrics::metrics))
 }
 
 /// An error answer with its kind, so the CLI can pick the exit code.

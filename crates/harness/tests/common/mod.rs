@@ -234,3 +234,28 @@ pub fn bin_dir() -> PathBuf {
         .unwrap()
         .to_path_buf()
 }
+
+/// A plain HTTP/1.1 exchange over any stream: `(status code, body)`.
+pub fn http(
+    mut stream: impl std::io::Read + std::io::Write,
+    method: &str,
+    path: &str,
+) -> (u16, String) {
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: harness\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let code = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (code, body)
+}
