@@ -124,3 +124,24 @@ hand = [(get(i+1, "started_ns") - get(i, "ready_ns")) / 1e6 for i in range(1, 20
 print(f"READY=1 → dependent running, 19 samples: median {statistics.median(hand):.2f} ms, min {min(hand):.2f}, max {max(hand):.2f}")
 PY
 "$H" -f "$N" stop --all >/dev/null
+
+echo "== 100 services probed every second (readiness + liveness, tcp)"
+mkdir -p "$work/probed"
+pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+{ echo "services:"; printf '  target:\n    command: ["%s", "serve", "%d"]\n    health_check: { tcp: "127.0.0.1:%d" }\n' "$HK" "$pport" "$pport"
+  for i in $(seq 1 100); do
+    printf '  p%03d:\n    command: ["sleep", "100000"]\n    depends_on: [target]\n    health_check: { tcp: "127.0.0.1:%d", interval: 1s }\n    liveness: { tcp: "127.0.0.1:%d", interval: 1s }\n' "$i" "$pport" "$pport"
+  done; } > "$work/probed/services.yaml"
+P="$work/probed/services.yaml"
+"$H" -f "$P" start --all >/dev/null
+sleep 2
+python3 - "$(cat "$work/probed/.harness/daemon.lock")" <<'PY'
+import os, sys, time
+pid = int(sys.argv[1]); tick = os.sysconf("SC_CLK_TCK")
+def cpu():
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(f[11]) + int(f[12])
+a = cpu(); t = time.monotonic(); time.sleep(20); b = cpu(); dt = time.monotonic() - t
+print(f"daemon CPU with 100 services × 2 probes per second: {(b-a)/tick/dt*100:.2f}% of one core (20 s)")
+PY
+"$H" -f "$P" stop --all >/dev/null
