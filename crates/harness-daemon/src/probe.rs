@@ -19,17 +19,9 @@ pub struct ProbeOutcome {
 /// Runs `check` of `svc` once.
 pub async fn run(project: &Project, svc: &Service, check: &HealthCheck) -> ProbeOutcome {
     let started = Instant::now();
-    let result = tokio::time::timeout(check.timeout, probe_once(project, svc, &check.probe)).await;
-    let (ok, detail) = match result {
-        Ok(Ok(detail)) => (true, detail),
-        Ok(Err(detail)) => (false, detail),
-        Err(_) => (
-            false,
-            format!(
-                "timed out after {}",
-                harness_core::duration::human(check.timeout)
-            ),
-        ),
+    let (ok, detail) = match probe_once(project, svc, &check.probe, check.timeout).await {
+        Ok(detail) => (true, detail),
+        Err(detail) => (false, detail),
     };
     ProbeOutcome {
         ok,
@@ -38,19 +30,44 @@ pub async fn run(project: &Project, svc: &Service, check: &HealthCheck) -> Probe
     }
 }
 
-async fn probe_once(project: &Project, svc: &Service, probe: &Probe) -> Result<String, String> {
+async fn within(
+    timeout: Duration,
+    f: impl std::future::Future<Output = Result<String, String>>,
+) -> Result<String, String> {
+    tokio::time::timeout(timeout, f)
+        .await
+        .unwrap_or_else(|_| Err(timed_out(timeout)))
+}
+
+fn timed_out(timeout: Duration) -> String {
+    format!("timed out after {}", harness_core::duration::human(timeout))
+}
+
+async fn probe_once(
+    project: &Project,
+    svc: &Service,
+    probe: &Probe,
+    timeout: Duration,
+) -> Result<String, String> {
     match probe {
-        Probe::Tcp(addr) => tokio::net::TcpStream::connect(addr.as_str())
+        Probe::Tcp(addr) => {
+            within(timeout, async {
+                tokio::net::TcpStream::connect(addr.as_str())
+                    .await
+                    .map(|_| format!("connected to {addr}"))
+                    .map_err(|e| format!("cannot connect to {addr}: {e}"))
+            })
             .await
-            .map(|_| format!("connected to {addr}"))
-            .map_err(|e| format!("cannot connect to {addr}: {e}")),
-        Probe::Http(url) => http_get(url).await,
+        }
+        Probe::Http(url) => within(timeout, http_get(url)).await,
         Probe::Command(cmd) => {
             let cwd = match &svc.working_dir {
                 Some((dir, _)) => project.root.join(dir),
                 None => project.root.clone(),
             };
-            let status = tokio::process::Command::new("sh")
+            // Its own process group: a probe that overruns its timeout is
+            // killed with everything it started.
+            let mut child = tokio::process::Command::new("sh")
                 .arg("-c")
                 .arg(cmd)
                 .current_dir(cwd)
@@ -58,10 +75,21 @@ async fn probe_once(project: &Project, svc: &Service, probe: &Probe) -> Result<S
                 .stdin(std::process::Stdio::null())
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
+                .process_group(0)
                 .kill_on_drop(true)
-                .status()
-                .await
+                .spawn()
                 .map_err(|e| format!("cannot run `{cmd}`: {e}"))?;
+            let pgid = child.id();
+            let status = match tokio::time::timeout(timeout, child.wait()).await {
+                Ok(status) => status.map_err(|e| format!("`{cmd}`: {e}"))?,
+                Err(_) => {
+                    if let Some(pgid) = pgid {
+                        crate::process::ProcessGroup(pgid).signal(libc::SIGKILL);
+                    }
+                    let _ = child.wait().await;
+                    return Err(timed_out(timeout));
+                }
+            };
             match status.code() {
                 Some(0) => Ok(format!("`{cmd}` exited 0")),
                 Some(c) => Err(format!("`{cmd}` exited {c}")),

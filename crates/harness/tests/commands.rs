@@ -93,3 +93,32 @@ fn ctrl_c_during_start_leaves_started_services_and_starts_nothing_more() {
     assert_eq!(s.pid("after"), None, "nothing more is started");
     assert_eq!(s.service("after")["status"], "stopped");
 }
+
+#[test]
+fn a_command_probe_that_overruns_its_timeout_is_killed_with_what_it_started() {
+    let s = Stack::new(
+        "services:\n  db:\n    command: sleep 1000\n    health_check: { command: \"sleep 31.123 & sleep 31.123\", timeout: 300ms }\n",
+    );
+    let r = s.harness(&["start", "db", "--no-wait"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let r = s.harness(&["health", "db"]);
+    assert_eq!(r.code, 3, "{}", r.all());
+    assert!(r.all().contains("timed out after 300ms"), "{}", r.all());
+    let leftovers = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                std::fs::read(e.path().join("cmdline"))
+                    .map(|c| c.windows(6).any(|w| w == b"31.123"))
+                    .unwrap_or(false)
+            })
+            .count()
+    };
+    // No more probes once it is stopped: whatever is left was left behind.
+    assert_eq!(s.harness(&["stop", "db"]).code, 0);
+    assert!(
+        wait_for(3, || leftovers() == 0),
+        "probe processes left behind"
+    );
+}
