@@ -117,8 +117,19 @@ fn a_command_probe_that_overruns_its_timeout_is_killed_with_what_it_started() {
     };
     // No more probes once it is stopped: whatever is left was left behind.
     assert_eq!(s.harness(&["stop", "db"]).code, 0);
-    assert!(
-        wait_for(3, || leftovers() == 0),
-        "probe processes left behind"
-    );
+    let ok = wait_for(3, || leftovers() == 0);
+    if !ok {
+        let out = std::process::Command::new("ps")
+            .args(["-eo", "pid,pgid,ppid,stat,etimes,cmd"])
+            .output()
+            .unwrap();
+        panic!(
+            "probe processes left behind:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| l.contains("31.123"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
 }
