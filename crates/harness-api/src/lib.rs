@@ -83,6 +83,9 @@ pub struct ServiceStatus {
     pub network: String,
     /// Why the service is as it is ("exit code 1", "dependency failed").
     pub notes: String,
+    /// For a failed service: the last lines it wrote (stdout and stderr).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub last_output: Vec<String>,
 }
 
 /// `GET /v1/status`.

@@ -288,6 +288,12 @@ pub fn status(r: &StatusReport) {
         ]);
     }
     println!("{t}");
+    for s in r.services.iter().filter(|s| !s.last_output.is_empty()) {
+        println!("\n{} (last output):", s.name);
+        for line in &s.last_output {
+            println!("  | {line}");
+        }
+    }
     let state = match r.system_state {
         SystemState::Running => "RUNNING",
         SystemState::Partial => "PARTIAL",

@@ -119,6 +119,7 @@ mod tests {
             exit_code: None,
             network: "local".into(),
             notes: String::new(),
+            last_output: Vec::new(),
         };
         let report = StatusReport {
             system_state: SystemState::Partial,

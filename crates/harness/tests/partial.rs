@@ -346,6 +346,10 @@ fn status_after_partial_failure_explains_and_names_recovery_commands() {
     assert_eq!(s.harness(&["start", "--all"]).code, 3);
     let out = s.harness(&["status"]).stdout;
     assert!(out.contains("exit code 1"), "{out}");
+    assert!(
+        out.contains("api (last output):\n  | api is broken"),
+        "{out}"
+    );
     assert!(out.contains("dependency failed: api"), "{out}");
     assert!(out.contains("System state: PARTIAL"), "{out}");
     assert!(out.contains("  2 services running (db, cache)"), "{out}");

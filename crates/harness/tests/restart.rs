@@ -69,6 +69,10 @@ fn a_crash_loop_ends_failed_and_a_start_clears_it() {
     assert_eq!(row["health"], "failed");
     assert_eq!(row["restarts"], 3);
     assert_eq!(row["exit_code"], 4);
+    assert_eq!(
+        row["last_output"].as_array().unwrap().last().unwrap(),
+        "dying"
+    );
     assert!(
         row["notes"]
             .as_str()

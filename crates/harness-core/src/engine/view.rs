@@ -98,6 +98,7 @@ impl Engine {
             },
             network: cfg.network.clone().unwrap_or_else(|| "local".into()),
             notes,
+            last_output: Vec::new(),
         }
     }
 

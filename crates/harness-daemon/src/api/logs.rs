@@ -68,7 +68,7 @@ pub(crate) async fn logs(
 
 /// The last `n` lines (all when `None`), the offset after them, and the
 /// file's inode.
-fn tail(path: &std::path::Path, n: Option<usize>) -> (Vec<u8>, u64, u64) {
+pub(crate) fn tail(path: &std::path::Path, n: Option<usize>) -> (Vec<u8>, u64, u64) {
     let Ok(mut f) = std::fs::File::open(path) else {
         return (Vec::new(), 0, 0);
     };
