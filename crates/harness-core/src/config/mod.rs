@@ -8,8 +8,8 @@ mod validate;
 
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use model::{
-    Command, Condition, Config, Dependency, HealthCheck, Probe, Ready, Restart, RestartPolicy,
-    Service, Settings, StopSignal,
+    Command, Condition, Config, Dependency, HealthCheck, Probe, ProbeTiming, Ready, Restart,
+    RestartPolicy, Service, Settings, StopSignal,
 };
 pub use parse::parse;
 pub use validate::check_paths;

@@ -26,8 +26,40 @@ impl Config {
     }
 }
 
+/// The timing of a probe; `settings.health_check`, `settings.liveness`
+/// and `settings.startup` set every service's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProbeTiming {
+    /// How often (once passing, for readiness).
+    pub interval: Duration,
+    /// A slower probe has failed.
+    pub timeout: Duration,
+    /// Failures in a row that count.
+    pub retries: u32,
+    /// Failures inside this period after the start do not count.
+    pub start_period: Duration,
+}
+
+impl ProbeTiming {
+    /// Readiness (seed 004): every 5 s, 3 failures make it unhealthy.
+    pub const READINESS: ProbeTiming = ProbeTiming::new(5, 3);
+    /// Liveness: every 10 s, 3 failures in a row restart the service.
+    pub const LIVENESS: ProbeTiming = ProbeTiming::new(10, 3);
+    /// Startup: 30 failures a second apart (30 s) are tolerated.
+    pub const STARTUP: ProbeTiming = ProbeTiming::new(1, 30);
+
+    const fn new(interval_secs: u64, retries: u32) -> ProbeTiming {
+        ProbeTiming {
+            interval: Duration::from_secs(interval_secs),
+            timeout: Duration::from_secs(5),
+            retries,
+            start_period: Duration::ZERO,
+        }
+    }
+}
+
 /// The `settings:` block.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// `settings.startup_timeout`.
     pub startup_timeout: Option<Duration>,
@@ -39,6 +71,26 @@ pub struct Settings {
     /// 127.0.0.1) on which the daemon also serves status, health and
     /// metrics, read-only.
     pub listen: Option<String>,
+    /// Defaults of every `health_check`.
+    pub readiness: ProbeTiming,
+    /// Defaults of every `liveness` probe.
+    pub liveness: ProbeTiming,
+    /// Defaults of every `startup` probe.
+    pub startup: ProbeTiming,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            startup_timeout: None,
+            restart: Restart::default(),
+            success_exit_codes: None,
+            listen: None,
+            readiness: ProbeTiming::READINESS,
+            liveness: ProbeTiming::LIVENESS,
+            startup: ProbeTiming::STARTUP,
+        }
+    }
 }
 
 /// When a service that ended on its own is started again.

@@ -12,7 +12,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 const TOP_KEYS: &[&str] = &["settings", "services"];
-const SETTINGS_KEYS: &[&str] = &["startup_timeout", "restart", "success_exit_codes", "listen"];
+const SETTINGS_KEYS: &[&str] = &[
+    "startup_timeout",
+    "restart",
+    "success_exit_codes",
+    "listen",
+    "health_check",
+    "liveness",
+    "startup",
+];
+const TIMING_KEYS: &[&str] = &["interval", "timeout", "retries", "start_period"];
 const RESTART_KEYS: &[&str] = &["policy", "backoff", "max_restarts", "window", "min_uptime"];
 const BACKOFF_KEYS: &[&str] = &["initial", "max"];
 const POLICIES: &[&str] = &["on-failure", "always", "never"];
@@ -150,6 +159,9 @@ fn walk_settings(node: &Node, errs: &mut Errors) -> Settings {
             .get_node("success_exit_codes")
             .map(|n| exit_codes(n, errs)),
         listen: listen(map, errs),
+        readiness: timing_defaults(map, "health_check", ProbeTiming::READINESS, errs),
+        liveness: timing_defaults(map, "liveness", ProbeTiming::LIVENESS, errs),
+        startup: timing_defaults(map, "startup", ProbeTiming::STARTUP, errs),
     }
 }
 
@@ -348,13 +360,13 @@ fn walk_service(
             .unwrap_or_default(),
         health_check: map
             .get_node("health_check")
-            .and_then(|n| health_check(n, "health_check", READINESS, errs)),
+            .and_then(|n| health_check(n, "health_check", &settings.readiness, errs)),
         liveness: map
             .get_node("liveness")
-            .and_then(|n| health_check(n, "liveness", LIVENESS, errs)),
+            .and_then(|n| health_check(n, "liveness", &settings.liveness, errs)),
         startup: map
             .get_node("startup")
-            .and_then(|n| health_check(n, "startup", STARTUP, errs)),
+            .and_then(|n| health_check(n, "startup", &settings.startup, errs)),
         startup_timeout: opt_duration(map, "startup_timeout", errs),
         stop_timeout: opt_duration(map, "stop_timeout", errs).unwrap_or(Duration::from_secs(10)),
         network: opt_string(map, "network", errs),
@@ -470,19 +482,10 @@ fn dependency_condition(node: &Node, errs: &mut Errors) -> Condition {
     }
 }
 
-/// Defaults of a probe kind: interval, timeout, retries (seed 004).
-struct ProbeDefaults(Duration, Duration, u32);
-/// Readiness: every 5 s once healthy, 3 failures make it unhealthy.
-const READINESS: ProbeDefaults = ProbeDefaults(Duration::from_secs(5), Duration::from_secs(5), 3);
-/// Liveness: every 10 s, 3 failures in a row restart the service.
-const LIVENESS: ProbeDefaults = ProbeDefaults(Duration::from_secs(10), Duration::from_secs(5), 3);
-/// Startup: 30 failures a second apart (30 s) are tolerated.
-const STARTUP: ProbeDefaults = ProbeDefaults(Duration::from_secs(1), Duration::from_secs(5), 30);
-
 fn health_check(
     node: &Node,
     key: &str,
-    defaults: ProbeDefaults,
+    base: &ProbeTiming,
     errs: &mut Errors,
 ) -> Option<HealthCheck> {
     let map = mapping(node, &format!("`{key}`"), errs)?;
@@ -518,9 +521,20 @@ fn health_check(
             return None;
         }
     };
-    let ProbeDefaults(interval, timeout, default_retries) = defaults;
+    let t = timing(map, base, errs);
+    Some(HealthCheck {
+        probe,
+        start_period: t.start_period,
+        interval: t.interval,
+        timeout: t.timeout,
+        retries: t.retries,
+    })
+}
+
+/// `interval`, `timeout`, `retries`, `start_period` over `base`.
+fn timing(map: &MarkedMappingNode, base: &ProbeTiming, errs: &mut Errors) -> ProbeTiming {
     let retries = match map.get_scalar("retries") {
-        None => default_retries,
+        None => base.retries,
         Some(s) => match s.as_str().parse::<u32>() {
             Ok(n) if (1..=1000).contains(&n) => n,
             _ => {
@@ -531,17 +545,38 @@ fn health_check(
                         s.as_str()
                     ),
                 );
-                default_retries
+                base.retries
             }
         },
     };
-    Some(HealthCheck {
-        probe,
-        start_period: opt_duration(map, "start_period", errs).unwrap_or(Duration::ZERO),
-        interval: positive(map, "interval", errs).unwrap_or(interval),
-        timeout: positive(map, "timeout", errs).unwrap_or(timeout),
+    ProbeTiming {
+        interval: positive(map, "interval", errs).unwrap_or(base.interval),
+        timeout: positive(map, "timeout", errs).unwrap_or(base.timeout),
         retries,
-    })
+        start_period: opt_duration(map, "start_period", errs).unwrap_or(base.start_period),
+    }
+}
+
+/// `settings.health_check` / `liveness` / `startup`: timings only.
+fn timing_defaults(
+    map: &MarkedMappingNode,
+    key: &str,
+    base: ProbeTiming,
+    errs: &mut Errors,
+) -> ProbeTiming {
+    let Some(node) = map.get_node(key) else {
+        return base;
+    };
+    let Some(m) = mapping(node, &format!("`settings.{key}`"), errs) else {
+        return base;
+    };
+    check_keys(
+        m,
+        TIMING_KEYS,
+        &format!("in `settings.{key}` (timings only; the probe itself is per service)"),
+        errs,
+    );
+    timing(m, &base, errs)
 }
 
 fn env(map: &MarkedMappingNode, errs: &mut Errors) -> Vec<(String, String)> {

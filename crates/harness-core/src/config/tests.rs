@@ -294,3 +294,40 @@ fn pushed_readiness_is_notify_or_a_log_pattern() {
         errs[2]
     );
 }
+
+#[test]
+fn probe_timings_have_defaults_in_settings() {
+    let yaml = r#"
+settings:
+  health_check: { interval: 2s, retries: 5 }
+  liveness: { interval: 30s, start_period: 1m }
+services:
+  api:
+    command: ./api
+    health_check: { tcp: "127.0.0.1:1", retries: 2 }
+    liveness: { tcp: "127.0.0.1:1" }
+"#;
+    let c = parse(yaml, "services.yaml").unwrap();
+    let api = c.service("api").unwrap();
+    let h = api.health_check.as_ref().unwrap();
+    assert_eq!((h.interval, h.retries), (Duration::from_secs(2), 2));
+    let l = api.liveness.as_ref().unwrap();
+    assert_eq!(
+        (l.interval, l.timeout, l.retries, l.start_period),
+        (
+            Duration::from_secs(30),
+            Duration::from_secs(5),
+            3,
+            Duration::from_secs(60)
+        )
+    );
+    let errs = errors(
+        "settings:\n  liveness: { tcp: \"127.0.0.1:1\" }\nservices:\n  a:\n    command: x\n",
+    );
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].starts_with("services.yaml:2:15: unknown key `tcp` in `settings.liveness`"),
+        "{}",
+        errs[0]
+    );
+}
