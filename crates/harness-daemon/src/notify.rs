@@ -1,63 +1,44 @@
-//! `$NOTIFY_SOCKET`: services with `ready: notify` speak systemd's
-//! `sd_notify` protocol (`READY=1`, `STATUS=…`, `WATCHDOG=1`) to one datagram
-//! socket per project. The kernel tells us the sender's pid
-//! (`SCM_CREDENTIALS`); the supervisor maps it to a service through its
-//! process group, so a message from any process of the service counts.
+//! `$NOTIFY_SOCKET`: a service with `ready: notify` speaks systemd's
+//! `sd_notify` protocol (`READY=1`, `STATUS=…`, `WATCHDOG=1`) to a datagram
+//! socket of its own, `.harness/run/NAME.notify`. The socket names the
+//! service, so a message counts whoever sends it — the main process, a
+//! worker, or `systemd-notify --ready` from a wrapper script that exits at
+//! once. A new daemon binds the same path again for a service it
+//! re-attaches to, so pings keep arriving.
 
 use crate::supervisor::Msg;
-use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, recvmsg, sockopt};
-use std::io::IoSliceMut;
-use std::mem::MaybeUninit;
+use harness_core::engine::{Input, Notified, RunId};
 use std::path::Path;
-use tokio::io::Interest;
 use tokio::net::UnixDatagram;
 use tokio::sync::mpsc::UnboundedSender;
 
-/// Binds the socket (replacing a stale one) and asks for credentials.
+/// Binds the service's socket, replacing a stale one.
 pub fn bind(path: &Path) -> std::io::Result<UnixDatagram> {
     let _ = std::fs::remove_file(path);
-    let sock = UnixDatagram::bind(path)?;
-    sockopt::set_socket_passcred(&sock, true)?;
-    Ok(sock)
+    UnixDatagram::bind(path)
 }
 
-/// Forwards every datagram with its sender's pid until the supervisor is
-/// gone.
-pub async fn serve(sock: UnixDatagram, tx: UnboundedSender<Msg>) {
+/// Forwards what run `run` of `service` says, until the supervisor is gone
+/// (the caller stops it when the run ends).
+pub async fn forward(sock: UnixDatagram, service: usize, run: RunId, tx: UnboundedSender<Msg>) {
     let mut buf = vec![0u8; 4096];
-    loop {
-        if sock.readable().await.is_err() {
-            return;
-        }
-        let got = sock.try_io(Interest::READABLE, || {
-            let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmCredentials(1))];
-            let mut control = RecvAncillaryBuffer::new(&mut space);
-            let mut iov = [IoSliceMut::new(&mut buf)];
-            let msg = recvmsg(&sock, &mut iov, &mut control, RecvFlags::DONTWAIT)?;
-            let pid = control.drain().find_map(|m| match m {
-                RecvAncillaryMessage::ScmCredentials(c) => Some(c.pid.as_raw_nonzero().get()),
-                _ => None,
-            });
-            Ok((msg.bytes.min(buf.len()), pid))
-        });
-        match got {
-            Ok((n, Some(pid))) => {
-                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-                if tx.send(Msg::Notify { pid, text }).is_err() {
-                    return;
-                }
+    while let Ok(n) = sock.recv(&mut buf).await {
+        for message in parse(&String::from_utf8_lossy(&buf[..n])) {
+            let fact = Input::Notified {
+                service,
+                run,
+                message,
+            };
+            if tx.send(Msg::Fact(fact)).is_err() {
+                return;
             }
-            Ok((_, None)) => tracing::debug!("notify message without credentials; ignored"),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => tracing::warn!(error = %e, "notify socket"),
         }
     }
 }
 
 /// The messages of one datagram harness acts on: `READY=1`, `STATUS=…`,
 /// `WATCHDOG=1` (others, such as `MAINPID=`, are ignored).
-pub fn parse(text: &str) -> Vec<harness_core::engine::Notified> {
-    use harness_core::engine::Notified;
+pub fn parse(text: &str) -> Vec<Notified> {
     text.lines()
         .filter_map(|line| match line.split_once('=') {
             Some(("READY", "1")) => Some(Notified::Ready("READY=1".into())),

@@ -116,7 +116,7 @@ pub async fn spawn(project: &Project, svc: &Service, run: u64) -> Result<Spawned
     }
     cmd.envs(svc.env.iter().map(|(k, v)| (k, v)));
     if svc.ready == Some(harness_core::config::Ready::Notify) {
-        cmd.env("NOTIFY_SOCKET", project.notify_socket());
+        cmd.env("NOTIFY_SOCKET", project.notify_socket(&svc.name));
         if let Some(w) = svc.watchdog {
             cmd.env("WATCHDOG_USEC", w.as_micros().to_string());
         }

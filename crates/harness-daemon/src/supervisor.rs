@@ -12,8 +12,8 @@ use harness_api::{
 };
 use harness_core::config::{Config, Ready};
 use harness_core::engine::{
-    Action, Engine, Input, Notified, OpId, Outcome, Phase, ProbeKind, ProcessEnd, RunId,
-    StartOptions, StopOptions,
+    Action, Engine, Input, Notified, OpId, Outcome, ProbeKind, ProcessEnd, RunId, StartOptions,
+    StopOptions,
 };
 use harness_store::{HistoryRow, Project, RunRecord, Store, Write};
 use std::collections::HashMap;
@@ -62,13 +62,6 @@ pub enum Msg {
     ),
     /// A fact from a process, probe or timer task.
     Fact(Input),
-    /// A datagram on the notify socket, with its sender's pid.
-    Notify {
-        /// Sender.
-        pid: i32,
-        /// The message (`READY=1\nSTATUS=…`).
-        text: String,
-    },
     /// Stop supervising (services keep running).
     Shutdown,
 }
@@ -226,14 +219,6 @@ impl Supervisor {
 
     /// Runs until shutdown.
     pub async fn run(mut self) {
-        match notify::bind(&self.project.notify_socket()) {
-            Ok(sock) => {
-                tokio::spawn(notify::serve(sock, self.tx.clone()));
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot open the notify socket; `ready: notify` services will not become ready")
-            }
-        }
         loop {
             let deadline = self.engine.next_deadline();
             let msg = tokio::select! {
@@ -286,7 +271,6 @@ impl Supervisor {
                     }
                     self.feed(input);
                 }
-                Msg::Notify { pid, text } => self.notified(pid, &text),
                 Msg::Shutdown => break,
             }
         }
@@ -422,31 +406,6 @@ impl Supervisor {
         });
     }
 
-    /// Maps a notify message to the service whose process group sent it.
-    fn notified(&mut self, pid: i32, text: &str) {
-        // SAFETY: getpgid only reads the kernel's process table.
-        let pgid = unsafe { libc::getpgid(pid) };
-        let found = (0..self.engine.graph().len()).find_map(|i| match self.engine.phase(i) {
-            Phase::Up { pid: p, run, .. } if p as i32 == pgid || p as i32 == pid => Some((i, run)),
-            _ => None,
-        });
-        let Some((service, run)) = found else {
-            tracing::debug!(
-                pid,
-                pgid,
-                "notify message from a process of no running service; ignored"
-            );
-            return;
-        };
-        for message in notify::parse(text) {
-            self.feed(Input::Notified {
-                service,
-                run,
-                message,
-            });
-        }
-    }
-
     fn feed(&mut self, input: Input) {
         let actions = self.engine.step(input, Instant::now());
         for action in actions {
@@ -567,6 +526,8 @@ impl Supervisor {
             // Output starts with the spawn: remember where this run's begins.
             let log = project.log(&svc.name);
             let offset = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+            // The notify socket exists before the service can write to it.
+            let notify_sock = notify_socket(&project, &svc);
             match process::spawn(&project, &svc, run).await {
                 Ok(s) => {
                     tracing::info!(service = %svc.name, pid = s.pid, run, "spawned");
@@ -596,6 +557,13 @@ impl Supervisor {
                         &store,
                     );
                     tokio::pin!(exit);
+                    if let Some(sock) = notify_sock {
+                        tokio::select! {
+                            _ = &mut exit => {}
+                            _ = notify::forward(sock, service, run, tx.clone()) => exit.await,
+                        }
+                        return;
+                    }
                     if let Some(Ready::Log(pattern)) = &svc.ready
                         && let Ok(re) = regex::Regex::new(pattern)
                     {
@@ -625,13 +593,25 @@ impl Supervisor {
     }
 
     fn watch_shim(&self, service: usize, run: RunId, shim_pid: u32, pid: u32, pid_start: u64) {
-        let name = self.engine.graph().name(service).to_string();
+        let svc = self.engine.config().services[service].clone();
         let (project, tx, store) = (self.project.clone(), self.tx.clone(), self.store.clone());
         tokio::spawn(async move {
-            watch_until_exit(
-                &project, &name, service, run, shim_pid, pid, pid_start, &tx, &store,
-            )
-            .await;
+            let name = &svc.name;
+            let exit = watch_until_exit(
+                &project, name, service, run, shim_pid, pid, pid_start, &tx, &store,
+            );
+            // A re-attached service keeps its NOTIFY_SOCKET path: bind it
+            // again so its WATCHDOG=1 and STATUS= still arrive.
+            match notify_socket(&project, &svc) {
+                Some(sock) => {
+                    tokio::pin!(exit);
+                    tokio::select! {
+                        _ = &mut exit => {}
+                        _ = notify::forward(sock, service, run, tx.clone()) => exit.await,
+                    }
+                }
+                None => exit.await,
+            }
         });
     }
 }
@@ -729,6 +709,24 @@ async fn watch_until_exit(
         run,
     });
     let _ = tx.send(Msg::Fact(Input::Exited { service, run, end }));
+}
+
+/// The bound notify socket of a `ready: notify` service.
+fn notify_socket(
+    project: &Project,
+    svc: &harness_core::config::Service,
+) -> Option<tokio::net::UnixDatagram> {
+    if svc.ready != Some(Ready::Notify) {
+        return None;
+    }
+    let path = project.notify_socket(&svc.name);
+    match notify::bind(&path) {
+        Ok(sock) => Some(sock),
+        Err(e) => {
+            tracing::warn!(service = %svc.name, path = %path.display(), error = %e, "cannot open the notify socket; the service cannot say it is ready");
+            None
+        }
+    }
 }
 
 /// The first line matching `re` written to `log` after `offset`: polled

@@ -45,9 +45,10 @@ impl Project {
     pub fn socket(&self) -> PathBuf {
         self.state_dir().join("harness.sock")
     }
-    /// Where services with `ready: notify` send `READY=1` (`$NOTIFY_SOCKET`).
-    pub fn notify_socket(&self) -> PathBuf {
-        self.state_dir().join("notify.sock")
+    /// Where a service with `ready: notify` sends `READY=1`
+    /// (its `$NOTIFY_SOCKET`).
+    pub fn notify_socket(&self, service: &str) -> PathBuf {
+        self.run_dir().join(format!("{service}.notify"))
     }
     /// The state database.
     pub fn database(&self) -> PathBuf {

@@ -54,3 +54,15 @@ fn a_service_that_never_says_ready_times_out() {
     assert_eq!(r.code, 3, "{}", r.all());
     assert!(r.all().contains("timeout after 1s"), "{}", r.all());
 }
+
+#[test]
+fn a_helper_that_says_ready_and_exits_at_once_counts() {
+    // Like `systemd-notify --ready` in a wrapper script: the sender is gone
+    // by the time the message is read.
+    let s = Stack::new(
+        "services:\n  db:\n    command: python3 -c 'import os, socket; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b\"READY=1\", os.environ[\"NOTIFY_SOCKET\"])'; exec sleep 1000\n    ready: notify\n",
+    );
+    let r = s.harness(&["start", "db", "--timeout", "10"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(s.service("db")["health"], "healthy");
+}
