@@ -42,8 +42,6 @@ pub fn main() -> i32 {
     if let Some(dir) = &args.cwd {
         cmd.current_dir(dir);
     }
-    // SAFETY: restore_signals only calls signal(2), which is async-signal-safe.
-    unsafe { cmd.pre_exec(sys::restore_signals) };
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -116,6 +114,7 @@ pub fn main() -> i32 {
                 err.read(&mut chunk)
             };
             match n {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Ok(0) | Err(_) => open[k] = false,
                 Ok(n) => {
                     if let Err(e) = bufs[k].push(&chunk[..n], &mut log) {

@@ -172,3 +172,23 @@ fn stdout_and_stderr_are_logged_whole_and_logs_tails_them() {
     let r = s.harness(&["logs", "chatty", "--tail", "2"]);
     assert_eq!(r.stdout.lines().count(), 2, "{}", r.stdout);
 }
+
+#[test]
+fn services_start_with_default_signal_dispositions() {
+    let s = Stack::new("services:\n  svc:\n    command: [\"sleep\", \"1000\"]\n");
+    assert_eq!(s.harness(&["start", "svc"]).code, 0);
+    let pid = s.pid("svc").unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let ignored = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .map(|m| u64::from_str_radix(m.trim(), 16).unwrap())
+        .unwrap();
+    // SIGHUP (1), SIGINT (2) and SIGPIPE (13) must not be inherited ignored.
+    let bit = |sig: u32| 1u64 << (sig - 1);
+    assert_eq!(
+        ignored & (bit(1) | bit(2) | bit(13)),
+        0,
+        "SigIgn {ignored:x}"
+    );
+}
