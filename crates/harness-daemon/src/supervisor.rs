@@ -417,15 +417,21 @@ impl Supervisor {
     /// Writes the outcomes that changed, so a new daemon knows them.
     fn save_outcomes(&mut self) {
         for i in 0..self.engine.graph().len() {
-            let outcome = self.engine.outcome(i);
             let name = self.engine.graph().name(i);
-            if self.saved.get(name) != Some(&outcome) {
-                self.saved.insert(name.to_string(), outcome.clone());
-                self.store.send(Write::Outcome {
-                    service: name.to_string(),
-                    outcome,
-                });
+            // Compared in place: this runs after every step (each probe).
+            if self
+                .saved
+                .get(name)
+                .is_some_and(|saved| self.engine.outcome_is(i, saved))
+            {
+                continue;
             }
+            let outcome = self.engine.outcome(i);
+            self.saved.insert(name.to_string(), outcome.clone());
+            self.store.send(Write::Outcome {
+                service: name.to_string(),
+                outcome,
+            });
         }
     }
 

@@ -186,6 +186,12 @@ impl Engine {
         }
     }
 
+    /// Whether `o` is what the engine knows of service `i` (no copy).
+    pub fn outcome_is(&self, i: usize, o: &Outcome) -> bool {
+        let s = &self.svcs[i];
+        s.mark == o.mark && s.last_end == o.last_end && s.wanted == o.wanted
+    }
+
     /// Restores what an earlier daemon knew of service `i`; call before
     /// re-attaching its run, if any.
     pub fn restore(&mut self, i: usize, o: Outcome) {
