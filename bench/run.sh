@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Measures harness's speed and footprint figures (see BENCHMARKS.md).
-# Usage: bench/run.sh            (builds release binaries first)
+# Usage: bench/run.sh [SECTION…]  (builds release binaries first)
+# Sections: flat (100 services: start, stop, status, memory, idle CPU),
+# chain (TCP hand-off), crash (crash → restart), notify (READY=1 hand-off),
+# probed (probe CPU). Without a name, all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --workspace -q
@@ -9,9 +12,12 @@ H="$PWD/target/release/harness"
 HK="$PWD/target/release/hk"
 work=$(mktemp -d /tmp/harness-bench.XXXXXX)
 trap 'for d in "$work"/*/; do "$H" -f "$d/services.yaml" stop --all >/dev/null 2>&1 || true; "$H" -f "$d/services.yaml" daemon stop >/dev/null 2>&1 || true; done; rm -rf "$work"' EXIT
+only=" $* "
+section() { [ "$only" = "  " ] || [[ "$only" == *" $1 "* ]]; }
 ms() { python3 -c 'import time; print(time.monotonic_ns())'; }
 elapsed() { python3 -c "print(f'{($2-$1)/1e6:.0f} ms')"; }
 
+if section flat; then
 echo "== 100 independent services"
 mkdir -p "$work/flat"
 { echo "services:"; for i in $(seq 1 100); do printf '  s%03d:\n    command: ["sleep", "100000"]\n' "$i"; done; } > "$work/flat/services.yaml"
@@ -39,7 +45,13 @@ def field(pid, name):
     except OSError:
         pass
     return 0
-shims = [int(p) for p in os.listdir("/proc") if p.isdigit() and open(f"/proc/{p}/cmdline","rb").read().startswith(b"/") and b"harness-shim" in open(f"/proc/{p}/cmdline","rb").read()]
+def ppid(p):
+    try:
+        return int(open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError):
+        return None
+# The daemon's children: the 100 services' shims and the spare one.
+shims = [int(p) for p in os.listdir("/proc") if p.isdigit() and ppid(p) == daemon]
 rss = field(daemon, "Rss")
 pss = field(daemon, "Pss") + sum(field(s, "Pss") for s in shims)
 print(f"daemon RSS with 100 services: {rss/1024:.1f} MiB")
@@ -53,7 +65,9 @@ a = sum(cpu(p) for p in pids); time.sleep(10); b = sum(cpu(p) for p in pids)
 print(f"idle CPU of daemon + shims over 10 s: {(b-a)/tick/10*100:.2f}% of one core")
 PY
 "$H" -f "$F" stop --all >/dev/null
+fi
 
+if section chain; then
 echo "== chain of 20 services with TCP health checks"
 mkdir -p "$work/chain"
 base=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]+1000)')
@@ -74,7 +88,9 @@ def get(i, key):
 hand = [(get(i+1, "started_ns") - get(i, "listening_ns")) / 1e6 for i in range(1, 20)]
 print(f"dependency hand-off (port open → dependent running), 19 samples: median {statistics.median(hand):.1f} ms, min {min(hand):.1f}, max {max(hand):.1f}")
 PY
+fi
 
+if section crash; then
 echo "== crash (SIGKILL) → restarted process, backoff 0"
 mkdir -p "$work/crash"
 printf 'settings:\n  restart: { backoff: { initial: 0s, max: 0s }, max_restarts: 0, min_uptime: 0s }\nservices:\n  victim:\n    command: ["%s", "serve", "1", "--after", "100000000"]\n' "$HK" > "$work/crash/services.yaml"
@@ -104,7 +120,9 @@ for _ in range(30):
 print(f"crash → restarted process running (SIGKILL sent → new process's first line), {len(samples)} samples: median {statistics.median(samples):.1f} ms, min {min(samples):.1f}, max {max(samples):.1f}")
 PY
 "$H" -f "$K" stop --all >/dev/null
+fi
 
+if section notify; then
 echo "== chain of 20 services with ready: notify"
 mkdir -p "$work/notify"
 { echo "services:"; for i in $(seq 1 20); do
@@ -124,7 +142,9 @@ hand = [(get(i+1, "started_ns") - get(i, "ready_ns")) / 1e6 for i in range(1, 20
 print(f"READY=1 → dependent running, 19 samples: median {statistics.median(hand):.2f} ms, min {min(hand):.2f}, max {max(hand):.2f}")
 PY
 "$H" -f "$N" stop --all >/dev/null
+fi
 
+if section probed; then
 echo "== 100 services probed every second (readiness + liveness, tcp)"
 mkdir -p "$work/probed"
 pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -145,3 +165,4 @@ a = cpu(); t = time.monotonic(); time.sleep(20); b = cpu(); dt = time.monotonic(
 print(f"daemon CPU with 100 services × 2 probes per second: {(b-a)/tick/dt*100:.2f}% of one core (20 s)")
 PY
 "$H" -f "$P" stop --all >/dev/null
+fi

@@ -7,7 +7,7 @@
 //! action executor around it:
 //!
 //! - API handlers ([`api`]) send requests in and stream progress out (SSE);
-//! - [`process`] spawns shims, watches them through pidfds, reads their exit
+//! - [`process`] spawns services under shims (keeping a spare one ready), watches them through pidfds, reads their exit
 //!   files and stops process groups;
 //! - [`probe`] runs tcp / http / command health checks;
 //! - [`store_writer`] persists runs and history on its own thread, so the

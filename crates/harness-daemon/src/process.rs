@@ -4,6 +4,7 @@
 use harness_core::config::{Command, Service, StopSignal};
 use harness_core::engine::ProcessEnd;
 use harness_store::Project;
+use std::ffi::OsString;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -76,80 +77,164 @@ pub fn shim_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("harness-shim"))
 }
 
-/// Spawns run `run` of `svc` under a shim and waits for it to say whether
-/// the service's exec succeeded.
-pub async fn spawn(project: &Project, svc: &Service, run: u64) -> Result<Spawned, String> {
+/// A shim that has been started and waits for its job on stdin.
+struct Shim {
+    child: tokio::process::Child,
+    pid: u32,
+    start: u64,
+}
+
+impl Shim {
+    fn start() -> Result<Shim, String> {
+        let child = tokio::process::Command::new(shim_path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(false)
+            .spawn()
+            .map_err(|e| format!("cannot run harness-shim: {e}"))?;
+        let pid = child.id().ok_or("harness-shim exited at once")?;
+        Ok(Shim {
+            child,
+            pid,
+            start: start_time(pid).unwrap_or(0),
+        })
+    }
+
+    /// Hands the shim its job and waits for it to say whether the
+    /// service's exec succeeded. `Err(None)`: the shim was gone before it
+    /// read the job.
+    async fn launch(mut self, job: &[u8]) -> Result<Spawned, Option<String>> {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = self.child.stdin.take().ok_or(None)?;
+        stdin.write_all(job).await.map_err(|_| None)?;
+        drop(stdin);
+        let stdout = self.child.stdout.take().ok_or(None)?;
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .await
+            .map_err(|e| Some(format!("shim: {e}")))?;
+        match line.trim().split_once(' ') {
+            Some(("started", pid)) => {
+                let pid: u32 = pid.parse().map_err(|_| format!("shim said {line:?}"))?;
+                Ok(Spawned {
+                    pid,
+                    pid_start: start_time(pid).unwrap_or(0),
+                    shim_pid: self.pid,
+                    shim_start: self.start,
+                })
+            }
+            Some(("error", msg)) => Err(Some(msg.to_string())),
+            _ if line.is_empty() => Err(None),
+            _ => Err(Some(format!(
+                "shim ended without starting the service ({:?})",
+                line.trim()
+            ))),
+        }
+    }
+}
+
+/// Keeps one shim started ahead of need (it has done its exec, its loader
+/// and its `setsid`, and blocks reading stdin), so that starting a service
+/// costs one process creation — the service's — instead of two. That is
+/// most of the time between a dependency's `READY=1` or a crash and the
+/// new process. The spare exits by itself when the daemon does (its stdin
+/// closes with no job).
+#[derive(Clone, Default)]
+pub struct ShimPool {
+    spare: std::sync::Arc<std::sync::Mutex<Option<Shim>>>,
+}
+
+impl ShimPool {
+    /// Starts a spare shim unless one is waiting already.
+    pub fn refill(&self) {
+        let Ok(mut spare) = self.spare.lock() else {
+            return;
+        };
+        if spare.is_none() {
+            match Shim::start() {
+                Ok(s) => *spare = Some(s),
+                Err(e) => tracing::warn!(error = %e, "cannot start a spare shim"),
+            }
+        }
+    }
+
+    fn take(&self) -> Option<Shim> {
+        self.spare.lock().ok()?.take()
+    }
+
+    /// The spare shim's pid, if one is waiting.
+    pub fn spare_pid(&self) -> Option<u32> {
+        self.spare.lock().ok()?.as_ref().map(|s| s.pid)
+    }
+}
+
+/// Spawns run `run` of `svc` under a shim (the spare one when there is
+/// one) and waits for it to say whether the service's exec succeeded.
+pub async fn spawn(
+    pool: &ShimPool,
+    project: &Project,
+    svc: &Service,
+    run: u64,
+) -> Result<Spawned, String> {
+    let job = job(project, svc, run)?.encode();
+    let _ = std::fs::remove_file(project.exit_file(&svc.name));
+    let spawned = match pool.take() {
+        Some(spare) => match spare.launch(&job).await {
+            Err(None) => None, // the spare died while it waited; use a new one
+            done => Some(done),
+        },
+        None => None,
+    };
+    let spawned = match spawned {
+        Some(done) => done,
+        None => Shim::start()?.launch(&job).await,
+    };
+    pool.refill();
+    spawned.map_err(|e| e.unwrap_or_else(|| "harness-shim exited without a word".into()))
+}
+
+/// What the shim is to do for run `run` of `svc`.
+fn job(project: &Project, svc: &Service, run: u64) -> Result<harness_shim::Args, String> {
     let cwd = match &svc.working_dir {
         Some((dir, _)) => project.root.join(dir),
         None => project.root.clone(),
     };
     let argv = match &svc.command {
-        Command::Shell(s) => vec!["sh".to_string(), "-c".to_string(), s.clone()],
-        Command::Argv(a) => a.clone(),
+        Command::Shell(s) => vec!["sh".into(), "-c".into(), s.into()],
+        Command::Argv(a) => a.iter().map(Into::into).collect(),
     };
-    let mut cmd = tokio::process::Command::new(shim_path());
-    cmd.arg("--run")
-        .arg(run.to_string())
-        .arg("--log")
-        .arg(project.log(&svc.name))
-        .arg("--exit-file")
-        .arg(project.exit_file(&svc.name))
-        .arg("--stop-signal")
-        .arg(signal_number(svc.stop_signal).to_string())
-        .arg("--stop-timeout-ms")
-        .arg(svc.stop_timeout.as_millis().to_string())
-        .arg("--cwd")
-        .arg(&cwd)
-        .arg("--")
-        .args(&argv)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(false);
+    let mut env: Vec<(OsString, OsString)> = Vec::new();
     if let Some((file, _)) = &svc.env_file {
         let iter = dotenvy::from_path_iter(project.root.join(file))
             .map_err(|e| format!("env_file: {e}"))?;
         for item in iter {
             let (k, v) = item.map_err(|e| format!("env_file: {e}"))?;
-            cmd.env(k, v);
+            env.push((k.into(), v.into()));
         }
     }
-    cmd.envs(svc.env.iter().map(|(k, v)| (k, v)));
+    env.extend(svc.env.iter().map(|(k, v)| (k.into(), v.into())));
     if svc.ready == Some(harness_core::config::Ready::Notify) {
-        cmd.env("NOTIFY_SOCKET", project.notify_socket(&svc.name));
+        env.push((
+            "NOTIFY_SOCKET".into(),
+            project.notify_socket(&svc.name).into(),
+        ));
         if let Some(w) = svc.watchdog {
-            cmd.env("WATCHDOG_USEC", w.as_micros().to_string());
+            env.push(("WATCHDOG_USEC".into(), w.as_micros().to_string().into()));
         }
     }
-    let _ = std::fs::remove_file(project.exit_file(&svc.name));
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot run harness-shim: {e}"))?;
-    let shim_pid = child.id().ok_or("shim exited at once")?;
-    let shim_start = start_time(shim_pid).unwrap_or(0);
-    let stdout = child.stdout.take().ok_or("shim has no stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .await
-        .map_err(|e| format!("shim: {e}"))?;
-    drop(child);
-    match line.trim().split_once(' ') {
-        Some(("started", pid)) => {
-            let pid: u32 = pid.parse().map_err(|_| format!("shim said {line:?}"))?;
-            Ok(Spawned {
-                pid,
-                pid_start: start_time(pid).unwrap_or(0),
-                shim_pid,
-                shim_start,
-            })
-        }
-        Some(("error", msg)) => Err(msg.to_string()),
-        _ => Err(format!(
-            "shim ended without starting the service ({:?})",
-            line.trim()
-        )),
-    }
+    Ok(harness_shim::Args {
+        run,
+        log: project.log(&svc.name),
+        exit_file: project.exit_file(&svc.name),
+        stop_signal: signal_number(svc.stop_signal),
+        stop_timeout_ms: svc.stop_timeout.as_millis() as u64,
+        cwd: Some(cwd),
+        env,
+        argv,
+        ..Default::default()
+    })
 }
 
 /// Resolves when process `pid` has ended, as the kernel reports it.

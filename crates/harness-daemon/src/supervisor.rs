@@ -112,6 +112,8 @@ pub struct Supervisor {
     saved: HashMap<String, Outcome>,
     /// Last probe latencies, for `/metrics`.
     latencies: metrics::Latencies,
+    /// The spare shim new runs start under.
+    shims: process::ShimPool,
 }
 
 fn wall_ms() -> i64 {
@@ -154,6 +156,7 @@ impl Supervisor {
             next_op: 1,
             saved,
             latencies: metrics::Latencies::new(),
+            shims: process::ShimPool::default(),
         };
         for record in runs {
             sup.reattach(record);
@@ -219,6 +222,7 @@ impl Supervisor {
 
     /// Runs until shutdown.
     pub async fn run(mut self) {
+        self.shims.refill();
         loop {
             let deadline = self.engine.next_deadline();
             let msg = tokio::select! {
@@ -528,13 +532,14 @@ impl Supervisor {
     fn spawn(&mut self, service: usize, run: RunId) {
         let svc = self.engine.config().services[service].clone();
         let (project, tx, store) = (self.project.clone(), self.tx.clone(), self.store.clone());
+        let shims = self.shims.clone();
         tokio::spawn(async move {
             // Output starts with the spawn: remember where this run's begins.
             let log = project.log(&svc.name);
             let offset = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
             // The notify socket exists before the service can write to it.
             let notify_sock = notify_socket(&project, &svc);
-            match process::spawn(&project, &svc, run).await {
+            match process::spawn(&shims, &project, &svc, run).await {
                 Ok(s) => {
                     tracing::info!(service = %svc.name, pid = s.pid, run, "spawned");
                     store.send(Write::Run(RunRecord {

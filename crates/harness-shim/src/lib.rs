@@ -5,7 +5,9 @@
 //! shim (as containerd-shim, conmon and s6-supervise do):
 //!
 //! 1. The shim leaves the daemon's session (`setsid`) and becomes the
-//!    subreaper of everything below it.
+//!    subreaper of everything below it. Then it reads its job from stdin
+//!    ([`Args::decode`]); the daemon keeps one shim waiting at this point,
+//!    so a spawn costs one process creation instead of two.
 //! 2. It spawns the service in a new process group whose id is the service's
 //!    pid, with stdout and stderr on two pipes, and tells the daemon
 //!    `started PID` on its own stdout (or `error …` when exec fails).

@@ -13,17 +13,33 @@ use std::process::{Command, Stdio};
 const DRAIN_GRACE_MS: u64 = 500;
 
 /// Entry point of `harness-shim`. Returns the shim's own exit code.
+///
+/// Started without arguments, the shim first does everything that does not
+/// depend on the service (leave the session, become a subreaper) and then
+/// waits for its job on stdin: the daemon keeps one such spare shim ready,
+/// so a spawn costs one process creation instead of two. A spare whose
+/// stdin closes with no job (the daemon exited) exits quietly.
 pub fn main() -> i32 {
-    let args = match Args::parse(std::env::args_os().skip(1)) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("harness-shim: {e}");
-            return 2;
-        }
-    };
     sys::setsid();
     sys::ignore_hangups();
     let _ = sys::become_subreaper();
+    let parsed = if std::env::args_os().len() > 1 {
+        Args::parse(std::env::args_os().skip(1))
+    } else {
+        match sys::read_stdin_to_end() {
+            Ok(job) if job.is_empty() => return 0,
+            Ok(job) => Args::decode(&job),
+            Err(e) => Err(format!("cannot read the job: {e}")),
+        }
+    };
+    let args = match parsed {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("harness-shim: {e}");
+            announce(&format!("error {e}\n"));
+            return 2;
+        }
+    };
     let mut log = match LogWriter::open(&args.log, args.log_max_bytes, args.log_keep) {
         Ok(l) => l,
         Err(e) => {
@@ -38,7 +54,8 @@ pub fn main() -> i32 {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0);
+        .process_group(0)
+        .envs(args.env.iter().map(|(k, v)| (k, v)));
     if let Some(dir) = &args.cwd {
         cmd.current_dir(dir);
     }

@@ -18,6 +18,35 @@ pub fn setsid() {
     unsafe { libc::setsid() };
 }
 
+/// Reads stdin until end of file, then puts `/dev/null` in its place.
+pub fn read_stdin_to_end() -> io::Result<Vec<u8>> {
+    let mut job = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        // SAFETY: reading into a stack buffer of the given length.
+        let n = unsafe { libc::read(0, chunk.as_mut_ptr().cast(), chunk.len()) };
+        match n {
+            0 => break,
+            n if n > 0 => job.extend_from_slice(&chunk[..n as usize]),
+            _ => {
+                let err = io::Error::last_os_error();
+                if err.kind() != io::ErrorKind::Interrupted {
+                    return Err(err);
+                }
+            }
+        }
+    }
+    // SAFETY: open returns a new fd or -1; dup2 onto 0 replaces stdin.
+    unsafe {
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if null >= 0 {
+            libc::dup2(null, 0);
+            libc::close(null);
+        }
+    }
+    Ok(job)
+}
+
 /// Orphaned descendants of the service are re-parented to the shim, so it
 /// can reap and stop them.
 pub fn become_subreaper() -> io::Result<()> {

@@ -84,3 +84,93 @@ fn socket_is_private() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+/// The shims among `daemon`'s children: the spare one waits for a job.
+fn shims_of(daemon: u32) -> Vec<u32> {
+    children_of(daemon)
+        .into_iter()
+        .filter(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.windows(12).any(|w| w == b"harness-shim"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_spare_shim_starts_the_next_service_and_leaves_with_the_daemon() {
+    let s = Stack::new("services:\n  a:\n    command: sleep 1000\n  b:\n    command: sleep 1000\n");
+    assert_eq!(s.harness(&["status"]).code, 0);
+    let daemon = s.daemon_pid().unwrap();
+    assert!(
+        wait_for(5, || shims_of(daemon).len() == 1),
+        "one spare waits"
+    );
+    let spare = shims_of(daemon)[0];
+
+    // The spare runs the first service started; a new spare takes its place.
+    assert_eq!(s.harness(&["start", "a"]).code, 0);
+    let a = s.pid("a").unwrap();
+    assert_eq!(children_of(spare), vec![a], "the spare became a's shim");
+    assert!(wait_for(5, || shims_of(daemon).len() == 2));
+    let next = *shims_of(daemon).iter().find(|p| **p != spare).unwrap();
+    assert!(children_of(next).is_empty(), "the new spare waits");
+
+    // A spare that died is replaced: b still starts.
+    kill(next, libc::SIGKILL);
+    assert!(wait_for(5, || !alive(next)));
+    assert_eq!(
+        s.harness(&["start", "b"]).code,
+        0,
+        "b starts without the spare"
+    );
+    assert_eq!(s.service("b")["status"], "running");
+
+    // The daemon's spare leaves with it, whether it is asked to go or killed;
+    // the services' shims stay.
+    let spare = *shims_of(daemon)
+        .iter()
+        .find(|p| children_of(**p).is_empty())
+        .unwrap();
+    assert_eq!(s.harness(&["daemon", "stop"]).code, 0);
+    assert!(
+        wait_for(5, || !alive(spare)),
+        "the spare exits with the daemon"
+    );
+    assert!(alive(a));
+    assert_eq!(s.harness(&["status"]).code, 0);
+    let daemon = s.daemon_pid().unwrap();
+    assert!(wait_for(5, || shims_of(daemon).len() == 1));
+    let spare = shims_of(daemon)[0];
+    kill(daemon, libc::SIGKILL);
+    assert!(
+        wait_for(5, || !alive(spare)),
+        "the spare exits when the daemon is killed"
+    );
+    assert!(alive(a));
+}
+
+#[test]
+fn a_service_environment_stays_out_of_command_lines() {
+    let s = Stack::new(
+        "services:\n  app:\n    command: echo \"got $SECRET $PLAIN $NOTIFY_SOCKET\"; sleep 1000\n    env_file: app.env\n    env:\n      PLAIN: visible-too\n",
+    );
+    std::fs::write(s.path().join("app.env"), "SECRET=hunter2-s3cr3t\n").unwrap();
+    assert_eq!(s.harness(&["start", "app"]).code, 0);
+    assert!(
+        wait_for(5, || s
+            .log("app")
+            .contains("got hunter2-s3cr3t visible-too")),
+        "{}",
+        s.log("app")
+    );
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(e.path().join("cmdline")) {
+            assert!(
+                !cmdline.windows(7).any(|w| w == b"hunter2"),
+                "{:?} shows the secret: {}",
+                e.path(),
+                String::from_utf8_lossy(&cmdline)
+            );
+        }
+    }
+}
