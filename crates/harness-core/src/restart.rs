@@ -100,6 +100,25 @@ impl Tracker {
     }
 
     /// A person started the service: a clean slate.
+    /// A tracker as saved earlier: streak, total, and the times of the
+    /// restarts still in the window (oldest first).
+    pub fn from_parts(
+        streak: u32,
+        total: u32,
+        recent: impl IntoIterator<Item = Instant>,
+    ) -> Tracker {
+        Tracker {
+            streak,
+            recent: recent.into_iter().collect(),
+            total,
+        }
+    }
+
+    /// When the restarts counted in the window happened, oldest first.
+    pub fn recent(&self) -> impl Iterator<Item = Instant> + '_ {
+        self.recent.iter().copied()
+    }
+
     pub fn reset(&mut self) {
         *self = Tracker::default();
     }

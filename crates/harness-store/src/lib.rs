@@ -5,19 +5,55 @@
 //! and the service's pid *and process start time*, so a new daemon
 //! re-attaches to exactly those processes and never to a reused pid.
 //! `outcomes` has what the engine knows of each service apart from its
-//! process (failed, blocked, last exit, wanted up). `history` is the
+//! process (failed, blocked, last exit, wanted up, the restart policy's
+//! streak, window and total, a restart that is due). `history` is the
 //! append-only log of every state transition with its reason. The schema is
 //! versioned in `meta`; opening an older database migrates it forward.
 
 mod project;
 pub use project::{CONFIG_NAMES, Project};
 
-use harness_core::engine::{Mark, Outcome, ProcessEnd};
+use harness_core::engine::{Backoff, Mark, Outcome, ProcessEnd};
+use harness_core::restart::Tracker;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The engine's times are `Instant`s, which mean nothing to another
+/// process; the store keeps them as wall-clock nanoseconds. One pair of
+/// readings of both clocks per process makes the conversion exact both ways.
+fn clocks() -> (Instant, i64) {
+    static CLOCKS: OnceLock<(Instant, i64)> = OnceLock::new();
+    *CLOCKS.get_or_init(|| {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i64)
+            .unwrap_or(0);
+        (Instant::now(), wall)
+    })
+}
+
+fn wall_ns(t: Instant) -> i64 {
+    let (mono, wall) = clocks();
+    match t.checked_duration_since(mono) {
+        Some(after) => wall.saturating_add(after.as_nanos() as i64),
+        None => wall.saturating_sub(mono.duration_since(t).as_nanos() as i64),
+    }
+}
+
+/// `None` for a time before this machine booted (long past for any window).
+fn instant(ns: i64) -> Option<Instant> {
+    let (mono, wall) = clocks();
+    if ns >= wall {
+        mono.checked_add(Duration::from_nanos((ns - wall) as u64))
+    } else {
+        mono.checked_sub(Duration::from_nanos(wall.saturating_sub(ns) as u64))
+    }
+}
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +167,19 @@ impl Store {
                  COMMIT;",
             )?;
         }
+        if version < 3 {
+            self.conn.execute_batch(
+                "BEGIN;
+                 ALTER TABLE outcomes ADD COLUMN restart_streak INTEGER NOT NULL DEFAULT 0;
+                 ALTER TABLE outcomes ADD COLUMN restarts_total INTEGER NOT NULL DEFAULT 0;
+                 ALTER TABLE outcomes ADD COLUMN restart_times_ns TEXT NOT NULL DEFAULT '';
+                 ALTER TABLE outcomes ADD COLUMN backoff_until_ns INTEGER;
+                 ALTER TABLE outcomes ADD COLUMN backoff_attempt INTEGER;
+                 ALTER TABLE outcomes ADD COLUMN backoff_max INTEGER;
+                 UPDATE meta SET value = 3 WHERE key = 'schema_version';
+                 COMMIT;",
+            )?;
+        }
         Ok(())
     }
 
@@ -138,7 +187,9 @@ impl Store {
     pub fn outcomes(&self) -> Result<Vec<(String, Outcome)>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT service, mark, detail, timeout_ms, mark_code, mark_signal,
-                    last_code, last_signal, wanted FROM outcomes",
+                    last_code, last_signal, wanted, restart_streak, restarts_total,
+                    restart_times_ns, backoff_until_ns, backoff_attempt, backoff_max
+             FROM outcomes",
         )?;
         let rows = stmt.query_map([], |r| {
             let detail: String = r.get(2)?;
@@ -159,6 +210,23 @@ impl Store {
                     mark,
                     last_end: end(r.get(6)?, r.get(7)?),
                     wanted: r.get(8)?,
+                    restarts: Tracker::from_parts(
+                        r.get(9)?,
+                        r.get(10)?,
+                        r.get::<_, String>(11)?
+                            .split(',')
+                            .filter_map(|t| instant(t.parse().ok()?)),
+                    ),
+                    backoff: match (r.get::<_, Option<i64>>(12)?, r.get(13)?, r.get(14)?) {
+                        (Some(until), Some(attempt), Some(max)) => {
+                            instant(until).map(|until| Backoff {
+                                until,
+                                attempt,
+                                max,
+                            })
+                        }
+                        _ => None,
+                    },
                 },
             ))
         })?;
@@ -221,9 +289,29 @@ impl Store {
                     };
                     let (mc, ms) = columns(mark_end);
                     let (lc, ls) = columns(outcome.last_end);
+                    let r = &outcome.restarts;
+                    let times: Vec<String> = r.recent().map(|t| wall_ns(t).to_string()).collect();
+                    let b = outcome.backoff;
                     tx.execute(
-                        "INSERT OR REPLACE INTO outcomes VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                        params![service, kind, detail, timeout_ms, mc, ms, lc, ls, outcome.wanted],
+                        "INSERT OR REPLACE INTO outcomes VALUES
+                           (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                        params![
+                            service,
+                            kind,
+                            detail,
+                            timeout_ms,
+                            mc,
+                            ms,
+                            lc,
+                            ls,
+                            outcome.wanted,
+                            r.streak,
+                            r.total,
+                            times.join(","),
+                            b.map(|b| wall_ns(b.until)),
+                            b.map(|b| b.attempt),
+                            b.map(|b| b.max)
+                        ],
                     )?;
                 }
                 Write::ReserveRuns { up_to } => {
@@ -394,6 +482,8 @@ mod tests {
 
     #[test]
     fn outcomes_survive_reopen_in_every_shape() {
+        let secs = Duration::from_secs;
+        let now = Instant::now();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.db");
         let shapes = [
@@ -402,26 +492,46 @@ mod tests {
                 mark: Mark::Failed("exit code 1".into()),
                 last_end: Some(ProcessEnd::Exited(1)),
                 wanted: true,
+
+                ..Outcome::default()
             },
             Outcome {
                 mark: Mark::Blocked("dependency failed: api".into()),
                 last_end: None,
                 wanted: true,
+
+                ..Outcome::default()
             },
             Outcome {
                 mark: Mark::TimedOut(std::time::Duration::from_secs(300)),
                 last_end: Some(ProcessEnd::Signaled(9)),
                 wanted: true,
+
+                ..Outcome::default()
             },
             Outcome {
                 mark: Mark::GaveUp(ProcessEnd::Exited(3)),
                 last_end: Some(ProcessEnd::Exited(3)),
                 wanted: true,
+
+                ..Outcome::default()
             },
             Outcome {
                 mark: Mark::Exited(ProcessEnd::Signaled(11)),
                 last_end: Some(ProcessEnd::Signaled(11)),
                 wanted: false,
+                ..Outcome::default()
+            },
+            Outcome {
+                mark: Mark::Exited(ProcessEnd::Exited(1)),
+                last_end: Some(ProcessEnd::Exited(1)),
+                wanted: true,
+                restarts: Tracker::from_parts(3, 7, [now - secs(50), now - secs(20), now]),
+                backoff: Some(Backoff {
+                    until: now + secs(4),
+                    attempt: 3,
+                    max: 10,
+                }),
             },
         ];
         let writes: Vec<Write> = shapes
@@ -486,5 +596,40 @@ mod tests {
             )
             .unwrap();
         assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    /// A database written before restarts were remembered (schema 2)
+    /// keeps its outcomes, which start with an empty restart memory.
+    #[test]
+    fn migrates_a_version_2_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                 CREATE TABLE outcomes (
+                   service TEXT PRIMARY KEY, mark TEXT NOT NULL, detail TEXT NOT NULL,
+                   timeout_ms INTEGER, mark_code INTEGER, mark_signal INTEGER,
+                   last_code INTEGER, last_signal INTEGER, wanted INTEGER NOT NULL);
+                 INSERT INTO meta VALUES ('schema_version', 2);
+                 INSERT INTO meta VALUES ('next_run', 7);
+                 INSERT INTO outcomes VALUES ('api', 'failed', 'exit code 1', NULL, NULL, NULL, 1, NULL, 1);",
+            )
+            .unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        assert_eq!(
+            s.outcomes().unwrap(),
+            vec![(
+                "api".to_string(),
+                Outcome {
+                    mark: Mark::Failed("exit code 1".into()),
+                    last_end: Some(ProcessEnd::Exited(1)),
+                    wanted: true,
+                    ..Outcome::default()
+                }
+            )]
+        );
     }
 }

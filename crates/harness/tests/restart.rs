@@ -109,6 +109,34 @@ fn a_restarted_daemon_still_restarts_a_crashed_service() {
 }
 
 #[test]
+fn a_daemon_killed_during_a_backoff_leaves_the_restart_and_the_count_to_the_next() {
+    let s = Stack::new(
+        "settings:\n  restart: { backoff: { initial: 2s }, max_restarts: 5, window: 10m, min_uptime: 10s }\nservices:\n  flaky:\n    command: sleep 0.4; exit 1\n",
+    );
+    assert_eq!(s.harness(&["start", "flaky"]).code, 0);
+    assert!(wait_for(5, || s.service("flaky")["status"] == "restarting"));
+    let daemon = s.daemon_pid().unwrap();
+    kill(daemon, libc::SIGKILL);
+    assert!(wait_for(5, || !alive(daemon)));
+
+    // The next daemon knows a restart is due and how many came before.
+    let row = s.service("flaky");
+    assert_eq!(row["status"], "restarting", "{row}");
+    assert_eq!(row["restarts"], 1, "{row}");
+    assert!(row["notes"].as_str().unwrap().contains("(1/5)"), "{row}");
+    // It restarts it when due; the run crashes again before min_uptime, so
+    // the streak goes on: 4 s, not the 2 s of a fresh start.
+    assert!(
+        wait_for(10, || s.history().iter().any(|h| h["service"] == "flaky"
+            && h["to"] == "restarting"
+            && h["reason"] == "exit code 1; restart 2/5 in 4s")),
+        "{:#?}",
+        s.history()
+    );
+    assert_eq!(s.service("flaky")["restarts"], 2);
+}
+
+#[test]
 fn a_stop_cut_short_by_a_daemon_crash_is_finished_by_the_next_daemon() {
     let hk = bin_dir().join("hk");
     let s = stack(&format!(

@@ -24,5 +24,5 @@ mod tests;
 pub use io::{
     Action, Input, Notified, OpId, ProbeKind, ProcessEnd, RunId, StartOptions, StopOptions,
 };
-pub use service::{Engine, Mark, Outcome, Phase, ProbeHealth};
+pub use service::{Backoff, Engine, Mark, Outcome, Phase, ProbeHealth};
 pub use step::SETTLE;

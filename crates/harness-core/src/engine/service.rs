@@ -108,9 +108,11 @@ pub(crate) struct Svc {
 }
 
 /// What the engine knows of a service apart from its process: how its last
-/// start or run ended and whether it is wanted up. The runtime keeps it in
-/// the store so that a new daemon still knows what failed and what was
-/// blocked (`start --failed`, status notes).
+/// start or run ended, whether it is wanted up, and its restart policy's
+/// memory. The runtime keeps it in the store so that a new daemon still
+/// knows what failed and what was blocked (`start --failed`, status notes),
+/// and neither forgets a restart that was due nor starts a crash loop's
+/// count over.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Outcome {
     /// Failed, blocked, timed out, exited, or nothing to say.
@@ -119,6 +121,38 @@ pub struct Outcome {
     pub last_end: Option<ProcessEnd>,
     /// Asked to run and not asked to stop since.
     pub wanted: bool,
+    /// Backoff streak, restarts within the window, total restarts.
+    pub restarts: Tracker,
+    /// The restart it is backing off towards, if any.
+    pub backoff: Option<Backoff>,
+}
+
+/// A restart that is due at `until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// When the restart is spawned.
+    pub until: Instant,
+    /// Restarts within the window, this one included.
+    pub attempt: u32,
+    /// The limit (0: none).
+    pub max: u32,
+}
+
+impl Svc {
+    fn backoff(&self) -> Option<Backoff> {
+        match self.phase {
+            Phase::Backoff {
+                until,
+                attempt,
+                max,
+            } => Some(Backoff {
+                until,
+                attempt,
+                max,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// The state machine over all services of one project.
@@ -183,22 +217,37 @@ impl Engine {
             mark: s.mark.clone(),
             last_end: s.last_end,
             wanted: s.wanted,
+            restarts: s.tracker.clone(),
+            backoff: s.backoff(),
         }
     }
 
     /// Whether `o` is what the engine knows of service `i` (no copy).
     pub fn outcome_is(&self, i: usize, o: &Outcome) -> bool {
         let s = &self.svcs[i];
-        s.mark == o.mark && s.last_end == o.last_end && s.wanted == o.wanted
+        s.mark == o.mark
+            && s.last_end == o.last_end
+            && s.wanted == o.wanted
+            && s.tracker == o.restarts
+            && s.backoff() == o.backoff
     }
 
     /// Restores what an earlier daemon knew of service `i`; call before
-    /// re-attaching its run, if any.
+    /// re-attaching its run, if any. A restart that was due (the service
+    /// was backing off) is due again, at the same time.
     pub fn restore(&mut self, i: usize, o: Outcome) {
         let s = &mut self.svcs[i];
         s.mark = o.mark;
         s.last_end = o.last_end;
         s.wanted = o.wanted;
+        s.tracker = o.restarts;
+        if let (Some(b), Phase::Stopped, true) = (o.backoff, &s.phase, o.wanted) {
+            s.phase = Phase::Backoff {
+                until: b.until,
+                attempt: b.attempt,
+                max: b.max,
+            };
+        }
     }
 
     /// Whether any operation is in progress.

@@ -964,6 +964,52 @@ fn a_restart_that_cannot_be_spawned_counts_as_a_failed_run() {
     assert_eq!(last.2, "cannot run shim: EMFILE; restart 2/2 in 2s");
 }
 
+#[test]
+fn a_new_engine_keeps_the_due_restart_and_the_crash_count_it_is_given() {
+    let mut r = all_up(RESTARTING);
+    kill9(r.at(20_000), "api"); // restart 1/2 in 1s
+    let api = r.idx("api");
+    let saved: Vec<Outcome> = (0..4).map(|i| r.engine.outcome(i)).collect();
+    assert!(saved[api].backoff.is_some() && saved[api].restarts.total == 1);
+
+    // A new daemon: nothing runs, the outcomes come back from the store.
+    let mut n = Rig::new(RESTARTING);
+    n.t0 = r.t0;
+    for (i, o) in saved.into_iter().enumerate() {
+        n.engine.restore(i, o);
+    }
+    assert!(n.engine.outcome_is(api, &r.engine.outcome(api)));
+    assert!(n.at(20_500).feed(Input::Tick).is_empty(), "not due yet");
+    assert_eq!(
+        n.engine.next_deadline(),
+        Some(n.t0 + Duration::from_millis(21_000))
+    );
+    let a = n.at(21_000).feed(Input::Tick);
+    assert_eq!(n.spawned_names(&a), ["api"], "the restart that was due");
+    n.confirm(&a);
+    // The streak and the window carried over: 2s, then the limit of 2.
+    kill9(n.at(21_100), "api");
+    assert!(matches!(
+        n.engine.phase(api),
+        Phase::Backoff {
+            attempt: 2,
+            max: 2,
+            ..
+        }
+    ));
+    assert_eq!(
+        transitions(&n, "api").last().unwrap().2,
+        "killed by signal 9; restart 2/2 in 2s"
+    );
+    let a = n.at(23_100).feed(Input::Tick);
+    n.confirm(&a);
+    kill9(n.at(23_200), "api");
+    assert_eq!(
+        n.engine.view(api, n.now).status,
+        harness_api::Status::Failed
+    );
+}
+
 const PROBED: &str = r#"
 services:
   api:
