@@ -116,6 +116,20 @@ pub struct Supervisor {
     shims: process::ShimPool,
 }
 
+const RESTARTING: &str = "Restarting service";
+const RESTARTED: &str = "Service restarted successfully";
+const GAVE_UP: &str = "Service has exceeded maximum restart limit";
+
+/// Whether a log line is one the daemon put there to mark a restart (and
+/// not the service's own output).
+pub(crate) fn is_restart_mark(line: &str) -> bool {
+    line.strip_prefix("[harness] ").is_some_and(|l| {
+        [RESTARTING, RESTARTED, GAVE_UP]
+            .iter()
+            .any(|m| l.starts_with(m))
+    })
+}
+
 fn wall_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -497,12 +511,20 @@ impl Supervisor {
             } => {
                 let name = self.engine.graph().name(service).to_string();
                 tracing::info!(service = %name, from, to, reason = %reason, "transition");
-                if to == "restarting" {
+                let restart_line = if to == "restarting" {
                     tracing::warn!(service = %name, "Restarting service ({reason})");
+                    Some(format!("{RESTARTING} ({reason})"))
                 } else if reason.starts_with("restarted successfully") {
                     tracing::info!(service = %name, "Service restarted successfully");
+                    Some(format!("Service {reason}")) // "Service restarted successfully (…)"
                 } else if to == "failed" && reason.starts_with("exceeded maximum restart limit") {
                     tracing::error!(service = %name, "Service has exceeded maximum restart limit - manual intervention required");
+                    Some(format!("Service has {reason}")) // "Service has exceeded …"
+                } else {
+                    None
+                };
+                if let Some(line) = restart_line {
+                    self.mark_log(&name, &line);
                 }
                 self.store.send(Write::History(HistoryRow {
                     ts_ms: wall_ms(),
@@ -517,6 +539,22 @@ impl Supervisor {
                 self.tell(op, OpEvent::Done(summary));
                 self.clients.remove(&op);
             }
+        }
+    }
+
+    /// Puts a `[harness] …` line (see [`is_restart_mark`]) among the service's own output, so that
+    /// `harness logs` shows where a run ended and the next began. One
+    /// append of a whole line: it never splits a line the shim writes.
+    fn mark_log(&self, service: &str, line: &str) {
+        use std::io::Write as _;
+        let path = self.project.log(service);
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(format!("[harness] {line}\n").as_bytes()));
+        if let Err(e) = written {
+            tracing::warn!(service, path = %path.display(), error = %e, "cannot write to the service's log");
         }
     }
 

@@ -47,6 +47,16 @@ fn a_killed_service_comes_back_with_a_new_pid_and_dependents_stay() {
     let log = std::fs::read_to_string(s.path().join(".harness/daemon.log")).unwrap();
     assert!(log.contains("Restarting service"), "{log}");
     assert!(log.contains("Service restarted successfully"), "{log}");
+    // The service's own log shows where one run ended and the next began.
+    let own = s.log("db");
+    assert!(
+        own.contains("[harness] Restarting service (killed by signal 9; restart 1/3 in 50ms)"),
+        "{own}"
+    );
+    assert!(
+        own.contains("[harness] Service restarted successfully"),
+        "{own}"
+    );
 
     // A stop is never answered with a restart.
     assert_eq!(s.harness(&["stop", "db"]).code, 0);
@@ -70,8 +80,15 @@ fn a_crash_loop_ends_failed_and_a_start_clears_it() {
     assert_eq!(row["restarts"], 3);
     assert_eq!(row["exit_code"], 4);
     assert_eq!(
-        row["last_output"].as_array().unwrap().last().unwrap(),
-        "dying"
+        row["last_output"],
+        serde_json::json!(["dying", "dying", "dying"]),
+        "the service's own lines, not harness's restart marks"
+    );
+    assert!(
+        s.log("flaky")
+            .contains("[harness] Service has exceeded maximum restart limit (3 in 1m 0s)"),
+        "{}",
+        s.log("flaky")
     );
     assert!(
         row["notes"]

@@ -1,7 +1,7 @@
 //! `GET /v1/status`.
 
 use super::gone;
-use crate::supervisor::{Handle, Msg};
+use crate::supervisor::{Handle, Msg, is_restart_mark};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -19,14 +19,16 @@ pub(crate) async fn status(State(h): State<Handle>) -> Response {
     match rx.await {
         Ok(mut report) => {
             // A failed service shows what it said last: the answer is
-            // usually there.
+            // usually there. The daemon's own restart marks are skipped.
             for row in &mut report.services {
                 if row.health == Health::Failed {
                     let (bytes, _, _) =
-                        super::logs::tail(&h.project.log(&row.name), Some(LAST_LINES));
-                    row.last_output = String::from_utf8_lossy(&bytes)
-                        .lines()
-                        .map(str::to_string)
+                        super::logs::tail(&h.project.log(&row.name), Some(LAST_LINES * 8));
+                    let text = String::from_utf8_lossy(&bytes);
+                    let own: Vec<&str> = text.lines().filter(|l| !is_restart_mark(l)).collect();
+                    row.last_output = own[own.len().saturating_sub(LAST_LINES)..]
+                        .iter()
+                        .map(|l| l.to_string())
                         .collect();
                 }
             }
