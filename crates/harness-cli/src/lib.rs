@@ -20,9 +20,34 @@ use clap::Parser;
 
 /// Runs the CLI; returns the process exit code.
 pub fn main() -> i32 {
+    quiet_on_closed_stdout();
     let args = args::Cli::parse();
     match commands::dispatch(args) {
         Ok(()) => 0,
         Err(e) => e.report(),
     }
+}
+
+/// `harness status | head -1`: when the reader goes away, end the way every
+/// Unix tool does — killed by SIGPIPE, without a word — instead of
+/// panicking in `println!`. Rust ignores SIGPIPE so that writes to a closed
+/// socket are errors, not deaths; only stdout gets the Unix behaviour back.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .unwrap_or_default();
+        if text.starts_with("failed printing to stdout") && text.contains("Broken pipe") {
+            // SAFETY: restoring the default disposition and raising the
+            // signal ends the process as a closed pipe would.
+            unsafe {
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                libc::raise(libc::SIGPIPE);
+            }
+        }
+        default(info);
+    }));
 }

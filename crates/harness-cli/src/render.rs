@@ -98,7 +98,9 @@ impl Progress {
         });
         Progress {
             bars,
-            width: 12,
+            width: NAME_WIDTH
+                .load(std::sync::atomic::Ordering::Relaxed)
+                .max(12),
             style,
         }
     }
@@ -310,10 +312,13 @@ pub fn status(r: &StatusReport) {
     };
     let running = names(&|s| s.pid.is_some());
     let failed = names(&|s| s.health == Health::Failed);
-    let unhealthy = names(&|s| s.health == Health::Unhealthy);
+    let restarting = names(&|s| s.status == harness_api::Status::Restarting);
+    let unhealthy =
+        names(&|s| s.health == Health::Unhealthy && s.status != harness_api::Status::Restarting);
     let blocked = names(&|s| s.health == Health::Blocked);
     for (list, what) in [
         (&running, "running"),
+        (&restarting, "restarting on its own"),
         (&unhealthy, "unhealthy"),
         (&failed, "failed"),
         (&blocked, "blocked"),
@@ -336,6 +341,12 @@ pub fn status(r: &StatusReport) {
         for u in &unhealthy {
             println!(
                 "  {hx} logs {u} --tail 100   # See why it is unhealthy",
+                hx = hx()
+            );
+        }
+        for r in &restarting {
+            println!(
+                "  {hx} logs {r} --tail 100   # See why it ended (harness restarts it)",
                 hx = hx()
             );
         }
@@ -400,6 +411,10 @@ pub fn history(rows: &[HistoryEntry]) {
     }
 }
 
+/// The name column's width once the state check has shown every name of
+/// the command's scope, so progress lines line up from the first one.
+static NAME_WIDTH: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 fn name_width(plan: &Plan) -> usize {
     plan.services
         .iter()
@@ -412,6 +427,7 @@ fn name_width(plan: &Plan) -> usize {
 /// Seed 000's state check: how each service of the command's scope is.
 pub fn state_check(plan: &Plan) {
     let width = name_width(plan);
+    NAME_WIDTH.fetch_max(width, std::sync::atomic::Ordering::Relaxed);
     println!("Checking current state...");
     for e in &plan.services {
         let c = &e.current;

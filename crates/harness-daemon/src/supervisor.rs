@@ -116,18 +116,46 @@ pub struct Supervisor {
     shims: process::ShimPool,
 }
 
-const RESTARTING: &str = "Restarting service";
-const RESTARTED: &str = "Service restarted successfully";
-const GAVE_UP: &str = "Service has exceeded maximum restart limit";
+/// How the lines of seed 004's health log begin; [`health_line`] writes
+/// them.
+const HEALTH_LINES: [&str; 5] = [
+    "Service marked unhealthy",
+    "Service ended",
+    "Restarting service",
+    "Service restarted successfully",
+    "Service has exceeded maximum restart limit",
+];
 
-/// Whether a log line is one the daemon put there to mark a restart (and
-/// not the service's own output).
+/// The health-log line for a transition, if it is one: the service was
+/// marked unhealthy, ended and will be restarted, is being restarted, came
+/// back, or was given up on. Each goes to `daemon.log` and to the
+/// service's own log.
+fn health_line(to: &str, reason: &str) -> Option<(tracing::Level, String)> {
+    use tracing::Level;
+    let line = if to == "unhealthy" || reason.starts_with("liveness") {
+        (Level::WARN, format!("Service marked unhealthy ({reason})"))
+    } else if to == "restarting" {
+        (Level::WARN, format!("Service ended ({reason})"))
+    } else if let Some(attempt) = reason.strip_prefix("restart ") {
+        (
+            Level::WARN,
+            format!("Restarting service (attempt {attempt})"),
+        )
+    } else if reason.starts_with("restarted successfully") {
+        (Level::INFO, format!("Service {reason}"))
+    } else if to == "failed" && reason.starts_with("exceeded maximum restart limit") {
+        (Level::ERROR, format!("Service has {reason}"))
+    } else {
+        return None;
+    };
+    Some(line)
+}
+
+/// Whether a log line is one the daemon put there (and not the service's
+/// own output).
 pub(crate) fn is_restart_mark(line: &str) -> bool {
-    line.strip_prefix("[harness] ").is_some_and(|l| {
-        [RESTARTING, RESTARTED, GAVE_UP]
-            .iter()
-            .any(|m| l.starts_with(m))
-    })
+    line.strip_prefix("[harness] ")
+        .is_some_and(|l| HEALTH_LINES.iter().any(|m| l.starts_with(m)))
 }
 
 fn wall_ms() -> i64 {
@@ -511,19 +539,12 @@ impl Supervisor {
             } => {
                 let name = self.engine.graph().name(service).to_string();
                 tracing::info!(service = %name, from, to, reason = %reason, "transition");
-                let restart_line = if to == "restarting" {
-                    tracing::warn!(service = %name, "Restarting service ({reason})");
-                    Some(format!("{RESTARTING} ({reason})"))
-                } else if reason.starts_with("restarted successfully") {
-                    tracing::info!(service = %name, "Service restarted successfully");
-                    Some(format!("Service {reason}")) // "Service restarted successfully (…)"
-                } else if to == "failed" && reason.starts_with("exceeded maximum restart limit") {
-                    tracing::error!(service = %name, "Service has exceeded maximum restart limit - manual intervention required");
-                    Some(format!("Service has {reason}")) // "Service has exceeded …"
-                } else {
-                    None
-                };
-                if let Some(line) = restart_line {
+                if let Some((level, line)) = health_line(to, &reason) {
+                    match level {
+                        tracing::Level::ERROR => tracing::error!(service = %name, "{line}"),
+                        tracing::Level::WARN => tracing::warn!(service = %name, "{line}"),
+                        _ => tracing::info!(service = %name, "{line}"),
+                    }
                     self.mark_log(&name, &line);
                 }
                 self.store.send(Write::History(HistoryRow {
@@ -816,5 +837,62 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d.into()).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_transitions_become_the_seed_log_lines_and_are_recognised() {
+        let table = [
+            (
+                "unhealthy",
+                "3 health checks failed",
+                Some("Service marked unhealthy (3 health checks failed)"),
+            ),
+            (
+                "stopping",
+                "liveness probe failed 3 times",
+                Some("Service marked unhealthy (liveness probe failed 3 times)"),
+            ),
+            (
+                "restarting",
+                "killed by signal 9; restart 2/10 in 2s",
+                Some("Service ended (killed by signal 9; restart 2/10 in 2s)"),
+            ),
+            (
+                "starting",
+                "restart 2/10",
+                Some("Restarting service (attempt 2/10)"),
+            ),
+            (
+                "running",
+                "restarted successfully (healthy)",
+                Some("Service restarted successfully (healthy)"),
+            ),
+            (
+                "failed",
+                "exceeded maximum restart limit (10 in 10m) - manual intervention required; last: exit code 1",
+                Some(
+                    "Service has exceeded maximum restart limit (10 in 10m) - manual intervention required; last: exit code 1",
+                ),
+            ),
+            ("running", "healthy", None),
+            ("failed", "exit code 1", None),
+            ("starting", "start requested", None),
+        ];
+        for (to, reason, want) in table {
+            let got = health_line(to, reason).map(|(_, l)| l);
+            assert_eq!(got.as_deref(), want, "{to} {reason}");
+            if let Some(line) = got {
+                assert!(is_restart_mark(&format!("[harness] {line}")));
+                assert!(!is_restart_mark(&line), "only with the prefix");
+            }
+        }
+        assert!(!is_restart_mark(
+            "[harness] cannot start \"api\": No such file"
+        ));
     }
 }

@@ -133,3 +133,26 @@ fn a_command_probe_that_overruns_its_timeout_is_killed_with_what_it_started() {
         );
     }
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_command_like_any_unix_tool() {
+    use std::os::unix::process::ExitStatusExt;
+    let s = Stack::new("services:\n  a:\n    command: sleep 1000\n");
+    assert_eq!(s.harness(&["start", "a"]).code, 0);
+    // `harness status | true`: the pipe's read end is closed before a line is written.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["status"])
+        .current_dir(s.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "no panic: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -50,7 +50,11 @@ fn a_killed_service_comes_back_with_a_new_pid_and_dependents_stay() {
     // The service's own log shows where one run ended and the next began.
     let own = s.log("db");
     assert!(
-        own.contains("[harness] Restarting service (killed by signal 9; restart 1/3 in 50ms)"),
+        own.contains("[harness] Service ended (killed by signal 9; restart 1/3 in 50ms)"),
+        "{own}"
+    );
+    assert!(
+        own.contains("[harness] Restarting service (attempt 1/3)"),
         "{own}"
     );
     assert!(
