@@ -549,34 +549,39 @@ mod tests {
         assert_eq!(back, shapes);
     }
 
+    /// The tables of the first release (schema 1).
+    const SCHEMA_1: &str = "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+         CREATE TABLE runs (
+           service TEXT PRIMARY KEY, run INTEGER NOT NULL,
+           shim_pid INTEGER NOT NULL, shim_start INTEGER NOT NULL,
+           pid INTEGER NOT NULL, pid_start INTEGER NOT NULL,
+           started_at_ms INTEGER NOT NULL);
+         CREATE TABLE history (
+           id INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL,
+           service TEXT NOT NULL, from_state TEXT NOT NULL,
+           to_state TEXT NOT NULL, reason TEXT NOT NULL);
+         CREATE INDEX history_service ON history (service, id);";
+
+    /// A database file made by an older release: `sql` run on a new file.
+    fn old_database(sql: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        Connection::open(&path).unwrap().execute_batch(sql).unwrap();
+        (dir, path)
+    }
+
     /// A database written by the first release (schema 1, no `outcomes`)
     /// opens, keeps its runs and history, and gains the new table.
     #[test]
     fn migrates_a_version_1_database() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(
-                "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-                 CREATE TABLE runs (
-                   service TEXT PRIMARY KEY, run INTEGER NOT NULL,
-                   shim_pid INTEGER NOT NULL, shim_start INTEGER NOT NULL,
-                   pid INTEGER NOT NULL, pid_start INTEGER NOT NULL,
-                   started_at_ms INTEGER NOT NULL);
-                 CREATE TABLE history (
-                   id INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL,
-                   service TEXT NOT NULL, from_state TEXT NOT NULL,
-                   to_state TEXT NOT NULL, reason TEXT NOT NULL);
-                 CREATE INDEX history_service ON history (service, id);
-                 INSERT INTO meta VALUES ('schema_version', 1);
-                 INSERT INTO meta VALUES ('next_run', 42);
-                 INSERT INTO runs VALUES ('db', 41, 100, 101, 102, 103, 104);
-                 INSERT INTO history (ts_ms, service, from_state, to_state, reason)
-                   VALUES (5, 'db', 'stopped', 'starting', 'start requested');",
-            )
-            .unwrap();
-        }
+        let (_dir, path) = old_database(&format!(
+            "{SCHEMA_1}
+             INSERT INTO meta VALUES ('schema_version', 1);
+             INSERT INTO meta VALUES ('next_run', 42);
+             INSERT INTO runs VALUES ('db', 41, 100, 101, 102, 103, 104);
+             INSERT INTO history (ts_ms, service, from_state, to_state, reason)
+               VALUES (5, 'db', 'stopped', 'starting', 'start requested');"
+        ));
         let mut s = Store::open(&path).unwrap();
         assert_eq!(s.runs().unwrap()[0].run, 41);
         assert_eq!(s.history(None, 10).unwrap()[0].to, "starting");
@@ -602,22 +607,16 @@ mod tests {
     /// keeps its outcomes, which start with an empty restart memory.
     #[test]
     fn migrates_a_version_2_database() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(
-                "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-                 CREATE TABLE outcomes (
-                   service TEXT PRIMARY KEY, mark TEXT NOT NULL, detail TEXT NOT NULL,
-                   timeout_ms INTEGER, mark_code INTEGER, mark_signal INTEGER,
-                   last_code INTEGER, last_signal INTEGER, wanted INTEGER NOT NULL);
-                 INSERT INTO meta VALUES ('schema_version', 2);
-                 INSERT INTO meta VALUES ('next_run', 7);
-                 INSERT INTO outcomes VALUES ('api', 'failed', 'exit code 1', NULL, NULL, NULL, 1, NULL, 1);",
-            )
-            .unwrap();
-        }
+        let (_dir, path) = old_database(&format!(
+            "{SCHEMA_1}
+             CREATE TABLE outcomes (
+               service TEXT PRIMARY KEY, mark TEXT NOT NULL, detail TEXT NOT NULL,
+               timeout_ms INTEGER, mark_code INTEGER, mark_signal INTEGER,
+               last_code INTEGER, last_signal INTEGER, wanted INTEGER NOT NULL);
+             INSERT INTO meta VALUES ('schema_version', 2);
+             INSERT INTO meta VALUES ('next_run', 7);
+             INSERT INTO outcomes VALUES ('api', 'failed', 'exit code 1', NULL, NULL, NULL, 1, NULL, 1);"
+        ));
         let s = Store::open(&path).unwrap();
         assert_eq!(
             s.outcomes().unwrap(),
