@@ -42,10 +42,12 @@ fn quiet_on_closed_stdout() {
             .unwrap_or_default();
         if text.starts_with("failed printing to stdout") && text.contains("Broken pipe") {
             // SAFETY: restoring the default disposition and raising the
-            // signal ends the process as a closed pipe would.
+            // signal ends the process as a closed pipe would; if SIGPIPE
+            // is blocked, the exit status a shell shows for it.
             unsafe {
                 libc::signal(libc::SIGPIPE, libc::SIG_DFL);
                 libc::raise(libc::SIGPIPE);
+                libc::_exit(128 + libc::SIGPIPE);
             }
         }
         default(info);

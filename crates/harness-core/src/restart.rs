@@ -99,7 +99,6 @@ impl Tracker {
         }
     }
 
-    /// A person started the service: a clean slate.
     /// A tracker as saved earlier: streak, total, and the times of the
     /// restarts still in the window (oldest first).
     pub fn from_parts(
@@ -119,6 +118,7 @@ impl Tracker {
         self.recent.iter().copied()
     }
 
+    /// A person started the service: a clean slate.
     pub fn reset(&mut self) {
         *self = Tracker::default();
     }

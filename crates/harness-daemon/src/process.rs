@@ -102,14 +102,20 @@ impl Shim {
     }
 
     /// Hands the shim its job and waits for it to say whether the
-    /// service's exec succeeded. `Err(None)`: the shim was gone before it
-    /// read the job.
+    /// service's exec succeeded. `Err(None)`: the job could not be written
+    /// (the shim was gone), so nothing was started. Once the job is written
+    /// the shim may have started the service, so any later trouble is an
+    /// error, never a reason to hand the job to another shim.
     async fn launch(mut self, job: &[u8]) -> Result<Spawned, Option<String>> {
         use tokio::io::AsyncWriteExt;
         let mut stdin = self.child.stdin.take().ok_or(None)?;
         stdin.write_all(job).await.map_err(|_| None)?;
         drop(stdin);
-        let stdout = self.child.stdout.take().ok_or(None)?;
+        let stdout = self
+            .child
+            .stdout
+            .take()
+            .ok_or(Some("shim has no stdout".to_string()))?;
         let mut line = String::new();
         BufReader::new(stdout)
             .read_line(&mut line)
@@ -126,7 +132,7 @@ impl Shim {
                 })
             }
             Some(("error", msg)) => Err(Some(msg.to_string())),
-            _ if line.is_empty() => Err(None),
+            _ if line.is_empty() => Err(Some("harness-shim exited without a word".into())),
             _ => Err(Some(format!(
                 "shim ended without starting the service ({:?})",
                 line.trim()
@@ -163,11 +169,6 @@ impl ShimPool {
     fn take(&self) -> Option<Shim> {
         self.spare.lock().ok()?.take()
     }
-
-    /// The spare shim's pid, if one is waiting.
-    pub fn spare_pid(&self) -> Option<u32> {
-        self.spare.lock().ok()?.as_ref().map(|s| s.pid)
-    }
 }
 
 /// Spawns run `run` of `svc` under a shim (the spare one when there is
@@ -192,7 +193,7 @@ pub async fn spawn(
         None => Shim::start()?.launch(&job).await,
     };
     pool.refill();
-    spawned.map_err(|e| e.unwrap_or_else(|| "harness-shim exited without a word".into()))
+    spawned.map_err(|e| e.unwrap_or_else(|| "harness-shim exited before it read its job".into()))
 }
 
 /// What the shim is to do for run `run` of `svc`.

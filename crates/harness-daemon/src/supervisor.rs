@@ -132,11 +132,12 @@ const HEALTH_LINES: [&str; 5] = [
 /// service's own log.
 fn health_line(to: &str, reason: &str) -> Option<(tracing::Level, String)> {
     use tracing::Level;
-    let line = if to == "unhealthy" || reason.starts_with("liveness") {
-        (Level::WARN, format!("Service marked unhealthy ({reason})"))
-    } else if to == "restarting" {
+    let restart_attempt = reason.strip_prefix("restart ").filter(|_| to == "starting");
+    let line = if to == "restarting" {
         (Level::WARN, format!("Service ended ({reason})"))
-    } else if let Some(attempt) = reason.strip_prefix("restart ") {
+    } else if to == "unhealthy" || (to == "stopping" && reason.starts_with("liveness")) {
+        (Level::WARN, format!("Service marked unhealthy ({reason})"))
+    } else if let Some(attempt) = restart_attempt {
         (
             Level::WARN,
             format!("Restarting service (attempt {attempt})"),
@@ -184,7 +185,7 @@ impl Supervisor {
         let mut engine = Engine::new(config, first_run);
         for (name, outcome) in &saved {
             if let Some(i) = engine.graph().index(name) {
-                engine.restore(i, outcome.clone());
+                engine.restore(i, outcome.clone(), Instant::now());
             }
         }
         let mut sup = Supervisor {
@@ -881,6 +882,14 @@ mod tests {
             ),
             ("running", "healthy", None),
             ("failed", "exit code 1", None),
+            // The end of a run liveness stopped is an end, not a second mark.
+            (
+                "restarting",
+                "liveness probe failed 3 times; restart 1/3 in 50ms",
+                Some("Service ended (liveness probe failed 3 times; restart 1/3 in 50ms)"),
+            ),
+            ("failed", "liveness probe failed 3 times", None),
+            ("running", "restart 2/10", None),
             ("starting", "start requested", None),
         ];
         for (to, reason, want) in table {

@@ -17,21 +17,19 @@ use harness_core::engine::{Backoff, Mark, Outcome, ProcessEnd};
 use harness_core::restart::Tracker;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The engine's times are `Instant`s, which mean nothing to another
-/// process; the store keeps them as wall-clock nanoseconds. One pair of
-/// readings of both clocks per process makes the conversion exact both ways.
+/// process; the store keeps them as wall-clock nanoseconds, converted with
+/// fresh readings of both clocks each time (the monotonic clock stops
+/// while the machine sleeps, so an old pair would drift). The engine
+/// clamps what comes back ([`harness_core::engine::Engine::restore`]).
 fn clocks() -> (Instant, i64) {
-    static CLOCKS: OnceLock<(Instant, i64)> = OnceLock::new();
-    *CLOCKS.get_or_init(|| {
-        let wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as i64)
-            .unwrap_or(0);
-        (Instant::now(), wall)
-    })
+    let wall = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    (Instant::now(), wall)
 }
 
 fn wall_ns(t: Instant) -> i64 {
@@ -42,7 +40,7 @@ fn wall_ns(t: Instant) -> i64 {
     }
 }
 
-/// `None` for a time before this machine booted (long past for any window).
+/// `None` when the time cannot be an `Instant` here (too far back).
 fn instant(ns: i64) -> Option<Instant> {
     let (mono, wall) = clocks();
     if ns >= wall {
@@ -545,7 +543,21 @@ mod tests {
         Store::open(&path).unwrap().apply(&writes).unwrap();
         let mut back = Store::open(&path).unwrap().outcomes().unwrap();
         back.sort_by(|a, b| a.0.cmp(&b.0));
-        let back: Vec<Outcome> = back.into_iter().map(|(_, o)| o).collect();
+        let mut back: Vec<Outcome> = back.into_iter().map(|(_, o)| o).collect();
+        // Times go through the wall clock: equal to within a millisecond.
+        let near = |a: Instant, b: Instant| a.max(b) - a.min(b) < Duration::from_millis(1);
+        let (got, want) = (back.last_mut().unwrap(), shapes.last().unwrap());
+        let (g, w) = (got.backoff.unwrap(), want.backoff.unwrap());
+        assert!(near(g.until, w.until), "{g:?} {w:?}");
+        assert!(
+            got.restarts
+                .recent()
+                .zip(want.restarts.recent())
+                .all(|(g, w)| near(g, w))
+        );
+        assert_eq!(got.restarts.recent().count(), 3);
+        got.backoff = want.backoff;
+        got.restarts = want.restarts.clone();
         assert_eq!(back, shapes);
     }
 

@@ -587,7 +587,7 @@ fn env(map: &MarkedMappingNode, errs: &mut Errors) -> Vec<(String, String)> {
         Node::Mapping(m) => m
             .iter()
             .filter_map(|(k, v)| match v.as_scalar() {
-                Some(s) => Some((k.as_str().to_string(), s.as_str().to_string())),
+                Some(s) => env_pair(k.as_str(), s.as_str(), Location::of(k.span()), errs),
                 None => {
                     errs.push(
                         Location::of(v.span()),
@@ -607,7 +607,7 @@ fn env(map: &MarkedMappingNode, errs: &mut Errors) -> Vec<(String, String)> {
                         "env list entries must be `NAME=value`",
                     );
                 }
-                pair.map(|(k, v)| (k.to_string(), v.to_string()))
+                pair.and_then(|(k, v)| env_pair(k, v, Location::of(item.span()), errs))
             })
             .collect(),
         Node::Scalar(s) => {
@@ -618,6 +618,26 @@ fn env(map: &MarkedMappingNode, errs: &mut Errors) -> Vec<(String, String)> {
             Vec::new()
         }
     }
+}
+
+/// A variable as the service's environment can hold it: a name that is
+/// not empty and has no `=` or NUL, a value without NUL.
+fn env_pair(name: &str, value: &str, at: Location, errs: &mut Errors) -> Option<(String, String)> {
+    if name.is_empty() || name.contains(['=', '\0']) {
+        errs.push(
+            at,
+            format!("env name `{name}` cannot be empty or contain `=`"),
+        );
+        return None;
+    }
+    if value.contains('\0') {
+        errs.push(
+            at,
+            format!("env `{name}`: a value cannot contain a NUL byte"),
+        );
+        return None;
+    }
+    Some((name.to_string(), value.to_string()))
 }
 
 fn stop_signal(s: &MarkedScalarNode, errs: &mut Errors) -> StopSignal {

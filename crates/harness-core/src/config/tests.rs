@@ -331,3 +331,18 @@ services:
         errs[0]
     );
 }
+
+#[test]
+fn env_names_the_environment_cannot_hold_are_rejected_where_written() {
+    let errs = errors(
+        "services:\n  a:\n    command: x\n    env:\n      \"\": empty\n      \"A=B\": eq\n  b:\n    command: x\n    env: [\"=v\", \"OK=fine=too\"]\n",
+    );
+    assert_eq!(
+        errs,
+        [
+            "services.yaml:5:7: env name `` cannot be empty or contain `=`",
+            "services.yaml:6:7: env name `A=B` cannot be empty or contain `=`",
+            "services.yaml:9:11: env name `` cannot be empty or contain `=`",
+        ]
+    );
+}

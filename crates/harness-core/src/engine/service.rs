@@ -234,16 +234,25 @@ impl Engine {
 
     /// Restores what an earlier daemon knew of service `i`; call before
     /// re-attaching its run, if any. A restart that was due (the service
-    /// was backing off) is due again, at the same time.
-    pub fn restore(&mut self, i: usize, o: Outcome) {
+    /// was backing off) is due again, at the same time — unless the
+    /// config's policy now says `never`. Saved times come from the wall
+    /// clock, which can be stepped: none is taken as later than `now`
+    /// (a restart) or than `now` plus the longest backoff (a due restart).
+    pub fn restore(&mut self, i: usize, o: Outcome, now: Instant) {
+        let policy = &self.config.services[i].restart;
         let s = &mut self.svcs[i];
         s.mark = o.mark;
         s.last_end = o.last_end;
         s.wanted = o.wanted;
-        s.tracker = o.restarts;
-        if let (Some(b), Phase::Stopped, true) = (o.backoff, &s.phase, o.wanted) {
+        s.tracker = Tracker::from_parts(
+            o.restarts.streak,
+            o.restarts.total,
+            o.restarts.recent().map(|t| t.min(now)),
+        );
+        let restarts = policy.policy != crate::config::RestartPolicy::Never;
+        if let (Some(b), Phase::Stopped, true, true) = (o.backoff, &s.phase, o.wanted, restarts) {
             s.phase = Phase::Backoff {
-                until: b.until,
+                until: b.until.min(now + policy.backoff_max),
                 attempt: b.attempt,
                 max: b.max,
             };

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::config::parse;
+use crate::restart::Tracker;
 use harness_api::{Health, Phase as P, Status, SystemState};
 use std::time::{Duration, Instant};
 
@@ -975,8 +976,9 @@ fn a_new_engine_keeps_the_due_restart_and_the_crash_count_it_is_given() {
     // A new daemon: nothing runs, the outcomes come back from the store.
     let mut n = Rig::new(RESTARTING);
     n.t0 = r.t0;
+    let now = n.at(20_100).now;
     for (i, o) in saved.into_iter().enumerate() {
-        n.engine.restore(i, o);
+        n.engine.restore(i, o, now);
     }
     assert!(n.engine.outcome_is(api, &r.engine.outcome(api)));
     assert!(n.at(20_500).feed(Input::Tick).is_empty(), "not due yet");
@@ -1008,6 +1010,36 @@ fn a_new_engine_keeps_the_due_restart_and_the_crash_count_it_is_given() {
         n.engine.view(api, n.now).status,
         harness_api::Status::Failed
     );
+}
+
+#[test]
+fn restored_times_from_a_stepped_clock_are_clamped_and_never_means_never() {
+    let mut r = Rig::new(RESTARTING);
+    let now = r.at(5_000).now;
+    let hour = Duration::from_secs(3600);
+    let saved = Outcome {
+        wanted: true,
+        restarts: Tracker::from_parts(2, 2, [now + hour, now + hour]),
+        backoff: Some(Backoff {
+            until: now + hour,
+            attempt: 2,
+            max: 2,
+        }),
+        ..Outcome::default()
+    };
+    let (api, job) = (r.idx("api"), r.idx("job"));
+    r.engine.restore(api, saved.clone(), now);
+    r.engine.restore(job, saved, now);
+    let Phase::Backoff { until, .. } = r.engine.phase(api) else {
+        panic!("{:?}", r.engine.phase(api))
+    };
+    assert_eq!(
+        until,
+        now + Duration::from_secs(60),
+        "at most the longest backoff"
+    );
+    assert!(r.engine.outcome(api).restarts.recent().all(|t| t <= now));
+    assert_eq!(r.engine.phase(job), Phase::Stopped, "restart: never now");
 }
 
 const PROBED: &str = r#"
