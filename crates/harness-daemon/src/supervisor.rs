@@ -12,8 +12,8 @@ use harness_api::{
 };
 use harness_core::config::{Config, Ready};
 use harness_core::engine::{
-    Action, Engine, Input, Notified, OpId, Outcome, ProbeKind, ProcessEnd, RunId, StartOptions,
-    StopOptions,
+    Action, Engine, HealthEvent, Input, Notified, OpId, Outcome, ProbeKind, ProcessEnd, RunId,
+    Severity, StartOptions, StopOptions,
 };
 use harness_store::{HistoryRow, Project, RunRecord, Store, Write};
 use std::collections::HashMap;
@@ -116,47 +116,11 @@ pub struct Supervisor {
     shims: process::ShimPool,
 }
 
-/// How the lines of seed 004's health log begin; [`health_line`] writes
-/// them.
-const HEALTH_LINES: [&str; 5] = [
-    "Service marked unhealthy",
-    "Service ended",
-    "Restarting service",
-    "Service restarted successfully",
-    "Service has exceeded maximum restart limit",
-];
-
-/// The health-log line for a transition, if it is one: the service was
-/// marked unhealthy, ended and will be restarted, is being restarted, came
-/// back, or was given up on. Each goes to `daemon.log` and to the
-/// service's own log.
-fn health_line(to: &str, reason: &str) -> Option<(tracing::Level, String)> {
-    use tracing::Level;
-    let restart_attempt = reason.strip_prefix("restart ").filter(|_| to == "starting");
-    let line = if to == "restarting" {
-        (Level::WARN, format!("Service ended ({reason})"))
-    } else if to == "unhealthy" || (to == "stopping" && reason.starts_with("liveness")) {
-        (Level::WARN, format!("Service marked unhealthy ({reason})"))
-    } else if let Some(attempt) = restart_attempt {
-        (
-            Level::WARN,
-            format!("Restarting service (attempt {attempt})"),
-        )
-    } else if reason.starts_with("restarted successfully") {
-        (Level::INFO, format!("Service {reason}"))
-    } else if to == "failed" && reason.starts_with("exceeded maximum restart limit") {
-        (Level::ERROR, format!("Service has {reason}"))
-    } else {
-        return None;
-    };
-    Some(line)
-}
-
 /// Whether a log line is one the daemon put there (and not the service's
 /// own output).
 pub(crate) fn is_restart_mark(line: &str) -> bool {
     line.strip_prefix("[harness] ")
-        .is_some_and(|l| HEALTH_LINES.iter().any(|m| l.starts_with(m)))
+        .is_some_and(HealthEvent::is_line)
 }
 
 fn wall_ms() -> i64 {
@@ -540,14 +504,6 @@ impl Supervisor {
             } => {
                 let name = self.engine.graph().name(service).to_string();
                 tracing::info!(service = %name, from, to, reason = %reason, "transition");
-                if let Some((level, line)) = health_line(to, &reason) {
-                    match level {
-                        tracing::Level::ERROR => tracing::error!(service = %name, "{line}"),
-                        tracing::Level::WARN => tracing::warn!(service = %name, "{line}"),
-                        _ => tracing::info!(service = %name, "{line}"),
-                    }
-                    self.mark_log(&name, &line);
-                }
                 self.store.send(Write::History(HistoryRow {
                     ts_ms: wall_ms(),
                     service: name,
@@ -555,6 +511,16 @@ impl Supervisor {
                     to: to.into(),
                     reason,
                 }));
+            }
+            Action::Health { service, event } => {
+                let name = self.engine.graph().name(service).to_string();
+                let line = event.line();
+                match event.severity() {
+                    Severity::Error => tracing::error!(service = %name, "{line}"),
+                    Severity::Warning => tracing::warn!(service = %name, "{line}"),
+                    Severity::Info => tracing::info!(service = %name, "{line}"),
+                }
+                self.mark_log(&name, &line);
             }
             Action::Progress { op, progress } => self.tell(op, OpEvent::Progress(progress)),
             Action::Done { op, summary } => {
@@ -564,9 +530,10 @@ impl Supervisor {
         }
     }
 
-    /// Puts a `[harness] …` line (see [`is_restart_mark`]) among the service's own output, so that
-    /// `harness logs` shows where a run ended and the next began. One
-    /// append of a whole line: it never splits a line the shim writes.
+    /// Puts a `[harness] …` line (see [`is_restart_mark`]) among the
+    /// service's own output, so that `harness logs` shows where a run ended
+    /// and the next began. One append of a whole line: it never splits a
+    /// line the shim writes.
     fn mark_log(&self, service: &str, line: &str) {
         use std::io::Write as _;
         let path = self.project.log(service);
@@ -838,70 +805,5 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d.into()).await,
         None => std::future::pending().await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn health_transitions_become_the_seed_log_lines_and_are_recognised() {
-        let table = [
-            (
-                "unhealthy",
-                "3 health checks failed",
-                Some("Service marked unhealthy (3 health checks failed)"),
-            ),
-            (
-                "stopping",
-                "liveness probe failed 3 times",
-                Some("Service marked unhealthy (liveness probe failed 3 times)"),
-            ),
-            (
-                "restarting",
-                "killed by signal 9; restart 2/10 in 2s",
-                Some("Service ended (killed by signal 9; restart 2/10 in 2s)"),
-            ),
-            (
-                "starting",
-                "restart 2/10",
-                Some("Restarting service (attempt 2/10)"),
-            ),
-            (
-                "running",
-                "restarted successfully (healthy)",
-                Some("Service restarted successfully (healthy)"),
-            ),
-            (
-                "failed",
-                "exceeded maximum restart limit (10 in 10m) - manual intervention required; last: exit code 1",
-                Some(
-                    "Service has exceeded maximum restart limit (10 in 10m) - manual intervention required; last: exit code 1",
-                ),
-            ),
-            ("running", "healthy", None),
-            ("failed", "exit code 1", None),
-            // The end of a run liveness stopped is an end, not a second mark.
-            (
-                "restarting",
-                "liveness probe failed 3 times; restart 1/3 in 50ms",
-                Some("Service ended (liveness probe failed 3 times; restart 1/3 in 50ms)"),
-            ),
-            ("failed", "liveness probe failed 3 times", None),
-            ("running", "restart 2/10", None),
-            ("starting", "start requested", None),
-        ];
-        for (to, reason, want) in table {
-            let got = health_line(to, reason).map(|(_, l)| l);
-            assert_eq!(got.as_deref(), want, "{to} {reason}");
-            if let Some(line) = got {
-                assert!(is_restart_mark(&format!("[harness] {line}")));
-                assert!(!is_restart_mark(&line), "only with the prefix");
-            }
-        }
-        assert!(!is_restart_mark(
-            "[harness] cannot start \"api\": No such file"
-        ));
     }
 }

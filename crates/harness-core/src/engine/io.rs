@@ -182,6 +182,82 @@ pub enum Input {
     Tick,
 }
 
+/// What happened to a service's health, worth a line in the logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthEvent {
+    /// Probes failed: it is marked not ready, or (liveness, startup,
+    /// watchdog) its run is stopped to be restarted. Why.
+    Unhealthy(String),
+    /// Its run ended on its own and a restart is scheduled: why, and when.
+    Ended(String),
+    /// A restart is being made: attempt within the window, and the limit
+    /// (0: none).
+    Restarting {
+        /// This attempt.
+        attempt: u32,
+        /// The limit.
+        max: u32,
+    },
+    /// A restarted run is up: how it showed it.
+    Restarted(String),
+    /// Too many restarts; given up until a person starts it. The
+    /// transition's reason: "exceeded maximum restart limit (…) - …".
+    GaveUp(String),
+}
+
+/// How loud a [`HealthEvent`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Things going as they should.
+    Info,
+    /// Something failed; harness is handling it.
+    Warning,
+    /// A person has to step in.
+    Error,
+}
+
+impl HealthEvent {
+    /// How every line of [`HealthEvent::line`] begins.
+    const STARTS: [&str; 5] = [
+        "Service marked unhealthy",
+        "Service ended",
+        "Restarting service",
+        "Service restarted successfully",
+        "Service has exceeded maximum restart limit",
+    ];
+
+    /// The log line, as seed 004 writes it.
+    pub fn line(&self) -> String {
+        let [unhealthy, ended, restarting, restarted, _] = Self::STARTS;
+        match self {
+            HealthEvent::Unhealthy(why) => format!("{unhealthy} ({why})"),
+            HealthEvent::Ended(why) => format!("{ended} ({why})"),
+            HealthEvent::Restarting { attempt, max } => {
+                format!(
+                    "{restarting} (attempt {})",
+                    super::restart::attempt_of(*attempt, *max)
+                )
+            }
+            HealthEvent::Restarted(how) => format!("{restarted} ({how})"),
+            HealthEvent::GaveUp(why) => format!("Service has {why}"),
+        }
+    }
+
+    /// How loud it is.
+    pub fn severity(&self) -> Severity {
+        match self {
+            HealthEvent::Restarted(_) => Severity::Info,
+            HealthEvent::GaveUp(_) => Severity::Error,
+            _ => Severity::Warning,
+        }
+    }
+
+    /// Whether `line` is one [`HealthEvent::line`] wrote.
+    pub fn is_line(line: &str) -> bool {
+        Self::STARTS.iter().any(|s| line.starts_with(s))
+    }
+}
+
 /// Commands the runtime carries out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -226,6 +302,14 @@ pub enum Action {
         to: &'static str,
         /// Why.
         reason: String,
+    },
+    /// Say in the health log (`daemon.log` and the service's own log)
+    /// what happened to a service's health: seed 004's lines.
+    Health {
+        /// Service index.
+        service: usize,
+        /// What happened.
+        event: HealthEvent,
     },
     /// Tell the client of an operation how one service is doing.
     Progress {

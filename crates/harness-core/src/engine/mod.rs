@@ -22,7 +22,8 @@ mod view;
 mod tests;
 
 pub use io::{
-    Action, Input, Notified, OpId, ProbeKind, ProcessEnd, RunId, StartOptions, StopOptions,
+    Action, HealthEvent, Input, Notified, OpId, ProbeKind, ProcessEnd, RunId, Severity,
+    StartOptions, StopOptions,
 };
 pub use service::{Backoff, Engine, Mark, Outcome, Phase, ProbeHealth};
 pub use step::SETTLE;

@@ -5,7 +5,7 @@
 //! starts it again.
 
 use super::io::Notified;
-use super::io::{Action, ProbeKind, RunId};
+use super::io::{Action, HealthEvent, ProbeKind, RunId};
 use super::probe::startup_delay;
 use super::service::{Engine, Phase, ProbeHealth};
 use std::time::Instant;
@@ -144,13 +144,8 @@ impl Engine {
                 }
                 *health = ProbeHealth::Healthy;
                 *started = true;
-                let why = if std::mem::take(&mut self.svcs[i].restarting) {
-                    format!("restarted successfully (ready: {how})")
-                } else {
-                    format!("ready ({how})")
-                };
                 self.svcs[i].watchdog_due = watchdog.map(|w| now + w);
-                out.push(self.transition(i, "starting", "running", why));
+                self.came_up(i, format!("ready ({how})"), format!("ready: {how}"), out);
                 // Liveness already runs (from the spawn or the startup
                 // probe); the readiness check starts now.
                 if let Some(check) = &self.config.services[i].health_check {
@@ -187,6 +182,10 @@ impl Engine {
             return;
         };
         self.svcs[i].kill = Some((why.clone(), since));
+        out.push(super::restart::health_event(
+            i,
+            HealthEvent::Unhealthy(why.clone()),
+        ));
         self.send_stop(i, why, out);
     }
 }

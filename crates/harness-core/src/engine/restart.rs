@@ -1,7 +1,7 @@
 //! Automatic restarts: a service that ended on its own goes through its
 //! policy ([`crate::restart`]) into a backoff, a new run, or `failed`.
 
-use super::io::{Action, ProcessEnd};
+use super::io::{Action, HealthEvent, ProcessEnd};
 use super::service::{Engine, Mark, Phase, ProbeHealth};
 use crate::duration::compact;
 use crate::restart::Decision;
@@ -77,7 +77,8 @@ impl Engine {
                     attempt_of(attempt, max),
                     short(delay)
                 );
-                out.push(self.transition(i, from, "restarting", why));
+                out.push(self.transition(i, from, "restarting", why.clone()));
+                out.push(health_event(i, HealthEvent::Ended(why)));
             }
             Decision::GiveUp => {
                 svc.mark = Mark::GaveUp(end);
@@ -87,7 +88,8 @@ impl Engine {
                     short(cfg.restart.window),
                     why
                 );
-                out.push(self.transition(i, from, "failed", why));
+                out.push(self.transition(i, from, "failed", why.clone()));
+                out.push(health_event(i, HealthEvent::GaveUp(why)));
             }
         }
     }
@@ -121,9 +123,14 @@ impl Engine {
             svc.mark = Mark::None;
             let why = format!("restart {}", attempt_of(attempt, max));
             out.push(self.transition(i, "restarting", "starting", why));
+            out.push(health_event(i, HealthEvent::Restarting { attempt, max }));
             out.push(Action::Spawn { service: i, run });
         }
     }
+}
+
+pub(super) fn health_event(service: usize, event: HealthEvent) -> Action {
+    Action::Health { service, event }
 }
 
 /// "2/10", or "2" without a limit.

@@ -1,8 +1,9 @@
 //! [`Engine::step`]: one input in, the actions that follow out.
 
-use super::io::{Action, Input, OpId, ProbeKind, ProcessEnd, RunId};
+use super::io::{Action, HealthEvent, Input, OpId, ProbeKind, ProcessEnd, RunId};
 use super::op::{MemberState, Op, OpKind};
 use super::probe::startup_delay;
+use super::restart::health_event;
 use super::service::{Engine, Mark, Phase, ProbeHealth};
 use harness_api::{Phase as Reported, Progress, Summary};
 use std::time::{Duration, Instant};
@@ -262,24 +263,34 @@ impl Engine {
             at: next,
         });
         if before != after {
-            let (from, to, why) = match (before, after) {
-                (ProbeHealth::Starting, _) if std::mem::take(&mut self.svcs[i].restarting) => (
-                    "starting",
-                    "running",
-                    "restarted successfully (healthy)".to_string(),
-                ),
-                (ProbeHealth::Starting, _) => ("starting", "running", "healthy".to_string()),
-                (_, ProbeHealth::Healthy) => ("unhealthy", "running", "healthy again".to_string()),
-                _ => (
-                    "running",
-                    "unhealthy",
-                    format!("{} health checks failed", check.retries),
-                ),
-            };
             if after == ProbeHealth::Healthy && matches!(self.svcs[i].mark, Mark::TimedOut(_)) {
                 self.svcs[i].mark = Mark::None;
             }
-            out.push(self.transition(i, from, to, why));
+            match (before, after) {
+                (ProbeHealth::Starting, _) => {
+                    self.came_up(i, "healthy".into(), "healthy".into(), out);
+                }
+                (_, ProbeHealth::Healthy) => {
+                    out.push(self.transition(i, "unhealthy", "running", "healthy again".into()));
+                }
+                _ => {
+                    let why = format!("{} health checks failed", check.retries);
+                    out.push(self.transition(i, "running", "unhealthy", why.clone()));
+                    out.push(health_event(i, HealthEvent::Unhealthy(why)));
+                }
+            }
+        }
+    }
+
+    /// Service `i` is up: `first` says how, or after an automatic restart
+    /// "restarted successfully (`how`)" with its health-log line.
+    pub(super) fn came_up(&mut self, i: usize, first: String, how: String, out: &mut Vec<Action>) {
+        if std::mem::take(&mut self.svcs[i].restarting) {
+            let why = format!("restarted successfully ({how})");
+            out.push(self.transition(i, "starting", "running", why));
+            out.push(health_event(i, HealthEvent::Restarted(how)));
+        } else {
+            out.push(self.transition(i, "starting", "running", first));
         }
     }
 
@@ -331,12 +342,12 @@ impl Engine {
                 && now >= *since + SETTLE
             {
                 *health = ProbeHealth::Healthy;
-                let why = if std::mem::take(&mut self.svcs[i].restarting) {
-                    "restarted successfully (no health check)"
-                } else {
-                    "up (no health check)"
-                };
-                out.push(self.transition(i, "starting", "running", why.into()));
+                self.came_up(
+                    i,
+                    "up (no health check)".into(),
+                    "no health check".into(),
+                    out,
+                );
             }
         }
     }

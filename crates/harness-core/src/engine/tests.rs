@@ -1255,3 +1255,68 @@ fn a_missed_watchdog_restarts_the_run() {
         "watchdog: no WATCHDOG=1 for 2.0s"
     );
 }
+
+/// The health events of service `name` so far, as log lines.
+fn health_lines(r: &Rig, name: &str) -> Vec<String> {
+    let i = r.idx(name);
+    r.log
+        .iter()
+        .filter_map(|a| match a {
+            Action::Health { service, event } if *service == i => Some(event.line()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn restarts_and_give_ups_are_health_events_with_seed_004_lines() {
+    let mut r = all_up(RESTARTING);
+    kill9(r.at(20_000), "api");
+    let a = r.at(21_000).feed(Input::Tick);
+    r.confirm(&a);
+    r.at(21_300).feed(Input::Tick); // up 250 ms, no check
+    kill9(r.at(21_400), "api");
+    let a = r.at(23_400).feed(Input::Tick);
+    r.confirm(&a);
+    kill9(r.at(23_500), "api");
+    assert_eq!(
+        health_lines(&r, "api"),
+        [
+            "Service ended (killed by signal 9; restart 1/2 in 1s)",
+            "Restarting service (attempt 1/2)",
+            "Service restarted successfully (no health check)",
+            "Service ended (killed by signal 9; restart 2/2 in 2s)",
+            "Restarting service (attempt 2/2)",
+            "Service has exceeded maximum restart limit (2 in 10m 0s) - manual intervention required; last: killed by signal 9",
+        ]
+    );
+    let severities: Vec<Severity> = r
+        .log
+        .iter()
+        .filter_map(|a| match a {
+            Action::Health { event, .. } => Some(event.severity()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(severities.last(), Some(&Severity::Error));
+    assert!(health_lines(&r, "db").is_empty(), "nothing happened to db");
+    for line in health_lines(&r, "api") {
+        assert!(HealthEvent::is_line(&line), "{line}");
+    }
+    assert!(!HealthEvent::is_line("Service is fine"));
+}
+
+#[test]
+fn failing_probes_are_unhealthy_events() {
+    let mut r = Rig::new(PROBED);
+    let a = r.start(&["api"], StartOptions::default());
+    r.confirm(&a);
+    r.at(300).feed(Input::Tick);
+    for t in [1300, 2300, 3300] {
+        live(r.at(t), "api", ProbeKind::Live, false);
+    }
+    assert_eq!(
+        health_lines(&r, "api"),
+        ["Service marked unhealthy (liveness probe failed 3 times)"]
+    );
+}
