@@ -181,17 +181,14 @@ pub async fn spawn(
 ) -> Result<Spawned, String> {
     let job = job(project, svc, run)?.encode();
     let _ = std::fs::remove_file(project.exit_file(&svc.name));
-    let spawned = match pool.take() {
-        Some(spare) => match spare.launch(&job).await {
-            Err(None) => None, // the spare died while it waited; use a new one
-            done => Some(done),
-        },
-        None => None,
-    };
-    let spawned = match spawned {
-        Some(done) => done,
-        None => Shim::start()?.launch(&job).await,
-    };
+    let mut spawned = Err(None);
+    if let Some(spare) = pool.take() {
+        spawned = spare.launch(&job).await;
+    }
+    if matches!(spawned, Err(None)) {
+        // No spare, or it died while it waited: a new shim takes the job.
+        spawned = Shim::start()?.launch(&job).await;
+    }
     pool.refill();
     spawned.map_err(|e| e.unwrap_or_else(|| "harness-shim exited before it read its job".into()))
 }

@@ -533,7 +533,9 @@ impl Supervisor {
     /// Puts a `[harness] …` line (see [`is_restart_mark`]) among the
     /// service's own output, so that `harness logs` shows where a run ended
     /// and the next began. One append of a whole line: it never splits a
-    /// line the shim writes.
+    /// line the shim writes. Written here rather than on the store thread
+    /// so that a mark always precedes the output of the run it announces;
+    /// it happens only on health events, never on a probe or a plain start.
     fn mark_log(&self, service: &str, line: &str) {
         use std::io::Write as _;
         let path = self.project.log(service);

@@ -1,7 +1,7 @@
 //! The few system calls the shim needs, as small safe functions.
 
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
     if ret < 0 {
@@ -19,31 +19,18 @@ pub fn setsid() {
 }
 
 /// Reads stdin until end of file, then puts `/dev/null` in its place.
+/// (Through fd 0 directly: `std::io::stdin()` would keep an 8 KiB buffer
+/// for the shim's whole life.)
 pub fn read_stdin_to_end() -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    // SAFETY: fd 0 is open for the process's life; ManuallyDrop keeps the
+    // File from closing it.
+    let mut stdin = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(0) });
     let mut job = Vec::new();
-    let mut chunk = [0u8; 1024];
-    loop {
-        // SAFETY: reading into a stack buffer of the given length.
-        let n = unsafe { libc::read(0, chunk.as_mut_ptr().cast(), chunk.len()) };
-        match n {
-            0 => break,
-            n if n > 0 => job.extend_from_slice(&chunk[..n as usize]),
-            _ => {
-                let err = io::Error::last_os_error();
-                if err.kind() != io::ErrorKind::Interrupted {
-                    return Err(err);
-                }
-            }
-        }
-    }
-    // SAFETY: open returns a new fd or -1; dup2 onto 0 replaces stdin.
-    unsafe {
-        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
-        if null >= 0 {
-            libc::dup2(null, 0);
-            libc::close(null);
-        }
-    }
+    stdin.read_to_end(&mut job)?;
+    let null = std::fs::File::open("/dev/null")?;
+    // SAFETY: dup2 onto fd 0 replaces stdin with /dev/null.
+    unsafe { libc::dup2(null.as_raw_fd(), 0) };
     Ok(job)
 }
 
