@@ -58,7 +58,10 @@ pub enum SystemState {
     Partial,
     /// Everything requested is up, some of it unhealthy.
     Degraded,
-    /// Nothing is up.
+    /// Nothing is up, and something failed (a start, or a run that ended
+    /// badly).
+    Failed,
+    /// Nothing is up, and nothing failed.
     Stopped,
 }
 
@@ -110,6 +113,11 @@ pub struct HistoryEntry {
     pub to: String,
     /// Why.
     pub reason: String,
+    /// What request led to it, when a person or a follow-up asked
+    /// ("retry chosen at prompt", "rollback: api failed
+    /// (--rollback-on-failure)"). It is also part of `reason`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 /// `POST /v1/start`. Fields left out take their defaults.
@@ -291,9 +299,71 @@ pub struct Summary {
     pub stopped: Vec<String>,
     /// Started with warnings (`--force`).
     pub warned: Vec<String>,
-    /// The request was cancelled (the client went away).
+    /// Those of `started` that were already running: the request started
+    /// nothing for them.
     #[serde(default)]
-    pub cancelled: bool,
+    pub existing: Vec<String>,
+    /// Why each of `warned` has a warning, in the same order.
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
+}
+
+/// A service started with a warning, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    /// Service name.
+    pub service: String,
+    /// Why.
+    pub reason: WarningReason,
+}
+
+/// Why a service started with a warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningReason {
+    /// It started although a dependency is not up or not healthy.
+    DependenciesNotHealthy,
+    /// It runs, but did not become healthy in time.
+    NotHealthy,
+}
+
+/// The events of a start or stop stream (Server-Sent Events): the SSE
+/// event name is [`OpEvent::name`], its data the JSON of the payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpEvent {
+    /// `progress`: one service moved.
+    Progress(Progress),
+    /// `done`: the request is over; always the last event.
+    Done(Summary),
+}
+
+impl OpEvent {
+    /// The SSE event name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OpEvent::Progress(_) => "progress",
+            OpEvent::Done(_) => "done",
+        }
+    }
+
+    /// The SSE data: the payload as JSON.
+    pub fn data(&self) -> String {
+        let json = match self {
+            OpEvent::Progress(p) => serde_json::to_string(p),
+            OpEvent::Done(s) => serde_json::to_string(s),
+        };
+        json.unwrap_or_default()
+    }
+
+    /// An event read back from its name and data; `Ok(None)` for an event
+    /// name this version does not know (a newer daemon may send more).
+    pub fn parse(name: &str, data: &str) -> Result<Option<OpEvent>, serde_json::Error> {
+        Ok(match name {
+            "progress" => Some(OpEvent::Progress(serde_json::from_str(data)?)),
+            "done" => Some(OpEvent::Done(serde_json::from_str(data)?)),
+            _ => None,
+        })
+    }
 }
 
 /// The body of an error answer (4xx/5xx).
@@ -301,8 +371,32 @@ pub struct Summary {
 pub struct ApiError {
     /// What went wrong.
     pub error: String,
-    /// `usage` (exit 2), `config` (exit 2) or `internal` (exit 1).
-    pub kind: String,
+    /// What kind of error: picks the HTTP status and the CLI's exit code.
+    pub kind: ApiErrorKind,
+}
+
+impl ApiError {
+    /// An error of `kind` saying `error`.
+    pub fn new(kind: ApiErrorKind, error: impl Into<String>) -> Self {
+        ApiError {
+            error: error.into(),
+            kind,
+        }
+    }
+}
+
+/// The kinds of [`ApiError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiErrorKind {
+    /// The request names something that does not exist or asks for
+    /// something impossible (CLI exit 2; HTTP 422, or 404 for an unknown
+    /// service in the path).
+    Usage,
+    /// The config file is invalid (CLI exit 2; HTTP 422).
+    Config,
+    /// harness itself failed (CLI exit 1; HTTP 500 or 503).
+    Internal,
 }
 
 /// `POST /v1/health`: run the checks now.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 /// Bring up a stack of services in dependency order, keep it healthy, and
 /// tell the truth when only part of it came up.
 #[derive(Debug, Parser)]
-#[command(name = "harness", version, about)]
+#[command(name = "harness", version)]
 pub struct Cli {
     /// The config file (default: services.yaml or harness.yaml, searched
     /// upward from the current folder). Goes before the command:

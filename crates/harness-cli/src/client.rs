@@ -3,7 +3,7 @@
 
 use crate::error::CliError;
 use anyhow::Context;
-use harness_api::ApiError;
+use harness_api::{ApiError, ApiErrorKind};
 use harness_store::Project;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -140,12 +140,12 @@ impl Client {
                 .to_bytes();
             let e: ApiError = serde_json::from_slice(&bytes).unwrap_or(ApiError {
                 error: String::from_utf8_lossy(&bytes).into_owned(),
-                kind: "internal".into(),
+                kind: ApiErrorKind::Internal,
             });
-            return Err(match e.kind.as_str() {
-                "usage" => CliError::Usage(e.error),
-                "config" => CliError::Config(e.error),
-                _ => CliError::Internal(anyhow::anyhow!(e.error)),
+            return Err(match e.kind {
+                ApiErrorKind::Usage => CliError::Usage(e.error),
+                ApiErrorKind::Config => CliError::Config(e.error),
+                ApiErrorKind::Internal => CliError::Internal(anyhow::anyhow!(e.error)),
             });
         }
         Ok(resp)

@@ -18,11 +18,16 @@ pub use error::CliError;
 
 use clap::Parser;
 
+/// What `harness daemon run` runs: the supervisor of a project, in the
+/// foreground. The binary passes it in, so that the command line does not
+/// link the daemon (the layers stay apart; a test can pass its own).
+pub type DaemonMain = fn(harness_store::Project) -> anyhow::Result<()>;
+
 /// Runs the CLI; returns the process exit code.
-pub fn main() -> i32 {
+pub fn main(daemon: DaemonMain) -> i32 {
     quiet_on_closed_stdout();
     let args = args::Cli::parse();
-    match commands::dispatch(args) {
+    match commands::dispatch(args, daemon) {
         Ok(()) => 0,
         Err(e) => e.report(),
     }

@@ -53,7 +53,7 @@ fn describe(p: &Event) -> String {
         Some(p.detail.clone())
     };
     match p.phase {
-        Phase::Waiting => "waiting for dependencies".into(),
+        Phase::Waiting => detail.unwrap_or_else(|| "waiting for dependencies".into()),
         Phase::Starting => format!("starting (pid {})", p.pid.unwrap_or(0)),
         Phase::Failed => format!("failed to start ({})", detail.unwrap_or_default()),
         Phase::Blocked => format!("blocked ({})", detail.unwrap_or_default()),
@@ -300,6 +300,7 @@ pub fn status(r: &StatusReport) {
         SystemState::Running => "RUNNING",
         SystemState::Partial => "PARTIAL",
         SystemState::Degraded => "DEGRADED",
+        SystemState::Failed => "FAILED",
         SystemState::Stopped => "STOPPED",
     };
     println!("\nSystem state: {state}");
@@ -327,7 +328,10 @@ pub fn status(r: &StatusReport) {
             println!("  {} {what} ({})", count(list.len()), list.join(", "));
         }
     }
-    if r.system_state == SystemState::Partial || r.system_state == SystemState::Degraded {
+    if matches!(
+        r.system_state,
+        SystemState::Partial | SystemState::Degraded | SystemState::Failed
+    ) {
         println!("\nTo recover:");
         for f in &failed {
             println!("  {hx} start {f:<12} # Retry failed service", hx = hx());
@@ -361,15 +365,6 @@ pub fn status(r: &StatusReport) {
     }
 }
 
-/// "retry chosen at prompt" out of "start requested (retry chosen at
-/// prompt)"; `None` for a bare request or any other reason.
-fn request_cause(reason: &str) -> Option<&str> {
-    ["start requested (", "stop requested ("]
-        .iter()
-        .find_map(|p| reason.strip_prefix(p))
-        .and_then(|rest| rest.strip_suffix(')'))
-}
-
 /// The transaction log: each service's chain of states, one line per
 /// change of its own (`stopped → starting → running (healthy)`).
 pub fn history(rows: &[HistoryEntry]) {
@@ -379,35 +374,51 @@ pub fn history(rows: &[HistoryEntry]) {
         .max()
         .unwrap_or(8)
         .max(8);
-    let mut lines: Vec<(String, String, Vec<String>, String)> = Vec::new();
+    struct Line {
+        ts: String,
+        service: String,
+        chain: Vec<String>,
+        reason: String,
+        /// The request the chain began with ("retry chosen at prompt").
+        cause: Option<String>,
+    }
+    let mut lines: Vec<Line> = Vec::new();
     let mut open: HashMap<String, usize> = HashMap::new();
     for r in rows {
         if let Some(&i) = open.get(&r.service)
-            && lines[i].2.last() == Some(&r.from)
+            && lines[i].chain.last() == Some(&r.from)
         {
-            lines[i].2.push(r.to.clone());
-            // Keep why the chain began ("retry chosen at prompt") after
-            // how it ended ("healthy").
-            let cause = request_cause(&lines[i].3);
-            lines[i].3 = match cause {
-                Some(c) => format!("{}; {c}", r.reason),
-                None => r.reason.clone(),
-            };
+            let line = &mut lines[i];
+            line.chain.push(r.to.clone());
+            line.reason = r.reason.clone();
+            line.cause = line.cause.take().or_else(|| r.cause.clone());
         } else {
             open.insert(r.service.clone(), lines.len());
-            lines.push((
-                r.ts.chars().take(19).collect(),
-                r.service.clone(),
-                vec![r.from.clone(), r.to.clone()],
-                r.reason.clone(),
-            ));
+            lines.push(Line {
+                ts: r.ts.chars().take(19).collect(),
+                service: r.service.clone(),
+                chain: vec![r.from.clone(), r.to.clone()],
+                reason: r.reason.clone(),
+                cause: r.cause.clone(),
+            });
         }
         if !matches!(r.to.as_str(), "starting" | "stopping") {
             open.remove(&r.service);
         }
     }
-    for (ts, service, chain, reason) in lines {
-        println!("{ts}  {service:<width$}  {} ({reason})", chain.join(" → "));
+    for l in lines {
+        // Keep why the chain began after how it ended ("healthy; retry
+        // chosen at prompt"), unless the last reason already says it.
+        let reason = match &l.cause {
+            Some(c) if !l.reason.contains(c.as_str()) => format!("{}; {c}", l.reason),
+            _ => l.reason,
+        };
+        println!(
+            "{}  {:<width$}  {} ({reason})",
+            l.ts,
+            l.service,
+            l.chain.join(" → ")
+        );
     }
 }
 

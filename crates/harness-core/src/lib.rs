@@ -16,5 +16,6 @@ pub mod config;
 pub mod duration;
 pub mod engine;
 pub mod graph;
+pub mod report;
 pub mod restart;
 pub mod timeout;

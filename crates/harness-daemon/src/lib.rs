@@ -24,6 +24,7 @@ pub mod probe;
 pub mod process;
 pub mod store_writer;
 pub mod supervisor;
+pub mod wire;
 
 use harness_store::Project;
 use std::future::Future;

@@ -1,8 +1,8 @@
 //! `GET /metrics`: the Prometheus text format (version 0.0.4), for any
 //! scraper. One family per fact, one sample per service.
 
-use harness_api::{Health, Status, StatusReport};
 use harness_core::engine::ProbeKind;
+use harness_core::report::{Health, ServiceView, Status, StatusView};
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::time::Duration;
@@ -21,7 +21,7 @@ const STATES: [(Status, &str); 7] = [
 ];
 
 /// Renders every family.
-pub fn render(report: &StatusReport, latencies: &Latencies) -> String {
+pub fn render(report: &StatusView, latencies: &Latencies) -> String {
     let mut out = String::new();
     let mut family = |name: &str, kind: &str, help: &str, samples: Vec<(String, String)>| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -29,7 +29,7 @@ pub fn render(report: &StatusReport, latencies: &Latencies) -> String {
             let _ = writeln!(out, "{name}{{{labels}}} {value}");
         }
     };
-    let each = |f: &dyn Fn(&harness_api::ServiceStatus) -> Option<String>| {
+    let each = |f: &dyn Fn(&ServiceView) -> Option<String>| {
         report
             .services
             .iter()
@@ -105,11 +105,11 @@ pub fn render(report: &StatusReport, latencies: &Latencies) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use harness_api::{ServiceStatus, SystemState};
+    use harness_core::report::SystemState;
 
     #[test]
     fn every_family_has_help_type_and_one_sample_per_service() {
-        let row = |name: &str, status, health, pid| ServiceStatus {
+        let row = |name: &str, status, health, pid| ServiceView {
             name: name.into(),
             status,
             health,
@@ -119,9 +119,8 @@ mod tests {
             exit_code: None,
             network: "local".into(),
             notes: String::new(),
-            last_output: Vec::new(),
         };
-        let report = StatusReport {
+        let report = StatusView {
             system_state: SystemState::Partial,
             services: vec![
                 row("api", Status::Running, Health::Healthy, Some(7)),

@@ -6,29 +6,22 @@ use crate::notify;
 use crate::probe;
 use crate::process::{self, ProcessGroup};
 use crate::store_writer::StoreWriter;
+use crate::wire;
 use harness_api::{
-    ApiError, CHOICE_SUBJECT, Choice, Health, HealthResult, Plan, PlanRequest, Progress,
-    StartRequest, StatusReport, StopRequest, Summary,
+    ApiError, ApiErrorKind, CHOICE_SUBJECT, Choice, HealthResult, OpEvent, Plan, PlanRequest,
+    StartRequest, StopRequest,
 };
 use harness_core::config::{Config, Ready};
 use harness_core::engine::{
-    Action, Engine, HealthEvent, Input, Notified, OpId, Outcome, ProbeKind, ProcessEnd, RunId,
-    Severity, StartOptions, StopOptions,
+    Action, Engine, HealthEvent, HistoryState, Input, Notified, OpId, Outcome, ProbeKind,
+    ProcessEnd, RunId, Severity, StartOptions, StopOptions,
 };
+use harness_core::report::{Health, StatusView};
 use harness_store::{HistoryRow, Project, RunRecord, Store, Write};
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::AbortHandle;
-
-/// Events streamed to the client of a start or stop.
-#[derive(Debug, Clone)]
-pub enum OpEvent {
-    /// One service moved.
-    Progress(Progress),
-    /// The request is over.
-    Done(Summary),
-}
 
 /// Buffer of each client's event channel; a client this far behind is cut
 /// off rather than allowed to slow the supervisor.
@@ -50,7 +43,7 @@ pub enum Msg {
     /// `POST /v1/choice`.
     Choice(Choice),
     /// `GET /v1/status`.
-    Status(oneshot::Sender<StatusReport>),
+    Status(oneshot::Sender<StatusView>),
     /// `GET /metrics`.
     Metrics(oneshot::Sender<String>),
     /// A probe answered, and how long it took.
@@ -150,6 +143,13 @@ impl Supervisor {
         for (name, outcome) in &saved {
             if let Some(i) = engine.graph().index(name) {
                 engine.restore(i, outcome.clone(), Instant::now());
+            }
+        }
+        for (name, state) in store.last_states()? {
+            if let (Some(i), Some(state)) =
+                (engine.graph().index(&name), HistoryState::parse(&state))
+            {
+                engine.restore_recorded(i, state);
             }
         }
         let mut sup = Supervisor {
@@ -260,6 +260,7 @@ impl Supervisor {
                         from: c.prompt,
                         to: c.answer,
                         reason: c.detail,
+                        cause: None,
                     }));
                 }
                 Msg::Status(reply) => {
@@ -299,12 +300,12 @@ impl Supervisor {
         }
         let config = self.project.load().map_err(|e| ApiError {
             error: e.to_string(),
-            kind: "config".into(),
+            kind: ApiErrorKind::Config,
         })?;
         if &config != self.engine.config() {
             self.engine.reload(config).map_err(|e| ApiError {
                 error: e,
-                kind: "usage".into(),
+                kind: ApiErrorKind::Usage,
             })?;
         }
         Ok(())
@@ -327,21 +328,26 @@ impl Supervisor {
     fn plan(&self, req: PlanRequest) -> Result<Plan, ApiError> {
         let config = self.project.load().map_err(|e| ApiError {
             error: e.to_string(),
-            kind: "config".into(),
+            kind: ApiErrorKind::Config,
         })?;
         let mut copy;
         let engine = if &config != self.engine.config() && !self.engine.busy() {
             copy = self.engine.clone();
             copy.reload(config).map_err(|e| ApiError {
                 error: e,
-                kind: "usage".into(),
+                kind: ApiErrorKind::Usage,
             })?;
             &copy
         } else {
             &self.engine
         };
         let (targets, options) = start_targets(engine, &req.start)?;
-        Ok(engine.plan(&targets, &options, req.restart, Instant::now()))
+        Ok(wire::plan(engine.plan(
+            &targets,
+            &options,
+            req.restart,
+            Instant::now(),
+        )))
     }
 
     fn stop(&mut self, req: StopRequest) -> Result<(OpId, mpsc::Receiver<OpEvent>), ApiError> {
@@ -501,15 +507,17 @@ impl Supervisor {
                 from,
                 to,
                 reason,
+                cause,
             } => {
                 let name = self.engine.graph().name(service).to_string();
-                tracing::info!(service = %name, from, to, reason = %reason, "transition");
+                tracing::info!(service = %name, %from, %to, reason = %reason, "transition");
                 self.store.send(Write::History(HistoryRow {
                     ts_ms: wall_ms(),
                     service: name,
-                    from: from.into(),
-                    to: to.into(),
+                    from: from.as_str().into(),
+                    to: to.as_str().into(),
                     reason,
+                    cause,
                 }));
             }
             Action::Health { service, event } => {
@@ -522,9 +530,11 @@ impl Supervisor {
                 }
                 self.mark_log(&name, &line);
             }
-            Action::Progress { op, progress } => self.tell(op, OpEvent::Progress(progress)),
+            Action::Progress { op, progress } => {
+                self.tell(op, OpEvent::Progress(wire::progress(progress)))
+            }
             Action::Done { op, summary } => {
-                self.tell(op, OpEvent::Done(summary));
+                self.tell(op, OpEvent::Done(wire::summary(summary)));
                 self.clients.remove(&op);
             }
         }
@@ -669,7 +679,7 @@ fn resolve(engine: &Engine, names: &[String], all: bool) -> Result<Vec<usize>, A
                     "unknown service `{n}`; services are: {}",
                     engine.config().names().collect::<Vec<_>>().join(", ")
                 ),
-                kind: "usage".into(),
+                kind: ApiErrorKind::Usage,
             })
         })
         .collect()
@@ -691,7 +701,7 @@ fn start_targets(
         (true, true) => {
             return Err(ApiError {
                 error: "`failed` and `blocked` cannot be combined".into(),
-                kind: "usage".into(),
+                kind: ApiErrorKind::Usage,
             });
         }
         (true, false) => picked(Health::Failed),

@@ -51,7 +51,7 @@ fn instant(ns: i64) -> Option<Instant> {
 }
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +101,8 @@ pub struct HistoryRow {
     pub to: String,
     /// Why.
     pub reason: String,
+    /// The request that led to it, if one was named (also in `reason`).
+    pub cause: Option<String>,
 }
 
 /// A connection to the state database.
@@ -175,6 +177,14 @@ impl Store {
                  ALTER TABLE outcomes ADD COLUMN backoff_attempt INTEGER;
                  ALTER TABLE outcomes ADD COLUMN backoff_max INTEGER;
                  UPDATE meta SET value = 3 WHERE key = 'schema_version';
+                 COMMIT;",
+            )?;
+        }
+        if version < 4 {
+            self.conn.execute_batch(
+                "BEGIN;
+                 ALTER TABLE history ADD COLUMN cause TEXT;
+                 UPDATE meta SET value = 4 WHERE key = 'schema_version';
                  COMMIT;",
             )?;
         }
@@ -272,8 +282,9 @@ impl Store {
                 }
                 Write::History(h) => {
                     tx.execute(
-                        "INSERT INTO history (ts_ms, service, from_state, to_state, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![h.ts_ms, h.service, h.from, h.to, h.reason],
+                        "INSERT INTO history (ts_ms, service, from_state, to_state, reason, cause)
+                           VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![h.ts_ms, h.service, h.from, h.to, h.reason, h.cause],
                     )?;
                 }
                 Write::Outcome { service, outcome } => {
@@ -343,6 +354,16 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The state each service's last history row recorded.
+    pub fn last_states(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT service, to_state FROM history
+             WHERE id IN (SELECT max(id) FROM history GROUP BY service)",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// History, oldest first: the last `limit` rows, of `service` if given.
     pub fn history(
         &self,
@@ -350,7 +371,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<HistoryRow>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT ts_ms, service, from_state, to_state, reason FROM
+            "SELECT ts_ms, service, from_state, to_state, reason, cause FROM
                (SELECT * FROM history WHERE ?1 IS NULL OR service = ?1 ORDER BY id DESC LIMIT ?2)
              ORDER BY id",
         )?;
@@ -361,6 +382,7 @@ impl Store {
                 from: r.get(2)?,
                 to: r.get(3)?,
                 reason: r.get(4)?,
+                cause: r.get(5)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -434,7 +456,8 @@ mod tests {
             service: "api".into(),
             from: "stopped".into(),
             to: to.into(),
-            reason: "start requested".into(),
+            reason: "start requested (retry chosen at prompt)".into(),
+            cause: Some("retry chosen at prompt".into()),
         };
         {
             let mut s = Store::open(&path).unwrap();

@@ -1,4 +1,5 @@
-//! `harness daemon run|stop|info`.
+//! `harness daemon stop|info` (`daemon run` is the binary's: see
+//! [`crate::DaemonMain`]).
 
 use crate::args::DaemonCommand;
 use crate::client::Client;
@@ -6,17 +7,6 @@ use crate::error::CliError;
 use harness_api::DaemonInfo;
 use harness_store::Project;
 use hyper::Method;
-
-/// `harness daemon run`: the supervisor in the foreground.
-pub fn run(project: Project) -> Result<(), CliError> {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HARNESS_LOG")
-        .unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .init();
-    harness_daemon::run_blocking(project).map_err(CliError::Internal)
-}
 
 pub async fn control(project: &Project, cmd: DaemonCommand) -> Result<(), CliError> {
     match cmd {

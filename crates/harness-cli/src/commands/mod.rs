@@ -13,7 +13,7 @@ use crate::error::CliError;
 use harness_store::Project;
 
 /// Runs the parsed command.
-pub fn dispatch(cli: Cli) -> Result<(), CliError> {
+pub fn dispatch(cli: Cli, daemon: crate::DaemonMain) -> Result<(), CliError> {
     let project = find_project(&cli)?;
     if let Some(file) = &cli.file {
         crate::render::set_command(format!("harness -f {}", file.display()));
@@ -22,7 +22,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         command: DaemonCommand::Run,
     } = cli.command
     {
-        return daemon::run(project);
+        return daemon(project).map_err(CliError::Internal);
     }
     // Validate before anything runs: config errors exit 2 here.
     let config = project

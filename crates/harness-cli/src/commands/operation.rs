@@ -4,7 +4,7 @@
 use crate::client::{Client, SseReader};
 use crate::error::CliError;
 use crate::render::{self, Progress, Style};
-use harness_api::Summary;
+use harness_api::{OpEvent, Summary};
 use hyper::Method;
 use std::collections::BTreeMap;
 
@@ -43,18 +43,19 @@ pub async fn run(
                 anyhow::anyhow!("the daemon closed the stream before {path} finished").into(),
             );
         };
-        match event.as_str() {
-            "progress" => {
-                if let Ok(p) = serde_json::from_str::<harness_api::Progress>(&data) {
-                    progress.update(&p);
-                    last.insert(p.service.clone(), p);
-                }
+        let event = OpEvent::parse(&event, &data).map_err(|e| {
+            anyhow::anyhow!("the daemon sent an event this harness cannot read: {e}")
+        })?;
+        match event {
+            Some(OpEvent::Progress(p)) => {
+                progress.update(&p);
+                last.insert(p.service.clone(), p);
             }
-            "done" => {
+            Some(OpEvent::Done(summary)) => {
                 progress.finish();
-                return Ok((serde_json::from_str(&data).unwrap_or_default(), last));
+                return Ok((summary, last));
             }
-            _ => {}
+            None => {} // an event a newer daemon sends; nothing to show
         }
     }
 }

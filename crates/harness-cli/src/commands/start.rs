@@ -9,7 +9,7 @@ use crate::error::CliError;
 use crate::prompt;
 use crate::render::{self, Style};
 use harness_api::{
-    Choice, Phase, Plan, PlanAction, PlanRequest, StartRequest, StopRequest, Summary,
+    Choice, Phase, Plan, PlanAction, PlanRequest, StartRequest, StopRequest, Summary, WarningReason,
 };
 use harness_core::config::Config;
 use harness_core::graph::Graph;
@@ -331,7 +331,7 @@ impl Run<'_> {
                 }
             }
             if s.success {
-                return finish(&s, &last, self.no_wait);
+                return finish(&s, self.no_wait);
             }
             if self.failure.teardown_on_failure {
                 return self.teardown("--teardown-on-failure").await;
@@ -589,17 +589,18 @@ fn fail(s: &Summary, last: &LastSeen) -> Result<(), CliError> {
     Err(CliError::ServiceFailed)
 }
 
-fn finish(s: &Summary, last: &LastSeen, no_wait: bool) -> Result<(), CliError> {
-    if !s.warned.is_empty() {
+fn finish(s: &Summary, no_wait: bool) -> Result<(), CliError> {
+    if !s.warnings.is_empty() {
         println!();
-        for w in &s.warned {
-            let detail = last.get(w).map(|p| p.detail.as_str()).unwrap_or("");
+        for w in &s.warnings {
             println!(
-                "Warning: Service '{w}' {}",
-                if detail.contains("deps") {
-                    "started although its dependencies are not healthy"
-                } else {
-                    "started but is not healthy"
+                "Warning: Service '{}' {}",
+                w.service,
+                match w.reason {
+                    WarningReason::DependenciesNotHealthy => {
+                        "started although its dependencies are not healthy"
+                    }
+                    WarningReason::NotHealthy => "started but is not healthy",
                 }
             );
         }
@@ -613,7 +614,16 @@ fn finish(s: &Summary, last: &LastSeen, no_wait: bool) -> Result<(), CliError> {
             "\nServices started. Check status with: {} status",
             render::hx()
         );
+    } else if !s.started.is_empty() && s.existing.len() == s.started.len() {
+        // Nothing was started: say what is true.
+        let all = if s.started.len() == 1 { "" } else { "All " };
+        let verb = if s.started.len() == 1 { "is" } else { "are" };
+        println!(
+            "\n{all}{} {verb} already running; nothing to start",
+            render::count(s.started.len())
+        );
     } else {
+        // All of them are up now, some started by this command.
         println!(
             "\nAll {} started in {:.1}s",
             render::count(s.started.len()),

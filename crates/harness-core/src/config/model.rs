@@ -288,6 +288,19 @@ impl StopSignal {
         (StopSignal::Usr2, "SIGUSR2"),
     ];
 
+    /// Its number on Linux (the only system harness runs on).
+    pub fn number(self) -> i32 {
+        match self {
+            StopSignal::Term => 15,
+            StopSignal::Int => 2,
+            StopSignal::Quit => 3,
+            StopSignal::Hup => 1,
+            StopSignal::Kill => 9,
+            StopSignal::Usr1 => 10,
+            StopSignal::Usr2 => 12,
+        }
+    }
+
     /// Its conventional name.
     pub fn name(self) -> &'static str {
         Self::ALL

@@ -1,7 +1,8 @@
 //! Facts in ([`Input`]), commands out ([`Action`]).
 
+use super::history::HistoryState;
 use crate::config::StopSignal;
-use harness_api::{Progress, Summary};
+use crate::report::{Progress, Summary};
 use std::time::{Duration, Instant};
 
 /// Identifies one start or stop request.
@@ -296,12 +297,14 @@ pub enum Action {
     Transition {
         /// Service index.
         service: usize,
-        /// State before.
-        from: &'static str,
+        /// State before: the one the previous row recorded.
+        from: HistoryState,
         /// State after.
-        to: &'static str,
+        to: HistoryState,
         /// Why.
         reason: String,
+        /// The request behind it, when one was named (also in `reason`).
+        cause: Option<String>,
     },
     /// Say in the health log (`daemon.log` and the service's own log)
     /// what happened to a service's health: seed 004's lines.

@@ -6,6 +6,7 @@
 //! their condition, and settles every member as healthy, failed, timed out,
 //! blocked or used as it was; the operation is done when all have settled.
 
+mod history;
 mod io;
 mod op;
 mod plan;
@@ -21,6 +22,7 @@ mod view;
 #[cfg(test)]
 mod tests;
 
+pub use history::HistoryState;
 pub use io::{
     Action, HealthEvent, Input, Notified, OpId, ProbeKind, ProcessEnd, RunId, Severity,
     StartOptions, StopOptions,

@@ -1,7 +1,7 @@
 //! Operations: one start or stop request and how each member is doing.
 
 use super::io::{OpId, StartOptions, StopOptions};
-use harness_api::Phase as Reported;
+use crate::report::Stage;
 use std::time::Instant;
 
 #[derive(Debug, Clone)]
@@ -18,7 +18,7 @@ pub(crate) enum MemberState {
     /// Acted on (spawned / signalled); waiting for the outcome.
     Acting,
     /// Done, with the phase reported for it.
-    Settled(Reported),
+    Settled(Stage),
 }
 
 #[derive(Debug, Clone)]
@@ -28,6 +28,8 @@ pub(crate) struct Member {
     pub state: MemberState,
     /// Started although a dependency is not up (`--force`).
     pub forced: bool,
+    /// The client was told it waits for its dependencies.
+    pub announced: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -50,13 +52,17 @@ impl Op {
         }
     }
 
-    /// Why the operation was asked for, as a suffix for history reasons.
-    pub fn cause_suffix(&self) -> String {
-        let cause = match &self.kind {
+    /// Why the operation was asked for, if it says.
+    pub fn cause(&self) -> Option<&str> {
+        match &self.kind {
             OpKind::Start(o) => o.cause.as_deref(),
             OpKind::Stop(o) => o.cause.as_deref(),
-        };
-        cause.map(|c| format!(" ({c})")).unwrap_or_default()
+        }
+    }
+
+    /// Why the operation was asked for, as a suffix for history reasons.
+    pub fn cause_suffix(&self) -> String {
+        cause_suffix(self.cause())
     }
 
     pub fn settled(&self) -> bool {
@@ -76,4 +82,9 @@ impl Op {
                 .min(),
         }
     }
+}
+
+/// " (retry chosen at prompt)", or nothing without a cause.
+pub(crate) fn cause_suffix(cause: Option<&str>) -> String {
+    cause.map(|c| format!(" ({c})")).unwrap_or_default()
 }

@@ -4,7 +4,7 @@
 use super::io::{ProcessEnd, StartOptions};
 use super::service::{Engine, Mark, Phase, ProbeHealth};
 use crate::config::Condition;
-use harness_api::{Plan, PlanAction, PlanEntry};
+use crate::report::{Plan, PlanAction, PlanEntry};
 use std::time::Instant;
 
 impl Engine {

@@ -186,7 +186,7 @@ impl Engine {
             i,
             HealthEvent::Unhealthy(why.clone()),
         ));
-        self.send_stop(i, why, out);
+        self.send_stop(i, why, None, out);
     }
 }
 

@@ -1,6 +1,7 @@
 //! Automatic restarts: a service that ended on its own goes through its
 //! policy ([`crate::restart`]) into a backoff, a new run, or `failed`.
 
+use super::history::HistoryState;
 use super::io::{Action, HealthEvent, ProcessEnd};
 use super::service::{Engine, Mark, Phase, ProbeHealth};
 use crate::duration::compact;
@@ -30,13 +31,7 @@ impl Engine {
                 ProcessEnd::Exited(code) => !cfg.success_exit_codes.contains(&code),
                 ProcessEnd::Signaled(_) => true,
             };
-        let from = if self.svcs[i].kill.take().is_some() {
-            "stopping"
-        } else if health == ProbeHealth::Starting {
-            "starting"
-        } else {
-            "running"
-        };
+        self.svcs[i].kill = None;
         let ran_for = now.saturating_duration_since(since);
         let decision = if self.svcs[i].wanted {
             let policy = cfg.restart.clone();
@@ -49,7 +44,7 @@ impl Engine {
         if !svc.wanted {
             // It was being stopped (by a daemon that died meanwhile).
             svc.mark = Mark::None;
-            out.push(self.transition(i, from, "stopped", why));
+            self.record(i, HistoryState::Stopped, why, None, out);
             return;
         }
         match decision {
@@ -58,8 +53,12 @@ impl Engine {
             }
             Decision::Leave => {
                 svc.mark = Mark::Exited(end);
-                let to = if failure { "failed" } else { "exited" };
-                out.push(self.transition(i, from, to, why));
+                let to = if failure {
+                    HistoryState::Failed
+                } else {
+                    HistoryState::Exited
+                };
+                self.record(i, to, why, None, out);
             }
             Decision::Restart {
                 delay,
@@ -77,7 +76,7 @@ impl Engine {
                     attempt_of(attempt, max),
                     short(delay)
                 );
-                out.push(self.transition(i, from, "restarting", why.clone()));
+                self.record(i, HistoryState::Restarting, why.clone(), None, out);
                 out.push(health_event(i, HealthEvent::Ended(why)));
             }
             Decision::GiveUp => {
@@ -88,7 +87,7 @@ impl Engine {
                     short(cfg.restart.window),
                     why
                 );
-                out.push(self.transition(i, from, "failed", why.clone()));
+                self.record(i, HistoryState::Failed, why.clone(), None, out);
                 out.push(health_event(i, HealthEvent::GaveUp(why)));
             }
         }
@@ -122,7 +121,7 @@ impl Engine {
             svc.restarting = true;
             svc.mark = Mark::None;
             let why = format!("restart {}", attempt_of(attempt, max));
-            out.push(self.transition(i, "restarting", "starting", why));
+            self.record(i, HistoryState::Starting, why, None, out);
             out.push(health_event(i, HealthEvent::Restarting { attempt, max }));
             out.push(Action::Spawn { service: i, run });
         }

@@ -1,5 +1,6 @@
 //! The engine and the state it keeps per service.
 
+use super::history::HistoryState;
 use super::io::{ProcessEnd, RunId};
 use super::op::Op;
 use crate::config::Config;
@@ -105,6 +106,8 @@ pub(crate) struct Svc {
     pub watchdog_due: Option<Instant>,
     /// The last `STATUS=` the service sent.
     pub status_text: Option<String>,
+    /// The state the history's last row recorded.
+    pub recorded: HistoryState,
 }
 
 /// What the engine knows of a service apart from its process: how its last
@@ -184,6 +187,7 @@ impl Engine {
                 kill: None,
                 watchdog_due: None,
                 status_text: None,
+                recorded: HistoryState::Stopped,
             })
             .collect();
         Engine {

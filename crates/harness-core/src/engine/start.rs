@@ -1,14 +1,15 @@
 //! Starting: pull in dependencies, spawn each service once its dependencies
 //! meet their condition, settle each member.
 
+use super::history::HistoryState;
 use super::io::{Action, OpId, ProcessEnd, StartOptions};
 use super::op::{Member, MemberState, Op, OpKind};
 use super::service::{Engine, Mark, Phase, ProbeHealth};
 use super::step::progress;
 use crate::config::Condition;
 use crate::duration::compact;
+use crate::report::Stage;
 use crate::timeout::startup_timeout;
-use harness_api::Phase as Reported;
 use std::time::Instant;
 
 /// Whether a dependency lets its dependent start.
@@ -52,13 +53,13 @@ impl Engine {
                     out.push(progress(
                         id,
                         self.graph.name(i),
-                        Reported::Existing,
+                        Stage::Existing,
                         now,
                         now,
                         Some(pid),
                         "using existing (healthy)",
                     ));
-                    MemberState::Settled(Reported::Existing)
+                    MemberState::Settled(Stage::Existing)
                 }
                 Phase::Up { .. } | Phase::Spawning { .. } => MemberState::Acting,
                 Phase::Stopped | Phase::Stopping { .. } | Phase::Backoff { .. } => {
@@ -69,15 +70,6 @@ impl Engine {
                     }
                     svc.tracker.reset();
                     svc.mark = Mark::None;
-                    out.push(progress(
-                        id,
-                        self.graph.name(i),
-                        Reported::Waiting,
-                        now,
-                        now,
-                        None,
-                        "",
-                    ));
                     MemberState::Waiting
                 }
             };
@@ -86,6 +78,7 @@ impl Engine {
                 deadline: now + timeout,
                 state,
                 forced: false,
+                announced: false,
             });
         }
         self.ops.push(op);
@@ -118,14 +111,19 @@ impl Engine {
                                 if self.deps_settled(k, m.service) {
                                     self.spawn(k, idx, true, out);
                                     changed = true;
+                                } else {
+                                    self.announce_waiting(k, idx, now, out);
                                 }
                                 None
                             }
-                            DepState::Broken(why) => Some((Reported::Blocked, why)),
+                            DepState::Broken(why) => Some((Stage::Blocked, why)),
                             DepState::Pending if now >= m.deadline => {
-                                Some((Reported::Blocked, self.pending_reason(k, m.service)))
+                                Some((Stage::Blocked, self.pending_reason(k, m.service)))
                             }
-                            DepState::Pending => None,
+                            DepState::Pending => {
+                                self.announce_waiting(k, idx, now, out);
+                                None
+                            }
                         },
                     }
                 }
@@ -145,7 +143,7 @@ impl Engine {
         options: &StartOptions,
         started: Instant,
         now: Instant,
-    ) -> Option<(Reported, String)> {
+    ) -> Option<(Stage, String)> {
         match self.svcs[m.service].phase {
             // A one-shot that others wait on with `condition: completed`
             // has its outcome only when it exits.
@@ -155,25 +153,29 @@ impl Engine {
             Phase::Up { health, since, .. } => {
                 let took = now.saturating_duration_since(since.max(started));
                 if health == ProbeHealth::Healthy && m.forced {
-                    Some((Reported::Warning, "started, deps unhealthy".into()))
+                    Some((Stage::Warning, "started, deps unhealthy".into()))
                 } else if health == ProbeHealth::Healthy {
                     Some((
-                        Reported::Healthy,
+                        Stage::Healthy,
                         format!("healthy in {}", crate::duration::human(took)),
                     ))
                 } else if options.no_wait {
-                    Some((Reported::Started, "started".into()))
+                    Some((Stage::Started, "started".into()))
                 } else if now >= m.deadline {
                     let after = m.deadline.saturating_duration_since(started);
                     if let Phase::Up { health, .. } = &mut self.svcs[m.service].phase {
                         *health = ProbeHealth::Unhealthy;
                     }
-                    if options.force {
-                        Some((Reported::Warning, "started, health check failed".into()))
+                    if m.forced {
+                        // Started past its dependencies: that is the
+                        // warning, whether or not it had time to be healthy.
+                        Some((Stage::Warning, "started, deps unhealthy".into()))
+                    } else if options.force {
+                        Some((Stage::Warning, "started, health check failed".into()))
                     } else {
                         self.svcs[m.service].mark = Mark::TimedOut(after);
                         Some((
-                            Reported::TimedOut,
+                            Stage::TimedOut,
                             format!("timeout after {}", compact(after.as_secs().max(1))),
                         ))
                     }
@@ -183,7 +185,7 @@ impl Engine {
             }
             Phase::Spawning { .. } => None,
             Phase::Stopping { .. } | Phase::Stopped | Phase::Backoff { .. } => {
-                Some((Reported::Failed, "stopped while starting".into()))
+                Some((Stage::Failed, "stopped while starting".into()))
             }
         }
     }
@@ -192,7 +194,7 @@ impl Engine {
         &mut self,
         k: usize,
         idx: usize,
-        phase: Reported,
+        phase: Stage,
         detail: String,
         now: Instant,
         out: &mut Vec<Action>,
@@ -209,7 +211,7 @@ impl Engine {
         let exit_code = self.svcs[service]
             .last_end
             .and_then(ProcessEnd::code)
-            .filter(|_| phase == Reported::Failed);
+            .filter(|_| phase == Stage::Failed);
         let mut p = progress(
             id,
             self.graph.name(service),
@@ -224,12 +226,12 @@ impl Engine {
         }
         out.push(p);
         match phase {
-            Reported::Blocked => {
+            Stage::Blocked => {
                 self.svcs[service].mark = Mark::Blocked(detail.clone());
-                out.push(self.transition(service, "stopped", "blocked", detail));
+                self.record(service, HistoryState::Blocked, detail, None, out);
             }
-            Reported::TimedOut => {
-                out.push(self.transition(service, "starting", "unhealthy", detail));
+            Stage::TimedOut => {
+                self.record(service, HistoryState::Unhealthy, detail, None, out);
             }
             _ => {}
         }
@@ -239,7 +241,7 @@ impl Engine {
     pub(super) fn settle_everywhere(
         &mut self,
         i: usize,
-        phase: Reported,
+        phase: Stage,
         detail: &str,
         now: Instant,
         out: &mut Vec<Action>,
@@ -263,8 +265,9 @@ impl Engine {
         out: &mut Vec<Action>,
     ) {
         self.svcs[i].mark = Mark::Failed(reason.clone());
-        out.push(self.transition(i, "starting", "stopped", format!("failed: {reason}")));
-        self.settle_everywhere(i, Reported::Failed, &reason, now, out);
+        let why = format!("failed: {reason}");
+        self.record(i, HistoryState::Stopped, why, None, out);
+        self.settle_everywhere(i, Stage::Failed, &reason, now, out);
     }
 
     pub(super) fn spawn(&mut self, k: usize, idx: usize, forced: bool, out: &mut Vec<Action>) {
@@ -282,14 +285,14 @@ impl Engine {
         let notes: Vec<String> = forced
             .then(|| "forced: dependencies not up".to_string())
             .into_iter()
-            .chain(cause)
+            .chain(cause.clone())
             .collect();
         let why = if notes.is_empty() {
             "start requested".to_string()
         } else {
             format!("start requested ({})", notes.join("; "))
         };
-        out.push(self.transition(service, "stopped", "starting", why));
+        self.record(service, HistoryState::Starting, why, cause, out);
         out.push(Action::Spawn { service, run });
     }
 
@@ -335,7 +338,7 @@ impl Engine {
                 Condition::Healthy,
             ) => DepState::Met,
             (Phase::Up { .. }, Condition::Healthy) => match settled {
-                Some(Reported::TimedOut | Reported::Warning) => broken("unhealthy"),
+                Some(Stage::TimedOut | Stage::Warning) => broken("unhealthy"),
                 _ => DepState::Pending,
             },
             (Phase::Stopped, Condition::Completed)
@@ -345,7 +348,7 @@ impl Engine {
                 DepState::Met
             }
             (Phase::Stopped, _) => match settled {
-                Some(Reported::Blocked) => broken("blocked"),
+                Some(Stage::Blocked) => broken("blocked"),
                 Some(_) => broken("failed"),
                 None if self.ops[k].member(d).is_none() => broken(self.why_down(d)),
                 None => DepState::Pending,
@@ -354,15 +357,42 @@ impl Engine {
         }
     }
 
-    pub(super) fn pending_reason(&self, k: usize, i: usize) -> String {
-        let waiting: Vec<&str> = self
-            .graph
+    /// The dependencies of member `i` of start `k` that it still waits for.
+    fn waiting_for(&self, k: usize, i: usize) -> Vec<&str> {
+        self.graph
             .deps(i)
             .iter()
             .filter(|&&(d, c)| !matches!(self.dep_state(k, d, c), DepState::Met))
             .map(|&(d, _)| self.graph.name(d))
-            .collect();
-        format!("timed out waiting for {}", waiting.join(", "))
+            .collect()
+    }
+
+    pub(super) fn pending_reason(&self, k: usize, i: usize) -> String {
+        format!(
+            "timed out waiting for {}",
+            self.waiting_for(k, i).join(", ")
+        )
+    }
+
+    /// Tells the client, once, that member `idx` waits, and for what: only
+    /// a service that really waits says so.
+    fn announce_waiting(&mut self, k: usize, idx: usize, now: Instant, out: &mut Vec<Action>) {
+        let m = &self.ops[k].members[idx];
+        if m.announced {
+            return;
+        }
+        let detail = format!("waiting for {}", self.waiting_for(k, m.service).join(", "));
+        let (id, started, name) = (self.ops[k].id, self.ops[k].started, m.service);
+        out.push(progress(
+            id,
+            self.graph.name(name),
+            Stage::Waiting,
+            started,
+            now,
+            None,
+            &detail,
+        ));
+        self.ops[k].members[idx].announced = true;
     }
 
     pub(super) fn is_completion_dependency(&self, i: usize) -> bool {

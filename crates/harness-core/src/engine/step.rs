@@ -1,11 +1,13 @@
 //! [`Engine::step`]: one input in, the actions that follow out.
 
+use super::history::HistoryState;
 use super::io::{Action, HealthEvent, Input, OpId, ProbeKind, ProcessEnd, RunId};
 use super::op::{MemberState, Op, OpKind};
 use super::probe::startup_delay;
 use super::restart::health_event;
 use super::service::{Engine, Mark, Phase, ProbeHealth};
-use harness_api::{Phase as Reported, Progress, Summary};
+use crate::config::StopSignal;
+use crate::report::{Progress, Stage, Summary, WarningReason};
 use std::time::{Duration, Instant};
 
 /// How long a service without a health check must stay up to count as
@@ -44,6 +46,18 @@ impl Engine {
                 wanted,
             } => {
                 self.svcs[service].wanted = wanted;
+                if !matches!(
+                    self.svcs[service].recorded,
+                    HistoryState::Starting
+                        | HistoryState::Running
+                        | HistoryState::Unhealthy
+                        | HistoryState::Stopping
+                ) {
+                    // The history does not know this run (it began under
+                    // a daemon that died before writing the row).
+                    let why = "found running by a new daemon".to_string();
+                    self.record(service, HistoryState::Starting, why, None, &mut out);
+                }
                 self.svcs[service].phase = Phase::Spawning {
                     run,
                     stop_requested: false,
@@ -143,7 +157,7 @@ impl Engine {
                 out.push(progress(
                     op.id,
                     self.graph.name(i),
-                    Reported::Starting,
+                    Stage::Starting,
                     op.started,
                     now,
                     Some(pid),
@@ -162,7 +176,17 @@ impl Engine {
             self.schedule_probes(i, now, out);
         }
         if stop_requested {
-            self.send_stop(i, "stop requested".into(), out);
+            // The stop that arrived while it was spawning, and why.
+            let cause = self
+                .ops
+                .iter()
+                .find(|o| matches!(o.kind, OpKind::Stop(_)) && o.member(i).is_some())
+                .and_then(|o| o.cause().map(str::to_string));
+            let why = format!(
+                "stop requested{}",
+                super::op::cause_suffix(cause.as_deref())
+            );
+            self.send_stop(i, why, cause, out);
         }
     }
 
@@ -186,7 +210,8 @@ impl Engine {
                     self.ended_on_its_own(i, end, why, true, since, health, now, out);
                     return;
                 }
-                out.push(self.transition(i, "stopping", "stopped", end.describe()));
+                let why = stopped_on_request(end, self.config.services[i].stop_signal);
+                self.record(i, HistoryState::Stopped, why, None, out);
             }
             Phase::Up {
                 run: r,
@@ -203,13 +228,9 @@ impl Engine {
                 if starting && end.success() && self.is_completion_dependency(i) {
                     self.svcs[i].wanted = false;
                     self.svcs[i].mark = Mark::Exited(end);
-                    self.settle_everywhere(i, Reported::Started, "completed", now, out);
-                    out.push(self.transition(
-                        i,
-                        "starting",
-                        "exited",
-                        "completed (exit code 0)".into(),
-                    ));
+                    self.settle_everywhere(i, Stage::Started, "completed", now, out);
+                    let why = "completed (exit code 0)".to_string();
+                    self.record(i, HistoryState::Exited, why, None, out);
                 } else if starting {
                     // Someone is waiting on this start: say so at once
                     // rather than retrying behind their back.
@@ -271,11 +292,12 @@ impl Engine {
                     self.came_up(i, "healthy".into(), "healthy".into(), out);
                 }
                 (_, ProbeHealth::Healthy) => {
-                    out.push(self.transition(i, "unhealthy", "running", "healthy again".into()));
+                    let why = "healthy again".to_string();
+                    self.record(i, HistoryState::Running, why, None, out);
                 }
                 _ => {
                     let why = format!("{} health checks failed", check.retries);
-                    out.push(self.transition(i, "running", "unhealthy", why.clone()));
+                    self.record(i, HistoryState::Unhealthy, why.clone(), None, out);
                     out.push(health_event(i, HealthEvent::Unhealthy(why)));
                 }
             }
@@ -287,10 +309,12 @@ impl Engine {
     pub(super) fn came_up(&mut self, i: usize, first: String, how: String, out: &mut Vec<Action>) {
         if std::mem::take(&mut self.svcs[i].restarting) {
             let why = format!("restarted successfully ({how})");
-            out.push(self.transition(i, "starting", "running", why));
+            self.record(i, HistoryState::Running, why, None, out);
             out.push(health_event(i, HealthEvent::Restarted(how)));
-        } else {
-            out.push(self.transition(i, "starting", "running", first));
+        } else if self.svcs[i].recorded != HistoryState::Running {
+            // (A run re-attached by a new daemon may already be running
+            // as far as the history knows: then there is nothing to add.)
+            self.record(i, HistoryState::Running, first, None, out);
         }
     }
 
@@ -354,45 +378,54 @@ impl Engine {
 
     fn summarize(&self, op: &Op, now: Instant) -> Summary {
         let mut s = Summary {
-            elapsed: now.saturating_duration_since(op.started).as_secs_f64(),
+            elapsed: now.saturating_duration_since(op.started),
             ..Summary::default()
         };
         for m in &op.members {
             let name = self.graph.name(m.service).to_string();
             match m.state {
-                MemberState::Settled(
-                    Reported::Healthy | Reported::Existing | Reported::Started,
-                ) => s.started.push(name),
-                MemberState::Settled(Reported::Warning) => s.warned.push(name),
-                MemberState::Settled(Reported::Blocked) => s.blocked.push(name),
-                MemberState::Settled(Reported::Stopped) => s.stopped.push(name),
+                MemberState::Settled(Stage::Existing) => {
+                    s.existing.push(name.clone());
+                    s.started.push(name);
+                }
+                MemberState::Settled(Stage::Healthy | Stage::Started) => s.started.push(name),
+                MemberState::Settled(Stage::Warning) => {
+                    // Started past its dependencies, or not healthy in time.
+                    let why = if m.forced {
+                        WarningReason::DependenciesNotHealthy
+                    } else {
+                        WarningReason::NotHealthy
+                    };
+                    s.warned.push((name, why));
+                }
+                MemberState::Settled(Stage::Blocked) => s.blocked.push(name),
+                MemberState::Settled(Stage::Stopped) => s.stopped.push(name),
                 _ => s.failed.push(name),
             }
         }
         s.success = s.failed.is_empty() && s.blocked.is_empty();
         s
     }
+}
 
-    pub(crate) fn transition(
-        &self,
-        i: usize,
-        from: &'static str,
-        to: &'static str,
-        reason: String,
-    ) -> Action {
-        Action::Transition {
-            service: i,
-            from,
-            to,
-            reason,
+/// Why a run that harness was stopping ended: the stop was asked for, and
+/// what ended it — the stop signal, or the SIGKILL that followed it.
+pub(super) fn stopped_on_request(end: ProcessEnd, signal: StopSignal) -> String {
+    let how = match end {
+        ProcessEnd::Signaled(s) if s == signal.number() => signal.name().to_string(),
+        ProcessEnd::Signaled(s) if s == StopSignal::Kill.number() => {
+            format!("SIGKILL after {}", signal.name())
         }
-    }
+        ProcessEnd::Signaled(s) => format!("signal {s}"),
+        ProcessEnd::Exited(c) => format!("exit code {c}"),
+    };
+    format!("stop requested; ended by {how}")
 }
 
 pub(super) fn progress(
     op: OpId,
     name: &str,
-    phase: Reported,
+    stage: Stage,
     started: Instant,
     now: Instant,
     pid: Option<u32>,
@@ -402,8 +435,8 @@ pub(super) fn progress(
         op,
         progress: Progress {
             service: name.to_string(),
-            phase,
-            elapsed_ms: now.saturating_duration_since(started).as_millis() as u64,
+            stage,
+            elapsed: now.saturating_duration_since(started),
             pid,
             exit_code: None,
             detail: detail.to_string(),

@@ -1,10 +1,12 @@
 //! Stopping: dependents before their dependencies, signal then SIGKILL.
 
+use super::history::HistoryState;
 use super::io::{Action, OpId, StopOptions};
+use super::op::cause_suffix;
 use super::op::{Member, MemberState, Op, OpKind};
 use super::service::{Engine, Mark, Phase};
 use super::step::progress;
-use harness_api::Phase as Reported;
+use crate::report::Stage;
 use std::time::Instant;
 
 impl Engine {
@@ -35,11 +37,11 @@ impl Engine {
                 .filter(|m| m.state == MemberState::Waiting)
             {
                 if members.contains(&m.service) {
-                    m.state = MemberState::Settled(Reported::Blocked);
+                    m.state = MemberState::Settled(Stage::Blocked);
                     out.push(progress(
                         op.id,
                         self.graph.name(m.service),
-                        Reported::Blocked,
+                        Stage::Blocked,
                         op.started,
                         now,
                         None,
@@ -53,13 +55,15 @@ impl Engine {
             .map(|i| {
                 self.svcs[i].wanted = false;
                 if matches!(self.svcs[i].phase, Phase::Backoff { .. }) {
-                    self.send_stop(i, "stop requested".into(), out);
+                    let why = format!("stop requested{}", cause_suffix(options.cause.as_deref()));
+                    self.send_stop(i, why, options.cause.clone(), out);
                 }
                 Member {
                     service: i,
                     deadline: now,
                     state: MemberState::Waiting,
                     forced: false,
+                    announced: false,
                 }
             })
             .collect();
@@ -80,17 +84,15 @@ impl Engine {
             match (m.state, phase) {
                 (MemberState::Settled(_), _) => {}
                 (_, Phase::Stopped) => {
-                    self.ops[k].members[idx].state = MemberState::Settled(Reported::Stopped);
-                    if matches!(
-                        self.svcs[m.service].mark,
-                        Mark::Blocked(_) | Mark::TimedOut(_)
-                    ) {
-                        self.svcs[m.service].mark = Mark::None;
-                    }
+                    self.ops[k].members[idx].state = MemberState::Settled(Stage::Stopped);
+                    // Down because someone asked: what its last start or
+                    // run did is history now (`history` keeps it; the last
+                    // exit code stays in status), not a failure to show.
+                    self.svcs[m.service].mark = Mark::None;
                     out.push(progress(
                         id,
                         self.graph.name(m.service),
-                        Reported::Stopped,
+                        Stage::Stopped,
                         started,
                         now,
                         None,
@@ -111,14 +113,15 @@ impl Engine {
                         out.push(progress(
                             id,
                             self.graph.name(m.service),
-                            Reported::Stopping,
+                            Stage::Stopping,
                             started,
                             now,
                             None,
                             "",
                         ));
                         let why = format!("stop requested{}", self.ops[k].cause_suffix());
-                        self.send_stop(m.service, why, out);
+                        let cause = self.ops[k].cause().map(str::to_string);
+                        self.send_stop(m.service, why, cause, out);
                         changed = true;
                     }
                 }
@@ -128,13 +131,21 @@ impl Engine {
         changed
     }
 
-    pub(super) fn send_stop(&mut self, i: usize, why: String, out: &mut Vec<Action>) {
+    /// Stops service `i`'s run (or ends its backoff) because of `why`;
+    /// `cause` names the request behind it, if any.
+    pub(super) fn send_stop(
+        &mut self,
+        i: usize,
+        why: String,
+        cause: Option<String>,
+        out: &mut Vec<Action>,
+    ) {
         let cfg = &self.config.services[i];
         let (signal, grace) = (cfg.stop_signal, cfg.stop_timeout);
         match self.svcs[i].phase {
             Phase::Up { run, pid, .. } => {
                 self.svcs[i].phase = Phase::Stopping { run, pid };
-                out.push(self.transition(i, "running", "stopping", why));
+                self.record(i, HistoryState::Stopping, why, cause, out);
                 out.push(Action::Stop {
                     service: i,
                     run,
@@ -153,7 +164,7 @@ impl Engine {
                 // No process: the stop ends the wait at once.
                 self.svcs[i].phase = Phase::Stopped;
                 self.svcs[i].mark = Mark::None;
-                out.push(self.transition(i, "restarting", "stopped", why));
+                self.record(i, HistoryState::Stopped, why, cause, out);
             }
             Phase::Stopping { .. } | Phase::Stopped => {}
         }

@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::config::parse;
+use crate::report::{Health, Stage as P, Status, SystemState, WarningReason};
 use crate::restart::Tracker;
-use harness_api::{Health, Phase as P, Status, SystemState};
 use std::time::{Duration, Instant};
 
 const STACK: &str = r#"
@@ -28,6 +28,8 @@ struct Rig {
     t0: Instant,
     now: Instant,
     log: Vec<Action>,
+    /// The state each service's last history row recorded.
+    recorded: std::collections::HashMap<usize, HistoryState>,
 }
 
 impl Rig {
@@ -39,6 +41,7 @@ impl Rig {
             t0,
             now: t0,
             log: Vec::new(),
+            recorded: Default::default(),
         }
     }
     fn idx(&self, name: &str) -> usize {
@@ -48,8 +51,23 @@ impl Rig {
         self.now = self.t0 + Duration::from_millis(ms);
         self
     }
+    /// Steps the engine. Every test checks the history's chain on the
+    /// way: each row starts where the service's previous row ended.
     fn feed(&mut self, input: Input) -> Vec<Action> {
         let out = self.engine.step(input, self.now);
+        for a in &out {
+            if let Action::Transition {
+                service, from, to, ..
+            } = a
+            {
+                let last = self.recorded.insert(*service, *to);
+                assert_eq!(
+                    *from,
+                    last.unwrap_or(HistoryState::Stopped),
+                    "broken history chain for service {service}: {a:?}"
+                );
+            }
+        }
         self.log.extend(out.clone());
         out
     }
@@ -103,7 +121,7 @@ impl Rig {
             })
             .collect()
     }
-    fn done(&self) -> Option<harness_api::Summary> {
+    fn done(&self) -> Option<crate::report::Summary> {
         self.log.iter().find_map(|a| match a {
             Action::Done { summary, .. } => Some(summary.clone()),
             _ => None,
@@ -112,9 +130,9 @@ impl Rig {
     fn final_phase(&self, name: &str) -> Option<P> {
         self.log.iter().rev().find_map(|a| match a {
             Action::Progress { progress, .. }
-                if progress.service == name && progress.phase.is_final() =>
+                if progress.service == name && progress.stage.is_final() =>
             {
-                Some(progress.phase)
+                Some(progress.stage)
             }
             _ => None,
         })
@@ -197,7 +215,7 @@ fn failed_dependency_blocks_dependents_but_not_independents() {
     assert_eq!(row("worker").health, Health::Blocked);
     assert_eq!(row("worker").notes, "dependency failed: api");
     assert_eq!(rep.system_state, SystemState::Partial);
-    let blocked = r.log.iter().any(|a| matches!(a, Action::Transition { from: "stopped", to: "blocked", reason, .. } if reason == "dependency failed: api"));
+    let blocked = r.log.iter().any(|a| matches!(a, Action::Transition { from: HistoryState::Stopped, to: HistoryState::Blocked, reason, .. } if reason == "dependency failed: api"));
     assert!(blocked, "history records the block");
 }
 
@@ -278,7 +296,10 @@ fn force_starts_dependents_of_a_failed_service_with_a_warning() {
         ["api"],
         "a crash is still a failure under --force"
     );
-    assert_eq!(s.warned, ["worker"]);
+    assert_eq!(
+        s.warned,
+        [("worker".into(), WarningReason::DependenciesNotHealthy)]
+    );
 }
 
 #[test]
@@ -542,8 +563,8 @@ fn after_api_failed() -> Rig {
 }
 
 fn plan_rows(
-    plan: &harness_api::Plan,
-) -> Vec<(String, harness_api::PlanAction, Option<u32>, String)> {
+    plan: &crate::report::Plan,
+) -> Vec<(String, crate::report::PlanAction, Option<u32>, String)> {
     plan.services
         .iter()
         .map(|e| (e.current.name.clone(), e.action, e.wave, e.detail.clone()))
@@ -552,7 +573,7 @@ fn plan_rows(
 
 #[test]
 fn plan_puts_a_stopped_stack_in_waves() {
-    use harness_api::PlanAction::Start;
+    use crate::report::PlanAction::Start;
     let r = Rig::new(STACK);
     let plan = r
         .engine
@@ -575,7 +596,7 @@ fn plan_puts_a_stopped_stack_in_waves() {
 
 #[test]
 fn plan_after_a_partial_failure_uses_what_runs_and_changes_nothing() {
-    use harness_api::PlanAction::{Start, Use};
+    use crate::report::PlanAction::{Start, Use};
     let r = after_api_failed();
     let before = format!("{:?}", r.engine);
     let plan = r
@@ -622,7 +643,7 @@ fn plan_after_a_partial_failure_uses_what_runs_and_changes_nothing() {
 
 #[test]
 fn blocked_services_alone_stay_blocked_by_a_failed_dependency_unless_forced() {
-    use harness_api::PlanAction::{Blocked, Start};
+    use crate::report::PlanAction::{Blocked, Start};
     let mut r = after_api_failed();
     let worker = r.idx("worker");
     let alone = StartOptions {
@@ -668,7 +689,7 @@ fn blocked_services_alone_stay_blocked_by_a_failed_dependency_unless_forced() {
     });
     assert_eq!(r.spawned_names(&a), ["worker"]);
     assert!(r.log.iter().any(|a| matches!(a,
-        Action::Transition { to: "starting", reason, .. }
+        Action::Transition { to: HistoryState::Starting, reason, .. }
             if reason == "start requested (forced: dependencies not up; force continue chosen at prompt)")));
     r.confirm(&a);
     r.at(2300).feed(Input::Tick);
@@ -704,7 +725,7 @@ fn an_exact_stop_leaves_dependents_outside_it_running() {
         .collect();
     assert_eq!(stopped, [r.idx("api")], "worker is not pulled in");
     assert!(stops.iter().any(|a| matches!(a,
-        Action::Transition { to: "stopping", reason, .. }
+        Action::Transition { to: HistoryState::Stopping, reason, .. }
             if reason == "stop requested (rollback: cache failed)")));
     assert!(matches!(r.engine.phase(r.idx("worker")), Phase::Up { .. }));
 }
@@ -763,6 +784,7 @@ fn transitions(r: &Rig, name: &str) -> Vec<(String, String, String)> {
                 from,
                 to,
                 reason,
+                ..
             } if *service == i => Some((from.to_string(), to.to_string(), reason.clone())),
             _ => None,
         })
@@ -1008,7 +1030,7 @@ fn a_new_engine_keeps_the_due_restart_and_the_crash_count_it_is_given() {
     kill9(n.at(23_200), "api");
     assert_eq!(
         n.engine.view(api, n.now).status,
-        harness_api::Status::Failed
+        crate::report::Status::Failed
     );
 }
 
@@ -1318,5 +1340,77 @@ fn failing_probes_are_unhealthy_events() {
     assert_eq!(
         health_lines(&r, "api"),
         ["Service marked unhealthy (liveness probe failed 3 times)"]
+    );
+}
+
+/// A service stopped while it is still starting was never running, and the
+/// signal that ended it was harness's own: the history says both.
+#[test]
+fn a_stop_while_starting_reads_as_a_requested_stop_from_starting() {
+    let mut r = Rig::new(STACK);
+    let a = r.start(
+        &["postgres"],
+        StartOptions {
+            no_wait: true,
+            ..Default::default()
+        },
+    );
+    r.confirm(&a);
+    r.probe("postgres", false);
+    let (service, run) = (r.idx("postgres"), r.run_of("postgres"));
+    let stop = r.feed(Input::Stop {
+        op: 2,
+        targets: vec![service],
+        options: StopOptions::default(),
+    });
+    assert!(stop.iter().any(|a| matches!(a, Action::Stop { .. })));
+    r.feed(Input::Exited {
+        service,
+        run,
+        end: ProcessEnd::Signaled(15),
+    });
+    let rows = transitions(&r, "postgres");
+    assert_eq!(
+        rows,
+        [
+            (
+                "stopped".into(),
+                "starting".into(),
+                "start requested".into()
+            ),
+            (
+                "starting".into(),
+                "stopping".into(),
+                "stop requested".into()
+            ),
+            (
+                "stopping".into(),
+                "stopped".into(),
+                "stop requested; ended by SIGTERM".into()
+            ),
+        ]
+    );
+}
+
+/// What ended a run harness was stopping, in the words of the request.
+#[test]
+fn the_end_of_a_requested_stop_names_the_signal_that_ended_it() {
+    use crate::config::StopSignal;
+    let why = |end| super::step::stopped_on_request(end, StopSignal::Int);
+    assert_eq!(
+        why(ProcessEnd::Signaled(2)),
+        "stop requested; ended by SIGINT"
+    );
+    assert_eq!(
+        why(ProcessEnd::Signaled(9)),
+        "stop requested; ended by SIGKILL after SIGINT"
+    );
+    assert_eq!(
+        why(ProcessEnd::Exited(0)),
+        "stop requested; ended by exit code 0"
+    );
+    assert_eq!(
+        why(ProcessEnd::Signaled(6)),
+        "stop requested; ended by signal 6"
     );
 }

@@ -2,21 +2,20 @@
 
 use super::service::{Engine, Mark, Phase, ProbeHealth};
 use crate::duration::compact;
-use harness_api::{Health, ServiceStatus, Status, StatusReport, SystemState};
+use crate::report::{Health, ServiceView, Status, StatusView, SystemState};
 use std::time::Instant;
 
 impl Engine {
     /// The status of every service and of the stack, as of `now`.
-    pub fn report(&self, now: Instant) -> StatusReport {
-        let services: Vec<ServiceStatus> =
-            (0..self.svcs.len()).map(|i| self.view(i, now)).collect();
-        StatusReport {
+    pub fn report(&self, now: Instant) -> StatusView {
+        let services: Vec<ServiceView> = (0..self.svcs.len()).map(|i| self.view(i, now)).collect();
+        StatusView {
             system_state: self.system_state(&services),
             services,
         }
     }
 
-    pub(crate) fn view(&self, i: usize, now: Instant) -> ServiceStatus {
+    pub(crate) fn view(&self, i: usize, now: Instant) -> ServiceView {
         let svc = &self.svcs[i];
         let cfg = &self.config.services[i];
         let (status, health, pid, uptime) = match svc.phase {
@@ -84,7 +83,7 @@ impl Engine {
             }
             _ => notes,
         };
-        ServiceStatus {
+        ServiceView {
             name: cfg.name.clone(),
             status,
             health,
@@ -98,7 +97,6 @@ impl Engine {
             },
             network: cfg.network.clone().unwrap_or_else(|| "local".into()),
             notes,
-            last_output: Vec::new(),
         }
     }
 
@@ -117,28 +115,29 @@ impl Engine {
         }
     }
 
-    fn system_state(&self, rows: &[ServiceStatus]) -> SystemState {
-        let wanted: Vec<&ServiceStatus> = rows
+    /// RUNNING, DEGRADED, PARTIAL, FAILED or STOPPED: see [`SystemState`].
+    fn system_state(&self, rows: &[ServiceView]) -> SystemState {
+        let wanted: Vec<&ServiceView> = rows
             .iter()
             .zip(&self.svcs)
             .filter(|(_, s)| s.wanted)
             .map(|(r, _)| r)
             .collect();
         let any_up = rows.iter().any(|r| r.pid.is_some());
-        if wanted.is_empty() {
-            return if any_up {
-                SystemState::Partial
+        let any_failed = rows.iter().any(|r| r.health == Health::Failed);
+        let up = |r: &&ServiceView| matches!(r.status, Status::Running | Status::Starting);
+        if !any_up {
+            if any_failed {
+                SystemState::Failed
             } else {
                 SystemState::Stopped
-            };
-        }
-        let up = |r: &&ServiceStatus| matches!(r.status, Status::Running | Status::Starting);
-        if wanted.iter().all(|r| r.health == Health::Healthy) {
+            }
+        } else if wanted.is_empty() {
+            SystemState::Partial
+        } else if wanted.iter().all(|r| r.health == Health::Healthy) {
             SystemState::Running
         } else if wanted.iter().all(up) {
             SystemState::Degraded
-        } else if !any_up {
-            SystemState::Stopped
         } else {
             SystemState::Partial
         }

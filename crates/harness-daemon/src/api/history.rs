@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use harness_api::{ApiError, HistoryEntry};
+use harness_api::{ApiError, ApiErrorKind, HistoryEntry};
 use harness_store::Store;
 
 #[derive(serde::Deserialize)]
@@ -30,6 +30,7 @@ pub(crate) async fn history(State(h): State<Handle>, Query(p): Query<Params>) ->
                     from: r.from,
                     to: r.to,
                     reason: r.reason,
+                    cause: r.cause,
                 })
                 .collect::<Vec<_>>(),
         )
@@ -38,14 +39,14 @@ pub(crate) async fn history(State(h): State<Handle>, Query(p): Query<Params>) ->
             StatusCode::INTERNAL_SERVER_ERROR,
             ApiError {
                 error: e.to_string(),
-                kind: "internal".into(),
+                kind: ApiErrorKind::Internal,
             },
         ),
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             ApiError {
                 error: e.to_string(),
-                kind: "internal".into(),
+                kind: ApiErrorKind::Internal,
             },
         ),
     }

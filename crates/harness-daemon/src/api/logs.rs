@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use harness_api::ApiError;
+use harness_api::{ApiError, ApiErrorKind};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
@@ -37,7 +37,7 @@ pub(crate) async fn logs(
             StatusCode::NOT_FOUND,
             ApiError {
                 error: format!("unknown service `{service}`"),
-                kind: "usage".into(),
+                kind: ApiErrorKind::Usage,
             },
         );
     }

@@ -4,11 +4,13 @@
 
 use super::{error, gone};
 use crate::supervisor::{Handle, Msg};
+use crate::wire;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use harness_api::{ApiError, Health, StatusReport};
+use harness_api::{ApiError, ApiErrorKind};
+use harness_core::report::Health;
 use tokio::sync::oneshot;
 
 pub(crate) async fn metrics(State(h): State<Handle>) -> Response {
@@ -34,23 +36,24 @@ pub(crate) async fn service_health(State(h): State<Handle>, Path(name): Path<Str
     if !h.send(Msg::Status(tx)) {
         return gone();
     }
-    let Ok(report): Result<StatusReport, _> = rx.await else {
+    let Ok(view) = rx.await else {
         return gone();
     };
-    match report.services.into_iter().find(|s| s.name == name) {
+    match view.services.into_iter().find(|s| s.name == name) {
         Some(row) => {
             let code = if row.health == Health::Healthy {
                 StatusCode::OK
             } else {
                 StatusCode::SERVICE_UNAVAILABLE
             };
-            (code, Json(row)).into_response()
+            let out = super::status::last_output(&h.project, &row);
+            (code, Json(wire::service(row, out))).into_response()
         }
         None => error(
             StatusCode::NOT_FOUND,
             ApiError {
                 error: format!("unknown service `{name}`"),
-                kind: "usage".into(),
+                kind: ApiErrorKind::Usage,
             },
         ),
     }

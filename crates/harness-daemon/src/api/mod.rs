@@ -17,7 +17,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use harness_api::ApiError;
+use harness_api::{ApiError, ApiErrorKind};
 use harness_store::Project;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -95,15 +95,15 @@ pub(crate) fn gone() -> Response {
         StatusCode::SERVICE_UNAVAILABLE,
         ApiError {
             error: "daemon is shutting down".into(),
-            kind: "internal".into(),
+            kind: ApiErrorKind::Internal,
         },
     )
 }
 
 pub(crate) fn api_error(e: ApiError) -> Response {
-    let status = match e.kind.as_str() {
-        "usage" | "config" => StatusCode::UNPROCESSABLE_ENTITY,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    let status = match e.kind {
+        ApiErrorKind::Usage | ApiErrorKind::Config => StatusCode::UNPROCESSABLE_ENTITY,
+        ApiErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     };
     error(status, e)
 }

@@ -2,13 +2,13 @@
 //! The result is the final `done` event's `success`, never the HTTP status.
 
 use super::{api_error, gone};
-use crate::supervisor::{Handle, Msg, OpEvent, OpReply};
+use crate::supervisor::{Handle, Msg, OpReply};
 use axum::Json;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::Stream;
-use harness_api::StartRequest;
+use harness_api::{OpEvent, StartRequest};
 use harness_core::engine::OpId;
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -61,12 +61,9 @@ impl Stream for OpStream {
             return Poll::Ready(None);
         }
         match self.events.poll_recv(cx) {
-            Poll::Ready(Some(OpEvent::Progress(p))) => {
-                Poll::Ready(Some(Ok(json_event("progress", &p))))
-            }
-            Poll::Ready(Some(OpEvent::Done(s))) => {
-                self.done = true;
-                Poll::Ready(Some(Ok(json_event("done", &s))))
+            Poll::Ready(Some(e)) => {
+                self.done = matches!(e, OpEvent::Done(_));
+                Poll::Ready(Some(Ok(Event::default().event(e.name()).data(e.data()))))
             }
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
@@ -80,10 +77,4 @@ impl Drop for OpStream {
             self.h.send(Msg::Cancel(self.op));
         }
     }
-}
-
-fn json_event(name: &str, data: &impl serde::Serialize) -> Event {
-    Event::default()
-        .event(name)
-        .data(serde_json::to_string(data).unwrap_or_default())
 }

@@ -2,10 +2,12 @@
 
 use super::gone;
 use crate::supervisor::{Handle, Msg, is_restart_mark};
+use crate::wire;
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use harness_api::Health;
+use harness_core::report::{Health, ServiceView};
+use harness_store::Project;
 use tokio::sync::oneshot;
 
 /// Lines of output shown for a failed service.
@@ -17,23 +19,22 @@ pub(crate) async fn status(State(h): State<Handle>) -> Response {
         return gone();
     }
     match rx.await {
-        Ok(mut report) => {
-            // A failed service shows what it said last: the answer is
-            // usually there. The daemon's own restart marks are skipped.
-            for row in &mut report.services {
-                if row.health == Health::Failed {
-                    let (bytes, _, _) =
-                        super::logs::tail(&h.project.log(&row.name), Some(LAST_LINES * 8));
-                    let text = String::from_utf8_lossy(&bytes);
-                    let own: Vec<&str> = text.lines().filter(|l| !is_restart_mark(l)).collect();
-                    row.last_output = own[own.len().saturating_sub(LAST_LINES)..]
-                        .iter()
-                        .map(|l| l.to_string())
-                        .collect();
-                }
-            }
-            Json(report).into_response()
-        }
+        Ok(view) => Json(wire::status_report(view, |s| last_output(&h.project, s))).into_response(),
         Err(_) => gone(),
     }
+}
+
+/// A failed service shows what it said last: the answer is usually there.
+/// The daemon's own restart marks are skipped.
+pub(crate) fn last_output(project: &Project, s: &ServiceView) -> Vec<String> {
+    if s.health != Health::Failed {
+        return Vec::new();
+    }
+    let (bytes, _, _) = super::logs::tail(&project.log(&s.name), Some(LAST_LINES * 8));
+    let text = String::from_utf8_lossy(&bytes);
+    let own: Vec<&str> = text.lines().filter(|l| !is_restart_mark(l)).collect();
+    own[own.len().saturating_sub(LAST_LINES)..]
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
 }

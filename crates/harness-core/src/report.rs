@@ -1,0 +1,210 @@
+//! What the engine tells the world: the status of every service, the
+//! progress and summary of a start or stop, and the plan of a start.
+//!
+//! These are the core's own types. The daemon maps them to the wire
+//! (`harness-api`) in one file, so the core never depends on how they are
+//! serialized, and a field the wire does not carry yet (a deploy's candidate
+//! version, a job's step) can be added here first.
+
+use std::time::Duration;
+
+/// What a service's process is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Not running.
+    Stopped,
+    /// Spawned, not yet ready.
+    Starting,
+    /// Running.
+    Running,
+    /// Being stopped.
+    Stopping,
+    /// Waiting to be started again.
+    Restarting,
+    /// Given up on: needs a person.
+    Failed,
+    /// Ended on its own after it had started.
+    Exited,
+}
+
+/// What harness knows of a service's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// Its check passes (or it has none and is running).
+    Healthy,
+    /// Its check fails.
+    Unhealthy,
+    /// Not decided yet.
+    Starting,
+    /// Not started because a dependency is not up.
+    Blocked,
+    /// Failed to start or ended with an error.
+    Failed,
+    /// Nothing known (stopped cleanly, never started).
+    Unknown,
+}
+
+/// The stack as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SystemState {
+    /// Everything asked for is up and healthy.
+    Running,
+    /// Some of what was asked for is up, some is not.
+    Partial,
+    /// Everything asked for is up, some of it unhealthy.
+    Degraded,
+    /// Nothing is up, and something failed (a start, or a run that ended
+    /// badly): the stack is down because of a failure, not by request.
+    Failed,
+    /// Nothing is up, and nothing failed.
+    Stopped,
+}
+
+/// One service as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceView {
+    /// Service name.
+    pub name: String,
+    /// Process state.
+    pub status: Status,
+    /// Health.
+    pub health: Health,
+    /// Main process id while running.
+    pub pid: Option<u32>,
+    /// Automatic restarts so far.
+    pub restarts: u32,
+    /// Whole seconds since the process started, while running.
+    pub uptime_secs: Option<u64>,
+    /// Exit code of the last run, if it ended with one and nothing runs.
+    pub exit_code: Option<i32>,
+    /// Network label from the config (`local` when none is given).
+    pub network: String,
+    /// Why the service is as it is ("exit code 1", "dependency failed").
+    pub notes: String,
+}
+
+/// Every service, in config order, and the stack as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusView {
+    /// The stack as a whole.
+    pub system_state: SystemState,
+    /// One entry per service, in config order.
+    pub services: Vec<ServiceView>,
+}
+
+/// A stage a service reaches in a start or stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Waiting for its dependencies (named in the detail).
+    Waiting,
+    /// Already running and healthy: used as it is.
+    Existing,
+    /// Spawned; health not yet known.
+    Starting,
+    /// Healthy (final).
+    Healthy,
+    /// Started, health not waited for (final: `--no-wait`, or a one-shot
+    /// that completed).
+    Started,
+    /// Started with a warning (final, `--force`).
+    Warning,
+    /// Failed to start (final).
+    Failed,
+    /// Did not become healthy in time; left running (final).
+    TimedOut,
+    /// Not started: a dependency is not up (final).
+    Blocked,
+    /// Being stopped.
+    Stopping,
+    /// Stopped (final, for stops).
+    Stopped,
+}
+
+impl Stage {
+    /// Whether this stage ends the service's part in the request.
+    pub fn is_final(self) -> bool {
+        !matches!(self, Stage::Waiting | Stage::Starting | Stage::Stopping)
+    }
+}
+
+/// One service moved during a start or stop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// Service name.
+    pub service: String,
+    /// Where it is now.
+    pub stage: Stage,
+    /// Time since the request.
+    pub elapsed: Duration,
+    /// Process id, once spawned.
+    pub pid: Option<u32>,
+    /// Exit code, when it failed by exiting.
+    pub exit_code: Option<i32>,
+    /// Human detail: "exit code 1", "timeout after 5m", "waiting for db".
+    pub detail: String,
+}
+
+/// Why a service started with a warning (`--force`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarningReason {
+    /// It started although a dependency is not up or not healthy.
+    DependenciesNotHealthy,
+    /// It runs, but did not become healthy in time.
+    NotHealthy,
+}
+
+/// The result of a start or stop.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Whether everything asked for ended as asked.
+    pub success: bool,
+    /// Time from request to done.
+    pub elapsed: Duration,
+    /// Up and healthy or accepted, including those already running.
+    pub started: Vec<String>,
+    /// Those of `started` that were already running before the request:
+    /// it started nothing for them.
+    pub existing: Vec<String>,
+    /// Failed to start or timed out.
+    pub failed: Vec<String>,
+    /// Not started because of a dependency.
+    pub blocked: Vec<String>,
+    /// Stopped (for stops).
+    pub stopped: Vec<String>,
+    /// Started with warnings (`--force`), and why.
+    pub warned: Vec<(String, WarningReason)>,
+}
+
+/// What a start would do with one service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanAction {
+    /// Running and healthy: used as it is.
+    Use,
+    /// Running, not healthy yet: its check is waited for.
+    Wait,
+    /// Started, in a wave.
+    Start,
+    /// Not started: a dependency is not up and will not be started.
+    Blocked,
+}
+
+/// One service of a [`Plan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanEntry {
+    /// The service as it is now.
+    pub current: ServiceView,
+    /// What the start would do with it.
+    pub action: PlanAction,
+    /// For `Start`: 1 for services with nothing to wait for, then one more
+    /// than the highest wave among the dependencies it waits for.
+    pub wave: Option<u32>,
+    /// Why ("dependency failed: api", "forced: api not up").
+    pub detail: String,
+}
+
+/// What a start would do: the services in its scope, in config order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// One entry per service in scope.
+    pub services: Vec<PlanEntry>,
+}

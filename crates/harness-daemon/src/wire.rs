@@ -1,0 +1,152 @@
+//! The one place where the core's reports become wire types
+//! (`harness-api`). The core knows nothing of JSON; the wire knows nothing
+//! of the engine. Every enum is matched exhaustively, so a new state in the
+//! core cannot reach a client without a decision here.
+
+use harness_api as api;
+use harness_core::report as core;
+
+/// A service's status row; `last_output` is what the daemon read from its
+/// log (empty unless it failed).
+pub fn service(v: core::ServiceView, last_output: Vec<String>) -> api::ServiceStatus {
+    api::ServiceStatus {
+        name: v.name,
+        status: status(v.status),
+        health: health(v.health),
+        pid: v.pid,
+        restarts: v.restarts,
+        uptime_secs: v.uptime_secs,
+        exit_code: v.exit_code,
+        network: v.network,
+        notes: v.notes,
+        last_output,
+    }
+}
+
+/// `GET /v1/status`, with each service's last output from `last_output`.
+pub fn status_report(
+    v: core::StatusView,
+    mut last_output: impl FnMut(&core::ServiceView) -> Vec<String>,
+) -> api::StatusReport {
+    api::StatusReport {
+        system_state: system_state(v.system_state),
+        services: v
+            .services
+            .into_iter()
+            .map(|s| {
+                let out = last_output(&s);
+                service(s, out)
+            })
+            .collect(),
+    }
+}
+
+fn status(s: core::Status) -> api::Status {
+    match s {
+        core::Status::Stopped => api::Status::Stopped,
+        core::Status::Starting => api::Status::Starting,
+        core::Status::Running => api::Status::Running,
+        core::Status::Stopping => api::Status::Stopping,
+        core::Status::Restarting => api::Status::Restarting,
+        core::Status::Failed => api::Status::Failed,
+        core::Status::Exited => api::Status::Exited,
+    }
+}
+
+fn health(h: core::Health) -> api::Health {
+    match h {
+        core::Health::Healthy => api::Health::Healthy,
+        core::Health::Unhealthy => api::Health::Unhealthy,
+        core::Health::Starting => api::Health::Starting,
+        core::Health::Blocked => api::Health::Blocked,
+        core::Health::Failed => api::Health::Failed,
+        core::Health::Unknown => api::Health::Unknown,
+    }
+}
+
+fn system_state(s: core::SystemState) -> api::SystemState {
+    match s {
+        core::SystemState::Running => api::SystemState::Running,
+        core::SystemState::Partial => api::SystemState::Partial,
+        core::SystemState::Degraded => api::SystemState::Degraded,
+        core::SystemState::Failed => api::SystemState::Failed,
+        core::SystemState::Stopped => api::SystemState::Stopped,
+    }
+}
+
+/// A `progress` event.
+pub fn progress(p: core::Progress) -> api::Progress {
+    api::Progress {
+        service: p.service,
+        phase: stage(p.stage),
+        elapsed_ms: p.elapsed.as_millis() as u64,
+        pid: p.pid,
+        exit_code: p.exit_code,
+        detail: p.detail,
+    }
+}
+
+fn stage(s: core::Stage) -> api::Phase {
+    match s {
+        core::Stage::Waiting => api::Phase::Waiting,
+        core::Stage::Existing => api::Phase::Existing,
+        core::Stage::Starting => api::Phase::Starting,
+        core::Stage::Healthy => api::Phase::Healthy,
+        core::Stage::Started => api::Phase::Started,
+        core::Stage::Warning => api::Phase::Warning,
+        core::Stage::Failed => api::Phase::Failed,
+        core::Stage::TimedOut => api::Phase::TimedOut,
+        core::Stage::Blocked => api::Phase::Blocked,
+        core::Stage::Stopping => api::Phase::Stopping,
+        core::Stage::Stopped => api::Phase::Stopped,
+    }
+}
+
+/// The `done` event.
+pub fn summary(s: core::Summary) -> api::Summary {
+    let warnings: Vec<api::Warning> = s
+        .warned
+        .into_iter()
+        .map(|(service, why)| api::Warning {
+            service,
+            reason: match why {
+                core::WarningReason::DependenciesNotHealthy => {
+                    api::WarningReason::DependenciesNotHealthy
+                }
+                core::WarningReason::NotHealthy => api::WarningReason::NotHealthy,
+            },
+        })
+        .collect();
+    api::Summary {
+        success: s.success,
+        elapsed: s.elapsed.as_secs_f64(),
+        started: s.started,
+        failed: s.failed,
+        blocked: s.blocked,
+        stopped: s.stopped,
+        warned: warnings.iter().map(|w| w.service.clone()).collect(),
+        existing: s.existing,
+        warnings,
+    }
+}
+
+/// The answer of `POST /v1/plan`.
+pub fn plan(p: core::Plan) -> api::Plan {
+    api::Plan {
+        services: p
+            .services
+            .into_iter()
+            .map(|e| api::PlanEntry {
+                current: service(e.current, Vec::new()),
+                action: match e.action {
+                    core::PlanAction::Use => api::PlanAction::Use,
+                    core::PlanAction::Wait => api::PlanAction::Wait,
+                    core::PlanAction::Start => api::PlanAction::Start,
+                    core::PlanAction::Blocked => api::PlanAction::Blocked,
+                },
+                wave: e.wave,
+                detail: e.detail,
+            })
+            .collect(),
+    }
+}
