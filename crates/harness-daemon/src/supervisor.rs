@@ -212,7 +212,7 @@ impl Supervisor {
                     tracing::warn!(service = %r.service, pid = r.pid, "shim is gone but the service runs; killing its group so it never runs twice");
                     ProcessGroup(r.pid).signal(libc::SIGKILL);
                 }
-                ProcessEnd::Signaled(libc::SIGKILL)
+                ProcessEnd::Lost
             }
         };
         tracing::info!(service = %r.service, end = %end.describe(), "service ended while no daemon ran");
@@ -751,7 +751,7 @@ async fn watch_until_exit(
             tracing::warn!(service = %name, pid, "shim died without recording an exit; killing the service group");
             ProcessGroup(pid).signal(libc::SIGKILL);
         }
-        ProcessEnd::Signaled(libc::SIGKILL)
+        ProcessEnd::Lost
     });
     tracing::info!(service = %name, pid, end = %end.describe(), "service ended");
     store.send(Write::RunEnded {

@@ -184,6 +184,8 @@ impl Store {
             self.conn.execute_batch(
                 "BEGIN;
                  ALTER TABLE history ADD COLUMN cause TEXT;
+                 ALTER TABLE outcomes ADD COLUMN mark_end_kind TEXT;
+                 ALTER TABLE outcomes ADD COLUMN last_end_kind TEXT;
                  UPDATE meta SET value = 4 WHERE key = 'schema_version';
                  COMMIT;",
             )?;
@@ -196,12 +198,13 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT service, mark, detail, timeout_ms, mark_code, mark_signal,
                     last_code, last_signal, wanted, restart_streak, restarts_total,
-                    restart_times_ns, backoff_until_ns, backoff_attempt, backoff_max
+                    restart_times_ns, backoff_until_ns, backoff_attempt, backoff_max,
+                    mark_end_kind, last_end_kind
              FROM outcomes",
         )?;
         let rows = stmt.query_map([], |r| {
             let detail: String = r.get(2)?;
-            let mark_end = end(r.get(4)?, r.get(5)?);
+            let mark_end = end(r.get(4)?, r.get(5)?, r.get(15)?);
             let mark = match r.get::<_, String>(1)?.as_str() {
                 "failed" => Mark::Failed(detail),
                 "blocked" => Mark::Blocked(detail),
@@ -216,7 +219,7 @@ impl Store {
                 r.get::<_, String>(0)?,
                 Outcome {
                     mark,
-                    last_end: end(r.get(6)?, r.get(7)?),
+                    last_end: end(r.get(6)?, r.get(7)?, r.get(16)?),
                     wanted: r.get(8)?,
                     restarts: Tracker::from_parts(
                         r.get(9)?,
@@ -296,14 +299,19 @@ impl Store {
                         Mark::Exited(e) => ("exited", "", None, Some(*e)),
                         Mark::GaveUp(e) => ("gave_up", "", None, Some(*e)),
                     };
-                    let (mc, ms) = columns(mark_end);
-                    let (lc, ls) = columns(outcome.last_end);
+                    let (mc, ms, mk) = columns(mark_end);
+                    let (lc, ls, lk) = columns(outcome.last_end);
                     let r = &outcome.restarts;
                     let times: Vec<String> = r.recent().map(|t| wall_ns(t).to_string()).collect();
                     let b = outcome.backoff;
                     tx.execute(
-                        "INSERT OR REPLACE INTO outcomes VALUES
-                           (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                        "INSERT OR REPLACE INTO outcomes
+                           (service, mark, detail, timeout_ms, mark_code, mark_signal,
+                            last_code, last_signal, wanted, restart_streak, restarts_total,
+                            restart_times_ns, backoff_until_ns, backoff_attempt, backoff_max,
+                            mark_end_kind, last_end_kind)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                                 ?16, ?17)",
                         params![
                             service,
                             kind,
@@ -319,7 +327,9 @@ impl Store {
                             times.join(","),
                             b.map(|b| wall_ns(b.until)),
                             b.map(|b| b.attempt),
-                            b.map(|b| b.max)
+                            b.map(|b| b.max),
+                            mk,
+                            lk
                         ],
                     )?;
                 }
@@ -417,20 +427,25 @@ pub enum Write {
     },
 }
 
-/// A process end as (exit code, signal) columns.
-fn columns(end: Option<ProcessEnd>) -> (Option<i32>, Option<i32>) {
+/// A process end as (exit code, signal, kind) columns; the kind names the
+/// ends that have neither (schema 4).
+fn columns(end: Option<ProcessEnd>) -> (Option<i32>, Option<i32>, Option<&'static str>) {
     match end {
-        Some(ProcessEnd::Exited(c)) => (Some(c), None),
-        Some(ProcessEnd::Signaled(s)) => (None, Some(s)),
-        None => (None, None),
+        Some(ProcessEnd::Exited(c)) => (Some(c), None, None),
+        Some(ProcessEnd::Signaled(s)) => (None, Some(s), None),
+        Some(ProcessEnd::Lost) => (None, None, Some("lost")),
+        Some(ProcessEnd::NotSpawned) => (None, None, Some("not_spawned")),
+        None => (None, None, None),
     }
 }
 
-fn end(code: Option<i32>, signal: Option<i32>) -> Option<ProcessEnd> {
-    match (code, signal) {
-        (Some(c), _) => Some(ProcessEnd::Exited(c)),
-        (None, Some(s)) => Some(ProcessEnd::Signaled(s)),
-        (None, None) => None,
+fn end(code: Option<i32>, signal: Option<i32>, kind: Option<String>) -> Option<ProcessEnd> {
+    match (code, signal, kind.as_deref()) {
+        (Some(c), _, _) => Some(ProcessEnd::Exited(c)),
+        (None, Some(s), _) => Some(ProcessEnd::Signaled(s)),
+        (None, None, Some("lost")) => Some(ProcessEnd::Lost),
+        (None, None, Some("not_spawned")) => Some(ProcessEnd::NotSpawned),
+        (None, None, _) => None,
     }
 }
 
@@ -541,6 +556,18 @@ mod tests {
                 mark: Mark::Exited(ProcessEnd::Signaled(11)),
                 last_end: Some(ProcessEnd::Signaled(11)),
                 wanted: false,
+                ..Outcome::default()
+            },
+            Outcome {
+                mark: Mark::Exited(ProcessEnd::Lost),
+                last_end: Some(ProcessEnd::Lost),
+                wanted: true,
+                ..Outcome::default()
+            },
+            Outcome {
+                mark: Mark::GaveUp(ProcessEnd::NotSpawned),
+                last_end: Some(ProcessEnd::NotSpawned),
+                wanted: true,
                 ..Outcome::default()
             },
             Outcome {

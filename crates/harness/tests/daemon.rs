@@ -174,3 +174,40 @@ fn a_service_environment_stays_out_of_command_lines() {
         }
     }
 }
+
+/// A run whose shim vanished with no daemon watching ended in a way nobody
+/// saw: status says so instead of inventing an exit code or a signal.
+#[test]
+fn a_run_whose_shim_vanished_unseen_is_reported_as_lost_not_as_a_signal() {
+    let s = Stack::new("services:\n  orphan:\n    command: sleep 1000\n    restart: never\n");
+    assert_eq!(s.harness(&["start", "orphan"]).code, 0);
+    let pid = s.pid("orphan").unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let shim: u32 = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let daemon = s.daemon_pid().unwrap();
+    kill(daemon, libc::SIGKILL);
+    assert!(wait_for(5, || !alive(daemon)));
+    kill(shim, libc::SIGKILL);
+    assert!(wait_for(5, || !alive(shim)));
+    // The next daemon finds the service without its shim: it stops it
+    // (so it never runs twice) and knows only that the run is over.
+    let st = s.service("orphan");
+    assert_eq!(st["status"], "exited", "{st}");
+    assert_eq!(
+        st["notes"], "exited: ended unseen (exit status lost)",
+        "{st}"
+    );
+    assert_eq!(st["exit_code"], serde_json::Value::Null, "{st}");
+    assert!(
+        wait_for(5, || !alive(pid)),
+        "the service does not run twice"
+    );
+}

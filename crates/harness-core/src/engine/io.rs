@@ -17,6 +17,13 @@ pub enum ProcessEnd {
     Exited(i32),
     /// A signal killed it.
     Signaled(i32),
+    /// It ended while nobody watched, and how is not known: its shim
+    /// vanished without recording the exit (killed too, or the host went
+    /// down). harness does not invent an exit code or a signal for it.
+    Lost,
+    /// It never ran: the spawn failed (the shim could not be started, or
+    /// could not start the command).
+    NotSpawned,
 }
 
 impl ProcessEnd {
@@ -24,7 +31,7 @@ impl ProcessEnd {
     pub fn code(self) -> Option<i32> {
         match self {
             ProcessEnd::Exited(c) => Some(c),
-            ProcessEnd::Signaled(_) => None,
+            ProcessEnd::Signaled(_) | ProcessEnd::Lost | ProcessEnd::NotSpawned => None,
         }
     }
 
@@ -33,11 +40,14 @@ impl ProcessEnd {
         self == ProcessEnd::Exited(0)
     }
 
-    /// "exit code 1", "killed by signal 9".
+    /// "exit code 1", "killed by signal 9", "ended unseen (exit status
+    /// lost)", "could not be started".
     pub fn describe(self) -> String {
         match self {
             ProcessEnd::Exited(c) => format!("exit code {c}"),
             ProcessEnd::Signaled(s) => format!("killed by signal {s}"),
+            ProcessEnd::Lost => "ended unseen (exit status lost)".to_string(),
+            ProcessEnd::NotSpawned => "could not be started".to_string(),
         }
     }
 }

@@ -29,7 +29,7 @@ impl Engine {
         let failure = forced_failure
             || match end {
                 ProcessEnd::Exited(code) => !cfg.success_exit_codes.contains(&code),
-                ProcessEnd::Signaled(_) => true,
+                ProcessEnd::Signaled(_) | ProcessEnd::Lost | ProcessEnd::NotSpawned => true,
             };
         self.svcs[i].kill = None;
         let ran_for = now.saturating_duration_since(since);

@@ -90,7 +90,7 @@ impl Engine {
                     if self.svcs[service].restarting {
                         // Counts as a failed run: the policy decides, and
                         // the restart limit still ends a loop of these.
-                        let end = ProcessEnd::Exited(127);
+                        let end = ProcessEnd::NotSpawned;
                         self.ended_on_its_own(
                             service,
                             end,
@@ -418,6 +418,8 @@ pub(super) fn stopped_on_request(end: ProcessEnd, signal: StopSignal) -> String 
         }
         ProcessEnd::Signaled(s) => format!("signal {s}"),
         ProcessEnd::Exited(c) => format!("exit code {c}"),
+        ProcessEnd::Lost => "an unseen end (exit status lost)".to_string(),
+        ProcessEnd::NotSpawned => "a failed spawn".to_string(),
     };
     format!("stop requested; ended by {how}")
 }

@@ -985,6 +985,15 @@ fn a_restart_that_cannot_be_spawned_counts_as_a_failed_run() {
     );
     let last = transitions(&r, "api").pop().unwrap();
     assert_eq!(last.2, "cannot run shim: EMFILE; restart 2/2 in 2s");
+    // No exit code is invented for a run that never ran.
+    let row = r.engine.report(r.now).services[r.idx("api")].clone();
+    assert_eq!(row.exit_code, None);
+    assert!(
+        row.notes
+            .starts_with("could not be started; next restart in"),
+        "{}",
+        row.notes
+    );
 }
 
 #[test]
