@@ -7,9 +7,11 @@
 //! action executor around it:
 //!
 //! - API handlers ([`api`]) send requests in and stream progress out (SSE);
+//!   [`wire`] turns the engine's reports into the API's types;
 //! - [`process`] spawns services under shims (keeping a spare one ready), watches them through pidfds, reads their exit
 //!   files and stops process groups;
 //! - [`probe`] runs tcp / http / command health checks;
+//! - [`log_follow`] reads a log as it grows (`logs -f`, log-line readiness);
 //! - [`store_writer`] persists runs and history on its own thread, so the
 //!   supervisor never waits on the disk.
 //!
@@ -18,6 +20,7 @@
 
 pub mod api;
 pub mod lock;
+pub mod log_follow;
 pub mod metrics;
 pub mod notify;
 pub mod probe;

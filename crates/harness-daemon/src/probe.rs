@@ -1,7 +1,8 @@
 //! Health probes observe; the engine judges. A probe returns whether it
 //! passed and what it saw, within its timeout.
 
-use harness_core::config::{HealthCheck, Probe, Service};
+use harness_core::config::Probe;
+use harness_core::engine::ProbeSpec;
 use harness_store::Project;
 use std::time::{Duration, Instant};
 
@@ -16,10 +17,11 @@ pub struct ProbeOutcome {
     pub took: Duration,
 }
 
-/// Runs `check` of `svc` once.
-pub async fn run(project: &Project, svc: &Service, check: &HealthCheck) -> ProbeOutcome {
+/// Runs the probe `spec` once.
+pub async fn run(project: &Project, spec: &ProbeSpec) -> ProbeOutcome {
     let started = Instant::now();
-    let (ok, detail) = match probe_once(project, svc, &check.probe, check.timeout).await {
+    let check = &spec.check;
+    let (ok, detail) = match probe_once(project, spec, &check.probe, check.timeout).await {
         Ok(detail) => (true, detail),
         Err(detail) => (false, detail),
     };
@@ -45,7 +47,7 @@ fn timed_out(timeout: Duration) -> String {
 
 async fn probe_once(
     project: &Project,
-    svc: &Service,
+    spec: &ProbeSpec,
     probe: &Probe,
     timeout: Duration,
 ) -> Result<String, String> {
@@ -61,8 +63,8 @@ async fn probe_once(
         }
         Probe::Http(url) => within(timeout, http_get(url)).await,
         Probe::Command(cmd) => {
-            let cwd = match &svc.working_dir {
-                Some((dir, _)) => project.root.join(dir),
+            let cwd = match &spec.working_dir {
+                Some(dir) => project.root.join(dir),
                 None => project.root.clone(),
             };
             // Its own process group: a probe that overruns its timeout is
@@ -71,7 +73,7 @@ async fn probe_once(
                 .arg("-c")
                 .arg(cmd)
                 .current_dir(cwd)
-                .envs(svc.env.iter().map(|(k, v)| (k, v)))
+                .envs(spec.env.iter().map(|(k, v)| (k, v)))
                 .stdin(std::process::Stdio::null())
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())

@@ -1,8 +1,8 @@
 //! Processes: spawning a service under its shim, learning of its end from
 //! the kernel (pidfd), and stopping its process group.
 
-use harness_core::config::{Command, Service, StopSignal};
-use harness_core::engine::ProcessEnd;
+use harness_core::config::{Command, StopSignal};
+use harness_core::engine::{ProcessEnd, RunSpec};
 use harness_store::Project;
 use std::ffi::OsString;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -171,16 +171,16 @@ impl ShimPool {
     }
 }
 
-/// Spawns run `run` of `svc` under a shim (the spare one when there is
+/// Spawns run `run` of `spec` under a shim (the spare one when there is
 /// one) and waits for it to say whether the service's exec succeeded.
 pub async fn spawn(
     pool: &ShimPool,
     project: &Project,
-    svc: &Service,
+    spec: &RunSpec,
     run: u64,
 ) -> Result<Spawned, String> {
-    let job = job(project, svc, run)?.encode();
-    let _ = std::fs::remove_file(project.exit_file(&svc.name));
+    let job = job(project, spec, run)?.encode();
+    let _ = std::fs::remove_file(project.exit_file(&spec.unit));
     let mut spawned = Err(None);
     if let Some(spare) = pool.take() {
         spawned = spare.launch(&job).await;
@@ -193,18 +193,18 @@ pub async fn spawn(
     spawned.map_err(|e| e.unwrap_or_else(|| "harness-shim exited before it read its job".into()))
 }
 
-/// What the shim is to do for run `run` of `svc`.
-fn job(project: &Project, svc: &Service, run: u64) -> Result<harness_shim::Args, String> {
-    let cwd = match &svc.working_dir {
-        Some((dir, _)) => project.root.join(dir),
+/// What the shim is to do for run `run` of `spec`.
+fn job(project: &Project, spec: &RunSpec, run: u64) -> Result<harness_shim::Args, String> {
+    let cwd = match &spec.working_dir {
+        Some(dir) => project.root.join(dir),
         None => project.root.clone(),
     };
-    let argv = match &svc.command {
+    let argv = match &spec.command {
         Command::Shell(s) => vec!["sh".into(), "-c".into(), s.into()],
         Command::Argv(a) => a.iter().map(Into::into).collect(),
     };
     let mut env: Vec<(OsString, OsString)> = Vec::new();
-    if let Some((file, _)) = &svc.env_file {
+    if let Some(file) = &spec.env_file {
         let iter = dotenvy::from_path_iter(project.root.join(file))
             .map_err(|e| format!("env_file: {e}"))?;
         for item in iter {
@@ -212,22 +212,22 @@ fn job(project: &Project, svc: &Service, run: u64) -> Result<harness_shim::Args,
             env.push((k.into(), v.into()));
         }
     }
-    env.extend(svc.env.iter().map(|(k, v)| (k.into(), v.into())));
-    if svc.ready == Some(harness_core::config::Ready::Notify) {
+    env.extend(spec.env.iter().map(|(k, v)| (k.into(), v.into())));
+    if spec.ready == Some(harness_core::config::Ready::Notify) {
         env.push((
             "NOTIFY_SOCKET".into(),
-            project.notify_socket(&svc.name).into(),
+            project.notify_socket(&spec.unit).into(),
         ));
-        if let Some(w) = svc.watchdog {
+        if let Some(w) = spec.watchdog {
             env.push(("WATCHDOG_USEC".into(), w.as_micros().to_string().into()));
         }
     }
     Ok(harness_shim::Args {
         run,
-        log: project.log(&svc.name),
-        exit_file: project.exit_file(&svc.name),
-        stop_signal: signal_number(svc.stop_signal),
-        stop_timeout_ms: svc.stop_timeout.as_millis() as u64,
+        log: project.log(&spec.unit),
+        exit_file: project.exit_file(&spec.unit),
+        stop_signal: signal_number(spec.stop_signal),
+        stop_timeout_ms: spec.stop_timeout.as_millis() as u64,
         cwd: Some(cwd),
         env,
         argv,

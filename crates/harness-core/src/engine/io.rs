@@ -1,6 +1,7 @@
 //! Facts in ([`Input`]), commands out ([`Action`]).
 
 use super::history::HistoryState;
+use super::spec::{ProbeSpec, RunSpec};
 use crate::config::StopSignal;
 use crate::report::{Progress, Summary};
 use std::time::{Duration, Instant};
@@ -278,6 +279,8 @@ pub enum Action {
         service: usize,
         /// The run's id, to tag later facts with.
         run: RunId,
+        /// What to run.
+        spec: Box<RunSpec>,
     },
     /// Stop a run: `signal` to its process group, SIGKILL after `grace`.
     Stop {
@@ -302,6 +305,8 @@ pub enum Action {
         kind: ProbeKind,
         /// When.
         at: Instant,
+        /// What to probe, and how.
+        spec: Box<ProbeSpec>,
     },
     /// Record a state change in the history.
     Transition {

@@ -6,6 +6,7 @@
 //! their condition, and settles every member as healthy, failed, timed out,
 //! blocked or used as it was; the operation is done when all have settled.
 
+mod check_now;
 mod history;
 mod io;
 mod op;
@@ -14,18 +15,23 @@ mod probe;
 mod probes;
 mod restart;
 mod service;
+mod spec;
 mod start;
 mod step;
 mod stop;
+mod targets;
 mod view;
 
 #[cfg(test)]
 mod tests;
 
+pub use check_now::CheckNow;
 pub use history::HistoryState;
 pub use io::{
     Action, HealthEvent, Input, Notified, OpId, ProbeKind, ProcessEnd, RunId, Severity,
     StartOptions, StopOptions,
 };
-pub use service::{Backoff, Engine, Mark, Outcome, Phase, ProbeHealth};
+pub use service::{Backoff, Engine, Mark, Outcome, Phase, ProbeHealth, ReloadError};
+pub use spec::{ProbeSpec, RunSpec};
 pub use step::SETTLE;
+pub use targets::{Selection, SelectionError};

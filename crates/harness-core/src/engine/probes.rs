@@ -8,6 +8,7 @@ use super::io::Notified;
 use super::io::{Action, HealthEvent, ProbeKind, RunId};
 use super::probe::startup_delay;
 use super::service::{Engine, Phase, ProbeHealth};
+use super::spec::{ProbeSpec, RunSpec};
 use std::time::Instant;
 
 impl Engine {
@@ -28,10 +29,10 @@ impl Engine {
             } else {
                 now
             };
-            out.push(probe(i, run, ProbeKind::Ready, at));
+            self.push_probe(i, run, ProbeKind::Ready, at, out);
         }
         if let Some(live) = &cfg.liveness {
-            out.push(probe(i, run, ProbeKind::Live, now + live.interval));
+            self.push_probe(i, run, ProbeKind::Live, now + live.interval, out);
         }
     }
 
@@ -75,7 +76,7 @@ impl Engine {
             self.kill_for_restart(i, why, out);
         } else {
             let at = now + startup_delay(&check, *attempts);
-            out.push(probe(i, run, ProbeKind::Startup, at));
+            self.push_probe(i, run, ProbeKind::Startup, at, out);
         }
     }
 
@@ -111,7 +112,7 @@ impl Engine {
             let why = format!("liveness probe failed {} times", check.retries);
             self.kill_for_restart(i, why, out);
         } else {
-            out.push(probe(i, run, ProbeKind::Live, now + check.interval));
+            self.push_probe(i, run, ProbeKind::Live, now + check.interval, out);
         }
     }
 
@@ -149,7 +150,7 @@ impl Engine {
                 // Liveness already runs (from the spawn or the startup
                 // probe); the readiness check starts now.
                 if let Some(check) = &self.config.services[i].health_check {
-                    out.push(probe(i, run, ProbeKind::Ready, now + check.interval));
+                    self.push_probe(i, run, ProbeKind::Ready, now + check.interval, out);
                 }
             }
             Notified::Status(text) => self.svcs[i].status_text = Some(text),
@@ -190,11 +191,40 @@ impl Engine {
     }
 }
 
-fn probe(service: usize, run: RunId, kind: ProbeKind, at: Instant) -> Action {
-    Action::Probe {
-        service,
-        run,
-        kind,
-        at,
+impl Engine {
+    /// Probe `kind` of run `run` of service `i` at `at`, with the check the
+    /// config gives (nothing if it gives none).
+    pub(super) fn push_probe(
+        &self,
+        i: usize,
+        run: RunId,
+        kind: ProbeKind,
+        at: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let svc = &self.config.services[i];
+        let check = match kind {
+            ProbeKind::Ready => &svc.health_check,
+            ProbeKind::Live => &svc.liveness,
+            ProbeKind::Startup => &svc.startup,
+        };
+        if let Some(check) = check {
+            out.push(Action::Probe {
+                service: i,
+                run,
+                kind,
+                at,
+                spec: Box::new(ProbeSpec::of(svc, check)),
+            });
+        }
+    }
+
+    /// Spawn run `run` of service `i` as its definition says.
+    pub(super) fn push_spawn(&self, i: usize, run: RunId, out: &mut Vec<Action>) {
+        out.push(Action::Spawn {
+            service: i,
+            run,
+            spec: Box::new(RunSpec::of(&self.config.services[i])),
+        });
     }
 }

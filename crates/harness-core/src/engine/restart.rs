@@ -123,7 +123,7 @@ impl Engine {
             let why = format!("restart {}", attempt_of(attempt, max));
             self.record(i, HistoryState::Starting, why, None, out);
             out.push(health_event(i, HealthEvent::Restarting { attempt, max }));
-            out.push(Action::Spawn { service: i, run });
+            self.push_spawn(i, run, out);
         }
     }
 }

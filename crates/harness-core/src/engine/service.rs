@@ -130,6 +130,30 @@ pub struct Outcome {
     pub backoff: Option<Backoff>,
 }
 
+/// Why a changed config cannot be taken now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReloadError {
+    /// A start or stop is in progress.
+    Busy,
+    /// This service is gone from the file but still has a process.
+    RemovedButRunning(String),
+}
+
+impl std::fmt::Display for ReloadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReloadError::Busy => f.write_str(
+                "the config file changed while a start or stop is in progress; \
+                 try again when it is done (it runs with the config it began with)",
+            ),
+            ReloadError::RemovedButRunning(name) => write!(
+                f,
+                "service `{name}` was removed from the config but is still running; stop it first"
+            ),
+        }
+    }
+}
+
 /// A restart that is due at `until`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
@@ -269,19 +293,16 @@ impl Engine {
     }
 
     /// Replaces the config, keeping the state of services whose names stay.
-    /// Refused (with the offending name) while an operation runs or when a
-    /// service that would disappear still has a process.
-    pub fn reload(&mut self, config: Config) -> Result<(), String> {
+    /// Refused while an operation runs (its members would change under
+    /// it) or when a service that would disappear still has a process.
+    pub fn reload(&mut self, config: Config) -> Result<(), ReloadError> {
         if self.busy() {
-            return Err("a start or stop is in progress; try again when it is done".into());
+            return Err(ReloadError::Busy);
         }
         for (i, svc) in self.config.services.iter().enumerate() {
             let has_process = !matches!(self.svcs[i].phase, Phase::Stopped | Phase::Backoff { .. });
             if config.service(&svc.name).is_none() && has_process {
-                return Err(format!(
-                    "service `{}` was removed from the config but is still running; stop it first",
-                    svc.name
-                ));
+                return Err(ReloadError::RemovedButRunning(svc.name.clone()));
             }
         }
         let mut next = Engine::new(config, self.next_run);

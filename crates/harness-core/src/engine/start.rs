@@ -293,7 +293,7 @@ impl Engine {
             format!("start requested ({})", notes.join("; "))
         };
         self.record(service, HistoryState::Starting, why, cause, out);
-        out.push(Action::Spawn { service, run });
+        self.push_spawn(service, run, out);
     }
 
     pub(super) fn deps_settled(&self, k: usize, i: usize) -> bool {

@@ -166,12 +166,7 @@ impl Engine {
             }
         }
         if has_startup {
-            out.push(Action::Probe {
-                service: i,
-                run,
-                kind: ProbeKind::Startup,
-                at: now,
-            });
+            self.push_probe(i, run, ProbeKind::Startup, now, out);
         } else {
             self.schedule_probes(i, now, out);
         }
@@ -277,12 +272,7 @@ impl Engine {
         } else {
             now + check.interval
         };
-        out.push(Action::Probe {
-            service: i,
-            run,
-            kind: ProbeKind::Ready,
-            at: next,
-        });
+        self.push_probe(i, run, ProbeKind::Ready, next, out);
         if before != after {
             if after == ProbeHealth::Healthy && matches!(self.svcs[i].mark, Mark::TimedOut(_)) {
                 self.svcs[i].mark = Mark::None;

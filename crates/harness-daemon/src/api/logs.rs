@@ -1,14 +1,15 @@
 //! `GET /v1/logs/NAME?tail=N&follow=true`: the last lines of a service's log,
 //! then (when following) whatever is appended, across restarts and rotation.
 
-use super::error;
-use crate::supervisor::Handle;
+use super::{error, gone};
+use crate::log_follow::LogFollower;
+use crate::supervisor::{Handle, Msg};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use harness_api::{ApiError, ApiErrorKind};
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
@@ -27,11 +28,9 @@ pub(crate) async fn logs(
     Path(service): Path<String>,
     Query(p): Query<Params>,
 ) -> Response {
-    let known = h
-        .project
-        .load()
-        .map(|c| c.service(&service).is_some())
-        .unwrap_or(false);
+    let Some(known) = h.ask(|tx| Msg::Knows(service.clone(), tx)).await else {
+        return gone();
+    };
     if !known {
         return error(
             StatusCode::NOT_FOUND,
@@ -46,23 +45,19 @@ pub(crate) async fn logs(
     if !p.follow {
         return head.into_response();
     }
-    let state = Follow {
-        path,
-        offset,
-        inode,
-        first: Some(head),
-    };
-    let stream = futures_util::stream::unfold(state, |mut st| async move {
-        if let Some(head) = st.first.take() {
-            return Some((Ok::<_, std::io::Error>(head), st));
-        }
-        loop {
-            if let Some(chunk) = st.read_more() {
-                return Some((Ok(chunk), st));
+    let follower = LogFollower::from(&path, offset, inode);
+    let stream =
+        futures_util::stream::unfold((follower, Some(head)), |(mut follower, head)| async move {
+            if let Some(head) = head {
+                return Some((Ok::<_, std::io::Error>(head), (follower, None)));
             }
-            tokio::time::sleep(FOLLOW_POLL).await;
-        }
-    });
+            loop {
+                if let Some(chunk) = follower.read_more() {
+                    return Some((Ok(chunk), (follower, None)));
+                }
+                tokio::time::sleep(FOLLOW_POLL).await;
+            }
+        });
     Body::from_stream(stream).into_response()
 }
 
@@ -91,35 +86,4 @@ pub(crate) fn tail(path: &std::path::Path, n: Option<usize>) -> (Vec<u8>, u64, u
         }
     };
     (bytes.split_off(start), len, inode)
-}
-
-struct Follow {
-    path: std::path::PathBuf,
-    offset: u64,
-    inode: u64,
-    first: Option<Vec<u8>>,
-}
-
-impl Follow {
-    /// New bytes since the last read; starts over when the file was
-    /// replaced (rotation) or truncated.
-    fn read_more(&mut self) -> Option<Vec<u8>> {
-        let mut f = std::fs::File::open(&self.path).ok()?;
-        let meta = f.metadata().ok()?;
-        if meta.ino() != self.inode || meta.len() < self.offset {
-            self.inode = meta.ino();
-            self.offset = 0;
-        }
-        if meta.len() == self.offset {
-            return None;
-        }
-        f.seek(SeekFrom::Start(self.offset)).ok()?;
-        let mut buf = Vec::new();
-        f.take(1 << 20).read_to_end(&mut buf).ok()?;
-        // Only whole lines; the rest comes with the next read.
-        let end = buf.iter().rposition(|&b| b == b'\n').map(|i| i + 1)?;
-        buf.truncate(end);
-        self.offset += end as u64;
-        Some(buf)
-    }
 }

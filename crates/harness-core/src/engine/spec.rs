@@ -1,0 +1,74 @@
+//! What the runtime is to run or probe, as the engine decided it. Actions
+//! carry these, so the runtime never reads the config back to find out
+//! what to spawn: a deploy will hold two versions of one service, and a
+//! job's step is not a service at all.
+
+use crate::config::{Command, HealthCheck, Ready, Service, StopSignal};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One run of a unit's process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSpec {
+    /// The unit's name; its log, exit file and notify socket are named
+    /// for it.
+    pub unit: String,
+    /// What to run.
+    pub command: Command,
+    /// Folder to run in, relative to the config's folder.
+    pub working_dir: Option<PathBuf>,
+    /// Environment, in file order (after `env_file`'s).
+    pub env: Vec<(String, String)>,
+    /// A dotenv file read at spawn, relative to the config's folder.
+    pub env_file: Option<PathBuf>,
+    /// First signal of a stop.
+    pub stop_signal: StopSignal,
+    /// Time from the stop signal to SIGKILL.
+    pub stop_timeout: Duration,
+    /// Pushed readiness: `sd_notify` or a log line.
+    pub ready: Option<Ready>,
+    /// With `ready: notify`: the watchdog period exported to the service.
+    pub watchdog: Option<Duration>,
+}
+
+impl RunSpec {
+    /// The run a service's definition asks for.
+    pub fn of(svc: &Service) -> RunSpec {
+        RunSpec {
+            unit: svc.name.clone(),
+            command: svc.command.clone(),
+            working_dir: svc.working_dir.as_ref().map(|(d, _)| d.clone()),
+            env: svc.env.clone(),
+            env_file: svc.env_file.as_ref().map(|(f, _)| f.clone()),
+            stop_signal: svc.stop_signal,
+            stop_timeout: svc.stop_timeout,
+            ready: svc.ready.clone(),
+            watchdog: svc.watchdog,
+        }
+    }
+}
+
+/// One probe of a unit's run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeSpec {
+    /// The unit probed.
+    pub unit: String,
+    /// What to probe, and its timeout.
+    pub check: HealthCheck,
+    /// Where a command probe runs, relative to the config's folder.
+    pub working_dir: Option<PathBuf>,
+    /// A command probe's environment (the unit's `env`).
+    pub env: Vec<(String, String)>,
+}
+
+impl ProbeSpec {
+    /// `check` of a service, run the way the service runs.
+    pub fn of(svc: &Service, check: &HealthCheck) -> ProbeSpec {
+        ProbeSpec {
+            unit: svc.name.clone(),
+            check: check.clone(),
+            working_dir: svc.working_dir.as_ref().map(|(d, _)| d.clone()),
+            env: svc.env.clone(),
+        }
+    }
+}

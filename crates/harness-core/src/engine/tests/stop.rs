@@ -1,0 +1,135 @@
+//! Stopping: dependents first, cancelled operations, exact stops.
+
+use super::*;
+
+#[test]
+fn stop_takes_dependents_down_first() {
+    let mut r = Rig::new(STACK);
+    let a = r.start(
+        &["worker"],
+        StartOptions {
+            no_wait: true,
+            ..Default::default()
+        },
+    );
+    let a = r.confirm(&a);
+    let a = r.confirm(&a);
+    r.confirm(&a);
+    let stops = r.feed(Input::Stop {
+        op: 9,
+        targets: vec![r.idx("postgres")],
+        options: StopOptions::default(),
+    });
+    let stopped: Vec<usize> = stops
+        .iter()
+        .filter_map(|a| match a {
+            Action::Stop { service, .. } => Some(*service),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stopped, [r.idx("worker")], "only the leaf first");
+    let (w, run) = (r.idx("worker"), r.run_of("worker"));
+    let next = r.feed(Input::Exited {
+        service: w,
+        run,
+        end: ProcessEnd::Signaled(15),
+    });
+    assert!(
+        next.iter()
+            .any(|a| matches!(a, Action::Stop { service, .. } if *service == r.idx("api")))
+    );
+    let (api, run) = (r.idx("api"), r.run_of("api"));
+    r.feed(Input::Exited {
+        service: api,
+        run,
+        end: ProcessEnd::Signaled(15),
+    });
+    let (pg, run) = (r.idx("postgres"), r.run_of("postgres"));
+    r.feed(Input::Exited {
+        service: pg,
+        run,
+        end: ProcessEnd::Exited(0),
+    });
+    let s = r
+        .log
+        .iter()
+        .rev()
+        .find_map(|a| match a {
+            Action::Done { op: 9, summary } => Some(summary.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(s.stopped, ["postgres", "api", "worker"]);
+    assert_eq!(r.engine.report(r.now).system_state, SystemState::Stopped);
+}
+
+#[test]
+fn a_cancelled_stop_still_runs_to_the_end_but_a_cancelled_start_does_not() {
+    let mut r = Rig::new(STACK);
+    let a = r.start(
+        &["api"],
+        StartOptions {
+            no_wait: true,
+            ..Default::default()
+        },
+    );
+    let a = r.confirm(&a);
+    r.confirm(&a);
+    r.feed(Input::Stop {
+        op: 5,
+        targets: vec![0],
+        options: StopOptions::default(),
+    });
+    r.feed(Input::Cancel { op: 5 });
+    let (api, run) = (r.idx("api"), r.run_of("api"));
+    let next = r.feed(Input::Exited {
+        service: api,
+        run,
+        end: ProcessEnd::Signaled(15),
+    });
+    assert!(
+        next.iter()
+            .any(|a| matches!(a, Action::Stop { service: 0, .. })),
+        "postgres is still stopped after the client left"
+    );
+
+    let mut r = Rig::new(STACK);
+    r.start(&["api"], StartOptions::default());
+    r.feed(Input::Cancel { op: 1 });
+    let a = r.feed(Input::Tick);
+    assert!(r.spawned_names(&a).is_empty());
+    assert_eq!(r.engine.next_deadline(), None);
+}
+
+#[test]
+fn an_exact_stop_leaves_dependents_outside_it_running() {
+    let mut r = Rig::new(STACK);
+    let a = r.start(&["worker"], StartOptions::default());
+    r.confirm(&a);
+    let a = r.probe("postgres", true);
+    r.confirm(&a);
+    let a = r.at(10).probe("api", true);
+    r.confirm(&a);
+    r.at(300).feed(Input::Tick);
+    assert!(r.done().is_some_and(|s| s.success));
+    let stops = r.feed(Input::Stop {
+        op: 2,
+        targets: vec![r.idx("api")],
+        options: StopOptions {
+            exact: true,
+            cause: Some("rollback: cache failed".into()),
+        },
+    });
+    let stopped: Vec<usize> = stops
+        .iter()
+        .filter_map(|a| match a {
+            Action::Stop { service, .. } => Some(*service),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stopped, [r.idx("api")], "worker is not pulled in");
+    assert!(stops.iter().any(|a| matches!(a,
+        Action::Transition { to: HistoryState::Stopping, reason, .. }
+            if reason == "stop requested (rollback: cache failed)")));
+    assert!(matches!(r.engine.phase(r.idx("worker")), Phase::Up { .. }));
+}

@@ -1,0 +1,86 @@
+//! Following a log file as it grows, across rotation: the one reader
+//! behind `logs -f` and `ready: { log: … }`.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// How much one read takes at most.
+const CHUNK: u64 = 1 << 20;
+
+/// A position in a log file: the bytes before it were read.
+pub struct LogFollower {
+    path: PathBuf,
+    offset: u64,
+    inode: u64,
+}
+
+impl LogFollower {
+    /// Follows `path` from `offset` of the file with inode `inode`.
+    pub fn from(path: &Path, offset: u64, inode: u64) -> Self {
+        LogFollower {
+            path: path.to_path_buf(),
+            offset,
+            inode,
+        }
+    }
+
+    /// Follows `path` from its end as it is now (from the start of the
+    /// next file, if it does not exist yet).
+    pub fn at_end(path: &Path) -> Self {
+        let (len, inode) = std::fs::metadata(path)
+            .map(|m| (m.len(), m.ino()))
+            .unwrap_or((0, 0));
+        Self::from(path, len, inode)
+    }
+
+    /// The whole lines written since the last read (up to 1 MiB of them),
+    /// or `None` if there are none yet. A file replaced (rotated) or cut
+    /// shorter is read again from its start; a line still being written
+    /// waits for the next read.
+    pub fn read_more(&mut self) -> Option<Vec<u8>> {
+        let mut f = std::fs::File::open(&self.path).ok()?;
+        let meta = f.metadata().ok()?;
+        if meta.ino() != self.inode || meta.len() < self.offset {
+            self.inode = meta.ino();
+            self.offset = 0;
+        }
+        if meta.len() == self.offset {
+            return None;
+        }
+        f.seek(SeekFrom::Start(self.offset)).ok()?;
+        let mut buf = Vec::new();
+        f.take(CHUNK).read_to_end(&mut buf).ok()?;
+        let end = buf.iter().rposition(|&b| b == b'\n').map(|i| i + 1)?;
+        buf.truncate(end);
+        self.offset += end as u64;
+        Some(buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn reads_whole_lines_and_starts_over_after_a_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("api.log");
+        std::fs::write(&path, "old\n").unwrap();
+        let mut f = LogFollower::at_end(&path);
+        assert_eq!(f.read_more(), None);
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        file.write_all(b"one\ntw").unwrap();
+        assert_eq!(f.read_more().as_deref(), Some(&b"one\n"[..]));
+        assert_eq!(f.read_more(), None, "half a line waits");
+        file.write_all(b"o\n").unwrap();
+        assert_eq!(f.read_more().as_deref(), Some(&b"two\n"[..]));
+        std::fs::rename(&path, dir.path().join("api.log.1")).unwrap();
+        std::fs::write(&path, "new\n").unwrap();
+        assert_eq!(f.read_more().as_deref(), Some(&b"new\n"[..]));
+    }
+}

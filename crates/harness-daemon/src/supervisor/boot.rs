@@ -1,0 +1,118 @@
+//! Starting the supervisor: open the store, give the engine back what the
+//! last daemon knew (outcomes, the history's last states), and re-attach
+//! to the runs it recorded — trusting a pid only when its process start
+//! time matches the recorded one.
+
+use super::config_file::ConfigFile;
+use super::{Handle, Supervisor};
+use crate::metrics;
+use crate::process;
+use crate::store_writer::StoreWriter;
+use harness_core::config::Config;
+use harness_core::engine::{Engine, HistoryState, Input, Outcome, RunSpec, StopOptions};
+use harness_store::{Project, RunRecord, Store, Write};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+
+impl Supervisor {
+    /// Opens the store, re-attaches to the runs it records, and returns the
+    /// handle and the supervisor ready to [`Supervisor::run`].
+    pub fn boot(project: Project, config: Config) -> anyhow::Result<(Handle, Supervisor)> {
+        let store = Store::open(&project.database())?;
+        let runs = store.runs()?;
+        let saved: HashMap<String, Outcome> = store.outcomes()?.into_iter().collect();
+        let first_run = store.reserve_runs(1)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (shutdown, _) = watch::channel(false);
+        let handle = Handle {
+            tx: tx.clone(),
+            shutdown,
+            project: project.clone(),
+            listen: config.settings.listen.clone(),
+        };
+        let mut engine = Engine::new(config.clone(), first_run);
+        for (name, outcome) in &saved {
+            if let Some(i) = engine.graph().index(name) {
+                engine.restore(i, outcome.clone(), Instant::now());
+            }
+        }
+        for (name, state) in store.last_states()? {
+            if let (Some(i), Some(state)) =
+                (engine.graph().index(&name), HistoryState::parse(&state))
+            {
+                engine.restore_recorded(i, state);
+            }
+        }
+        let mut sup = Supervisor {
+            engine,
+            config: ConfigFile::new(project.clone(), config),
+            store: StoreWriter::spawn(store),
+            project,
+            rx,
+            tx,
+            clients: HashMap::new(),
+            stops: HashMap::new(),
+            next_op: 1,
+            saved,
+            latencies: metrics::Latencies::new(),
+            shims: process::ShimPool::default(),
+        };
+        for record in runs {
+            sup.reattach(record);
+        }
+        Ok((handle, sup))
+    }
+
+    /// Takes over a run the last daemon recorded: watch it again if its
+    /// shim lives, else learn how it ended (or that nobody saw it end).
+    fn reattach(&mut self, r: RunRecord) {
+        let Some(service) = self.engine.graph().index(&r.service) else {
+            tracing::warn!(service = %r.service, pid = r.pid, "a recorded run belongs to a service no longer in the config; leaving it alone");
+            return;
+        };
+        let age = Duration::from_millis((super::wall_ms() - r.started_at_ms).max(0) as u64);
+        let since = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+        // Not wanted up with a live run: the last daemon died while
+        // stopping it. Finish that stop rather than supervise it again.
+        let wanted = self.saved.get(&r.service).is_none_or(|o| o.wanted);
+        self.feed(Input::Attached {
+            service,
+            run: r.run,
+            pid: r.pid,
+            since,
+            wanted,
+        });
+        if process::same_process(r.shim_pid, r.shim_start) {
+            tracing::info!(service = %r.service, pid = r.pid, shim = r.shim_pid, "re-attached to running service");
+            // What the run was started with is not stored; the config's
+            // definition tells how to watch it (its notify socket).
+            let spec = RunSpec::of(&self.engine.config().services[service]);
+            self.watch_shim(service, r.run, &spec, &r);
+            if !wanted {
+                let op = self.next_op;
+                self.next_op += 1;
+                self.feed(Input::Stop {
+                    op,
+                    targets: vec![service],
+                    options: StopOptions {
+                        exact: true,
+                        cause: Some("finishing a stop the previous daemon began".into()),
+                    },
+                });
+            }
+            return;
+        }
+        let end = super::runs::end_of(&self.project, &r.service, r.run, r.pid, r.pid_start);
+        tracing::info!(service = %r.service, end = %end.describe(), "service ended while no daemon ran");
+        self.store.send(Write::RunEnded {
+            service: r.service,
+            run: r.run,
+        });
+        self.feed(Input::Exited {
+            service,
+            run: r.run,
+            end,
+        });
+    }
+}

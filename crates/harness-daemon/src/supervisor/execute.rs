@@ -1,0 +1,119 @@
+//! Carrying out the engine's actions: every effect of a step happens here
+//! or in a task started here, and nothing here waits.
+
+use super::Supervisor;
+use crate::process::{self, ProcessGroup};
+use crate::wire;
+use harness_api::OpEvent;
+use harness_core::engine::{Action, HealthEvent, Input, OpId, Severity};
+use harness_store::{HistoryRow, Write};
+use std::time::Instant;
+
+/// Whether a log line is one the daemon put there (and not the service's
+/// own output).
+pub(crate) fn is_restart_mark(line: &str) -> bool {
+    line.strip_prefix("[harness] ")
+        .is_some_and(HealthEvent::is_line)
+}
+
+impl Supervisor {
+    /// Steps the engine with one fact and carries out what follows.
+    pub(super) fn feed(&mut self, input: Input) {
+        let actions = self.engine.step(input, Instant::now());
+        for action in actions {
+            self.execute(action);
+        }
+        self.save_outcomes();
+    }
+
+    fn execute(&mut self, action: Action) {
+        match action {
+            Action::Spawn { service, run, spec } => {
+                self.store.send(Write::ReserveRuns { up_to: run + 1 });
+                self.spawn(service, run, *spec);
+            }
+            Action::Stop {
+                service,
+                run,
+                pid,
+                signal,
+                grace,
+            } => {
+                let task = tokio::spawn(process::stop_group(ProcessGroup(pid), signal, grace));
+                self.stops.insert((service, run), task.abort_handle());
+            }
+            Action::Probe {
+                service,
+                run,
+                kind,
+                at,
+                spec,
+            } => self.probe(service, run, kind, at, *spec),
+            Action::Transition {
+                service,
+                from,
+                to,
+                reason,
+                cause,
+            } => {
+                let name = self.engine.graph().name(service).to_string();
+                tracing::info!(service = %name, %from, %to, reason = %reason, "transition");
+                self.store.send(Write::History(HistoryRow {
+                    ts_ms: super::wall_ms(),
+                    service: name,
+                    from: from.as_str().into(),
+                    to: to.as_str().into(),
+                    reason,
+                    cause,
+                }));
+            }
+            Action::Health { service, event } => {
+                let name = self.engine.graph().name(service).to_string();
+                let line = event.line();
+                match event.severity() {
+                    Severity::Error => tracing::error!(service = %name, "{line}"),
+                    Severity::Warning => tracing::warn!(service = %name, "{line}"),
+                    Severity::Info => tracing::info!(service = %name, "{line}"),
+                }
+                self.mark_log(&name, &line);
+            }
+            Action::Progress { op, progress } => {
+                self.tell(op, OpEvent::Progress(wire::progress(progress)))
+            }
+            Action::Done { op, summary } => {
+                self.tell(op, OpEvent::Done(wire::summary(summary)));
+                self.clients.remove(&op);
+            }
+        }
+    }
+
+    /// Puts a `[harness] …` line (see [`is_restart_mark`]) among the
+    /// service's own output, so that `harness logs` shows where a run ended
+    /// and the next began. One append of a whole line: it never splits a
+    /// line the shim writes. Written here rather than on the store thread
+    /// so that a mark always precedes the output of the run it announces;
+    /// it happens only on health events, never on a probe or a plain start.
+    fn mark_log(&self, service: &str, line: &str) {
+        use std::io::Write as _;
+        let path = self.project.log(service);
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(format!("[harness] {line}\n").as_bytes()));
+        if let Err(e) = written {
+            tracing::warn!(service, path = %path.display(), error = %e, "cannot write to the service's log");
+        }
+    }
+
+    /// Sends an event to an operation's client; a client too slow to keep
+    /// up is dropped, never waited for.
+    fn tell(&mut self, op: OpId, event: OpEvent) {
+        if let Some(client) = self.clients.get(&op)
+            && client.try_send(event).is_err()
+        {
+            tracing::warn!(op, "client too slow or gone; dropping it");
+            self.clients.remove(&op);
+        }
+    }
+}

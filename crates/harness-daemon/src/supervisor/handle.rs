@@ -1,0 +1,89 @@
+//! How the rest of the daemon talks to the supervisor: [`Msg`]s over an
+//! unbounded queue through a cheap, clonable [`Handle`]. Requests carry a
+//! oneshot for their answer; facts from run, probe and timer tasks carry
+//! an engine [`Input`].
+
+use harness_api::{
+    ApiError, Choice, HealthResult, OpEvent, Plan, PlanRequest, StartRequest, StopRequest,
+};
+use harness_core::engine::{Input, OpId, ProbeKind};
+use harness_core::report::StatusView;
+use harness_store::Project;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// The answer to a start or stop: its id and its event stream.
+pub type OpReply = oneshot::Sender<Result<(OpId, mpsc::Receiver<OpEvent>), ApiError>>;
+
+/// Messages to the supervisor.
+pub enum Msg {
+    /// `POST /v1/start`.
+    Start(StartRequest, OpReply),
+    /// `POST /v1/stop`.
+    Stop(StopRequest, OpReply),
+    /// The client of an operation went away.
+    Cancel(OpId),
+    /// `POST /v1/plan`.
+    Plan(PlanRequest, oneshot::Sender<Result<Plan, ApiError>>),
+    /// `POST /v1/choice`.
+    Choice(Choice),
+    /// `GET /v1/status`.
+    Status(oneshot::Sender<StatusView>),
+    /// `GET /metrics`.
+    Metrics(oneshot::Sender<String>),
+    /// Whether a service of this name is in the config (`GET /v1/logs`).
+    Knows(String, oneshot::Sender<bool>),
+    /// A probe answered, and how long it took.
+    Probed(Input, String, ProbeKind, Duration),
+    /// `POST /v1/health`.
+    Health(
+        Vec<String>,
+        oneshot::Sender<Result<Vec<HealthResult>, ApiError>>,
+    ),
+    /// A fact from a process, probe or timer task.
+    Fact(Input),
+    /// Stop supervising (services keep running).
+    Shutdown,
+}
+
+/// A cheap, clonable way to talk to the supervisor.
+#[derive(Clone)]
+pub struct Handle {
+    pub(super) tx: mpsc::UnboundedSender<Msg>,
+    pub(super) shutdown: watch::Sender<bool>,
+    /// The project served.
+    pub project: Project,
+    /// `settings.listen`: a TCP address for the read-only routes.
+    pub listen: Option<String>,
+}
+
+impl Handle {
+    /// Sends a message; false if the supervisor is gone.
+    pub fn send(&self, msg: Msg) -> bool {
+        self.tx.send(msg).is_ok()
+    }
+
+    /// Sends a request made with `msg` and waits for its answer; `None`
+    /// if the supervisor is gone.
+    pub async fn ask<T>(&self, msg: impl FnOnce(oneshot::Sender<T>) -> Msg) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        if !self.send(msg(tx)) {
+            return None;
+        }
+        rx.await.ok()
+    }
+
+    /// Asks the daemon to exit, leaving services running.
+    pub fn shutdown(&self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.tx.send(Msg::Shutdown);
+    }
+
+    /// Resolves once shutdown has been asked for.
+    pub fn shutdown_requested(&self) -> impl std::future::Future<Output = ()> + use<> {
+        let mut rx = self.shutdown.subscribe();
+        async move {
+            let _ = rx.wait_for(|v| *v).await;
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The supervisor's loop: one message at a time, waking for the engine's
+//! next deadline. Nothing here waits on a client, a process or the disk.
+
+use super::{Msg, Supervisor};
+use crate::metrics;
+use harness_api::CHOICE_SUBJECT;
+use harness_core::engine::Input;
+use harness_store::{HistoryRow, Write};
+use std::time::Instant;
+
+impl Supervisor {
+    /// Runs until shutdown.
+    pub async fn run(mut self) {
+        self.shims.refill();
+        loop {
+            let deadline = self.engine.next_deadline();
+            let msg = tokio::select! {
+                m = self.rx.recv() => match m { Some(m) => m, None => break },
+                _ = sleep_until(deadline) => Msg::Fact(Input::Tick),
+            };
+            match msg {
+                Msg::Start(req, reply) => {
+                    let result = self.start(req);
+                    let _ = reply.send(result);
+                }
+                Msg::Stop(req, reply) => {
+                    let result = self.stop(req);
+                    let _ = reply.send(result);
+                }
+                Msg::Cancel(op) => {
+                    self.clients.remove(&op);
+                    self.feed(Input::Cancel { op });
+                }
+                Msg::Plan(req, reply) => {
+                    let _ = reply.send(self.plan(req));
+                }
+                Msg::Choice(c) => {
+                    tracing::info!(prompt = %c.prompt, answer = %c.answer, detail = %c.detail, "choice at a prompt");
+                    self.store.send(Write::History(HistoryRow {
+                        ts_ms: super::wall_ms(),
+                        service: CHOICE_SUBJECT.into(),
+                        from: c.prompt,
+                        to: c.answer,
+                        reason: c.detail,
+                        cause: None,
+                    }));
+                }
+                Msg::Status(reply) => {
+                    let _ = reply.send(self.engine.report(Instant::now()));
+                }
+                Msg::Metrics(reply) => {
+                    let report = self.engine.report(Instant::now());
+                    let _ = reply.send(metrics::render(&report, &self.latencies));
+                }
+                Msg::Knows(name, reply) => {
+                    let _ = reply.send(self.engine.graph().index(&name).is_some());
+                }
+                Msg::Probed(input, name, kind, took) => {
+                    self.latencies.insert((name, kind), took);
+                    self.feed(input);
+                }
+                Msg::Health(names, reply) => self.health(names, reply),
+                Msg::Fact(input) => {
+                    if let Input::Exited { service, run, .. } = &input
+                        && let Some(h) = self.stops.remove(&(*service, *run))
+                    {
+                        h.abort();
+                    }
+                    self.feed(input);
+                }
+                Msg::Shutdown => break,
+            }
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}

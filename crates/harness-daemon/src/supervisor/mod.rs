@@ -1,0 +1,69 @@
+//! The supervisor task: the only owner of the engine. It turns requests and
+//! facts into engine [`Input`](harness_core::engine::Input)s, steps the
+//! engine, and carries out the [`Action`](harness_core::engine::Action)s.
+//!
+//! - [`handle`]: the messages in, and the handle that sends them;
+//! - `boot`: open the store, restore what the last daemon knew, re-attach;
+//! - `main_loop`: one message at a time, with the engine's next deadline;
+//! - `requests`: API requests as engine inputs (targets, options, plans);
+//! - `config_file`: the config as on disk, parsed once per change;
+//! - `execute`: each action's effect (spawn, stop, probe, history, logs);
+//! - `runs`: the task of each run (spawn, watch, notify, log readiness) and
+//!   how a run's end is found out, also for a run nobody watched;
+//! - `outcomes`: what is kept in the store for the next daemon.
+
+mod boot;
+mod config_file;
+mod execute;
+mod handle;
+mod main_loop;
+mod outcomes;
+mod requests;
+mod runs;
+
+pub(crate) use execute::is_restart_mark;
+pub use handle::{Handle, Msg, OpReply};
+
+use crate::metrics;
+use crate::process;
+use crate::store_writer::StoreWriter;
+use config_file::ConfigFile;
+use harness_api::OpEvent;
+use harness_core::engine::{Engine, OpId, Outcome, RunId};
+use harness_store::Project;
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+/// Buffer of each client's event channel; a client this far behind is cut
+/// off rather than allowed to slow the supervisor.
+const CLIENT_BUFFER: usize = 4096;
+
+/// The supervisor's state.
+pub struct Supervisor {
+    project: Project,
+    engine: Engine,
+    /// The config file, re-read only when it changed.
+    config: ConfigFile,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    tx: mpsc::UnboundedSender<Msg>,
+    store: StoreWriter,
+    clients: HashMap<OpId, mpsc::Sender<OpEvent>>,
+    stops: HashMap<(usize, RunId), AbortHandle>,
+    next_op: OpId,
+    /// Each service's outcome as last written to the store.
+    saved: HashMap<String, Outcome>,
+    /// Last probe latencies, for `/metrics`.
+    latencies: metrics::Latencies,
+    /// The spare shim new runs start under.
+    shims: process::ShimPool,
+}
+
+/// Wall-clock milliseconds since the Unix epoch, as the store keeps time.
+fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

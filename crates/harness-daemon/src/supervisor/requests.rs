@@ -1,0 +1,167 @@
+//! API requests as engine inputs: which services, with which options, and
+//! with which config. The choices are the engine's ([`Engine::select`],
+//! [`Engine::reload`], [`Engine::check_now`]); this file only translates.
+
+use super::{CLIENT_BUFFER, Supervisor};
+use crate::probe;
+use crate::wire;
+use harness_api::{
+    ApiError, ApiErrorKind, HealthResult, OpEvent, Plan, PlanRequest, StartRequest, StopRequest,
+};
+use harness_core::engine::{
+    CheckNow, Engine, Input, OpId, Selection, SelectionError, StartOptions, StopOptions,
+};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+fn usage(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(ApiErrorKind::Usage, e.to_string())
+}
+
+impl Supervisor {
+    /// Puts the config as the file says now in force. The rule, told to the
+    /// user as an error: a changed file is taken when nothing runs; while a
+    /// start or stop is in progress it is refused (that one keeps the
+    /// config it began with), never silently ignored.
+    fn reload(&mut self) -> Result<(), ApiError> {
+        let config = self.config.current()?;
+        if config != self.engine.config() {
+            self.engine.reload(config.clone()).map_err(usage)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn start(
+        &mut self,
+        req: StartRequest,
+    ) -> Result<(OpId, mpsc::Receiver<OpEvent>), ApiError> {
+        self.reload()?;
+        let (targets, options) = start_targets(&self.engine, &req)?;
+        let (op, rx) = self.open_client();
+        self.feed(Input::Start {
+            op,
+            targets,
+            options,
+        });
+        Ok((op, rx))
+    }
+
+    /// What a start would do; changes nothing (a changed config is planned
+    /// on a copy of the engine, under the rule of [`Supervisor::reload`]).
+    pub(super) fn plan(&mut self, req: PlanRequest) -> Result<Plan, ApiError> {
+        let config = self.config.current()?;
+        let copy;
+        let engine = if config != self.engine.config() {
+            let mut e = self.engine.clone();
+            e.reload(config.clone()).map_err(usage)?;
+            copy = e;
+            &copy
+        } else {
+            &self.engine
+        };
+        let (targets, options) = start_targets(engine, &req.start)?;
+        let plan = engine.plan(&targets, &options, req.restart, Instant::now());
+        Ok(wire::plan(plan))
+    }
+
+    pub(super) fn stop(
+        &mut self,
+        req: StopRequest,
+    ) -> Result<(OpId, mpsc::Receiver<OpEvent>), ApiError> {
+        let sel = Selection {
+            names: req.services,
+            all: req.all,
+            ..Selection::default()
+        };
+        let targets = self.engine.select(&sel, Instant::now()).map_err(usage)?;
+        let (op, rx) = self.open_client();
+        self.feed(Input::Stop {
+            op,
+            targets,
+            options: StopOptions {
+                exact: req.exact,
+                cause: req.cause,
+            },
+        });
+        Ok((op, rx))
+    }
+
+    fn open_client(&mut self) -> (OpId, mpsc::Receiver<OpEvent>) {
+        let op = self.next_op;
+        self.next_op += 1;
+        let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
+        self.clients.insert(op, tx);
+        (op, rx)
+    }
+
+    /// `POST /v1/health`: the probes run on a task of their own, so the
+    /// supervisor never waits for them.
+    pub(super) fn health(
+        &self,
+        names: Vec<String>,
+        reply: oneshot::Sender<Result<Vec<HealthResult>, ApiError>>,
+    ) {
+        let targets = match self.engine.resolve_or_all(&names) {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = reply.send(Err(usage(e)));
+                return;
+            }
+        };
+        let project = self.project.clone();
+        let jobs: Vec<(String, CheckNow)> = targets
+            .into_iter()
+            .map(|i| {
+                let name = self.engine.graph().name(i).to_string();
+                (name, self.engine.check_now(i))
+            })
+            .collect();
+        tokio::spawn(async move {
+            let checks = jobs.into_iter().map(|(service, job)| {
+                let project = project.clone();
+                async move {
+                    let (healthy, detail, took) = match job {
+                        CheckNow::Settled { healthy, detail } => {
+                            (healthy, detail.to_string(), Duration::ZERO)
+                        }
+                        CheckNow::Probe(spec) => {
+                            let o = probe::run(&project, &spec).await;
+                            (o.ok, o.detail, o.took)
+                        }
+                    };
+                    HealthResult {
+                        service,
+                        healthy,
+                        detail,
+                        took_ms: took.as_millis() as u64,
+                    }
+                }
+            });
+            let _ = reply.send(Ok(futures_util::future::join_all(checks).await));
+        });
+    }
+}
+
+/// The targets and options of a start request.
+fn start_targets(
+    engine: &Engine,
+    req: &StartRequest,
+) -> Result<(Vec<usize>, StartOptions), ApiError> {
+    let sel = Selection {
+        names: req.services.clone(),
+        all: req.all,
+        failed: req.failed,
+        blocked: req.blocked,
+    };
+    let targets = engine
+        .select(&sel, Instant::now())
+        .map_err(|e: SelectionError| usage(e))?;
+    let options = StartOptions {
+        timeout: req.timeout_secs.map(Duration::from_secs_f64),
+        force: req.force,
+        no_wait: req.no_wait,
+        no_deps: req.blocked,
+        cause: req.cause.clone(),
+    };
+    Ok((targets, options))
+}

@@ -1,0 +1,230 @@
+//! The task of each run: spawn it under a shim, tell the engine it runs,
+//! forward what it pushes (`sd_notify`, a readiness log line), and report
+//! how it ended. Also how the end of a run is found out when nobody saw
+//! it — written once, for a watched run and for a re-attached one.
+
+use super::{Msg, Supervisor};
+use crate::log_follow::LogFollower;
+use crate::notify;
+use crate::probe;
+use crate::process::{self, ProcessGroup};
+use crate::store_writer::StoreWriter;
+use harness_core::config::Ready;
+use harness_core::engine::{Input, Notified, ProbeKind, ProbeSpec, ProcessEnd, RunId, RunSpec};
+use harness_store::{Project, RunRecord, Write};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// What a run's task needs to report its facts.
+#[derive(Clone)]
+struct Reporter {
+    project: Project,
+    tx: mpsc::UnboundedSender<Msg>,
+    store: StoreWriter,
+    service: usize,
+    run: RunId,
+}
+
+impl Reporter {
+    fn fact(&self, input: Input) {
+        let _ = self.tx.send(Msg::Fact(input));
+    }
+}
+
+impl Supervisor {
+    fn reporter(&self, service: usize, run: RunId) -> Reporter {
+        Reporter {
+            project: self.project.clone(),
+            tx: self.tx.clone(),
+            store: self.store.clone(),
+            service,
+            run,
+        }
+    }
+
+    /// Starts the task of run `run` of `spec`.
+    pub(super) fn spawn(&mut self, service: usize, run: RunId, spec: RunSpec) {
+        let r = self.reporter(service, run);
+        let shims = self.shims.clone();
+        tokio::spawn(async move {
+            // Output starts with the spawn: remember where this run's begins.
+            let log = LogFollower::at_end(&r.project.log(&spec.unit));
+            // The notify socket exists before the service can write to it.
+            let notify_sock = notify_socket(&r.project, &spec);
+            let s = match process::spawn(&shims, &r.project, &spec, run).await {
+                Ok(s) => s,
+                Err(reason) => {
+                    tracing::warn!(service = %spec.unit, reason = %reason, "spawn failed");
+                    r.fact(Input::SpawnFailed {
+                        service,
+                        run,
+                        reason,
+                    });
+                    return;
+                }
+            };
+            tracing::info!(service = %spec.unit, pid = s.pid, run, "spawned");
+            let record = RunRecord {
+                service: spec.unit.clone(),
+                run,
+                shim_pid: s.shim_pid,
+                shim_start: s.shim_start,
+                pid: s.pid,
+                pid_start: s.pid_start,
+                started_at_ms: super::wall_ms(),
+            };
+            r.store.send(Write::Run(record.clone()));
+            r.fact(Input::Spawned {
+                service,
+                run,
+                pid: s.pid,
+            });
+            let exit = watch_until_exit(&r, &spec.unit, &record);
+            tokio::pin!(exit);
+            if let Some(sock) = notify_sock {
+                tokio::select! {
+                    _ = &mut exit => {}
+                    _ = notify::forward(sock, service, run, r.tx.clone()) => exit.await,
+                }
+                return;
+            }
+            if let Some(Ready::Log(pattern)) = &spec.ready
+                && let Ok(re) = regex::Regex::new(pattern)
+            {
+                tokio::select! {
+                    _ = &mut exit => return,
+                    line = first_match(log, &re) => r.fact(Input::Notified {
+                        service,
+                        run,
+                        message: Notified::Ready(format!("log: {line}")),
+                    }),
+                }
+            }
+            exit.await;
+        });
+    }
+
+    /// Watches a run the last daemon started, until it ends.
+    pub(super) fn watch_shim(
+        &self,
+        service: usize,
+        run: RunId,
+        spec: &RunSpec,
+        record: &RunRecord,
+    ) {
+        let r = self.reporter(service, run);
+        let (spec, record) = (spec.clone(), record.clone());
+        tokio::spawn(async move {
+            let exit = watch_until_exit(&r, &spec.unit, &record);
+            // A re-attached service keeps its NOTIFY_SOCKET path: bind it
+            // again so its WATCHDOG=1 and STATUS= still arrive.
+            match notify_socket(&r.project, &spec) {
+                Some(sock) => {
+                    tokio::pin!(exit);
+                    tokio::select! {
+                        _ = &mut exit => {}
+                        _ = notify::forward(sock, service, run, r.tx.clone()) => exit.await,
+                    }
+                }
+                None => exit.await,
+            }
+        });
+    }
+
+    /// Runs probe `kind` of run `run` at `at`, on a task of its own.
+    pub(super) fn probe(
+        &self,
+        service: usize,
+        run: RunId,
+        kind: ProbeKind,
+        at: Instant,
+        spec: ProbeSpec,
+    ) {
+        let (project, tx) = (self.project.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep_until(at.into()).await;
+            let outcome = probe::run(&project, &spec).await;
+            if !outcome.ok && kind == ProbeKind::Live {
+                tracing::warn!(service = %spec.unit, detail = %outcome.detail, "Health check failed (liveness)");
+            } else if !outcome.ok {
+                tracing::debug!(service = %spec.unit, ?kind, detail = %outcome.detail, "health check failed");
+            }
+            let input = Input::Probed {
+                service,
+                run,
+                kind,
+                ok: outcome.ok,
+            };
+            let _ = tx.send(Msg::Probed(input, spec.unit, kind, outcome.took));
+        });
+    }
+}
+
+/// How run `run` of `unit` ended, once its shim is gone: what the shim
+/// wrote in the exit file, or — if it died without writing it — that
+/// nobody saw the end. A service still running without its shim is killed
+/// with its group first, so that it never runs twice.
+pub(super) fn end_of(
+    project: &Project,
+    unit: &str,
+    run: RunId,
+    pid: u32,
+    pid_start: u64,
+) -> ProcessEnd {
+    if let Some(end) = process::read_exit(&project.exit_file(unit), run) {
+        return end;
+    }
+    if process::same_process(pid, pid_start) {
+        tracing::warn!(service = %unit, pid, "the shim is gone but the service runs; killing its group so it never runs twice");
+        ProcessGroup(pid).signal(libc::SIGKILL);
+    }
+    ProcessEnd::Lost
+}
+
+/// Waits for the run's shim to end, then reports the run's end.
+async fn watch_until_exit(r: &Reporter, unit: &str, record: &RunRecord) {
+    process::wait_exit(record.shim_pid).await;
+    let end = end_of(&r.project, unit, r.run, record.pid, record.pid_start);
+    tracing::info!(service = %unit, pid = record.pid, end = %end.describe(), "service ended");
+    r.store.send(Write::RunEnded {
+        service: unit.to_string(),
+        run: r.run,
+    });
+    r.fact(Input::Exited {
+        service: r.service,
+        run: r.run,
+        end,
+    });
+}
+
+/// The bound notify socket of a `ready: notify` run.
+fn notify_socket(project: &Project, spec: &RunSpec) -> Option<tokio::net::UnixDatagram> {
+    if spec.ready != Some(Ready::Notify) {
+        return None;
+    }
+    let path = project.notify_socket(&spec.unit);
+    match notify::bind(&path) {
+        Ok(sock) => Some(sock),
+        Err(e) => {
+            tracing::warn!(service = %spec.unit, path = %path.display(), error = %e, "cannot open the notify socket; the service cannot say it is ready");
+            None
+        }
+    }
+}
+
+/// The first line matching `re` that the log gets: polled on the start-up
+/// cadence (2 ms growing to 10 ms).
+async fn first_match(mut log: LogFollower, re: &regex::Regex) -> String {
+    let mut pause = Duration::from_millis(2);
+    loop {
+        if let Some(chunk) = log.read_more() {
+            let text = String::from_utf8_lossy(&chunk);
+            if let Some(line) = text.lines().find(|l| re.is_match(l)) {
+                return line.to_string();
+            }
+            pause = Duration::from_millis(2);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 3 / 2).min(Duration::from_millis(10));
+    }
+}
