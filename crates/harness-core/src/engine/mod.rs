@@ -15,11 +15,13 @@ mod probe;
 mod probes;
 mod restart;
 mod service;
+mod spawn;
 mod spec;
 mod start;
 mod step;
 mod stop;
 mod targets;
+mod transition;
 mod view;
 
 #[cfg(test)]
@@ -35,3 +37,4 @@ pub use service::{Backoff, Engine, Mark, Outcome, Phase, ProbeHealth, ReloadErro
 pub use spec::{ProbeSpec, RunSpec};
 pub use step::SETTLE;
 pub use targets::{Selection, SelectionError};
+pub use transition::{KillForRestart, KillReason, Move, next_phase};

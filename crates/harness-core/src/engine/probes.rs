@@ -9,6 +9,7 @@ use super::io::{Action, HealthEvent, ProbeKind, RunId};
 use super::probe::startup_delay;
 use super::service::{Engine, Phase, ProbeHealth};
 use super::spec::{ProbeSpec, RunSpec};
+use super::transition::{KillForRestart, KillReason};
 use std::time::Instant;
 
 impl Engine {
@@ -69,11 +70,7 @@ impl Engine {
         *attempts = attempts.saturating_add(1);
         let tolerance = check.interval.saturating_mul(check.retries);
         if now.saturating_duration_since(*since) >= tolerance {
-            let why = format!(
-                "startup probe did not pass within {}",
-                crate::duration::human(tolerance)
-            );
-            self.kill_for_restart(i, why, out);
+            self.kill_for_restart(i, KillReason::Startup(tolerance), out);
         } else {
             let at = now + startup_delay(&check, *attempts);
             self.push_probe(i, run, ProbeKind::Startup, at, out);
@@ -109,8 +106,7 @@ impl Engine {
             *live_fails += 1;
         }
         if *live_fails >= check.retries {
-            let why = format!("liveness probe failed {} times", check.retries);
-            self.kill_for_restart(i, why, out);
+            self.kill_for_restart(i, KillReason::Liveness(check.retries), out);
         } else {
             self.push_probe(i, run, ProbeKind::Live, now + check.interval, out);
         }
@@ -125,10 +121,13 @@ impl Engine {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
+        let pushed = self.config.services[i].ready.is_some();
+        let watchdog = self.config.services[i].watchdog;
         let Phase::Up {
             run: r,
             health,
             started,
+            watchdog_due,
             ..
         } = &mut self.svcs[i].phase
         else {
@@ -137,15 +136,14 @@ impl Engine {
         if *r != run {
             return;
         }
-        let watchdog = self.config.services[i].watchdog;
         match message {
             Notified::Ready(how) => {
-                if *health != ProbeHealth::Starting || self.config.services[i].ready.is_none() {
+                if *health != ProbeHealth::Starting || !pushed {
                     return;
                 }
                 *health = ProbeHealth::Healthy;
                 *started = true;
-                self.svcs[i].watchdog_due = watchdog.map(|w| now + w);
+                *watchdog_due = watchdog.map(|w| now + w);
                 self.came_up(i, format!("ready ({how})"), format!("ready: {how}"), out);
                 // Liveness already runs (from the spawn or the startup
                 // probe); the readiness check starts now.
@@ -155,8 +153,8 @@ impl Engine {
             }
             Notified::Status(text) => self.svcs[i].status_text = Some(text),
             Notified::Watchdog => {
-                if self.svcs[i].watchdog_due.is_some() {
-                    self.svcs[i].watchdog_due = watchdog.map(|w| now + w);
+                if watchdog_due.is_some() {
+                    *watchdog_due = watchdog.map(|w| now + w);
                 }
             }
         }
@@ -165,29 +163,29 @@ impl Engine {
     /// Restarts the runs whose `WATCHDOG=1` is overdue.
     pub(super) fn check_watchdogs(&mut self, now: Instant, out: &mut Vec<Action>) {
         for i in 0..self.svcs.len() {
-            let overdue = matches!(self.svcs[i].phase, Phase::Up { .. })
-                && self.svcs[i].watchdog_due.is_some_and(|due| now >= due);
-            if overdue {
-                self.svcs[i].watchdog_due = None;
+            if let Phase::Up { watchdog_due, .. } = &mut self.svcs[i].phase
+                && watchdog_due.is_some_and(|due| now >= due)
+            {
+                *watchdog_due = None;
                 let w = self.config.services[i].watchdog.unwrap_or_default();
-                let why = format!("watchdog: no WATCHDOG=1 for {}", crate::duration::human(w));
-                self.kill_for_restart(i, why, out);
+                self.kill_for_restart(i, KillReason::Watchdog(w), out);
             }
         }
     }
 
     /// Stops the run so that its restart policy decides what follows, as
     /// for any failed run.
-    fn kill_for_restart(&mut self, i: usize, why: String, out: &mut Vec<Action>) {
+    fn kill_for_restart(&mut self, i: usize, why: KillReason, out: &mut Vec<Action>) {
         let Phase::Up { since, .. } = self.svcs[i].phase else {
             return;
         };
-        self.svcs[i].kill = Some((why.clone(), since));
+        let text = why.describe();
         out.push(super::restart::health_event(
             i,
-            HealthEvent::Unhealthy(why.clone()),
+            HealthEvent::Unhealthy(text.clone()),
         ));
-        self.send_stop(i, why, None, out);
+        let kill = KillForRestart { why, since };
+        self.send_stop(i, text, None, Some(kill), out);
     }
 }
 

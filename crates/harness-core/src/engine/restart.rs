@@ -3,7 +3,8 @@
 
 use super::history::HistoryState;
 use super::io::{Action, HealthEvent, ProcessEnd};
-use super::service::{Engine, Mark, Phase, ProbeHealth};
+use super::service::{Backoff, Engine, Mark, Phase, ProbeHealth};
+use super::transition::Move;
 use crate::duration::compact;
 use crate::restart::Decision;
 use std::time::Instant;
@@ -31,7 +32,6 @@ impl Engine {
                 ProcessEnd::Exited(code) => !cfg.success_exit_codes.contains(&code),
                 ProcessEnd::Signaled(_) | ProcessEnd::Lost | ProcessEnd::NotSpawned => true,
             };
-        self.svcs[i].kill = None;
         let ran_for = now.saturating_duration_since(since);
         let decision = if self.svcs[i].wanted {
             let policy = cfg.restart.clone();
@@ -40,7 +40,6 @@ impl Engine {
             Decision::Leave
         };
         let svc = &mut self.svcs[i];
-        svc.restarting = false;
         if !svc.wanted {
             // It was being stopped (by a daemon that died meanwhile).
             svc.mark = Mark::None;
@@ -65,12 +64,16 @@ impl Engine {
                 attempt,
                 max,
             } => {
-                svc.phase = Phase::Backoff {
-                    until: now + delay,
-                    attempt,
-                    max,
-                };
                 svc.mark = Mark::Exited(end);
+                let until = now + delay;
+                self.apply(
+                    i,
+                    Move::BackOff(Backoff {
+                        until,
+                        attempt,
+                        max,
+                    }),
+                );
                 let why = format!(
                     "{why}; restart {} in {}",
                     attempt_of(attempt, max),
@@ -109,17 +112,12 @@ impl Engine {
             }
             if !self.svcs[i].wanted {
                 // A stop is under way: it ends the backoff, not a restart.
-                self.svcs[i].phase = Phase::Stopped;
+                self.apply(i, Move::CancelBackoff);
                 continue;
             }
             let run = self.new_run();
-            let svc = &mut self.svcs[i];
-            svc.phase = Phase::Spawning {
-                run,
-                stop_requested: false,
-            };
-            svc.restarting = true;
-            svc.mark = Mark::None;
+            self.apply(i, Move::Spawn { run, restart: true });
+            self.svcs[i].mark = Mark::None;
             let why = format!("restart {}", attempt_of(attempt, max));
             self.record(i, HistoryState::Starting, why, None, out);
             out.push(health_event(i, HealthEvent::Restarting { attempt, max }));

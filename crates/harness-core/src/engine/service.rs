@@ -3,6 +3,7 @@
 use super::history::HistoryState;
 use super::io::{ProcessEnd, RunId};
 use super::op::Op;
+use super::transition::{KillForRestart, Move};
 use crate::config::Config;
 use crate::graph::Graph;
 use crate::restart::Tracker;
@@ -17,6 +18,8 @@ pub enum Phase {
     Spawning {
         /// The run being spawned.
         run: RunId,
+        /// It is an automatic restart.
+        restart: bool,
         /// A stop arrived meanwhile: stop it as soon as it is up.
         stop_requested: bool,
     },
@@ -39,6 +42,10 @@ pub enum Phase {
         /// The startup probe has passed (or there is none): the other
         /// probes run.
         started: bool,
+        /// It is an automatic restart that has not come up yet.
+        restarting: bool,
+        /// With a watchdog, once ready: when the next `WATCHDOG=1` is due.
+        watchdog_due: Option<Instant>,
     },
     /// A stop was sent.
     Stopping {
@@ -46,6 +53,9 @@ pub enum Phase {
         run: RunId,
         /// Main process id.
         pid: u32,
+        /// harness stops it to restart it (liveness, startup, watchdog):
+        /// its end goes through the restart policy as a failed run.
+        restart: Option<KillForRestart>,
     },
     /// Ended on its own; waiting out the backoff before a restart.
     Backoff {
@@ -97,13 +107,6 @@ pub(crate) struct Svc {
     pub wanted: bool,
     /// Automatic restart bookkeeping.
     pub tracker: Tracker,
-    /// The current run is an automatic restart not yet up.
-    pub restarting: bool,
-    /// harness is stopping the current run to restart it: why, and since
-    /// when the run was up.
-    pub kill: Option<(String, Instant)>,
-    /// With a watchdog: when the next `WATCHDOG=1` is due.
-    pub watchdog_due: Option<Instant>,
     /// The last `STATUS=` the service sent.
     pub status_text: Option<String>,
     /// The state the history's last row recorded.
@@ -207,9 +210,6 @@ impl Engine {
                 mark: Mark::None,
                 wanted: false,
                 tracker: Tracker::default(),
-                restarting: false,
-                kill: None,
-                watchdog_due: None,
                 status_text: None,
                 recorded: HistoryState::Stopped,
             })
@@ -268,6 +268,8 @@ impl Engine {
     /// (a restart) or than `now` plus the longest backoff (a due restart).
     pub fn restore(&mut self, i: usize, o: Outcome, now: Instant) {
         let policy = &self.config.services[i].restart;
+        let restarts = policy.policy != crate::config::RestartPolicy::Never;
+        let backoff_max = policy.backoff_max;
         let s = &mut self.svcs[i];
         s.mark = o.mark;
         s.last_end = o.last_end;
@@ -277,13 +279,9 @@ impl Engine {
             o.restarts.total,
             o.restarts.recent().map(|t| t.min(now)),
         );
-        let restarts = policy.policy != crate::config::RestartPolicy::Never;
-        if let (Some(b), Phase::Stopped, true, true) = (o.backoff, &s.phase, o.wanted, restarts) {
-            s.phase = Phase::Backoff {
-                until: b.until.min(now + policy.backoff_max),
-                attempt: b.attempt,
-                max: b.max,
-            };
+        if let (Some(b), true, true) = (o.backoff, o.wanted, restarts) {
+            let until = b.until.min(now + backoff_max);
+            self.apply(i, Move::BackOff(Backoff { until, ..b }));
         }
     }
 
@@ -336,7 +334,7 @@ impl Engine {
             });
         let restarts = self.svcs.iter().filter_map(|s| match s.phase {
             Phase::Backoff { until, .. } => Some(until),
-            Phase::Up { .. } => s.watchdog_due,
+            Phase::Up { watchdog_due, .. } => watchdog_due,
             _ => None,
         });
         self.ops

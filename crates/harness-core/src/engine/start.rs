@@ -6,6 +6,7 @@ use super::io::{Action, OpId, ProcessEnd, StartOptions};
 use super::op::{Member, MemberState, Op, OpKind};
 use super::service::{Engine, Mark, Phase, ProbeHealth};
 use super::step::progress;
+use super::transition::Move;
 use crate::config::Condition;
 use crate::duration::compact;
 use crate::report::Stage;
@@ -65,11 +66,9 @@ impl Engine {
                 Phase::Stopped | Phase::Stopping { .. } | Phase::Backoff { .. } => {
                     // A person starts it: no backoff to wait out, no
                     // restart history held against it, no old mark.
-                    if matches!(svc.phase, Phase::Backoff { .. }) {
-                        svc.phase = Phase::Stopped;
-                    }
                     svc.tracker.reset();
                     svc.mark = Mark::None;
+                    self.apply(i, Move::CancelBackoff);
                     MemberState::Waiting
                 }
             };
@@ -276,10 +275,13 @@ impl Engine {
         m.state = MemberState::Acting;
         m.forced = forced;
         let service = m.service;
-        self.svcs[service].phase = Phase::Spawning {
-            run,
-            stop_requested: false,
-        };
+        self.apply(
+            service,
+            Move::Spawn {
+                run,
+                restart: false,
+            },
+        );
         self.svcs[service].mark = Mark::None;
         let cause = self.ops[k].options().and_then(|o| o.cause.clone());
         let notes: Vec<String> = forced

@@ -6,6 +6,7 @@ use super::op::{MemberState, Op, OpKind};
 use super::probe::startup_delay;
 use super::restart::health_event;
 use super::service::{Engine, Mark, Phase, ProbeHealth};
+use super::transition::Move;
 use crate::config::StopSignal;
 use crate::report::{Progress, Stage, Summary, WarningReason};
 use std::time::{Duration, Instant};
@@ -44,68 +45,12 @@ impl Engine {
                 pid,
                 since,
                 wanted,
-            } => {
-                self.svcs[service].wanted = wanted;
-                if !matches!(
-                    self.svcs[service].recorded,
-                    HistoryState::Starting
-                        | HistoryState::Running
-                        | HistoryState::Unhealthy
-                        | HistoryState::Stopping
-                ) {
-                    // The history does not know this run (it began under
-                    // a daemon that died before writing the row).
-                    let why = "found running by a new daemon".to_string();
-                    self.record(service, HistoryState::Starting, why, None, &mut out);
-                }
-                self.svcs[service].phase = Phase::Spawning {
-                    run,
-                    stop_requested: false,
-                };
-                self.spawned(service, run, pid, since, &mut out);
-                if let Phase::Up {
-                    since: s,
-                    started,
-                    health,
-                    ..
-                } = &mut self.svcs[service].phase
-                {
-                    *s = since;
-                    *started = true; // it ran before this daemon
-                    if self.config.services[service].ready.is_some() {
-                        // It said so to the daemon before this one.
-                        *health = ProbeHealth::Healthy;
-                    }
-                }
-                out.retain(|a| !matches!(a, Action::Probe { service: s, .. } if *s == service));
-                self.schedule_probes(service, now, &mut out);
-            }
+            } => self.attached(service, run, pid, since, wanted, now, &mut out),
             Input::SpawnFailed {
                 service,
                 run,
                 reason,
-            } => {
-                if matches!(self.svcs[service].phase, Phase::Spawning { run: r, .. } if r == run) {
-                    self.svcs[service].phase = Phase::Stopped;
-                    if self.svcs[service].restarting {
-                        // Counts as a failed run: the policy decides, and
-                        // the restart limit still ends a loop of these.
-                        let end = ProcessEnd::NotSpawned;
-                        self.ended_on_its_own(
-                            service,
-                            end,
-                            reason,
-                            false,
-                            now,
-                            ProbeHealth::Starting,
-                            now,
-                            &mut out,
-                        );
-                    } else {
-                        self.fail_start(service, reason, now, &mut out);
-                    }
-                }
-            }
+            } => self.spawn_failed(service, run, reason, now, &mut out),
             Input::Exited { service, run, end } => self.exited(service, run, end, now, &mut out),
             Input::Probed {
                 service,
@@ -128,63 +73,6 @@ impl Engine {
         out
     }
 
-    fn spawned(&mut self, i: usize, run: RunId, pid: u32, now: Instant, out: &mut Vec<Action>) {
-        let Phase::Spawning {
-            run: r,
-            stop_requested,
-        } = self.svcs[i].phase
-        else {
-            return;
-        };
-        if r != run {
-            return;
-        }
-        let has_startup = self.config.services[i].startup.is_some();
-        self.svcs[i].watchdog_due = None;
-        self.svcs[i].status_text = None;
-        self.svcs[i].phase = Phase::Up {
-            run,
-            pid,
-            since: now,
-            health: ProbeHealth::Starting,
-            fails: 0,
-            attempts: 0,
-            live_fails: 0,
-            started: !has_startup,
-        };
-        for op in self.ops.iter().filter(|o| o.options().is_some()) {
-            if op.member(i).is_some_and(|m| m.state == MemberState::Acting) {
-                out.push(progress(
-                    op.id,
-                    self.graph.name(i),
-                    Stage::Starting,
-                    op.started,
-                    now,
-                    Some(pid),
-                    "",
-                ));
-            }
-        }
-        if has_startup {
-            self.push_probe(i, run, ProbeKind::Startup, now, out);
-        } else {
-            self.schedule_probes(i, now, out);
-        }
-        if stop_requested {
-            // The stop that arrived while it was spawning, and why.
-            let cause = self
-                .ops
-                .iter()
-                .find(|o| matches!(o.kind, OpKind::Stop(_)) && o.member(i).is_some())
-                .and_then(|o| o.cause().map(str::to_string));
-            let why = format!(
-                "stop requested{}",
-                super::op::cause_suffix(cause.as_deref())
-            );
-            self.send_stop(i, why, cause, out);
-        }
-    }
-
     fn exited(
         &mut self,
         i: usize,
@@ -193,29 +81,25 @@ impl Engine {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
+        let before = self.svcs[i].phase;
+        if !self.apply(i, Move::Ended { run }) {
+            return; // a stale fact about another run
+        }
         let svc = &mut self.svcs[i];
-        match svc.phase {
-            Phase::Stopping { run: r, .. } if r == run => {
-                svc.phase = Phase::Stopped;
-                svc.last_end = Some(end);
+        svc.last_end = Some(end);
+        match before {
+            Phase::Stopping { restart, .. } => {
                 svc.mark = Mark::None;
-                if let Some((why, since)) = svc.kill.clone() {
+                if let Some(kill) = restart {
                     // harness stopped it to restart it: a failed run.
-                    let health = ProbeHealth::Unhealthy;
-                    self.ended_on_its_own(i, end, why, true, since, health, now, out);
+                    let (why, health) = (kill.why.describe(), ProbeHealth::Unhealthy);
+                    self.ended_on_its_own(i, end, why, true, kill.since, health, now, out);
                     return;
                 }
                 let why = stopped_on_request(end, self.config.services[i].stop_signal);
                 self.record(i, HistoryState::Stopped, why, None, out);
             }
-            Phase::Up {
-                run: r,
-                health,
-                since,
-                ..
-            } if r == run => {
-                svc.phase = Phase::Stopped;
-                svc.last_end = Some(end);
+            Phase::Up { health, since, .. } => {
                 let starting = self.ops.iter().any(|o| {
                     o.options().is_some()
                         && o.member(i).is_some_and(|m| m.state == MemberState::Acting)
@@ -234,7 +118,8 @@ impl Engine {
                     self.ended_on_its_own(i, end, end.describe(), false, since, health, now, out);
                 }
             }
-            _ => {}
+            // The machine lets only a run that is up or stopping end.
+            Phase::Stopped | Phase::Spawning { .. } | Phase::Backoff { .. } => {}
         }
     }
 
@@ -297,7 +182,11 @@ impl Engine {
     /// Service `i` is up: `first` says how, or after an automatic restart
     /// "restarted successfully (`how`)" with its health-log line.
     pub(super) fn came_up(&mut self, i: usize, first: String, how: String, out: &mut Vec<Action>) {
-        if std::mem::take(&mut self.svcs[i].restarting) {
+        let restarted = match &mut self.svcs[i].phase {
+            Phase::Up { restarting, .. } => std::mem::take(restarting),
+            _ => false,
+        };
+        if restarted {
             let why = format!("restarted successfully ({how})");
             self.record(i, HistoryState::Running, why, None, out);
             out.push(health_event(i, HealthEvent::Restarted(how)));

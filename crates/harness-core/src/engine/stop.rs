@@ -6,6 +6,7 @@ use super::op::cause_suffix;
 use super::op::{Member, MemberState, Op, OpKind};
 use super::service::{Engine, Mark, Phase};
 use super::step::progress;
+use super::transition::{KillForRestart, Move};
 use crate::report::Stage;
 use std::time::Instant;
 
@@ -56,7 +57,7 @@ impl Engine {
                 self.svcs[i].wanted = false;
                 if matches!(self.svcs[i].phase, Phase::Backoff { .. }) {
                     let why = format!("stop requested{}", cause_suffix(options.cause.as_deref()));
-                    self.send_stop(i, why, options.cause.clone(), out);
+                    self.send_stop(i, why, options.cause.clone(), None, out);
                 }
                 Member {
                     service: i,
@@ -121,7 +122,7 @@ impl Engine {
                         ));
                         let why = format!("stop requested{}", self.ops[k].cause_suffix());
                         let cause = self.ops[k].cause().map(str::to_string);
-                        self.send_stop(m.service, why, cause, out);
+                        self.send_stop(m.service, why, cause, None, out);
                         changed = true;
                     }
                 }
@@ -132,19 +133,25 @@ impl Engine {
     }
 
     /// Stops service `i`'s run (or ends its backoff) because of `why`;
-    /// `cause` names the request behind it, if any.
+    /// `cause` names the request behind it, if any; `restart` when harness
+    /// stops it to restart it. A service already stopping or stopped is
+    /// left as it is.
     pub(super) fn send_stop(
         &mut self,
         i: usize,
         why: String,
         cause: Option<String>,
+        restart: Option<KillForRestart>,
         out: &mut Vec<Action>,
     ) {
         let cfg = &self.config.services[i];
         let (signal, grace) = (cfg.stop_signal, cfg.stop_timeout);
-        match self.svcs[i].phase {
+        let before = self.svcs[i].phase;
+        if !self.apply(i, Move::Stop { restart }) {
+            return;
+        }
+        match before {
             Phase::Up { run, pid, .. } => {
-                self.svcs[i].phase = Phase::Stopping { run, pid };
                 self.record(i, HistoryState::Stopping, why, cause, out);
                 out.push(Action::Stop {
                     service: i,
@@ -154,19 +161,13 @@ impl Engine {
                     grace,
                 });
             }
-            Phase::Spawning { run, .. } => {
-                self.svcs[i].phase = Phase::Spawning {
-                    run,
-                    stop_requested: true,
-                };
-            }
             Phase::Backoff { .. } => {
                 // No process: the stop ends the wait at once.
-                self.svcs[i].phase = Phase::Stopped;
                 self.svcs[i].mark = Mark::None;
                 self.record(i, HistoryState::Stopped, why, cause, out);
             }
-            Phase::Stopping { .. } | Phase::Stopped => {}
+            // Stopped as soon as it is up (see `spawned`).
+            Phase::Spawning { .. } | Phase::Stopping { .. } | Phase::Stopped => {}
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::restart::Tracker;
 use std::time::{Duration, Instant};
 
 mod history;
+mod machine;
 mod plan;
 mod probes;
 mod restart;

@@ -1,0 +1,145 @@
+//! A run's spawn: confirmed, failed, or a run a new daemon found running.
+
+use super::history::HistoryState;
+use super::io::{Action, ProbeKind, ProcessEnd, RunId};
+use super::op::{MemberState, OpKind, cause_suffix};
+use super::service::{Engine, Phase, ProbeHealth};
+use super::step::progress;
+use super::transition::Move;
+use crate::report::Stage;
+use std::time::Instant;
+
+impl Engine {
+    /// Run `run` of service `i` is up as process `pid`, since `since`.
+    pub(super) fn spawned(
+        &mut self,
+        i: usize,
+        run: RunId,
+        pid: u32,
+        since: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let Phase::Spawning { stop_requested, .. } = self.svcs[i].phase else {
+            return;
+        };
+        let startup = self.config.services[i].startup.is_some();
+        let up = Move::Spawned {
+            run,
+            pid,
+            since,
+            startup,
+        };
+        if !self.apply(i, up) {
+            return; // a stale fact about another run
+        }
+        self.svcs[i].status_text = None;
+        for op in self.ops.iter().filter(|o| o.options().is_some()) {
+            if op.member(i).is_some_and(|m| m.state == MemberState::Acting) {
+                out.push(progress(
+                    op.id,
+                    self.graph.name(i),
+                    Stage::Starting,
+                    op.started,
+                    since,
+                    Some(pid),
+                    "",
+                ));
+            }
+        }
+        if startup {
+            self.push_probe(i, run, ProbeKind::Startup, since, out);
+        } else {
+            self.schedule_probes(i, since, out);
+        }
+        if stop_requested {
+            // The stop that arrived while it was spawning, and why.
+            let cause = self
+                .ops
+                .iter()
+                .find(|o| matches!(o.kind, OpKind::Stop(_)) && o.member(i).is_some())
+                .and_then(|o| o.cause().map(str::to_string));
+            let why = format!("stop requested{}", cause_suffix(cause.as_deref()));
+            self.send_stop(i, why, cause, None, out);
+        }
+    }
+
+    /// The spawn of run `run` of service `i` failed, because of `reason`.
+    pub(super) fn spawn_failed(
+        &mut self,
+        i: usize,
+        run: RunId,
+        reason: String,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let restart = matches!(self.svcs[i].phase, Phase::Spawning { restart: true, .. });
+        if !self.apply(i, Move::SpawnFailed { run }) {
+            return;
+        }
+        if restart {
+            // Counts as a failed run: the policy decides, and the restart
+            // limit still ends a loop of these.
+            let (end, health) = (ProcessEnd::NotSpawned, ProbeHealth::Starting);
+            self.ended_on_its_own(i, end, reason, false, now, health, now, out);
+        } else {
+            self.fail_start(i, reason, now, out);
+        }
+    }
+
+    /// A new daemon found run `run` of service `i` running as `pid` since
+    /// `since`; `wanted` is false when the last daemon died stopping it.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the facts of one re-attached run"
+    )]
+    pub(super) fn attached(
+        &mut self,
+        i: usize,
+        run: RunId,
+        pid: u32,
+        since: Instant,
+        wanted: bool,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        self.svcs[i].wanted = wanted;
+        let known = matches!(
+            self.svcs[i].recorded,
+            HistoryState::Starting
+                | HistoryState::Running
+                | HistoryState::Unhealthy
+                | HistoryState::Stopping
+        );
+        if !known {
+            // The history does not know this run (it began under a daemon
+            // that died before writing the row).
+            let why = "found running by a new daemon".to_string();
+            self.record(i, HistoryState::Starting, why, None, out);
+        }
+        if !self.apply(
+            i,
+            Move::Spawn {
+                run,
+                restart: false,
+            },
+        ) {
+            return;
+        }
+        let mut spawned = Vec::new();
+        self.spawned(i, run, pid, since, &mut spawned);
+        if let Phase::Up {
+            started, health, ..
+        } = &mut self.svcs[i].phase
+        {
+            *started = true; // it ran before this daemon
+            if self.config.services[i].ready.is_some() {
+                // It said so to the daemon before this one.
+                *health = ProbeHealth::Healthy;
+            }
+        }
+        // Probes start now, on this daemon's clock, not at `since`.
+        spawned.retain(|a| !matches!(a, Action::Probe { service, .. } if *service == i));
+        out.extend(spawned);
+        self.schedule_probes(i, now, out);
+    }
+}
