@@ -9,17 +9,25 @@ pub fn terminal() -> bool {
     std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
 }
 
-/// Prints "How would you like to proceed?" with `choices` (a label and a
-/// description each) and returns the index picked. Accepts the number or
-/// the label; asks again on anything else. End of input or Ctrl-C ends
+/// One answer a prompt offers.
+pub trait Answer: Copy {
+    /// Its name: what a person may type, and what the history records
+    /// (lower-cased).
+    fn label(self) -> &'static str;
+}
+
+/// Prints "How would you like to proceed?" with `menu` (an answer and
+/// what it does, each) and returns the answer picked. Accepts the number
+/// or the label; asks again on anything else. End of input or Ctrl-C ends
 /// the command as interrupted.
-pub async fn ask(choices: &[(&str, &str)]) -> Result<usize, CliError> {
+pub async fn ask<A: Answer>(menu: &[(A, String)]) -> Result<A, CliError> {
     println!("\nHow would you like to proceed?");
-    for (n, (label, what)) in choices.iter().enumerate() {
-        println!("  {}) {label} - {what}", n + 1);
+    for (n, (answer, what)) in menu.iter().enumerate() {
+        println!("  {}) {} - {what}", n + 1, answer.label());
     }
+    let labels: Vec<&str> = menu.iter().map(|(a, _)| a.label()).collect();
     loop {
-        print!("\nChoice [1-{}]: ", choices.len());
+        print!("\nChoice [1-{}]: ", menu.len());
         let _ = std::io::stdout().flush();
         let line = tokio::select! {
             l = read_line() => l,
@@ -29,27 +37,27 @@ pub async fn ask(choices: &[(&str, &str)]) -> Result<usize, CliError> {
             println!();
             return Err(CliError::Interrupted);
         };
-        if let Some(i) = pick(&line, choices) {
-            return Ok(i);
+        if let Some(i) = pick(&line, &labels) {
+            return Ok(menu[i].0);
         }
         println!(
             "Please answer with a number from 1 to {} (or its name).",
-            choices.len()
+            menu.len()
         );
     }
 }
 
-/// The choice `answer` names: its number, its label, or the label's first
+/// The label `answer` names: its number, the label, or the label's first
 /// word, ignoring case.
-fn pick(answer: &str, choices: &[(&str, &str)]) -> Option<usize> {
+fn pick(answer: &str, labels: &[&str]) -> Option<usize> {
     let a = answer.trim().to_lowercase();
     if a.is_empty() {
         return None;
     }
     if let Ok(n) = a.parse::<usize>() {
-        return (1..=choices.len()).contains(&n).then(|| n - 1);
+        return (1..=labels.len()).contains(&n).then(|| n - 1);
     }
-    choices.iter().position(|(label, _)| {
+    labels.iter().position(|label| {
         let label = label.to_lowercase();
         label == a || label.split_whitespace().next() == Some(a.as_str())
     })
@@ -71,12 +79,7 @@ async fn read_line() -> Option<String> {
 mod tests {
     use super::pick;
 
-    const MENU: &[(&str, &str)] = &[
-        ("Continue", "a"),
-        ("Restart", "b"),
-        ("Keep running", "c"),
-        ("Abort", "d"),
-    ];
+    const MENU: &[&str] = &["Continue", "Restart", "Keep running", "Abort"];
 
     #[test]
     fn answers_by_number_or_name() {

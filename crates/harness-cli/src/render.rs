@@ -3,8 +3,8 @@
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use harness_api::{
-    Health, HistoryEntry, Phase, Plan, PlanAction, PlanEntry, Progress as Event, Status,
-    StatusReport, Summary, SystemState,
+    Health, HistoryEntry, OnFailure, Phase, Plan, PlanAction, PlanEntry, Progress as Event,
+    Recovery, Status, StatusReport, Summary, SystemState,
 };
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::{BTreeMap, HashMap};
@@ -519,4 +519,45 @@ pub fn plan(plan: &Plan, restart: bool) {
         println!("  Blocked: {} ({})", e.current.name, e.detail);
     }
     println!("\nNothing was changed (--dry-run).");
+}
+
+/// "Stopping all services..." or "Stopping services...".
+pub fn stopping_heading(all: bool) -> &'static str {
+    if all {
+        "Stopping all services..."
+    } else {
+        "Stopping services..."
+    }
+}
+
+/// The heading and style of a failed start's recovery.
+pub fn recovery_heading(policy: OnFailure, all: bool) -> (&'static str, Style) {
+    match policy {
+        OnFailure::Keep | OnFailure::Teardown => (stopping_heading(all), Style::Bars),
+        OnFailure::Rollback => ("Rolling back due to failure...", Style::Rollback),
+        OnFailure::SmartRollback => (
+            "Stopping dependents of the failed services...",
+            Style::Rollback,
+        ),
+    }
+}
+
+/// What a smart rollback kept, stopped and never started.
+pub fn smart_rollback(r: &Recovery) {
+    println!("\nPartial failure detected:");
+    let lines = [
+        ("Keeping independent services", &r.kept),
+        ("Stopped dependent services", &r.stopped),
+        ("Not starting dependent services", &r.not_started),
+        (
+            "Left running (already running before this command)",
+            &r.left_running,
+        ),
+        ("Still running, not healthy", &r.unhealthy),
+    ];
+    for (what, names) in lines {
+        if !names.is_empty() {
+            println!("  {what}: {}", names.join(", "));
+        }
+    }
 }

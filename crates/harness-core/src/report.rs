@@ -6,6 +6,7 @@
 //! serialized, and a field the wire does not carry yet (a deploy's candidate
 //! version, a job's step) can be added here first.
 
+use crate::engine::OnFailure;
 use std::time::Duration;
 
 /// What a service's process is doing.
@@ -173,6 +174,30 @@ pub struct Summary {
     pub stopped: Vec<String>,
     /// Started with warnings (`--force`), and why.
     pub warned: Vec<(String, WarningReason)>,
+    /// What a failed start's `on_failure` policy did about the failure.
+    pub recovery: Option<Box<Recovery>>,
+}
+
+/// What a failed start's `on_failure` policy did. Names are in config
+/// order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Recovery {
+    /// The policy carried out.
+    pub policy: OnFailure,
+    /// Stopped by it.
+    pub stopped: Vec<String>,
+    /// How long its stop took.
+    pub elapsed: Duration,
+    /// Left running: they do not depend on a failed service (smart
+    /// rollback).
+    pub kept: Vec<String>,
+    /// Dependents of a failed service the start never started (smart
+    /// rollback).
+    pub not_started: Vec<String>,
+    /// Running before the start, so left alone (rollbacks).
+    pub left_running: Vec<String>,
+    /// Started by the start, still running, not healthy (smart rollback).
+    pub unhealthy: Vec<String>,
 }
 
 /// What a start would do with one service.

@@ -4,6 +4,7 @@
 //! core cannot reach a client without a decision here.
 
 use harness_api as api;
+use harness_core::engine::OnFailure;
 use harness_core::report as core;
 
 /// A service's status row; `last_output` is what the daemon read from its
@@ -127,6 +128,40 @@ pub fn summary(s: core::Summary) -> api::Summary {
         warned: warnings.iter().map(|w| w.service.clone()).collect(),
         existing: s.existing,
         warnings,
+        recovery: s.recovery.map(|r| Box::new(recovery(*r))),
+    }
+}
+
+/// What a failed start's policy did.
+fn recovery(r: core::Recovery) -> api::Recovery {
+    api::Recovery {
+        policy: policy(r.policy),
+        stopped: r.stopped,
+        elapsed: r.elapsed.as_secs_f64(),
+        kept: r.kept,
+        not_started: r.not_started,
+        left_running: r.left_running,
+        unhealthy: r.unhealthy,
+    }
+}
+
+/// A start's `on_failure`, core to wire.
+pub fn policy(p: OnFailure) -> api::OnFailure {
+    match p {
+        OnFailure::Keep => api::OnFailure::Keep,
+        OnFailure::Teardown => api::OnFailure::Teardown,
+        OnFailure::Rollback => api::OnFailure::Rollback,
+        OnFailure::SmartRollback => api::OnFailure::SmartRollback,
+    }
+}
+
+/// A start's `on_failure`, wire to core.
+pub fn on_failure(p: api::OnFailure) -> OnFailure {
+    match p {
+        api::OnFailure::Keep => OnFailure::Keep,
+        api::OnFailure::Teardown => OnFailure::Teardown,
+        api::OnFailure::Rollback => OnFailure::Rollback,
+        api::OnFailure::SmartRollback => OnFailure::SmartRollback,
     }
 }
 

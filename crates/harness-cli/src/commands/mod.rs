@@ -1,6 +1,7 @@
 //! One file per command; `dispatch` finds the project and runs one.
 
 mod daemon;
+mod failure;
 mod health;
 mod logs;
 mod operation;

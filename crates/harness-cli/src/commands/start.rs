@@ -1,32 +1,57 @@
-//! `harness start`: check the current state, decide what to do about a
-//! partial system (a prompt on a terminal, flags otherwise), start, and
-//! decide what to do about a failure the same way.
+//! `harness start` and `harness restart`: check the current state, decide
+//! what to do about a partial system (a prompt on a terminal, flags
+//! otherwise), then start; what follows a failure is in `failure.rs`.
 
-use super::operation::{self, LastSeen};
-use crate::args::{FailureFlags, StartArgs};
+use super::failure::Run;
+use super::operation::{self, Show};
+use crate::args::{FailureFlags, RestartArgs, StartArgs};
 use crate::client::Client;
 use crate::error::CliError;
-use crate::prompt;
+use crate::prompt::{self, Answer};
 use crate::render::{self, Style};
-use harness_api::{
-    Choice, Phase, Plan, PlanAction, PlanRequest, StartRequest, StopRequest, Summary, WarningReason,
-};
+use harness_api::{Choice, OnFailure, Plan, PlanAction, PlanRequest, StartRequest, StopRequest};
 use harness_core::config::Config;
 use harness_core::graph::Graph;
 use harness_store::Project;
 use hyper::Method;
-use std::collections::BTreeSet;
 
-/// The pre-start prompt of seed 000.
-const PARTIAL_MENU: &[(&str, &str)] = &[
-    ("Continue", "Start remaining services"),
-    ("Restart", "Stop all and start fresh"),
-    ("Teardown", "Stop all services"),
-    ("Abort", "Do nothing"),
-];
+/// The answers of seed 000's pre-start prompt, in the order shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnPartial {
+    Continue,
+    Restart,
+    Teardown,
+    Abort,
+}
+
+impl Answer for OnPartial {
+    fn label(self) -> &'static str {
+        match self {
+            OnPartial::Continue => "Continue",
+            OnPartial::Restart => "Restart",
+            OnPartial::Teardown => "Teardown",
+            OnPartial::Abort => "Abort",
+        }
+    }
+}
+
+impl OnPartial {
+    fn menu() -> Vec<(OnPartial, String)> {
+        [
+            (OnPartial::Continue, "Start remaining services"),
+            (OnPartial::Restart, "Stop all and start fresh"),
+            (OnPartial::Teardown, "Stop all services"),
+            (OnPartial::Abort, "Do nothing"),
+        ]
+        .into_iter()
+        .map(|(a, what)| (a, what.to_string()))
+        .collect()
+    }
+}
 
 pub async fn start(project: &Project, config: &Config, a: StartArgs) -> Result<(), CliError> {
     let client = Client::connect(project).await?;
+    let interactive = prompt::terminal() && !a.failure.any() && !a.continue_ && !a.restart;
     let req = StartRequest {
         services: a.targets.services.clone(),
         all: a.targets.all || (a.targets.services.is_empty() && !a.failed && !a.blocked),
@@ -36,19 +61,11 @@ pub async fn start(project: &Project, config: &Config, a: StartArgs) -> Result<(
         failed: a.failed,
         blocked: a.blocked,
         cause: None,
+        on_failure: a.failure.on_failure(),
     };
     let plan = plan(&client, &req, false).await?;
     if plan.services.is_empty() {
-        println!(
-            "{}",
-            if a.failed {
-                "No failed services to start."
-            } else if a.blocked {
-                "No blocked services to start."
-            } else {
-                "Nothing to start."
-            }
-        );
+        println!("{}", nothing_to_start(&a));
         return Ok(());
     }
     render::state_check(&plan);
@@ -77,14 +94,61 @@ pub async fn start(project: &Project, config: &Config, a: StartArgs) -> Result<(
         render::plan(&shown, restart);
         return Ok(());
     }
-    let interactive = prompt::terminal()
-        && !a.failure.no_interactive
-        && !a.continue_
-        && !a.restart
-        && !a.failure.teardown_on_failure
-        && !a.failure.rollback_on_failure
-        && !a.failure.smart_rollback;
-    let mut heading = if a.failed {
+    let all = scope.len() == config.services.len();
+    let mut heading = starting_what(&a);
+    let answer = if a.restart && running > 0 {
+        Some(OnPartial::Restart)
+    } else if running > 0 && to_start > 0 {
+        Some(partial(&client, running, plan.services.len(), interactive).await?)
+    } else {
+        None
+    };
+    match answer {
+        None | Some(OnPartial::Continue) => {}
+        Some(OnPartial::Restart) => {
+            let why = if a.restart {
+                "--restart"
+            } else {
+                "restart chosen at prompt"
+            };
+            stop_scope(&client, &scope, all, true, why).await?;
+            heading = starting_heading(all);
+        }
+        Some(OnPartial::Teardown) => {
+            stop_scope(&client, &scope, all, false, "teardown chosen at prompt").await?;
+            return Ok(());
+        }
+        Some(OnPartial::Abort) => {
+            println!("Aborted: nothing was changed.");
+            return Err(CliError::Interrupted);
+        }
+    }
+    let run = Run {
+        client: &client,
+        graph: Graph::new(config),
+        scope,
+        all,
+        interactive,
+        no_wait: a.flags.no_wait,
+        timeout_secs: req.timeout_secs,
+    };
+    run.start(req, heading).await
+}
+
+/// What `start` says when its scope is empty.
+fn nothing_to_start(a: &StartArgs) -> &'static str {
+    if a.failed {
+        "No failed services to start."
+    } else if a.blocked {
+        "No blocked services to start."
+    } else {
+        "Nothing to start."
+    }
+}
+
+/// The heading of a start that stopped nothing first.
+fn starting_what(a: &StartArgs) -> &'static str {
+    if a.failed {
         "Starting previously failed services..."
     } else if a.blocked && a.flags.force {
         "Starting blocked services (ignoring dependencies)..."
@@ -92,77 +156,34 @@ pub async fn start(project: &Project, config: &Config, a: StartArgs) -> Result<(
         "Starting blocked services..."
     } else {
         "Starting services..."
-    };
-    let all = scope.len() == config.services.len();
-    let mut restarted = false;
-    if a.restart && running > 0 {
-        stop_scope(&client, &scope, all, true, "--restart").await?;
-        heading = starting_heading(all);
-        restarted = true;
-    } else if running > 0 && to_start > 0 {
-        let situation = format!("{running} of {} services running", plan.services.len());
-        println!(
-            "\nPartial system detected: {running} of {} {} running.",
-            plan.services.len(),
-            if running == 1 && plan.services.len() == 1 {
-                "service is"
-            } else {
-                "services are"
-            }
-        );
-        let choice = if interactive {
-            let i = prompt::ask(PARTIAL_MENU).await?;
-            record(&client, "partial system", PARTIAL_MENU[i].0, &situation).await;
-            i
-        } else {
-            0
-        };
-        match choice {
-            0 => {}
-            1 => {
-                stop_scope(&client, &scope, all, true, "restart chosen at prompt").await?;
-                heading = starting_heading(all);
-                restarted = true;
-            }
-            2 => {
-                stop_scope(&client, &scope, all, false, "teardown chosen at prompt").await?;
-                return Ok(());
-            }
-            _ => {
-                println!("Aborted: nothing was changed.");
-                return Err(CliError::Interrupted);
-            }
-        }
     }
-    let running_before = if restarted {
-        BTreeSet::new()
+}
+
+/// Seed 000's partial-system report, and what to do about it: asked on a
+/// terminal, "continue" otherwise.
+async fn partial(
+    client: &Client,
+    running: usize,
+    of: usize,
+    interactive: bool,
+) -> Result<OnPartial, CliError> {
+    let verb = if running == 1 && of == 1 {
+        "service is"
     } else {
-        plan.services
-            .iter()
-            .filter(|e| e.current.pid.is_some())
-            .map(|e| e.current.name.clone())
-            .collect()
+        "services are"
     };
-    let run = Run {
-        client: &client,
-        graph: Graph::new(config),
-        scope,
-        all,
-        failure: a.failure,
-        interactive,
-        no_wait: a.flags.no_wait,
-        timeout_secs: req.timeout_secs,
-        running_before,
-    };
-    run.start(req, heading).await
+    println!("\nPartial system detected: {running} of {of} {verb} running.");
+    if !interactive {
+        return Ok(OnPartial::Continue);
+    }
+    let answer = prompt::ask(&OnPartial::menu()).await?;
+    let situation = format!("{running} of {of} services running");
+    record(client, "partial system", answer.label(), &situation).await;
+    Ok(answer)
 }
 
 /// `harness restart`: stop, then start, with the same failure handling.
-pub async fn restart(
-    project: &Project,
-    config: &Config,
-    a: crate::args::RestartArgs,
-) -> Result<(), CliError> {
+pub async fn restart(project: &Project, config: &Config, a: RestartArgs) -> Result<(), CliError> {
     let client = Client::connect(project).await?;
     let all = a.targets.all || a.targets.services.is_empty();
     let req = StartRequest {
@@ -171,6 +192,7 @@ pub async fn restart(
         timeout_secs: a.flags.timeout.map(|d| d.as_secs_f64()),
         force: a.flags.force,
         no_wait: a.flags.no_wait,
+        on_failure: a.failure.on_failure(),
         ..StartRequest::default()
     };
     let stop = StopRequest {
@@ -179,12 +201,13 @@ pub async fn restart(
         cause: Some("restart requested".into()),
         ..StopRequest::default()
     };
-    let heading = if all {
-        "Stopping all services..."
-    } else {
-        "Stopping services..."
+    let show = Show {
+        heading: render::stopping_heading(all),
+        style: Style::Bars,
+        interruptible: false,
+        all,
     };
-    operation::run(&client, "/v1/stop", &stop, heading, Style::Bars, false).await?;
+    operation::run(&client, "/v1/stop", &stop, show).await?;
     let scope = plan(&client, &req, false)
         .await?
         .services
@@ -196,11 +219,9 @@ pub async fn restart(
         graph: Graph::new(config),
         scope,
         all,
-        failure: a.failure,
         interactive: prompt::terminal() && !a.failure.any(),
         no_wait: a.flags.no_wait,
         timeout_secs: req.timeout_secs,
-        running_before: BTreeSet::new(),
     };
     run.start(req, starting_heading(all)).await
 }
@@ -212,6 +233,19 @@ impl FailureFlags {
             || self.teardown_on_failure
             || self.rollback_on_failure
             || self.smart_rollback
+    }
+
+    /// The policy the flags ask the daemon to carry out on a failure.
+    pub fn on_failure(&self) -> OnFailure {
+        if self.teardown_on_failure {
+            OnFailure::Teardown
+        } else if self.rollback_on_failure {
+            OnFailure::Rollback
+        } else if self.smart_rollback {
+            OnFailure::SmartRollback
+        } else {
+            OnFailure::Keep
+        }
     }
 }
 
@@ -239,7 +273,7 @@ async fn plan(client: &Client, req: &StartRequest, restart: bool) -> Result<Plan
 
 /// Keeps a person's answer in the history. Best effort: losing the record
 /// must not undo the choice.
-async fn record(client: &Client, prompt: &str, answer: &str, detail: &str) {
+pub(super) async fn record(client: &Client, prompt: &str, answer: &str, detail: &str) {
     let c = Choice {
         prompt: prompt.into(),
         answer: answer.to_lowercase(),
@@ -252,7 +286,7 @@ async fn record(client: &Client, prompt: &str, answer: &str, detail: &str) {
 /// Stops every service of the command's scope: with `exact` only those
 /// (a restart starts exactly them again), else with what depends on them,
 /// as every stop does (a teardown).
-async fn stop_scope(
+pub(super) async fn stop_scope(
     client: &Client,
     scope: &[String],
     all: bool,
@@ -265,370 +299,17 @@ async fn stop_scope(
         cause: Some(why.to_string()),
         ..StopRequest::default()
     };
-    let heading = if all {
-        "Stopping all services..."
-    } else {
-        "Stopping services..."
+    let show = Show {
+        heading: render::stopping_heading(all),
+        style: Style::Bars,
+        interruptible: false,
+        all,
     };
-    let (s, _) = operation::run(client, "/v1/stop", &req, heading, Style::Bars, false).await?;
+    let (s, _) = operation::run(client, "/v1/stop", &req, show).await?;
     println!(
         "Stopped {} in {:.1}s",
         render::count(s.stopped.len()),
         s.elapsed
     );
-    Ok(())
-}
-
-/// What the failure prompt offers, in order.
-const FAILURE_MENU: &[(&str, &str)] = &[
-    ("Keep running", "Leave successful services running"),
-    ("Teardown", "Stop all services"),
-    ("Retry", "Try starting the failed services again"),
-    ("Force continue", "Start remaining services anyway"),
-];
-
-/// One start and what follows a failure.
-struct Run<'a> {
-    client: &'a Client,
-    graph: Graph,
-    /// Every service the command acts on.
-    scope: Vec<String>,
-    /// The scope is the whole stack.
-    all: bool,
-    failure: FailureFlags,
-    interactive: bool,
-    no_wait: bool,
-    /// `--timeout`, for follow-up starts.
-    timeout_secs: Option<f64>,
-    /// Services that had a process before this command: never "started by
-    /// this command", so rollbacks leave them alone.
-    running_before: BTreeSet<String>,
-}
-
-/// Phases in which a start left a process of its own running.
-fn started_here(p: Phase) -> bool {
-    matches!(
-        p,
-        Phase::Healthy | Phase::Started | Phase::Warning | Phase::TimedOut | Phase::Starting
-    )
-}
-
-impl Run<'_> {
-    async fn start(&self, mut req: StartRequest, heading: &str) -> Result<(), CliError> {
-        let (mut s, mut last) = self.op(&req, heading).await?;
-        // What this command started (rollbacks stop only these) and what
-        // was running before it (left alone).
-        let mut ours: BTreeSet<String> = BTreeSet::new();
-        let mut existing: BTreeSet<String> = BTreeSet::new();
-        loop {
-            for p in last.values() {
-                if self.running_before.contains(&p.service) {
-                    existing.insert(p.service.clone());
-                } else if started_here(p.phase) {
-                    ours.insert(p.service.clone());
-                } else if p.phase == Phase::Existing && !ours.contains(&p.service) {
-                    existing.insert(p.service.clone());
-                }
-            }
-            if s.success {
-                return finish(&s, self.no_wait);
-            }
-            if self.failure.teardown_on_failure {
-                return self.teardown("--teardown-on-failure").await;
-            }
-            if self.failure.rollback_on_failure {
-                return self.rollback(&s, &ours, &existing).await;
-            }
-            if self.failure.smart_rollback {
-                return self.smart_rollback(&s, &ours, &existing).await;
-            }
-            if !self.interactive {
-                return fail(&s, &last);
-            }
-            let running = self.ordered(
-                last.values()
-                    .filter(|p| started_here(p.phase) || p.phase == Phase::Existing)
-                    .map(|p| &p.service),
-            );
-            println!(
-                "\nStartup failed. Currently running: {}",
-                if running.is_empty() {
-                    "nothing".to_string()
-                } else {
-                    running.join(", ")
-                }
-            );
-            let situation = situation(&s);
-            let retry = format!("Try starting '{}' again", s.failed.join("', '"));
-            let menu: Vec<(&str, &str)> = FAILURE_MENU
-                .iter()
-                .map(|&(label, what)| {
-                    if label == "Retry" && !s.failed.is_empty() {
-                        (label, retry.as_str())
-                    } else {
-                        (label, what)
-                    }
-                })
-                .collect();
-            let choice = prompt::ask(&menu).await?;
-            record(self.client, "startup failed", menu[choice].0, &situation).await;
-            match choice {
-                0 => return fail(&s, &last),
-                1 => return self.teardown("teardown chosen at prompt").await,
-                2 => {
-                    req.cause = Some("retry chosen at prompt".into());
-                    let heading = format!("Retrying {}...", s.failed.join(", "));
-                    (s, last) = self.op(&req, &heading).await?;
-                }
-                _ => return self.force_continue(&s, &last).await,
-            }
-        }
-    }
-
-    /// Names in config order.
-    fn ordered<'n>(&self, names: impl Iterator<Item = &'n String>) -> Vec<String> {
-        let mut v: Vec<&String> = names.collect();
-        v.sort_by_key(|n| self.graph.index(n));
-        v.into_iter().cloned().collect()
-    }
-
-    async fn op(&self, req: &StartRequest, heading: &str) -> Result<(Summary, LastSeen), CliError> {
-        operation::run(self.client, "/v1/start", req, heading, Style::Bars, true).await
-    }
-
-    /// Stops exactly `services` (dependents first among them), one
-    /// `↶ Stopping NAME...` line each.
-    async fn stop_exact(
-        &self,
-        services: Vec<String>,
-        why: String,
-        heading: &str,
-    ) -> Result<(), CliError> {
-        let req = StopRequest {
-            services,
-            exact: true,
-            cause: Some(why),
-            ..StopRequest::default()
-        };
-        operation::run(
-            self.client,
-            "/v1/stop",
-            &req,
-            heading,
-            Style::Rollback,
-            false,
-        )
-        .await?;
-        Ok(())
-    }
-
-    async fn teardown(&self, why: &str) -> Result<(), CliError> {
-        println!();
-        stop_scope(self.client, &self.scope, self.all, false, why).await?;
-        eprintln!("\nError: Startup failed, all services stopped");
-        Err(CliError::ServiceFailed)
-    }
-
-    /// Stops what this command started, dependents first; what ran before
-    /// it is left alone.
-    async fn rollback(
-        &self,
-        s: &Summary,
-        ours: &BTreeSet<String>,
-        existing: &BTreeSet<String>,
-    ) -> Result<(), CliError> {
-        println!();
-        if ours.is_empty() {
-            println!("Nothing to roll back: this command started no service.");
-        } else {
-            let why = format!(
-                "rollback: {} failed (--rollback-on-failure)",
-                s.failed.join(", ")
-            );
-            self.stop_exact(
-                ours.iter().cloned().collect(),
-                why,
-                "Rolling back due to failure...",
-            )
-            .await?;
-        }
-        if existing.is_empty() {
-            eprintln!("\nError: Startup failed, all services stopped");
-        } else {
-            println!(
-                "  Left running (already running before this command): {}",
-                self.ordered(existing.iter()).join(", ")
-            );
-            eprintln!("\nError: Startup failed, services started by this command were stopped");
-        }
-        Err(CliError::ServiceFailed)
-    }
-
-    /// Keeps what does not depend on a failed service; stops what does
-    /// (if this command started it) and reports what was never started.
-    async fn smart_rollback(
-        &self,
-        s: &Summary,
-        ours: &BTreeSet<String>,
-        existing: &BTreeSet<String>,
-    ) -> Result<(), CliError> {
-        let failed: Vec<usize> = s
-            .failed
-            .iter()
-            .filter_map(|n| self.graph.index(n))
-            .collect();
-        let dependents: BTreeSet<String> = self
-            .graph
-            .with_dependents(&failed)
-            .into_iter()
-            .map(|i| self.graph.name(i).to_string())
-            .filter(|n| !s.failed.contains(n))
-            .collect();
-        let to_stop: Vec<String> = ours.intersection(&dependents).cloned().collect();
-        if !to_stop.is_empty() {
-            let why = format!("smart rollback: depends on failed {}", s.failed.join(", "));
-            println!();
-            self.stop_exact(
-                to_stop.clone(),
-                why,
-                "Stopping dependents of the failed services...",
-            )
-            .await?;
-        }
-        let keep = self.ordered(
-            ours.union(existing)
-                .filter(|n| !dependents.contains(*n) && !s.failed.contains(n)),
-        );
-        let not_started =
-            self.ordered(dependents.iter().filter(|n| {
-                self.scope.contains(n) && !to_stop.contains(n) && !existing.contains(*n)
-            }));
-        let left = self.ordered(dependents.iter().filter(|n| existing.contains(*n)));
-        let unhealthy = self.ordered(s.failed.iter().filter(|n| ours.contains(*n)));
-        let to_stop = self.ordered(to_stop.iter());
-        println!("\nPartial failure detected:");
-        if !keep.is_empty() {
-            println!("  Keeping independent services: {}", keep.join(", "));
-        }
-        if !to_stop.is_empty() {
-            println!("  Stopped dependent services: {}", to_stop.join(", "));
-        }
-        if !not_started.is_empty() {
-            println!(
-                "  Not starting dependent services: {}",
-                not_started.join(", ")
-            );
-        }
-        if !left.is_empty() {
-            println!(
-                "  Left running (already running before this command): {}",
-                left.join(", ")
-            );
-        }
-        if !unhealthy.is_empty() {
-            println!("  Still running, not healthy: {}", unhealthy.join(", "));
-        }
-        eprintln!(
-            "\nError: Partial startup failure: {} failed",
-            s.failed.join(", ")
-        );
-        Err(CliError::ServiceFailed)
-    }
-
-    /// Starts the blocked services without their dependencies, then reports
-    /// the whole outcome (the failed services are still failed: exit 3).
-    async fn force_continue(&self, s: &Summary, last: &LastSeen) -> Result<(), CliError> {
-        if s.blocked.is_empty() {
-            println!("Nothing is blocked: there is nothing more to start.");
-            return fail(s, last);
-        }
-        let req = StartRequest {
-            services: s.blocked.clone(),
-            blocked: true,
-            force: true,
-            no_wait: self.no_wait,
-            timeout_secs: self.timeout_secs,
-            cause: Some("force continue chosen at prompt".into()),
-            ..StartRequest::default()
-        };
-        let (forced, more) = self
-            .op(&req, "Starting blocked services (ignoring dependencies)...")
-            .await?;
-        let mut all = last.clone();
-        all.extend(more);
-        let merged = Summary {
-            started: s.started.clone(),
-            warned: [s.warned.clone(), forced.warned, forced.started].concat(),
-            failed: [s.failed.clone(), forced.failed].concat(),
-            blocked: forced.blocked,
-            ..s.clone()
-        };
-        fail(&merged, &all)
-    }
-}
-
-/// "failed: api; blocked: worker, frontend".
-fn situation(s: &Summary) -> String {
-    let mut parts = Vec::new();
-    if !s.failed.is_empty() {
-        parts.push(format!("failed: {}", s.failed.join(", ")));
-    }
-    if !s.blocked.is_empty() {
-        parts.push(format!("blocked: {}", s.blocked.join(", ")));
-    }
-    parts.join("; ")
-}
-
-/// Reports a failure as seed 000 does; exit 3.
-fn fail(s: &Summary, last: &LastSeen) -> Result<(), CliError> {
-    let timed_out: Vec<&harness_api::Progress> = last
-        .values()
-        .filter(|p| p.phase == Phase::TimedOut)
-        .collect();
-    render::failure_summary(s, &timed_out);
-    Err(CliError::ServiceFailed)
-}
-
-fn finish(s: &Summary, no_wait: bool) -> Result<(), CliError> {
-    if !s.warnings.is_empty() {
-        println!();
-        for w in &s.warnings {
-            println!(
-                "Warning: Service '{}' {}",
-                w.service,
-                match w.reason {
-                    WarningReason::DependenciesNotHealthy => {
-                        "started although its dependencies are not healthy"
-                    }
-                    WarningReason::NotHealthy => "started but is not healthy",
-                }
-            );
-        }
-        println!(
-            "  • Check status: {hx} status\n  • View logs: {hx} logs {}",
-            s.warned[0],
-            hx = render::hx()
-        );
-    } else if no_wait {
-        println!(
-            "\nServices started. Check status with: {} status",
-            render::hx()
-        );
-    } else if !s.started.is_empty() && s.existing.len() == s.started.len() {
-        // Nothing was started: say what is true.
-        let all = if s.started.len() == 1 { "" } else { "All " };
-        let verb = if s.started.len() == 1 { "is" } else { "are" };
-        println!(
-            "\n{all}{} {verb} already running; nothing to start",
-            render::count(s.started.len())
-        );
-    } else {
-        // All of them are up now, some started by this command.
-        println!(
-            "\nAll {} started in {:.1}s",
-            render::count(s.started.len()),
-            s.elapsed
-        );
-    }
     Ok(())
 }

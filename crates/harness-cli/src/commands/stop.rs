@@ -1,6 +1,6 @@
 //! `harness stop [SVC…|--all]`.
 
-use super::operation;
+use super::operation::{self, Show};
 use crate::args::Targets;
 use crate::client::Client;
 use crate::error::CliError;
@@ -16,12 +16,13 @@ pub async fn stop(project: &Project, t: &Targets) -> Result<(), CliError> {
         all: t.all || t.services.is_empty(),
         ..StopRequest::default()
     };
-    let heading = if req.all {
-        "Stopping all services..."
-    } else {
-        "Stopping services..."
+    let show = Show {
+        heading: render::stopping_heading(req.all),
+        style: Style::Bars,
+        interruptible: false,
+        all: req.all,
     };
-    let (s, _) = operation::run(&client, "/v1/stop", &req, heading, Style::Bars, false).await?;
+    let (s, _) = operation::run(&client, "/v1/stop", &req, show).await?;
     println!(
         "Stopped {} in {:.1}s",
         render::count(s.stopped.len()),

@@ -1,6 +1,7 @@
 //! Facts in ([`Input`]), commands out ([`Action`]).
 
 use super::history::HistoryState;
+use super::recovery::OnFailure;
 use super::spec::{ProbeSpec, RunSpec};
 use crate::config::StopSignal;
 use crate::report::{Progress, Summary};
@@ -91,6 +92,8 @@ pub struct StartOptions {
     /// Why this start was asked for, added to its history rows
     /// ("retry chosen at prompt").
     pub cause: Option<String>,
+    /// What to do if it fails; carried out before the start is done.
+    pub on_failure: OnFailure,
 }
 
 /// Options of a stop request.
@@ -335,6 +338,14 @@ pub enum Action {
         op: OpId,
         /// What happened.
         progress: Progress,
+    },
+    /// A failed start's recovery begins: the progress that follows on
+    /// this operation is the stop its `on_failure` policy asked for.
+    Recover {
+        /// The operation.
+        op: OpId,
+        /// The policy.
+        policy: OnFailure,
     },
     /// An operation is over.
     Done {

@@ -13,6 +13,7 @@ mod op;
 mod plan;
 mod probe;
 mod probes;
+pub(crate) mod recovery;
 mod restart;
 mod service;
 mod spawn;
@@ -33,6 +34,7 @@ pub use io::{
     Action, HealthEvent, Input, Notified, OpId, ProbeKind, ProcessEnd, RunId, Severity,
     StartOptions, StopOptions,
 };
+pub use recovery::OnFailure;
 pub use service::{Backoff, Engine, Mark, Outcome, Phase, ProbeHealth, ReloadError};
 pub use spec::{ProbeSpec, RunSpec};
 pub use step::SETTLE;

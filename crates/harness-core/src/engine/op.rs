@@ -1,7 +1,7 @@
 //! Operations: one start or stop request and how each member is doing.
 
 use super::io::{OpId, StartOptions, StopOptions};
-use crate::report::Stage;
+use crate::report::{Recovery, Stage, Summary};
 use std::time::Instant;
 
 #[derive(Debug, Clone)]
@@ -30,6 +30,9 @@ pub(crate) struct Member {
     pub forced: bool,
     /// The client was told it waits for its dependencies.
     pub announced: bool,
+    /// It had a process (or one on its way) when the start began: this
+    /// start did not start it, and no rollback stops it.
+    pub found_running: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -38,6 +41,16 @@ pub(crate) struct Op {
     pub kind: OpKind,
     pub started: Instant,
     pub members: Vec<Member>,
+    /// For the stop of a failed start's recovery: the start's summary and
+    /// the recovery's report, completed when the stop is done.
+    pub recovering: Option<Box<Recovering>>,
+}
+
+/// A failed start whose recovery is stopping services.
+#[derive(Debug, Clone)]
+pub(crate) struct Recovering {
+    pub start: Summary,
+    pub report: Recovery,
 }
 
 impl Op {

@@ -35,6 +35,7 @@ impl Engine {
             kind: OpKind::Start(options.clone()),
             started: now,
             members: Vec::new(),
+            recovering: None,
         };
         for i in members {
             let svc_cfg = &self.config.services[i];
@@ -45,6 +46,7 @@ impl Engine {
             );
             let svc = &mut self.svcs[i];
             svc.wanted = true;
+            let found_running = matches!(svc.phase, Phase::Up { .. } | Phase::Spawning { .. });
             let state = match svc.phase {
                 Phase::Up {
                     health: ProbeHealth::Healthy,
@@ -78,6 +80,7 @@ impl Engine {
                 state,
                 forced: false,
                 announced: false,
+                found_running,
             });
         }
         self.ops.push(op);

@@ -31,7 +31,7 @@ impl Engine {
                 op,
                 targets,
                 options,
-            } => self.begin_stop(op, &targets, options, now, &mut out),
+            } => self.begin_stop(op, &targets, options, None, now, &mut out),
             // A start stops starting when its client goes; a stop that has
             // begun always runs to the end, or services would be left half
             // stopped with their dependents already gone.
@@ -205,6 +205,23 @@ impl Engine {
         self.check_watchdogs(now, out);
         self.settle_unchecked(now, out);
         loop {
+            self.advance_ops(now, out);
+            let (done, open): (Vec<Op>, Vec<Op>) = std::mem::take(&mut self.ops)
+                .into_iter()
+                .partition(Op::settled);
+            self.ops = open;
+            if done.is_empty() {
+                break;
+            }
+            // Closing may open a recovery's stop: advance again.
+            for op in done {
+                self.close(op, now, out);
+            }
+        }
+    }
+
+    fn advance_ops(&mut self, now: Instant, out: &mut Vec<Action>) {
+        loop {
             let mut changed = false;
             for k in 0..self.ops.len() {
                 changed |= match self.ops[k].kind {
@@ -215,16 +232,6 @@ impl Engine {
             if !changed {
                 break;
             }
-        }
-        let (done, open): (Vec<Op>, Vec<Op>) = std::mem::take(&mut self.ops)
-            .into_iter()
-            .partition(Op::settled);
-        self.ops = open;
-        for op in done {
-            out.push(Action::Done {
-                op: op.id,
-                summary: self.summarize(&op, now),
-            });
         }
     }
 
@@ -255,7 +262,7 @@ impl Engine {
         }
     }
 
-    fn summarize(&self, op: &Op, now: Instant) -> Summary {
+    pub(super) fn summarize(&self, op: &Op, now: Instant) -> Summary {
         let mut s = Summary {
             elapsed: now.saturating_duration_since(op.started),
             ..Summary::default()

@@ -3,7 +3,7 @@
 use super::history::HistoryState;
 use super::io::{Action, OpId, StopOptions};
 use super::op::cause_suffix;
-use super::op::{Member, MemberState, Op, OpKind};
+use super::op::{Member, MemberState, Op, OpKind, Recovering};
 use super::service::{Engine, Mark, Phase};
 use super::step::progress;
 use super::transition::{KillForRestart, Move};
@@ -16,6 +16,7 @@ impl Engine {
         id: OpId,
         targets: &[usize],
         options: StopOptions,
+        recovering: Option<Box<Recovering>>,
         now: Instant,
         out: &mut Vec<Action>,
     ) {
@@ -65,6 +66,7 @@ impl Engine {
                     state: MemberState::Waiting,
                     forced: false,
                     announced: false,
+                    found_running: false,
                 }
             })
             .collect();
@@ -73,6 +75,7 @@ impl Engine {
             kind: OpKind::Stop(options),
             started: now,
             members,
+            recovering,
         });
     }
 

@@ -4,7 +4,7 @@
 use super::Supervisor;
 use crate::process::{self, ProcessGroup};
 use crate::wire;
-use harness_api::OpEvent;
+use harness_api::{OpEvent, RecoveryBegins};
 use harness_core::engine::{Action, HealthEvent, Input, OpId, Severity};
 use harness_store::{HistoryRow, Write};
 use std::time::Instant;
@@ -79,6 +79,12 @@ impl Supervisor {
             }
             Action::Progress { op, progress } => {
                 self.tell(op, OpEvent::Progress(wire::progress(progress)))
+            }
+            Action::Recover { op, policy } => {
+                let begins = RecoveryBegins {
+                    policy: wire::policy(policy),
+                };
+                self.tell(op, OpEvent::Recovery(begins))
             }
             Action::Done { op, summary } => {
                 self.tell(op, OpEvent::Done(wire::summary(summary)));

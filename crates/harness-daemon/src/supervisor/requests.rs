@@ -162,6 +162,7 @@ fn start_targets(
         no_wait: req.no_wait,
         no_deps: req.blocked,
         cause: req.cause.clone(),
+        on_failure: wire::on_failure(req.on_failure),
     };
     Ok((targets, options))
 }

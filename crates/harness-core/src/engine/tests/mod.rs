@@ -11,6 +11,7 @@ mod history;
 mod machine;
 mod plan;
 mod probes;
+mod recovery;
 mod restart;
 mod start;
 mod stop;

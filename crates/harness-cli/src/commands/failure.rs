@@ -1,0 +1,291 @@
+//! One start and what follows its failure: the report of what the daemon's
+//! `on_failure` policy did, or (on a terminal, with no flag) seed 000's
+//! failure prompt.
+
+use super::operation::{self, LastSeen, Show};
+use super::start::{record, stop_scope};
+use crate::client::Client;
+use crate::error::CliError;
+use crate::prompt::{self, Answer};
+use crate::render::{self, Style};
+use harness_api::{OnFailure, Phase, Recovery, StartRequest, Summary, WarningReason};
+use harness_core::graph::Graph;
+
+/// The answers of the failure prompt, in the order shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnFailed {
+    KeepRunning,
+    Teardown,
+    Retry,
+    ForceContinue,
+}
+
+impl Answer for OnFailed {
+    fn label(self) -> &'static str {
+        match self {
+            OnFailed::KeepRunning => "Keep running",
+            OnFailed::Teardown => "Teardown",
+            OnFailed::Retry => "Retry",
+            OnFailed::ForceContinue => "Force continue",
+        }
+    }
+}
+
+impl OnFailed {
+    /// The menu; "Retry" names what it retries.
+    fn menu(failed: &[String]) -> Vec<(OnFailed, String)> {
+        let retry = if failed.is_empty() {
+            "Try starting the failed services again".to_string()
+        } else {
+            format!("Try starting '{}' again", failed.join("', '"))
+        };
+        vec![
+            (
+                OnFailed::KeepRunning,
+                "Leave successful services running".into(),
+            ),
+            (OnFailed::Teardown, "Stop all services".into()),
+            (OnFailed::Retry, retry),
+            (
+                OnFailed::ForceContinue,
+                "Start remaining services anyway".into(),
+            ),
+        ]
+    }
+}
+
+/// One start and what follows a failure.
+pub(super) struct Run<'a> {
+    pub client: &'a Client,
+    pub graph: Graph,
+    /// Every service the command acts on.
+    pub scope: Vec<String>,
+    /// The scope is the whole stack.
+    pub all: bool,
+    pub interactive: bool,
+    pub no_wait: bool,
+    /// `--timeout`, for follow-up starts.
+    pub timeout_secs: Option<f64>,
+}
+
+/// Phases in which a start left a process of its own running.
+fn started_here(p: Phase) -> bool {
+    matches!(
+        p,
+        Phase::Healthy | Phase::Started | Phase::Warning | Phase::TimedOut | Phase::Starting
+    )
+}
+
+impl Run<'_> {
+    pub async fn start(&self, mut req: StartRequest, heading: &str) -> Result<(), CliError> {
+        let (mut s, mut last) = self.op(&req, heading).await?;
+        loop {
+            if s.success {
+                return finish(&s, self.no_wait);
+            }
+            if let Some(r) = &s.recovery {
+                return recovered(&s, r);
+            }
+            if !self.interactive {
+                return fail(&s, &last);
+            }
+            let running = self.ordered(
+                last.values()
+                    .filter(|p| started_here(p.phase) || p.phase == Phase::Existing)
+                    .map(|p| &p.service),
+            );
+            println!(
+                "\nStartup failed. Currently running: {}",
+                if running.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    running.join(", ")
+                }
+            );
+            let answer = prompt::ask(&OnFailed::menu(&s.failed)).await?;
+            record(
+                self.client,
+                "startup failed",
+                answer.label(),
+                &situation(&s),
+            )
+            .await;
+            match answer {
+                OnFailed::KeepRunning => return fail(&s, &last),
+                OnFailed::Teardown => return self.teardown().await,
+                OnFailed::Retry => {
+                    req.cause = Some("retry chosen at prompt".into());
+                    let heading = format!("Retrying {}...", s.failed.join(", "));
+                    (s, last) = self.op(&req, &heading).await?;
+                }
+                OnFailed::ForceContinue => return self.force_continue(&s, &last).await,
+            }
+        }
+    }
+
+    /// Names in config order.
+    fn ordered<'n>(&self, names: impl Iterator<Item = &'n String>) -> Vec<String> {
+        let mut v: Vec<&String> = names.collect();
+        v.sort_by_key(|n| self.graph.index(n));
+        v.into_iter().cloned().collect()
+    }
+
+    async fn op(&self, req: &StartRequest, heading: &str) -> Result<(Summary, LastSeen), CliError> {
+        let show = Show {
+            heading,
+            style: Style::Bars,
+            interruptible: true,
+            all: self.all,
+        };
+        operation::run(self.client, "/v1/start", req, show).await
+    }
+
+    /// The prompt's teardown: a stop of the whole scope.
+    async fn teardown(&self) -> Result<(), CliError> {
+        println!();
+        stop_scope(
+            self.client,
+            &self.scope,
+            self.all,
+            false,
+            "teardown chosen at prompt",
+        )
+        .await?;
+        eprintln!("\nError: Startup failed, all services stopped");
+        Err(CliError::ServiceFailed)
+    }
+
+    /// Starts the blocked services without their dependencies, then reports
+    /// the whole outcome (the failed services are still failed: exit 3).
+    async fn force_continue(&self, s: &Summary, last: &LastSeen) -> Result<(), CliError> {
+        if s.blocked.is_empty() {
+            println!("Nothing is blocked: there is nothing more to start.");
+            return fail(s, last);
+        }
+        let req = StartRequest {
+            services: s.blocked.clone(),
+            blocked: true,
+            force: true,
+            no_wait: self.no_wait,
+            timeout_secs: self.timeout_secs,
+            cause: Some("force continue chosen at prompt".into()),
+            ..StartRequest::default()
+        };
+        let (forced, more) = self
+            .op(&req, "Starting blocked services (ignoring dependencies)...")
+            .await?;
+        let mut all = last.clone();
+        all.extend(more);
+        let merged = Summary {
+            started: s.started.clone(),
+            warned: [s.warned.clone(), forced.warned, forced.started].concat(),
+            failed: [s.failed.clone(), forced.failed].concat(),
+            blocked: forced.blocked,
+            ..s.clone()
+        };
+        fail(&merged, &all)
+    }
+}
+
+/// Reports what the daemon's `on_failure` policy did; exit 3.
+fn recovered(s: &Summary, r: &Recovery) -> Result<(), CliError> {
+    match r.policy {
+        OnFailure::Keep => return fail(s, &LastSeen::new()),
+        OnFailure::Teardown => {
+            println!(
+                "Stopped {} in {:.1}s",
+                render::count(r.stopped.len()),
+                r.elapsed
+            );
+            eprintln!("\nError: Startup failed, all services stopped");
+        }
+        OnFailure::Rollback => {
+            if r.stopped.is_empty() {
+                println!("\nNothing to roll back: this command started no service.");
+            }
+            if r.left_running.is_empty() {
+                eprintln!("\nError: Startup failed, all services stopped");
+            } else {
+                println!(
+                    "  Left running (already running before this command): {}",
+                    r.left_running.join(", ")
+                );
+                eprintln!("\nError: Startup failed, services started by this command were stopped");
+            }
+        }
+        OnFailure::SmartRollback => {
+            render::smart_rollback(r);
+            eprintln!(
+                "\nError: Partial startup failure: {} failed",
+                s.failed.join(", ")
+            );
+        }
+    }
+    Err(CliError::ServiceFailed)
+}
+
+/// "failed: api; blocked: worker, frontend".
+fn situation(s: &Summary) -> String {
+    let mut parts = Vec::new();
+    if !s.failed.is_empty() {
+        parts.push(format!("failed: {}", s.failed.join(", ")));
+    }
+    if !s.blocked.is_empty() {
+        parts.push(format!("blocked: {}", s.blocked.join(", ")));
+    }
+    parts.join("; ")
+}
+
+/// Reports a failure as seed 000 does; exit 3.
+fn fail(s: &Summary, last: &LastSeen) -> Result<(), CliError> {
+    let timed_out: Vec<&harness_api::Progress> = last
+        .values()
+        .filter(|p| p.phase == Phase::TimedOut)
+        .collect();
+    render::failure_summary(s, &timed_out);
+    Err(CliError::ServiceFailed)
+}
+
+fn finish(s: &Summary, no_wait: bool) -> Result<(), CliError> {
+    if !s.warnings.is_empty() {
+        println!();
+        for w in &s.warnings {
+            println!(
+                "Warning: Service '{}' {}",
+                w.service,
+                match w.reason {
+                    WarningReason::DependenciesNotHealthy => {
+                        "started although its dependencies are not healthy"
+                    }
+                    WarningReason::NotHealthy => "started but is not healthy",
+                }
+            );
+        }
+        println!(
+            "  • Check status: {hx} status\n  • View logs: {hx} logs {}",
+            s.warned[0],
+            hx = render::hx()
+        );
+    } else if no_wait {
+        println!(
+            "\nServices started. Check status with: {} status",
+            render::hx()
+        );
+    } else if !s.started.is_empty() && s.existing.len() == s.started.len() {
+        // Nothing was started: say what is true.
+        let all = if s.started.len() == 1 { "" } else { "All " };
+        let verb = if s.started.len() == 1 { "is" } else { "are" };
+        println!(
+            "\n{all}{} {verb} already running; nothing to start",
+            render::count(s.started.len())
+        );
+    } else {
+        // All of them are up now, some started by this command.
+        println!(
+            "\nAll {} started in {:.1}s",
+            render::count(s.started.len()),
+            s.elapsed
+        );
+    }
+    Ok(())
+}

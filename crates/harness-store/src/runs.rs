@@ -1,0 +1,98 @@
+//! Live runs: one row per service that has a process, and the counter that
+//! hands out run ids.
+
+use crate::error::StoreError;
+use crate::store::Store;
+use rusqlite::{Connection, params};
+
+/// A live (or last known) run of a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRecord {
+    /// Service name.
+    pub service: String,
+    /// Run id.
+    pub run: u64,
+    /// The shim's pid.
+    pub shim_pid: u32,
+    /// The shim's start time (clock ticks since boot, /proc/PID/stat field 22).
+    pub shim_start: u64,
+    /// The service's main pid.
+    pub pid: u32,
+    /// The service's start time in clock ticks since boot.
+    pub pid_start: u64,
+    /// Wall-clock start, ms since the Unix epoch.
+    pub started_at_ms: i64,
+}
+
+impl Store {
+    /// Every recorded live run.
+    pub fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT service, run, shim_pid, shim_start, pid, pid_start, started_at_ms FROM runs",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(RunRecord {
+                service: r.get(0)?,
+                run: r.get::<_, i64>(1)? as u64,
+                shim_pid: r.get(2)?,
+                shim_start: r.get::<_, i64>(3)? as u64,
+                pid: r.get(4)?,
+                pid_start: r.get::<_, i64>(5)? as u64,
+                started_at_ms: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Reserves `count` run ids and returns the first.
+    pub fn reserve_runs(&self, count: u64) -> Result<u64, StoreError> {
+        let next: i64 =
+            self.conn
+                .query_row("SELECT value FROM meta WHERE key = 'next_run'", [], |r| {
+                    r.get(0)
+                })?;
+        self.conn.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'next_run'",
+            params![next + count as i64],
+        )?;
+        Ok(next as u64)
+    }
+}
+
+/// Records a run that started or was re-attached, in place of the
+/// service's last one: a service has at most one process.
+pub(crate) fn insert(conn: &Connection, r: &RunRecord) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT OR REPLACE INTO runs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            r.service,
+            r.run as i64,
+            r.shim_pid,
+            r.shim_start as i64,
+            r.pid,
+            r.pid_start as i64,
+            r.started_at_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// Forgets `service`'s run `run`; only that run, so the end of an older run
+/// cannot remove the row of a newer one.
+pub(crate) fn delete(conn: &Connection, service: &str, run: u64) -> Result<(), StoreError> {
+    conn.execute(
+        "DELETE FROM runs WHERE service = ?1 AND run = ?2",
+        params![service, run as i64],
+    )?;
+    Ok(())
+}
+
+/// Marks the run ids below `up_to` as taken. `max`, so the counter never
+/// moves back and no id is handed out twice.
+pub(crate) fn reserve_up_to(conn: &Connection, up_to: u64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE meta SET value = max(value, ?1) WHERE key = 'next_run'",
+        params![up_to as i64],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! The tables and their versions. A new file gets every step below and an
+//! older one the steps it lacks, in order, so every file ends at
+//! [`SCHEMA_VERSION`] and an old daemon's state is kept, not thrown away.
+
+use crate::error::StoreError;
+use rusqlite::{Connection, OptionalExtension};
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = 4;
+
+// SQLite keeps the text of every CREATE TABLE (and of each column ALTER
+// TABLE adds) in `sqlite_master`, whitespace and all, so even re-indenting
+// these literals would change what new files hold: they are kept byte for
+// byte. Each step is one transaction, so a file is at one version or the
+// next, never between.
+
+/// Version 1: live runs, history, and the next free run id.
+const TO_1: &str = "BEGIN;
+                 CREATE TABLE runs (
+                   service TEXT PRIMARY KEY, run INTEGER NOT NULL,
+                   shim_pid INTEGER NOT NULL, shim_start INTEGER NOT NULL,
+                   pid INTEGER NOT NULL, pid_start INTEGER NOT NULL,
+                   started_at_ms INTEGER NOT NULL);
+                 CREATE TABLE history (
+                   id INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL,
+                   service TEXT NOT NULL, from_state TEXT NOT NULL,
+                   to_state TEXT NOT NULL, reason TEXT NOT NULL);
+                 CREATE INDEX history_service ON history (service, id);
+                 INSERT OR REPLACE INTO meta VALUES ('schema_version', 1);
+                 INSERT OR IGNORE INTO meta VALUES ('next_run', 1);
+                 COMMIT;";
+
+/// Version 2: each service's outcome.
+const TO_2: &str = "BEGIN;
+                 CREATE TABLE outcomes (
+                   service TEXT PRIMARY KEY, mark TEXT NOT NULL, detail TEXT NOT NULL,
+                   timeout_ms INTEGER, mark_code INTEGER, mark_signal INTEGER,
+                   last_code INTEGER, last_signal INTEGER, wanted INTEGER NOT NULL);
+                 UPDATE meta SET value = 2 WHERE key = 'schema_version';
+                 COMMIT;";
+
+/// Version 3: the restart policy's memory (streak, total, recent restart
+/// times) and a restart that is due, in `outcomes`.
+const TO_3: &str = "BEGIN;
+                 ALTER TABLE outcomes ADD COLUMN restart_streak INTEGER NOT NULL DEFAULT 0;
+                 ALTER TABLE outcomes ADD COLUMN restarts_total INTEGER NOT NULL DEFAULT 0;
+                 ALTER TABLE outcomes ADD COLUMN restart_times_ns TEXT NOT NULL DEFAULT '';
+                 ALTER TABLE outcomes ADD COLUMN backoff_until_ns INTEGER;
+                 ALTER TABLE outcomes ADD COLUMN backoff_attempt INTEGER;
+                 ALTER TABLE outcomes ADD COLUMN backoff_max INTEGER;
+                 UPDATE meta SET value = 3 WHERE key = 'schema_version';
+                 COMMIT;";
+
+/// Version 4: the request behind a transition (`history.cause`), and the
+/// process ends that have neither exit code nor signal
+/// (`outcomes.*_end_kind`).
+const TO_4: &str = "BEGIN;
+                 ALTER TABLE history ADD COLUMN cause TEXT;
+                 ALTER TABLE outcomes ADD COLUMN mark_end_kind TEXT;
+                 ALTER TABLE outcomes ADD COLUMN last_end_kind TEXT;
+                 UPDATE meta SET value = 4 WHERE key = 'schema_version';
+                 COMMIT;";
+
+/// Each step with the version it brings a file to, oldest first.
+const STEPS: [(i64, &str); 4] = [(1, TO_1), (2, TO_2), (3, TO_3), (4, TO_4)];
+
+/// Brings the database to [`SCHEMA_VERSION`]. A newer one is refused rather
+/// than opened, since this build would not know what its columns mean.
+pub(crate) fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    )?;
+    let version: i64 = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::TooNew { found: version });
+    }
+    for (to, sql) in STEPS {
+        if version < to {
+            conn.execute_batch(sql)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SCHEMA_VERSION;
+    use crate::{Store, StoreError, Write};
+    use harness_core::engine::{Mark, Outcome, ProcessEnd};
+    use rusqlite::Connection;
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        Store::open(&path)
+            .unwrap()
+            .conn
+            .execute(
+                "UPDATE meta SET value = 99 WHERE key = 'schema_version'",
+                [],
+            )
+            .unwrap();
+        assert!(matches!(
+            Store::open(&path),
+            Err(StoreError::TooNew { found: 99 })
+        ));
+    }
+
+    /// The tables of the first release (schema 1).
+    const SCHEMA_1: &str = "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+         CREATE TABLE runs (
+           service TEXT PRIMARY KEY, run INTEGER NOT NULL,
+           shim_pid INTEGER NOT NULL, shim_start INTEGER NOT NULL,
+           pid INTEGER NOT NULL, pid_start INTEGER NOT NULL,
+           started_at_ms INTEGER NOT NULL);
+         CREATE TABLE history (
+           id INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL,
+           service TEXT NOT NULL, from_state TEXT NOT NULL,
+           to_state TEXT NOT NULL, reason TEXT NOT NULL);
+         CREATE INDEX history_service ON history (service, id);";
+
+    /// A database file made by an older release: `sql` run on a new file.
+    fn old_database(sql: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        Connection::open(&path).unwrap().execute_batch(sql).unwrap();
+        (dir, path)
+    }
+
+    /// A database written by the first release (schema 1, no `outcomes`)
+    /// opens, keeps its runs and history, and gains the new table.
+    #[test]
+    fn migrates_a_version_1_database() {
+        let (_dir, path) = old_database(&format!(
+            "{SCHEMA_1}
+             INSERT INTO meta VALUES ('schema_version', 1);
+             INSERT INTO meta VALUES ('next_run', 42);
+             INSERT INTO runs VALUES ('db', 41, 100, 101, 102, 103, 104);
+             INSERT INTO history (ts_ms, service, from_state, to_state, reason)
+               VALUES (5, 'db', 'stopped', 'starting', 'start requested');"
+        ));
+        let mut s = Store::open(&path).unwrap();
+        assert_eq!(s.runs().unwrap()[0].run, 41);
+        assert_eq!(s.history(None, 10).unwrap()[0].to, "starting");
+        assert_eq!(s.reserve_runs(1).unwrap(), 42);
+        assert!(s.outcomes().unwrap().is_empty());
+        s.apply(&[Write::Outcome {
+            service: "db".into(),
+            outcome: Outcome::default(),
+        }])
+        .unwrap();
+        let version: i64 = s
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    /// A database written before restarts were remembered (schema 2)
+    /// keeps its outcomes, which start with an empty restart memory.
+    #[test]
+    fn migrates_a_version_2_database() {
+        let (_dir, path) = old_database(&format!(
+            "{SCHEMA_1}
+             CREATE TABLE outcomes (
+               service TEXT PRIMARY KEY, mark TEXT NOT NULL, detail TEXT NOT NULL,
+               timeout_ms INTEGER, mark_code INTEGER, mark_signal INTEGER,
+               last_code INTEGER, last_signal INTEGER, wanted INTEGER NOT NULL);
+             INSERT INTO meta VALUES ('schema_version', 2);
+             INSERT INTO meta VALUES ('next_run', 7);
+             INSERT INTO outcomes VALUES ('api', 'failed', 'exit code 1', NULL, NULL, NULL, 1, NULL, 1);"
+        ));
+        let s = Store::open(&path).unwrap();
+        assert_eq!(
+            s.outcomes().unwrap(),
+            vec![(
+                "api".to_string(),
+                Outcome {
+                    mark: Mark::Failed("exit code 1".into()),
+                    last_end: Some(ProcessEnd::Exited(1)),
+                    wanted: true,
+                    ..Outcome::default()
+                }
+            )]
+        );
+    }
+}

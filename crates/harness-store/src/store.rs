@@ -1,0 +1,32 @@
+//! The connection, and opening it.
+
+use crate::error::StoreError;
+use crate::schema;
+use rusqlite::Connection;
+use std::path::Path;
+
+/// A connection to the state database.
+pub struct Store {
+    /// Crate-visible so each table's module can add its own methods.
+    pub(crate) conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating or migrating) the database at `path`.
+    ///
+    /// The daemon's store thread is not the only connection (the history
+    /// route opens its own to read), hence WAL, so readers and the writer
+    /// do not block each other, and a busy timeout for the moments they
+    /// still do. `synchronous = NORMAL` is WAL's usual pairing: commits skip
+    /// the fsync, which can cost the last few on a power cut but nothing on
+    /// a crash of harness, and never the file's consistency.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let store = Store { conn };
+        schema::migrate(&store.conn)?;
+        Ok(store)
+    }
+}

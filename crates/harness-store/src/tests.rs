@@ -1,0 +1,48 @@
+//! Tests that go through more than one table.
+
+use crate::{HistoryRow, RunRecord, Store, Write};
+
+#[test]
+fn runs_and_history_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let run = RunRecord {
+        service: "api".into(),
+        run: 7,
+        shim_pid: 10,
+        shim_start: 11,
+        pid: 12,
+        pid_start: 13,
+        started_at_ms: 14,
+    };
+    let h = |to: &str| HistoryRow {
+        ts_ms: 1,
+        service: "api".into(),
+        from: "stopped".into(),
+        to: to.into(),
+        reason: "start requested (retry chosen at prompt)".into(),
+        cause: Some("retry chosen at prompt".into()),
+    };
+    {
+        let mut s = Store::open(&path).unwrap();
+        assert_eq!(s.reserve_runs(5).unwrap(), 1);
+        s.apply(&[
+            Write::Run(run.clone()),
+            Write::History(h("starting")),
+            Write::History(h("running")),
+        ])
+        .unwrap();
+    }
+    let mut s = Store::open(&path).unwrap();
+    assert_eq!(s.reserve_runs(1).unwrap(), 6);
+    assert_eq!(s.runs().unwrap(), [run]);
+    let hist = s.history(Some("api"), 1).unwrap();
+    assert_eq!(hist.len(), 1);
+    assert_eq!(hist[0].to, "running");
+    s.apply(&[Write::RunEnded {
+        service: "api".into(),
+        run: 7,
+    }])
+    .unwrap();
+    assert!(s.runs().unwrap().is_empty());
+}

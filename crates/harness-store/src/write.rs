@@ -1,0 +1,55 @@
+//! The writes the daemon's store thread batches, and applying a batch.
+
+use crate::error::StoreError;
+use crate::history::{self, HistoryRow};
+use crate::outcomes;
+use crate::runs::{self, RunRecord};
+use crate::store::Store;
+use harness_core::engine::Outcome;
+
+/// One write, batched by the daemon's store thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    /// A run started (or was re-attached).
+    Run(RunRecord),
+    /// A run ended.
+    RunEnded {
+        /// Service name.
+        service: String,
+        /// Run id.
+        run: u64,
+    },
+    /// A transition happened.
+    History(HistoryRow),
+    /// What the engine knows of a service changed.
+    Outcome {
+        /// Service name.
+        service: String,
+        /// The new outcome.
+        outcome: Outcome,
+    },
+    /// Run ids below this are taken.
+    ReserveRuns {
+        /// First free run id.
+        up_to: u64,
+    },
+}
+
+impl Store {
+    /// Applies a batch of writes in one transaction: one commit for the
+    /// whole batch, and if one write fails none of the batch is kept.
+    pub fn apply(&mut self, writes: &[Write]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for w in writes {
+            match w {
+                Write::Run(r) => runs::insert(&tx, r)?,
+                Write::RunEnded { service, run } => runs::delete(&tx, service, *run)?,
+                Write::History(h) => history::append(&tx, h)?,
+                Write::Outcome { service, outcome } => outcomes::save(&tx, service, outcome)?,
+                Write::ReserveRuns { up_to } => runs::reserve_up_to(&tx, *up_to)?,
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
