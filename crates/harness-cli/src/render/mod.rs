@@ -1,0 +1,66 @@
+//! Everything the CLI prints: progress (bars on a terminal, one plain line
+//! per change otherwise), summaries, the status table, the history. Each
+//! report is a `write_*` function over any `io::Write` (tested against
+//! snapshots); the plain-named function prints it.
+
+mod history;
+mod outcome;
+mod plan;
+mod progress;
+mod status;
+#[cfg(test)]
+mod tests;
+
+pub use history::history;
+pub use outcome::{failure_summary, interrupted, smart_rollback};
+pub use plan::{plan, state_check};
+pub use progress::{Progress, Style, recovery_heading};
+pub use status::status;
+
+use std::io;
+static COMMAND: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// How hints spell the command: `harness`, or `harness -f FILE` when the
+/// config was named on the command line.
+pub fn set_command(cmd: String) {
+    let _ = COMMAND.set(cmd);
+}
+
+/// The command as hints spell it.
+pub fn hx() -> &'static str {
+    COMMAND.get().map(String::as_str).unwrap_or("harness")
+}
+
+/// "1 service", "3 services".
+pub fn count(n: usize) -> String {
+    if n == 1 {
+        "1 service".into()
+    } else {
+        format!("{n} services")
+    }
+}
+
+/// "Stopping all services..." or "Stopping services...".
+pub fn stopping_heading(all: bool) -> &'static str {
+    if all {
+        "Stopping all services..."
+    } else {
+        "Stopping services..."
+    }
+}
+
+/// Renders into memory, then prints it in one go: writing to a `Vec`
+/// cannot fail, and a closed stdout ends the command as `println!` does
+/// (see `lib.rs`).
+fn to_stdout(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) {
+    let mut buf = Vec::new();
+    let _ = f(&mut buf);
+    print!("{}", String::from_utf8_lossy(&buf));
+}
+
+/// [`to_stdout`] for stderr.
+fn to_stderr(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) {
+    let mut buf = Vec::new();
+    let _ = f(&mut buf);
+    eprint!("{}", String::from_utf8_lossy(&buf));
+}

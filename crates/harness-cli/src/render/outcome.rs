@@ -1,0 +1,139 @@
+//! What a start ended with: the failure report, an interrupted start, and
+//! what a smart rollback kept and stopped.
+
+use super::{count, hx, to_stderr, to_stdout};
+use harness_api::{Phase, Progress as Event, Recovery, Summary};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+/// The partial-failure report of seed 000 / 001.
+pub fn failure_summary(s: &Summary, timed_out: &[&Event]) {
+    println!();
+    to_stderr(|w| write_failure_summary(w, s, timed_out));
+}
+
+/// [`failure_summary`], after its blank line.
+pub fn write_failure_summary(
+    w: &mut impl Write,
+    s: &Summary,
+    timed_out: &[&Event],
+) -> io::Result<()> {
+    let list = |v: &[String]| format!("{} ({})", v.join(", "), count(v.len()));
+    if s.started.is_empty() && s.warned.is_empty() {
+        writeln!(w, "Error: Service startup failed")?;
+    } else {
+        writeln!(w, "Error: Partial startup failure")?;
+    }
+    if !s.started.is_empty() {
+        writeln!(w, "  Started: {}", list(&s.started))?;
+    }
+    if !s.warned.is_empty() {
+        writeln!(w, "  Started with warnings: {}", list(&s.warned))?;
+    }
+    if !s.failed.is_empty() {
+        writeln!(w, "  Failed: {}", list(&s.failed))?;
+    }
+    if !s.blocked.is_empty() {
+        writeln!(w, "  Blocked: {}", list(&s.blocked))?;
+    }
+    for t in timed_out {
+        writeln!(
+            w,
+            "\nService '{}' did not become healthy ({}). It is still running but not healthy.",
+            t.service, t.detail
+        )?;
+    }
+    writeln!(w)?;
+    if !s.started.is_empty() || !timed_out.is_empty() {
+        writeln!(w, "Started services are still running. You can:")?;
+    } else {
+        writeln!(w, "You can:")?;
+    }
+    if let Some(f) = s.failed.first() {
+        writeln!(w, "  • Check logs: {hx} logs {f} --tail 100", hx = hx())?;
+        writeln!(
+            w,
+            "  • Retry failed: {hx} start {}",
+            s.failed.join(" "),
+            hx = hx()
+        )?;
+    }
+    if let Some(t) = timed_out.first() {
+        writeln!(
+            w,
+            "  • Increase timeout: {hx} start {} --timeout 600",
+            t.service,
+            hx = hx()
+        )?;
+    }
+    if !s.blocked.is_empty() {
+        writeln!(
+            w,
+            "  • Force continue: {hx} start {} --force",
+            s.blocked.join(" "),
+            hx = hx()
+        )?;
+    }
+    writeln!(w, "  • Stop all: {hx} stop --all", hx = hx())
+}
+
+/// What to say when Ctrl-C interrupts a start.
+pub fn interrupted(last: &BTreeMap<String, Event>) {
+    to_stderr(|w| write_interrupted(w, last));
+}
+
+/// [`interrupted`].
+pub fn write_interrupted(w: &mut impl Write, last: &BTreeMap<String, Event>) -> io::Result<()> {
+    let pick = |f: fn(Phase) -> bool| {
+        last.values()
+            .filter(|p| f(p.phase))
+            .map(|p| p.service.clone())
+            .collect::<Vec<_>>()
+    };
+    let running = pick(|p| {
+        matches!(
+            p,
+            Phase::Healthy
+                | Phase::Started
+                | Phase::Existing
+                | Phase::Warning
+                | Phase::Starting
+                | Phase::TimedOut
+        )
+    });
+    let not_started = pick(|p| matches!(p, Phase::Waiting | Phase::Blocked));
+    writeln!(w, "\nInterrupted: no further services will be started.")?;
+    if !running.is_empty() {
+        writeln!(w, "  Left running: {}", running.join(", "))?;
+    }
+    if !not_started.is_empty() {
+        writeln!(w, "  Not started: {}", not_started.join(", "))?;
+    }
+    writeln!(w, "  Stop all: {hx} stop --all", hx = hx())
+}
+
+/// What a smart rollback kept, stopped and never started.
+pub fn smart_rollback(r: &Recovery) {
+    to_stdout(|w| write_smart_rollback(w, r));
+}
+
+/// [`smart_rollback`].
+pub fn write_smart_rollback(w: &mut impl Write, r: &Recovery) -> io::Result<()> {
+    writeln!(w, "\nPartial failure detected:")?;
+    let lines = [
+        ("Keeping independent services", &r.kept),
+        ("Stopped dependent services", &r.stopped),
+        ("Not starting dependent services", &r.not_started),
+        (
+            "Left running (already running before this command)",
+            &r.left_running,
+        ),
+        ("Still running, not healthy", &r.unhealthy),
+    ];
+    for (what, names) in lines {
+        if !names.is_empty() {
+            writeln!(w, "  {what}: {}", names.join(", "))?;
+        }
+    }
+    Ok(())
+}

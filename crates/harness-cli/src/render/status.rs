@@ -1,0 +1,140 @@
+//! The status table, the system state and the recovery hints.
+
+use super::{count, hx, to_stdout};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use harness_api::{Health, Status, StatusReport, SystemState};
+use std::io::{self, Write};
+
+/// The Health cell, with seed 004's indicators: ✓ healthy, ↻ starting or
+/// restarting, ✗ unhealthy or failed, ✗✗ given up on, ○ nothing known.
+fn health_cell(s: &harness_api::ServiceStatus) -> String {
+    match (s.status, s.health) {
+        (Status::Restarting, _) => "↻ restarting",
+        (Status::Failed, _) => "✗✗ failed",
+        (_, Health::Healthy) => "✓ healthy",
+        (_, Health::Unhealthy) => "✗ unhealthy",
+        (_, Health::Starting) => "↻ starting",
+        (_, Health::Blocked) => "- blocked",
+        (_, Health::Failed) => "✗ failed",
+        (_, Health::Unknown) => "○ -",
+    }
+    .to_string()
+}
+
+pub(super) fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Stopped => "stopped",
+        Status::Starting => "starting",
+        Status::Running => "running",
+        Status::Stopping => "stopping",
+        Status::Restarting => "restarting",
+        Status::Failed => "failed",
+        Status::Exited => "exited",
+    }
+}
+
+/// The status table, the system state and the recovery hints.
+pub fn status(r: &StatusReport) {
+    to_stdout(|w| write_status(w, r));
+}
+
+/// [`status`].
+pub fn write_status(w: &mut impl Write, r: &StatusReport) -> io::Result<()> {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_header([
+        "Service", "Status", "Health", "PID", "Uptime", "Restarts", "Network", "Notes",
+    ]);
+    for s in &r.services {
+        t.add_row([
+            s.name.clone(),
+            status_word(s.status).to_string(),
+            health_cell(s),
+            s.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+            s.uptime_secs
+                .map(harness_core::duration::compact)
+                .unwrap_or_else(|| "-".into()),
+            s.restarts.to_string(),
+            s.network.clone(),
+            s.notes.clone(),
+        ]);
+    }
+    writeln!(w, "{t}")?;
+    for s in r.services.iter().filter(|s| !s.last_output.is_empty()) {
+        writeln!(w, "\n{} (last output):", s.name)?;
+        for line in &s.last_output {
+            writeln!(w, "  | {line}")?;
+        }
+    }
+    let state = match r.system_state {
+        SystemState::Running => "RUNNING",
+        SystemState::Partial => "PARTIAL",
+        SystemState::Degraded => "DEGRADED",
+        SystemState::Failed => "FAILED",
+        SystemState::Stopped => "STOPPED",
+    };
+    writeln!(w, "\nSystem state: {state}")?;
+    let names = |f: &dyn Fn(&harness_api::ServiceStatus) -> bool| {
+        r.services
+            .iter()
+            .filter(|s| f(s))
+            .map(|s| s.name.clone())
+            .collect::<Vec<_>>()
+    };
+    let running = names(&|s| s.pid.is_some());
+    let failed = names(&|s| s.health == Health::Failed);
+    let restarting = names(&|s| s.status == harness_api::Status::Restarting);
+    let unhealthy =
+        names(&|s| s.health == Health::Unhealthy && s.status != harness_api::Status::Restarting);
+    let blocked = names(&|s| s.health == Health::Blocked);
+    for (list, what) in [
+        (&running, "running"),
+        (&restarting, "restarting on its own"),
+        (&unhealthy, "unhealthy"),
+        (&failed, "failed"),
+        (&blocked, "blocked"),
+    ] {
+        if !list.is_empty() {
+            writeln!(w, "  {} {what} ({})", count(list.len()), list.join(", "))?;
+        }
+    }
+    if matches!(
+        r.system_state,
+        SystemState::Partial | SystemState::Degraded | SystemState::Failed
+    ) {
+        writeln!(w, "\nTo recover:")?;
+        for f in &failed {
+            writeln!(w, "  {hx} start {f:<12} # Retry failed service", hx = hx())?;
+        }
+        if failed.len() > 1 {
+            writeln!(
+                w,
+                "  {hx} start --failed     # Retry all failed services",
+                hx = hx()
+            )?;
+        }
+        for u in &unhealthy {
+            writeln!(
+                w,
+                "  {hx} logs {u} --tail 100   # See why it is unhealthy",
+                hx = hx()
+            )?;
+        }
+        for r in &restarting {
+            writeln!(
+                w,
+                "  {hx} logs {r} --tail 100   # See why it ended (harness restarts it)",
+                hx = hx()
+            )?;
+        }
+        if !blocked.is_empty() {
+            writeln!(
+                w,
+                "  {hx} start --blocked --force   # Start blocked services anyway ({})",
+                blocked.join(", "),
+                hx = hx()
+            )?;
+        }
+        writeln!(w, "  {hx} stop --all       # Stop everything", hx = hx())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,317 @@
+//! Every report the CLI prints, against checked-in snapshots
+//! (`src/render/snapshots/`): a change to what users read shows up in review
+//! as a changed snapshot.
+
+use super::history::write_history;
+use super::outcome::{write_failure_summary, write_interrupted, write_smart_rollback};
+use super::plan::{write_plan, write_state_check};
+use super::status::write_status;
+use harness_api::*;
+use std::collections::BTreeMap;
+
+fn text(f: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> String {
+    let mut buf = Vec::new();
+    f(&mut buf).expect("writing to memory");
+    String::from_utf8(buf).expect("utf-8")
+}
+
+fn svc(name: &str, status: Status, health: Health) -> ServiceStatus {
+    ServiceStatus {
+        name: name.into(),
+        status,
+        health,
+        pid: None,
+        restarts: 0,
+        uptime_secs: None,
+        exit_code: None,
+        network: "local".into(),
+        notes: String::new(),
+        last_output: Vec::new(),
+    }
+}
+
+fn running(name: &str, pid: u32, uptime: u64) -> ServiceStatus {
+    ServiceStatus {
+        pid: Some(pid),
+        uptime_secs: Some(uptime),
+        ..svc(name, Status::Running, Health::Healthy)
+    }
+}
+
+/// db up, api failed with output, worker blocked, cache restarting.
+fn partial() -> StatusReport {
+    StatusReport {
+        system_state: SystemState::Partial,
+        services: vec![
+            running("db", 4242, 3725),
+            ServiceStatus {
+                exit_code: Some(1),
+                notes: "exit code 1".into(),
+                last_output: vec!["api is broken".into()],
+                ..svc("api", Status::Stopped, Health::Failed)
+            },
+            ServiceStatus {
+                notes: "dependency failed: api".into(),
+                ..svc("worker", Status::Stopped, Health::Blocked)
+            },
+            ServiceStatus {
+                restarts: 2,
+                notes: "restarting in 2s (attempt 3 of 5)".into(),
+                ..svc("cache", Status::Restarting, Health::Unhealthy)
+            },
+        ],
+    }
+}
+
+#[test]
+fn status_of_a_partial_stack() {
+    insta::assert_snapshot!(text(|w| write_status(w, &partial())));
+}
+
+#[test]
+fn status_of_a_running_and_of_a_failed_stack() {
+    let up = StatusReport {
+        system_state: SystemState::Running,
+        services: vec![running("db", 11, 59), running("api", 12, 61)],
+    };
+    let down = StatusReport {
+        system_state: SystemState::Failed,
+        services: vec![ServiceStatus {
+            exit_code: Some(2),
+            notes: "exit code 2".into(),
+            ..svc("db", Status::Stopped, Health::Failed)
+        }],
+    };
+    insta::assert_snapshot!(format!(
+        "{}\n---\n{}",
+        text(|w| write_status(w, &up)),
+        text(|w| write_status(w, &down))
+    ));
+}
+
+fn row(ts: &str, service: &str, from: &str, to: &str, reason: &str) -> HistoryEntry {
+    HistoryEntry {
+        ts: ts.into(),
+        service: service.into(),
+        from: from.into(),
+        to: to.into(),
+        reason: reason.into(),
+        cause: None,
+    }
+}
+
+#[test]
+fn history_joins_each_services_chain_and_keeps_the_cause() {
+    let retry = Some("retry chosen at prompt".to_string());
+    let rows = vec![
+        row(
+            "2026-12-02 10:00:00.001",
+            "db",
+            "stopped",
+            "starting",
+            "start requested",
+        ),
+        row(
+            "2026-12-02 10:00:00.002",
+            "api",
+            "stopped",
+            "starting",
+            "start requested",
+        ),
+        row(
+            "2026-12-02 10:00:00.300",
+            "db",
+            "starting",
+            "running",
+            "healthy",
+        ),
+        row(
+            "2026-12-02 10:00:00.400",
+            "api",
+            "starting",
+            "stopped",
+            "failed: exit code 1",
+        ),
+        row(
+            "2026-12-02 10:00:01.000",
+            CHOICE_SUBJECT,
+            "startup failed",
+            "retry",
+            "failed: api",
+        ),
+        HistoryEntry {
+            cause: retry.clone(),
+            ..row(
+                "2026-12-02 10:00:01.100",
+                "api",
+                "stopped",
+                "starting",
+                "start requested (retry chosen at prompt)",
+            )
+        },
+        row(
+            "2026-12-02 10:00:01.400",
+            "api",
+            "starting",
+            "running",
+            "healthy",
+        ),
+        HistoryEntry {
+            cause: Some("rollback: web failed (--rollback-on-failure)".into()),
+            ..row(
+                "2026-12-02 10:00:05.000",
+                "db",
+                "running",
+                "stopping",
+                "stop requested (rollback: web failed (--rollback-on-failure))",
+            )
+        },
+        row(
+            "2026-12-02 10:00:05.020",
+            "db",
+            "stopping",
+            "stopped",
+            "stop requested; ended by SIGTERM",
+        ),
+    ];
+    insta::assert_snapshot!(text(|w| write_history(w, &rows)));
+}
+
+fn entry(current: ServiceStatus, action: PlanAction, wave: Option<u32>, detail: &str) -> PlanEntry {
+    PlanEntry {
+        current,
+        action,
+        wave,
+        detail: detail.into(),
+    }
+}
+
+fn a_plan() -> Plan {
+    Plan {
+        services: vec![
+            entry(running("db", 7, 10), PlanAction::Use, None, ""),
+            entry(
+                ServiceStatus {
+                    pid: Some(8),
+                    ..svc("queue", Status::Running, Health::Unhealthy)
+                },
+                PlanAction::Wait,
+                None,
+                "",
+            ),
+            entry(
+                ServiceStatus {
+                    exit_code: Some(1),
+                    ..svc("api", Status::Stopped, Health::Failed)
+                },
+                PlanAction::Start,
+                Some(1),
+                "",
+            ),
+            entry(
+                svc("worker", Status::Stopped, Health::Unknown),
+                PlanAction::Start,
+                Some(2),
+                "forced: api not up",
+            ),
+            entry(
+                ServiceStatus {
+                    notes: "dependency failed: api".into(),
+                    ..svc("frontend", Status::Stopped, Health::Blocked)
+                },
+                PlanAction::Blocked,
+                None,
+                "dependency failed: api",
+            ),
+            entry(
+                svc("migrate", Status::Exited, Health::Unknown),
+                PlanAction::Start,
+                Some(1),
+                "",
+            ),
+        ],
+    }
+}
+
+#[test]
+fn state_check_and_dry_run_plan() {
+    let plan = a_plan();
+    insta::assert_snapshot!(format!(
+        "{}---{}---{}",
+        text(|w| write_state_check(w, &plan, 12)),
+        text(|w| write_plan(w, &plan, false)),
+        text(|w| write_plan(w, &plan, true)),
+    ));
+}
+
+fn summary() -> Summary {
+    Summary {
+        success: false,
+        elapsed: 4.2,
+        started: vec!["db".into(), "cache".into()],
+        failed: vec!["api".into(), "search".into()],
+        blocked: vec!["worker".into()],
+        warned: vec!["metrics".into()],
+        warnings: vec![Warning {
+            service: "metrics".into(),
+            reason: WarningReason::DependenciesNotHealthy,
+        }],
+        ..Summary::default()
+    }
+}
+
+fn progress(service: &str, phase: Phase, detail: &str) -> Progress {
+    Progress {
+        service: service.into(),
+        phase,
+        elapsed_ms: 1200,
+        pid: Some(99),
+        exit_code: None,
+        detail: detail.into(),
+    }
+}
+
+#[test]
+fn failure_report_names_every_way_out() {
+    let timed_out = progress("search", Phase::TimedOut, "timeout after 5s");
+    let nothing = Summary {
+        started: Vec::new(),
+        warned: Vec::new(),
+        warnings: Vec::new(),
+        blocked: Vec::new(),
+        failed: vec!["db".into()],
+        ..summary()
+    };
+    insta::assert_snapshot!(format!(
+        "{}---\n{}",
+        text(|w| write_failure_summary(w, &summary(), &[&timed_out])),
+        text(|w| write_failure_summary(w, &nothing, &[])),
+    ));
+}
+
+#[test]
+fn interrupted_start_says_what_was_left() {
+    let last: BTreeMap<String, Progress> = [
+        progress("db", Phase::Healthy, ""),
+        progress("api", Phase::Starting, ""),
+        progress("worker", Phase::Waiting, "waiting for api"),
+    ]
+    .into_iter()
+    .map(|p| (p.service.clone(), p))
+    .collect();
+    insta::assert_snapshot!(text(|w| write_interrupted(w, &last)));
+}
+
+#[test]
+fn smart_rollback_report() {
+    let r = Recovery {
+        policy: OnFailure::SmartRollback,
+        stopped: vec!["web".into()],
+        elapsed: 0.3,
+        kept: vec!["db".into(), "cache".into()],
+        not_started: vec!["docs".into()],
+        left_running: vec!["admin".into()],
+        unhealthy: vec!["api".into()],
+    };
+    insta::assert_snapshot!(text(|w| write_smart_rollback(w, &r)));
+}

@@ -1,0 +1,146 @@
+//! The wire and text formats users and scripts read, from the real binary
+//! and daemon, against checked-in snapshots (`tests/snapshots/`), with pids,
+//! times and paths redacted: `status --json`, `status --history` and its
+//! JSON, the SSE frames of a start and a stop, and each class of error.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+/// db ← api: a chain, so every event comes in one order.
+const CHAIN: &str = "services:\n  db:\n    command: sleep 1000\n  api:\n    command: sleep 1000\n    depends_on: [db]\n";
+
+/// Each SSE frame of `POST path` with `body`, as `{event, data}`, numbers
+/// that vary from run to run redacted. HTTP/1.0, so the daemon ends the
+/// body by closing the connection (no chunked framing to undo).
+fn sse(s: &Stack, path: &str, body: &str) -> Vec<Value> {
+    let sock = s.path().join(".harness/harness.sock");
+    let mut c = UnixStream::connect(sock).expect("daemon socket");
+    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        c,
+        "POST {path} HTTP/1.0\r\nHost: harness\r\ncontent-type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    c.read_to_string(&mut raw).expect("the stream ends");
+    let (_, stream) = raw.split_once("\r\n\r\n").expect("headers");
+    let mut frames = Vec::new();
+    let mut event = String::new();
+    for line in stream.lines() {
+        if let Some(e) = line.strip_prefix("event:") {
+            event = e.trim().to_string();
+        } else if let Some(d) = line.strip_prefix("data:") {
+            let mut data: Value = serde_json::from_str(d.trim()).expect("json data");
+            redact(&mut data);
+            frames.push(serde_json::json!({ "event": event, "data": data }));
+        }
+    }
+    frames
+}
+
+/// Replaces times and pids, at any depth, with their names.
+fn redact(v: &mut Value) {
+    if let Value::Object(map) = v {
+        for (key, value) in map.iter_mut() {
+            if ["elapsed_ms", "pid", "elapsed"].contains(&key.as_str()) {
+                *value = Value::String(format!("[{key}]"));
+            } else {
+                redact(value);
+            }
+        }
+    }
+}
+
+#[test]
+fn sse_frames_of_a_start_and_a_stop() {
+    let s = Stack::new(CHAIN);
+    // The first command starts the daemon; the stream test needs it up.
+    assert_eq!(s.harness(&["status"]).code, 0);
+    let start = sse(&s, "/v1/start", r#"{"all": true}"#);
+    // "healthy in 251ms": how long it took varies.
+    insta::with_settings!({ filters => vec![(r"\b\d+ms\b", "[ms]")] }, {
+        insta::assert_json_snapshot!("start_frames", start);
+    });
+    s.status(); // remember the pids, for cleanup
+    let stop = sse(&s, "/v1/stop", r#"{"all": true}"#);
+    insta::assert_json_snapshot!("stop_frames", stop);
+}
+
+#[test]
+fn status_json_and_history_of_a_started_stack() {
+    let s = Stack::new(CHAIN);
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    insta::assert_json_snapshot!("status_json", s.status(), {
+        ".services[].pid" => "[pid]",
+        ".services[].uptime_secs" => "[uptime]",
+    });
+    assert_eq!(s.harness(&["stop", "api"]).code, 0);
+    insta::assert_json_snapshot!("history_json", s.history(), {
+        "[].ts" => "[ts]",
+    });
+    let text = s.harness(&["status", "--history"]).stdout;
+    let text = regex_lite_ts(&text);
+    insta::assert_snapshot!("history_text", text);
+}
+
+/// Replaces each line's leading `YYYY-MM-DD HH:MM:SS` with `[ts]`.
+fn regex_lite_ts(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.get(..19) {
+            Some(ts) if ts.as_bytes().get(4) == Some(&b'-') => format!("[ts]{}", &l[19..]),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One error of each class: what the user reads and the exit code.
+fn error(s: &Stack, args: &[&str]) -> String {
+    let r = s.harness(args);
+    let dir = s.path().display().to_string();
+    format!(
+        "$ harness {}\nexit {}\n{}{}",
+        args.join(" "),
+        r.code,
+        r.stdout.replace(&dir, "[dir]"),
+        r.stderr.replace(&dir, "[dir]")
+    )
+}
+
+#[test]
+fn error_messages_by_class() {
+    let s = Stack::new(CHAIN);
+    let usage = [
+        error(&s, &["start", "nosuch"]),
+        error(&s, &["start", "--rollback-on-failure", "--smart-rollback"]),
+        error(&s, &["logs"]),
+        error(&s, &["-f", "missing.yaml", "status"]),
+    ];
+    insta::assert_snapshot!("usage_errors", usage.join("\n"));
+    let bad = Stack::new(
+        "services:\n  db:\n    comand: sleep 1000\n  api:\n    command: x\n    depends_on: [dbb]\n    restart: { policy: sometimes }\n",
+    );
+    insta::assert_snapshot!("config_errors", error(&bad, &["start", "--all"]));
+}
+
+#[test]
+fn sse_frames_of_a_start_that_rolls_back() {
+    let s = Stack::new(
+        "services:\n  db:\n    command: sleep 1000\n  api:\n    command: exit 1\n    depends_on: [db]\n",
+    );
+    assert_eq!(s.harness(&["status"]).code, 0);
+    let frames = sse(
+        &s,
+        "/v1/start",
+        r#"{"all": true, "on_failure": "rollback"}"#,
+    );
+    insta::with_settings!({ filters => vec![(r"\b\d+ms\b", "[ms]")] }, {
+        insta::assert_json_snapshot!("rollback_frames", frames);
+    });
+    assert_eq!(s.service("db")["status"], "stopped", "rolled back");
+}
