@@ -7,7 +7,7 @@
 //! re-attaches to, so pings keep arriving.
 
 use crate::supervisor::Msg;
-use harness_core::engine::{Input, Notified, RunId};
+use harness_core::engine::{Input, Notified, RunId, ServiceId};
 use std::path::Path;
 use tokio::net::UnixDatagram;
 use tokio::sync::mpsc::UnboundedSender;
@@ -20,7 +20,7 @@ pub fn bind(path: &Path) -> std::io::Result<UnixDatagram> {
 
 /// Forwards what run `run` of `service` says, until the supervisor is gone
 /// (the caller stops it when the run ends).
-pub async fn forward(sock: UnixDatagram, service: usize, run: RunId, tx: UnboundedSender<Msg>) {
+pub async fn forward(sock: UnixDatagram, service: ServiceId, run: RunId, tx: UnboundedSender<Msg>) {
     let mut buf = vec![0u8; 4096];
     while let Ok(n) = sock.recv(&mut buf).await {
         for message in parse(&String::from_utf8_lossy(&buf[..n])) {

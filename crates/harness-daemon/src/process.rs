@@ -2,7 +2,7 @@
 //! the kernel (pidfd), and stopping its process group.
 
 use harness_core::config::{Command, StopSignal};
-use harness_core::engine::{ProcessEnd, RunSpec};
+use harness_core::engine::{ProcessEnd, RunId, RunSpec};
 use harness_store::Project;
 use std::ffi::OsString;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -177,10 +177,10 @@ pub async fn spawn(
     pool: &ShimPool,
     project: &Project,
     spec: &RunSpec,
-    run: u64,
+    run: RunId,
 ) -> Result<Spawned, String> {
     let job = job(project, spec, run)?.encode();
-    let _ = std::fs::remove_file(project.exit_file(&spec.unit));
+    let _ = std::fs::remove_file(project.exit_file(spec.unit.key()));
     let mut spawned = Err(None);
     if let Some(spare) = pool.take() {
         spawned = spare.launch(&job).await;
@@ -194,7 +194,7 @@ pub async fn spawn(
 }
 
 /// What the shim is to do for run `run` of `spec`.
-fn job(project: &Project, spec: &RunSpec, run: u64) -> Result<harness_shim::Args, String> {
+fn job(project: &Project, spec: &RunSpec, run: RunId) -> Result<harness_shim::Args, String> {
     let cwd = match &spec.working_dir {
         Some(dir) => project.root.join(dir),
         None => project.root.clone(),
@@ -216,16 +216,16 @@ fn job(project: &Project, spec: &RunSpec, run: u64) -> Result<harness_shim::Args
     if spec.ready == Some(harness_core::config::Ready::Notify) {
         env.push((
             "NOTIFY_SOCKET".into(),
-            project.notify_socket(&spec.unit).into(),
+            project.notify_socket(spec.unit.key()).into(),
         ));
         if let Some(w) = spec.watchdog {
             env.push(("WATCHDOG_USEC".into(), w.as_micros().to_string().into()));
         }
     }
     Ok(harness_shim::Args {
-        run,
-        log: project.log(&spec.unit),
-        exit_file: project.exit_file(&spec.unit),
+        run: run.0,
+        log: project.log(spec.unit.key()),
+        exit_file: project.exit_file(spec.unit.key()),
         stop_signal: signal_number(spec.stop_signal),
         stop_timeout_ms: spec.stop_timeout.as_millis() as u64,
         cwd: Some(cwd),
@@ -259,11 +259,11 @@ pub async fn wait_exit(pid: u32) {
 }
 
 /// How run `run` ended, from the shim's exit file.
-pub fn read_exit(exit_file: &Path, run: u64) -> Option<ProcessEnd> {
+pub fn read_exit(exit_file: &Path, run: RunId) -> Option<ProcessEnd> {
     let text = std::fs::read_to_string(exit_file).ok()?;
     match harness_shim::parse_exit_file(&text)? {
-        (r, Ok(code)) if r == run => Some(ProcessEnd::Exited(code)),
-        (r, Err(sig)) if r == run => Some(ProcessEnd::Signaled(sig)),
+        (r, Ok(code)) if r == run.0 => Some(ProcessEnd::Exited(code)),
+        (r, Err(sig)) if r == run.0 => Some(ProcessEnd::Signaled(sig)),
         _ => None,
     }
 }

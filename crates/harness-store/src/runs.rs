@@ -1,17 +1,20 @@
-//! Live runs: one row per service that has a process, and the counter that
-//! hands out run ids.
+//! Live runs: one row per unit (a service today) that has a process, and
+//! the counter that hands out run ids. The `service` column holds the
+//! unit's key ([`UnitId::key`]), which for a service is its name, so files
+//! written before units existed read the same.
 
 use crate::error::StoreError;
 use crate::store::Store;
+use harness_core::engine::{RunId, UnitId};
 use rusqlite::{Connection, params};
 
-/// A live (or last known) run of a service.
+/// A live (or last known) run of a unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRecord {
-    /// Service name.
-    pub service: String,
+    /// Whose run.
+    pub unit: UnitId,
     /// Run id.
-    pub run: u64,
+    pub run: RunId,
     /// The shim's pid.
     pub shim_pid: u32,
     /// The shim's start time (clock ticks since boot, /proc/PID/stat field 22).
@@ -32,8 +35,8 @@ impl Store {
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(RunRecord {
-                service: r.get(0)?,
-                run: r.get::<_, i64>(1)? as u64,
+                unit: UnitId::from_key(&r.get::<_, String>(0)?),
+                run: RunId(r.get::<_, i64>(1)? as u64),
                 shim_pid: r.get(2)?,
                 shim_start: r.get::<_, i64>(3)? as u64,
                 pid: r.get(4)?,
@@ -65,8 +68,8 @@ pub(crate) fn insert(conn: &Connection, r: &RunRecord) -> Result<(), StoreError>
     conn.execute(
         "INSERT OR REPLACE INTO runs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
-            r.service,
-            r.run as i64,
+            r.unit.key(),
+            r.run.0 as i64,
             r.shim_pid,
             r.shim_start as i64,
             r.pid,
@@ -77,12 +80,12 @@ pub(crate) fn insert(conn: &Connection, r: &RunRecord) -> Result<(), StoreError>
     Ok(())
 }
 
-/// Forgets `service`'s run `run`; only that run, so the end of an older run
+/// Forgets `unit`'s run `run`; only that run, so the end of an older run
 /// cannot remove the row of a newer one.
-pub(crate) fn delete(conn: &Connection, service: &str, run: u64) -> Result<(), StoreError> {
+pub(crate) fn delete(conn: &Connection, unit: &UnitId, run: RunId) -> Result<(), StoreError> {
     conn.execute(
         "DELETE FROM runs WHERE service = ?1 AND run = ?2",
-        params![service, run as i64],
+        params![unit.key(), run.0 as i64],
     )?;
     Ok(())
 }

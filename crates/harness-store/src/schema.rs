@@ -148,7 +148,7 @@ mod tests {
                VALUES (5, 'db', 'stopped', 'starting', 'start requested');"
         ));
         let mut s = Store::open(&path).unwrap();
-        assert_eq!(s.runs().unwrap()[0].run, 41);
+        assert_eq!(s.runs().unwrap()[0].run.0, 41);
         assert_eq!(s.history(None, 10).unwrap()[0].to, "starting");
         assert_eq!(s.reserve_runs(1).unwrap(), 42);
         assert!(s.outcomes().unwrap().is_empty());

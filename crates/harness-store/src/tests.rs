@@ -1,14 +1,15 @@
 //! Tests that go through more than one table.
 
 use crate::{HistoryRow, RunRecord, Store, Write};
+use harness_core::engine::{RunId, UnitId};
 
 #[test]
 fn runs_and_history_survive_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
     let run = RunRecord {
-        service: "api".into(),
-        run: 7,
+        unit: UnitId::Service("api".into()),
+        run: RunId(7),
         shim_pid: 10,
         shim_start: 11,
         pid: 12,
@@ -40,8 +41,8 @@ fn runs_and_history_survive_reopen() {
     assert_eq!(hist.len(), 1);
     assert_eq!(hist[0].to, "running");
     s.apply(&[Write::RunEnded {
-        service: "api".into(),
-        run: 7,
+        unit: UnitId::Service("api".into()),
+        run: RunId(7),
     }])
     .unwrap();
     assert!(s.runs().unwrap().is_empty());

@@ -5,7 +5,7 @@ use crate::history::{self, HistoryRow};
 use crate::outcomes;
 use crate::runs::{self, RunRecord};
 use crate::store::Store;
-use harness_core::engine::Outcome;
+use harness_core::engine::{Outcome, RunId, UnitId};
 
 /// One write, batched by the daemon's store thread.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,10 +14,10 @@ pub enum Write {
     Run(RunRecord),
     /// A run ended.
     RunEnded {
-        /// Service name.
-        service: String,
+        /// Whose run.
+        unit: UnitId,
         /// Run id.
-        run: u64,
+        run: RunId,
     },
     /// A transition happened.
     History(HistoryRow),
@@ -43,7 +43,7 @@ impl Store {
         for w in writes {
             match w {
                 Write::Run(r) => runs::insert(&tx, r)?,
-                Write::RunEnded { service, run } => runs::delete(&tx, service, *run)?,
+                Write::RunEnded { unit, run } => runs::delete(&tx, unit, *run)?,
                 Write::History(h) => history::append(&tx, h)?,
                 Write::Outcome { service, outcome } => outcomes::save(&tx, service, outcome)?,
                 Write::ReserveRuns { up_to } => runs::reserve_up_to(&tx, *up_to)?,

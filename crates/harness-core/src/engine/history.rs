@@ -5,6 +5,7 @@
 //! no call site types a state it believes the service was in.
 
 use super::io::Action;
+use super::io::ServiceId;
 use super::service::Engine;
 
 /// A service's state as the history records it.
@@ -92,7 +93,7 @@ impl Engine {
     ) {
         let from = std::mem::replace(&mut self.svcs[i].recorded, to);
         out.push(Action::Transition {
-            service: i,
+            service: ServiceId(i),
             from,
             to,
             reason,

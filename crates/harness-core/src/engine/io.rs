@@ -7,10 +7,7 @@ use crate::config::StopSignal;
 use crate::report::{Progress, Summary};
 use std::time::{Duration, Instant};
 
-/// Identifies one start or stop request.
-pub type OpId = u64;
-/// Identifies one run (spawn) of a service; stale facts carry an old one.
-pub type RunId = u64;
+pub use super::ids::{OpId, RunId, ServiceId, UnitId};
 
 /// How a service's main process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +111,7 @@ pub enum Input {
         /// Operation id chosen by the runtime.
         op: OpId,
         /// Services asked for.
-        targets: Vec<usize>,
+        targets: Vec<ServiceId>,
         /// Flags.
         options: StartOptions,
     },
@@ -123,7 +120,7 @@ pub enum Input {
         /// Operation id chosen by the runtime.
         op: OpId,
         /// Services asked for.
-        targets: Vec<usize>,
+        targets: Vec<ServiceId>,
         /// Flags.
         options: StopOptions,
     },
@@ -135,7 +132,7 @@ pub enum Input {
     /// A spawn succeeded.
     Spawned {
         /// Service index.
-        service: usize,
+        service: ServiceId,
         /// The run spawned.
         run: RunId,
         /// Its main process id.
@@ -144,7 +141,7 @@ pub enum Input {
     /// A spawn could not be carried out.
     SpawnFailed {
         /// Service index.
-        service: usize,
+        service: ServiceId,
         /// The run that failed.
         run: RunId,
         /// Why.
@@ -153,7 +150,7 @@ pub enum Input {
     /// A service found running when the daemon started.
     Attached {
         /// Service index.
-        service: usize,
+        service: ServiceId,
         /// Its run.
         run: RunId,
         /// Main process id.
@@ -167,7 +164,7 @@ pub enum Input {
     /// A run ended.
     Exited {
         /// Service index.
-        service: usize,
+        service: ServiceId,
         /// The run that ended.
         run: RunId,
         /// How.
@@ -176,7 +173,7 @@ pub enum Input {
     /// A probe answered.
     Probed {
         /// Service index.
-        service: usize,
+        service: ServiceId,
         /// The run it probed.
         run: RunId,
         /// Which probe.
@@ -187,7 +184,7 @@ pub enum Input {
     /// A service pushed something about itself.
     Notified {
         /// Service index.
-        service: usize,
+        service: ServiceId,
         /// The run it came from.
         run: RunId,
         /// What.
@@ -279,7 +276,7 @@ pub enum Action {
     /// Spawn a run of a service.
     Spawn {
         /// Service index.
-        service: usize,
+        service: ServiceId,
         /// The run's id, to tag later facts with.
         run: RunId,
         /// What to run.
@@ -288,7 +285,7 @@ pub enum Action {
     /// Stop a run: `signal` to its process group, SIGKILL after `grace`.
     Stop {
         /// Service index.
-        service: usize,
+        service: ServiceId,
         /// The run.
         run: RunId,
         /// Main process id (also the process group id).
@@ -301,7 +298,7 @@ pub enum Action {
     /// Run the health probe of a service at `at`.
     Probe {
         /// Service index.
-        service: usize,
+        service: ServiceId,
         /// The run to probe.
         run: RunId,
         /// Which probe.
@@ -314,7 +311,7 @@ pub enum Action {
     /// Record a state change in the history.
     Transition {
         /// Service index.
-        service: usize,
+        service: ServiceId,
         /// State before: the one the previous row recorded.
         from: HistoryState,
         /// State after.
@@ -328,7 +325,7 @@ pub enum Action {
     /// what happened to a service's health: seed 004's lines.
     Health {
         /// Service index.
-        service: usize,
+        service: ServiceId,
         /// What happened.
         event: HealthEvent,
     },

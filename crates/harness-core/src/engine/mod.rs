@@ -8,6 +8,7 @@
 
 mod check_now;
 mod history;
+mod ids;
 mod io;
 mod op;
 mod plan;
@@ -31,8 +32,8 @@ mod tests;
 pub use check_now::CheckNow;
 pub use history::HistoryState;
 pub use io::{
-    Action, HealthEvent, Input, Notified, OpId, ProbeKind, ProcessEnd, RunId, Severity,
-    StartOptions, StopOptions,
+    Action, HealthEvent, Input, Notified, OpId, ProbeKind, ProcessEnd, RunId, ServiceId, Severity,
+    StartOptions, StopOptions, UnitId,
 };
 pub use recovery::OnFailure;
 pub use service::{Backoff, Engine, Mark, Outcome, Phase, ProbeHealth, ReloadError};

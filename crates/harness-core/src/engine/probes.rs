@@ -5,7 +5,7 @@
 //! starts it again.
 
 use super::io::Notified;
-use super::io::{Action, HealthEvent, ProbeKind, RunId};
+use super::io::{Action, HealthEvent, ProbeKind, RunId, ServiceId};
 use super::probe::startup_delay;
 use super::service::{Engine, Phase, ProbeHealth};
 use super::spec::{ProbeSpec, RunSpec};
@@ -208,7 +208,7 @@ impl Engine {
         };
         if let Some(check) = check {
             out.push(Action::Probe {
-                service: i,
+                service: ServiceId(i),
                 run,
                 kind,
                 at,
@@ -220,7 +220,7 @@ impl Engine {
     /// Spawn run `run` of service `i` as its definition says.
     pub(super) fn push_spawn(&self, i: usize, run: RunId, out: &mut Vec<Action>) {
         out.push(Action::Spawn {
-            service: i,
+            service: ServiceId(i),
             run,
             spec: Box::new(RunSpec::of(&self.config.services[i])),
         });

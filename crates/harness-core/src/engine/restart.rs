@@ -2,7 +2,7 @@
 //! policy ([`crate::restart`]) into a backoff, a new run, or `failed`.
 
 use super::history::HistoryState;
-use super::io::{Action, HealthEvent, ProcessEnd};
+use super::io::{Action, HealthEvent, ProcessEnd, ServiceId};
 use super::service::{Backoff, Engine, Mark, Phase, ProbeHealth};
 use super::transition::Move;
 use crate::duration::compact;
@@ -127,7 +127,10 @@ impl Engine {
 }
 
 pub(super) fn health_event(service: usize, event: HealthEvent) -> Action {
-    Action::Health { service, event }
+    Action::Health {
+        service: ServiceId(service),
+        event,
+    }
 }
 
 /// "2/10", or "2" without a limit.

@@ -347,7 +347,7 @@ impl Engine {
 
     pub(crate) fn new_run(&mut self) -> RunId {
         let run = self.next_run;
-        self.next_run += 1;
+        self.next_run.0 += 1;
         run
     }
 }

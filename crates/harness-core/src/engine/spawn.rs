@@ -138,7 +138,7 @@ impl Engine {
             }
         }
         // Probes start now, on this daemon's clock, not at `since`.
-        spawned.retain(|a| !matches!(a, Action::Probe { service, .. } if *service == i));
+        spawned.retain(|a| !matches!(a, Action::Probe { service, .. } if service.0 == i));
         out.extend(spawned);
         self.schedule_probes(i, now, out);
     }

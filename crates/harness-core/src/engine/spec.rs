@@ -3,6 +3,7 @@
 //! what to spawn: a deploy will hold two versions of one service, and a
 //! job's step is not a service at all.
 
+use super::ids::UnitId;
 use crate::config::{Command, HealthCheck, Ready, Service, StopSignal};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use std::time::Duration;
 pub struct RunSpec {
     /// The unit's name; its log, exit file and notify socket are named
     /// for it.
-    pub unit: String,
+    pub unit: UnitId,
     /// What to run.
     pub command: Command,
     /// Folder to run in, relative to the config's folder.
@@ -35,7 +36,7 @@ impl RunSpec {
     /// The run a service's definition asks for.
     pub fn of(svc: &Service) -> RunSpec {
         RunSpec {
-            unit: svc.name.clone(),
+            unit: UnitId::Service(svc.name.clone()),
             command: svc.command.clone(),
             working_dir: svc.working_dir.as_ref().map(|(d, _)| d.clone()),
             env: svc.env.clone(),
@@ -52,7 +53,7 @@ impl RunSpec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeSpec {
     /// The unit probed.
-    pub unit: String,
+    pub unit: UnitId,
     /// What to probe, and its timeout.
     pub check: HealthCheck,
     /// Where a command probe runs, relative to the config's folder.
@@ -65,7 +66,7 @@ impl ProbeSpec {
     /// `check` of a service, run the way the service runs.
     pub fn of(svc: &Service, check: &HealthCheck) -> ProbeSpec {
         ProbeSpec {
-            unit: svc.name.clone(),
+            unit: UnitId::Service(svc.name.clone()),
             check: check.clone(),
             working_dir: svc.working_dir.as_ref().map(|(d, _)| d.clone()),
             env: svc.env.clone(),

@@ -1,7 +1,7 @@
 //! [`Engine::step`]: one input in, the actions that follow out.
 
 use super::history::HistoryState;
-use super::io::{Action, HealthEvent, Input, OpId, ProbeKind, ProcessEnd, RunId};
+use super::io::{Action, HealthEvent, Input, OpId, ProbeKind, ProcessEnd, RunId, ServiceId};
 use super::op::{MemberState, Op, OpKind};
 use super::probe::startup_delay;
 use super::restart::health_event;
@@ -26,47 +26,49 @@ impl Engine {
                 op,
                 targets,
                 options,
-            } => self.begin_start(op, &targets, options, now, &mut out),
+            } => self.begin_start(op, &indices(&targets), options, now, &mut out),
             Input::Stop {
                 op,
                 targets,
                 options,
-            } => self.begin_stop(op, &targets, options, None, now, &mut out),
+            } => self.begin_stop(op, &indices(&targets), options, None, now, &mut out),
             // A start stops starting when its client goes; a stop that has
             // begun always runs to the end, or services would be left half
             // stopped with their dependents already gone.
             Input::Cancel { op } => self
                 .ops
                 .retain(|o| o.id != op || matches!(o.kind, OpKind::Stop(_))),
-            Input::Spawned { service, run, pid } => self.spawned(service, run, pid, now, &mut out),
+            Input::Spawned { service, run, pid } => {
+                self.spawned(service.0, run, pid, now, &mut out)
+            }
             Input::Attached {
                 service,
                 run,
                 pid,
                 since,
                 wanted,
-            } => self.attached(service, run, pid, since, wanted, now, &mut out),
+            } => self.attached(service.0, run, pid, since, wanted, now, &mut out),
             Input::SpawnFailed {
                 service,
                 run,
                 reason,
-            } => self.spawn_failed(service, run, reason, now, &mut out),
-            Input::Exited { service, run, end } => self.exited(service, run, end, now, &mut out),
+            } => self.spawn_failed(service.0, run, reason, now, &mut out),
+            Input::Exited { service, run, end } => self.exited(service.0, run, end, now, &mut out),
             Input::Probed {
                 service,
                 run,
                 kind,
                 ok,
             } => match kind {
-                ProbeKind::Ready => self.probed(service, run, ok, now, &mut out),
-                ProbeKind::Live => self.probed_live(service, run, ok, now, &mut out),
-                ProbeKind::Startup => self.probed_startup(service, run, ok, now, &mut out),
+                ProbeKind::Ready => self.probed(service.0, run, ok, now, &mut out),
+                ProbeKind::Live => self.probed_live(service.0, run, ok, now, &mut out),
+                ProbeKind::Startup => self.probed_startup(service.0, run, ok, now, &mut out),
             },
             Input::Notified {
                 service,
                 run,
                 message,
-            } => self.notified(service, run, message, now, &mut out),
+            } => self.notified(service.0, run, message, now, &mut out),
             Input::Tick => {}
         }
         self.advance(now, &mut out);
@@ -292,6 +294,11 @@ impl Engine {
         s.success = s.failed.is_empty() && s.blocked.is_empty();
         s
     }
+}
+
+/// Places in the config, for the engine's own indexing.
+fn indices(ids: &[ServiceId]) -> Vec<usize> {
+    ids.iter().map(|s| s.index()).collect()
 }
 
 /// Why a run that harness was stopping ended: the stop was asked for, and

@@ -1,7 +1,7 @@
 //! Stopping: dependents before their dependencies, signal then SIGKILL.
 
 use super::history::HistoryState;
-use super::io::{Action, OpId, StopOptions};
+use super::io::{Action, OpId, ServiceId, StopOptions};
 use super::op::cause_suffix;
 use super::op::{Member, MemberState, Op, OpKind, Recovering};
 use super::service::{Engine, Mark, Phase};
@@ -157,7 +157,7 @@ impl Engine {
             Phase::Up { run, pid, .. } => {
                 self.record(i, HistoryState::Stopping, why, cause, out);
                 out.push(Action::Stop {
-                    service: i,
+                    service: ServiceId(i),
                     run,
                     pid,
                     signal,

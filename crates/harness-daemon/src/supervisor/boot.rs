@@ -9,7 +9,9 @@ use crate::metrics;
 use crate::process;
 use crate::store_writer::StoreWriter;
 use harness_core::config::Config;
-use harness_core::engine::{Engine, HistoryState, Input, Outcome, RunSpec, StopOptions};
+use harness_core::engine::{
+    Engine, HistoryState, Input, OpId, Outcome, RunId, RunSpec, ServiceId, StopOptions,
+};
 use harness_store::{Project, RunRecord, Store, Write};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -31,7 +33,7 @@ impl Supervisor {
             project: project.clone(),
             listen: config.settings.listen.clone(),
         };
-        let mut engine = Engine::new(config.clone(), first_run);
+        let mut engine = Engine::new(config.clone(), RunId(first_run));
         for (name, outcome) in &saved {
             if let Some(i) = engine.graph().index(name) {
                 engine.restore(i, outcome.clone(), Instant::now());
@@ -53,7 +55,7 @@ impl Supervisor {
             tx,
             clients: HashMap::new(),
             stops: HashMap::new(),
-            next_op: 1,
+            next_op: OpId(1),
             saved,
             latencies: metrics::Latencies::new(),
             shims: process::ShimPool::default(),
@@ -67,34 +69,35 @@ impl Supervisor {
     /// Takes over a run the last daemon recorded: watch it again if its
     /// shim lives, else learn how it ended (or that nobody saw it end).
     fn reattach(&mut self, r: RunRecord) {
-        let Some(service) = self.engine.graph().index(&r.service) else {
-            tracing::warn!(service = %r.service, pid = r.pid, "a recorded run belongs to a service no longer in the config; leaving it alone");
+        let Some(service) = r.unit.service().and_then(|n| self.engine.graph().index(n)) else {
+            tracing::warn!(unit = %r.unit, pid = r.pid, "a recorded run belongs to a service no longer in the config; leaving it alone");
             return;
         };
+        let name = r.unit.key().to_string();
         let age = Duration::from_millis((super::wall_ms() - r.started_at_ms).max(0) as u64);
         let since = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
         // Not wanted up with a live run: the last daemon died while
         // stopping it. Finish that stop rather than supervise it again.
-        let wanted = self.saved.get(&r.service).is_none_or(|o| o.wanted);
+        let wanted = self.saved.get(&name).is_none_or(|o| o.wanted);
         self.feed(Input::Attached {
-            service,
+            service: ServiceId(service),
             run: r.run,
             pid: r.pid,
             since,
             wanted,
         });
         if process::same_process(r.shim_pid, r.shim_start) {
-            tracing::info!(service = %r.service, pid = r.pid, shim = r.shim_pid, "re-attached to running service");
+            tracing::info!(service = %name, pid = r.pid, shim = r.shim_pid, "re-attached to running service");
             // What the run was started with is not stored; the config's
             // definition tells how to watch it (its notify socket).
             let spec = RunSpec::of(&self.engine.config().services[service]);
-            self.watch_shim(service, r.run, &spec, &r);
+            self.watch_shim(ServiceId(service), r.run, &spec, &r);
             if !wanted {
                 let op = self.next_op;
-                self.next_op += 1;
+                self.next_op.0 += 1;
                 self.feed(Input::Stop {
                     op,
-                    targets: vec![service],
+                    targets: vec![ServiceId(service)],
                     options: StopOptions {
                         exact: true,
                         cause: Some("finishing a stop the previous daemon began".into()),
@@ -103,14 +106,14 @@ impl Supervisor {
             }
             return;
         }
-        let end = super::runs::end_of(&self.project, &r.service, r.run, r.pid, r.pid_start);
-        tracing::info!(service = %r.service, end = %end.describe(), "service ended while no daemon ran");
+        let end = super::runs::end_of(&self.project, &r.unit, r.run, r.pid, r.pid_start);
+        tracing::info!(service = %name, end = %end.describe(), "service ended while no daemon ran");
         self.store.send(Write::RunEnded {
-            service: r.service,
+            unit: r.unit,
             run: r.run,
         });
         self.feed(Input::Exited {
-            service,
+            service: ServiceId(service),
             run: r.run,
             end,
         });

@@ -29,7 +29,7 @@ impl Supervisor {
     fn execute(&mut self, action: Action) {
         match action {
             Action::Spawn { service, run, spec } => {
-                self.store.send(Write::ReserveRuns { up_to: run + 1 });
+                self.store.send(Write::ReserveRuns { up_to: run.0 + 1 });
                 self.spawn(service, run, *spec);
             }
             Action::Stop {
@@ -56,7 +56,7 @@ impl Supervisor {
                 reason,
                 cause,
             } => {
-                let name = self.engine.graph().name(service).to_string();
+                let name = self.engine.graph().name(service.index()).to_string();
                 tracing::info!(service = %name, %from, %to, reason = %reason, "transition");
                 self.store.send(Write::History(HistoryRow {
                     ts_ms: super::wall_ms(),
@@ -68,7 +68,7 @@ impl Supervisor {
                 }));
             }
             Action::Health { service, event } => {
-                let name = self.engine.graph().name(service).to_string();
+                let name = self.engine.graph().name(service.index()).to_string();
                 let line = event.line();
                 match event.severity() {
                     Severity::Error => tracing::error!(service = %name, "{line}"),
@@ -118,7 +118,7 @@ impl Supervisor {
         if let Some(client) = self.clients.get(&op)
             && client.try_send(event).is_err()
         {
-            tracing::warn!(op, "client too slow or gone; dropping it");
+            tracing::warn!(op = op.0, "client too slow or gone; dropping it");
             self.clients.remove(&op);
         }
     }

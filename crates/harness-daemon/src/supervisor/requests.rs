@@ -9,7 +9,7 @@ use harness_api::{
     ApiError, ApiErrorKind, HealthResult, OpEvent, Plan, PlanRequest, StartRequest, StopRequest,
 };
 use harness_core::engine::{
-    CheckNow, Engine, Input, OpId, Selection, SelectionError, StartOptions, StopOptions,
+    CheckNow, Engine, Input, OpId, Selection, SelectionError, ServiceId, StartOptions, StopOptions,
 };
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -40,7 +40,7 @@ impl Supervisor {
         let (op, rx) = self.open_client();
         self.feed(Input::Start {
             op,
-            targets,
+            targets: ids(targets),
             options,
         });
         Ok((op, rx))
@@ -77,7 +77,7 @@ impl Supervisor {
         let (op, rx) = self.open_client();
         self.feed(Input::Stop {
             op,
-            targets,
+            targets: ids(targets),
             options: StopOptions {
                 exact: req.exact,
                 cause: req.cause,
@@ -88,7 +88,7 @@ impl Supervisor {
 
     fn open_client(&mut self) -> (OpId, mpsc::Receiver<OpEvent>) {
         let op = self.next_op;
-        self.next_op += 1;
+        self.next_op.0 += 1;
         let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
         self.clients.insert(op, tx);
         (op, rx)
@@ -140,6 +140,11 @@ impl Supervisor {
             let _ = reply.send(Ok(futures_util::future::join_all(checks).await));
         });
     }
+}
+
+/// Services by their place in the config, as the engine's inputs name them.
+fn ids(indices: Vec<usize>) -> Vec<ServiceId> {
+    indices.into_iter().map(ServiceId).collect()
 }
 
 /// The targets and options of a start request.

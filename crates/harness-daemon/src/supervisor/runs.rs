@@ -10,7 +10,9 @@ use crate::probe;
 use crate::process::{self, ProcessGroup};
 use crate::store_writer::StoreWriter;
 use harness_core::config::Ready;
-use harness_core::engine::{Input, Notified, ProbeKind, ProbeSpec, ProcessEnd, RunId, RunSpec};
+use harness_core::engine::{
+    Input, Notified, ProbeKind, ProbeSpec, ProcessEnd, RunId, RunSpec, ServiceId, UnitId,
+};
 use harness_store::{Project, RunRecord, Write};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -21,7 +23,7 @@ struct Reporter {
     project: Project,
     tx: mpsc::UnboundedSender<Msg>,
     store: StoreWriter,
-    service: usize,
+    service: ServiceId,
     run: RunId,
 }
 
@@ -32,7 +34,7 @@ impl Reporter {
 }
 
 impl Supervisor {
-    fn reporter(&self, service: usize, run: RunId) -> Reporter {
+    fn reporter(&self, service: ServiceId, run: RunId) -> Reporter {
         Reporter {
             project: self.project.clone(),
             tx: self.tx.clone(),
@@ -43,12 +45,12 @@ impl Supervisor {
     }
 
     /// Starts the task of run `run` of `spec`.
-    pub(super) fn spawn(&mut self, service: usize, run: RunId, spec: RunSpec) {
+    pub(super) fn spawn(&mut self, service: ServiceId, run: RunId, spec: RunSpec) {
         let r = self.reporter(service, run);
         let shims = self.shims.clone();
         tokio::spawn(async move {
             // Output starts with the spawn: remember where this run's begins.
-            let log = LogFollower::at_end(&r.project.log(&spec.unit));
+            let log = LogFollower::at_end(&r.project.log(spec.unit.key()));
             // The notify socket exists before the service can write to it.
             let notify_sock = notify_socket(&r.project, &spec);
             let s = match process::spawn(&shims, &r.project, &spec, run).await {
@@ -63,9 +65,9 @@ impl Supervisor {
                     return;
                 }
             };
-            tracing::info!(service = %spec.unit, pid = s.pid, run, "spawned");
+            tracing::info!(service = %spec.unit, pid = s.pid, run = run.0, "spawned");
             let record = RunRecord {
-                service: spec.unit.clone(),
+                unit: spec.unit.clone(),
                 run,
                 shim_pid: s.shim_pid,
                 shim_start: s.shim_start,
@@ -79,7 +81,7 @@ impl Supervisor {
                 run,
                 pid: s.pid,
             });
-            let exit = watch_until_exit(&r, &spec.unit, &record);
+            let exit = watch_until_exit(&r, &record);
             tokio::pin!(exit);
             if let Some(sock) = notify_sock {
                 tokio::select! {
@@ -107,7 +109,7 @@ impl Supervisor {
     /// Watches a run the last daemon started, until it ends.
     pub(super) fn watch_shim(
         &self,
-        service: usize,
+        service: ServiceId,
         run: RunId,
         spec: &RunSpec,
         record: &RunRecord,
@@ -115,7 +117,7 @@ impl Supervisor {
         let r = self.reporter(service, run);
         let (spec, record) = (spec.clone(), record.clone());
         tokio::spawn(async move {
-            let exit = watch_until_exit(&r, &spec.unit, &record);
+            let exit = watch_until_exit(&r, &record);
             // A re-attached service keeps its NOTIFY_SOCKET path: bind it
             // again so its WATCHDOG=1 and STATUS= still arrive.
             match notify_socket(&r.project, &spec) {
@@ -134,7 +136,7 @@ impl Supervisor {
     /// Runs probe `kind` of run `run` at `at`, on a task of its own.
     pub(super) fn probe(
         &self,
-        service: usize,
+        service: ServiceId,
         run: RunId,
         kind: ProbeKind,
         at: Instant,
@@ -155,7 +157,12 @@ impl Supervisor {
                 kind,
                 ok: outcome.ok,
             };
-            let _ = tx.send(Msg::Probed(input, spec.unit, kind, outcome.took));
+            let _ = tx.send(Msg::Probed(
+                input,
+                spec.unit.key().to_string(),
+                kind,
+                outcome.took,
+            ));
         });
     }
 }
@@ -166,12 +173,12 @@ impl Supervisor {
 /// with its group first, so that it never runs twice.
 pub(super) fn end_of(
     project: &Project,
-    unit: &str,
+    unit: &UnitId,
     run: RunId,
     pid: u32,
     pid_start: u64,
 ) -> ProcessEnd {
-    if let Some(end) = process::read_exit(&project.exit_file(unit), run) {
+    if let Some(end) = process::read_exit(&project.exit_file(unit.key()), run) {
         return end;
     }
     if process::same_process(pid, pid_start) {
@@ -182,12 +189,13 @@ pub(super) fn end_of(
 }
 
 /// Waits for the run's shim to end, then reports the run's end.
-async fn watch_until_exit(r: &Reporter, unit: &str, record: &RunRecord) {
+async fn watch_until_exit(r: &Reporter, record: &RunRecord) {
     process::wait_exit(record.shim_pid).await;
+    let unit = &record.unit;
     let end = end_of(&r.project, unit, r.run, record.pid, record.pid_start);
     tracing::info!(service = %unit, pid = record.pid, end = %end.describe(), "service ended");
     r.store.send(Write::RunEnded {
-        service: unit.to_string(),
+        unit: unit.clone(),
         run: r.run,
     });
     r.fact(Input::Exited {
@@ -202,7 +210,7 @@ fn notify_socket(project: &Project, spec: &RunSpec) -> Option<tokio::net::UnixDa
     if spec.ready != Some(Ready::Notify) {
         return None;
     }
-    let path = project.notify_socket(&spec.unit);
+    let path = project.notify_socket(spec.unit.key());
     match notify::bind(&path) {
         Ok(sock) => Some(sock),
         Err(e) => {

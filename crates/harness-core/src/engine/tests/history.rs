@@ -18,13 +18,13 @@ fn a_stop_while_starting_reads_as_a_requested_stop_from_starting() {
     r.probe("postgres", false);
     let (service, run) = (r.idx("postgres"), r.run_of("postgres"));
     let stop = r.feed(Input::Stop {
-        op: 2,
-        targets: vec![service],
+        op: OpId(2),
+        targets: vec![ServiceId(service)],
         options: StopOptions::default(),
     });
     assert!(stop.iter().any(|a| matches!(a, Action::Stop { .. })));
     r.feed(Input::Exited {
-        service,
+        service: ServiceId(service),
         run,
         end: ProcessEnd::Signaled(15),
     });

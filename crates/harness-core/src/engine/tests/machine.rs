@@ -9,7 +9,7 @@ fn phases(t: Instant) -> [(&'static str, Phase); 5] {
         (
             "spawning",
             Phase::Spawning {
-                run: 1,
+                run: RunId(1),
                 restart: false,
                 stop_requested: false,
             },
@@ -17,7 +17,7 @@ fn phases(t: Instant) -> [(&'static str, Phase); 5] {
         (
             "up",
             Phase::Up {
-                run: 1,
+                run: RunId(1),
                 pid: 10,
                 since: t,
                 health: ProbeHealth::Healthy,
@@ -32,7 +32,7 @@ fn phases(t: Instant) -> [(&'static str, Phase); 5] {
         (
             "stopping",
             Phase::Stopping {
-                run: 1,
+                run: RunId(1),
                 pid: 10,
                 restart: None,
             },
@@ -57,14 +57,14 @@ fn moves(t: Instant) -> [(&'static str, Move); 11] {
         (
             "spawn 2",
             Move::Spawn {
-                run: 2,
+                run: RunId(2),
                 restart: false,
             },
         ),
         (
             "spawned 1",
             Move::Spawned {
-                run: 1,
+                run: RunId(1),
                 pid: 10,
                 since: t,
                 startup: false,
@@ -73,14 +73,14 @@ fn moves(t: Instant) -> [(&'static str, Move); 11] {
         (
             "spawned 2",
             Move::Spawned {
-                run: 2,
+                run: RunId(2),
                 pid: 20,
                 since: t,
                 startup: false,
             },
         ),
-        ("spawn failed 1", Move::SpawnFailed { run: 1 }),
-        ("spawn failed 2", Move::SpawnFailed { run: 2 }),
+        ("spawn failed 1", Move::SpawnFailed { run: RunId(1) }),
+        ("spawn failed 2", Move::SpawnFailed { run: RunId(2) }),
         ("stop", Move::Stop { restart: None }),
         (
             "kill for restart",
@@ -88,8 +88,8 @@ fn moves(t: Instant) -> [(&'static str, Move); 11] {
                 restart: Some(kill),
             },
         ),
-        ("ended 1", Move::Ended { run: 1 }),
-        ("ended 2", Move::Ended { run: 2 }),
+        ("ended 1", Move::Ended { run: RunId(1) }),
+        ("ended 2", Move::Ended { run: RunId(2) }),
         (
             "back off",
             Move::BackOff(Backoff {
@@ -187,14 +187,14 @@ fn every_phase_and_move() {
 fn a_spawned_run_starts_its_probes_fresh_and_keeps_whether_it_is_a_restart() {
     let t = Instant::now();
     let spawning = Phase::Spawning {
-        run: 4,
+        run: RunId(4),
         restart: true,
         stop_requested: false,
     };
     let up = next_phase(
         spawning,
         Move::Spawned {
-            run: 4,
+            run: RunId(4),
             pid: 99,
             since: t,
             startup: true,
@@ -203,7 +203,7 @@ fn a_spawned_run_starts_its_probes_fresh_and_keeps_whether_it_is_a_restart() {
     assert_eq!(
         up,
         Some(Phase::Up {
-            run: 4,
+            run: RunId(4),
             pid: 99,
             since: t,
             health: ProbeHealth::Starting,

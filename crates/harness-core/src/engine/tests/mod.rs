@@ -48,7 +48,7 @@ impl Rig {
         let config = parse(yaml, "services.yaml").expect("valid config");
         let t0 = Instant::now();
         Rig {
-            engine: Engine::new(config, 1),
+            engine: Engine::new(config, RunId(1)),
             t0,
             now: t0,
             log: Vec::new(),
@@ -71,7 +71,7 @@ impl Rig {
                 service, from, to, ..
             } = a
             {
-                let last = self.recorded.insert(*service, *to);
+                let last = self.recorded.insert(service.0, *to);
                 assert_eq!(
                     *from,
                     last.unwrap_or(HistoryState::Stopped),
@@ -83,9 +83,9 @@ impl Rig {
         out
     }
     fn start(&mut self, names: &[&str], options: StartOptions) -> Vec<Action> {
-        let targets = names.iter().map(|n| self.idx(n)).collect();
+        let targets = names.iter().map(|n| ServiceId(self.idx(n))).collect();
         self.feed(Input::Start {
-            op: 1,
+            op: OpId(1),
             targets,
             options,
         })
@@ -98,7 +98,7 @@ impl Rig {
                 out.extend(self.feed(Input::Spawned {
                     service: *service,
                     run: *run,
-                    pid: 1000 + *service as u32,
+                    pid: 1000 + service.0 as u32,
                 }));
             }
         }
@@ -115,7 +115,7 @@ impl Rig {
     fn probe(&mut self, name: &str, ok: bool) -> Vec<Action> {
         let (service, run) = (self.idx(name), self.run_of(name));
         self.feed(Input::Probed {
-            service,
+            service: ServiceId(service),
             run,
             kind: ProbeKind::Ready,
             ok,
@@ -126,7 +126,7 @@ impl Rig {
             .iter()
             .filter_map(|a| match a {
                 Action::Spawn { service, .. } => {
-                    Some(self.engine.graph().name(*service).to_string())
+                    Some(self.engine.graph().name(service.0).to_string())
                 }
                 _ => None,
             })
@@ -171,8 +171,8 @@ fn all_up(yaml: &str) -> Rig {
     let mut r = Rig::new(yaml);
     let n = r.engine.graph().len();
     let a = r.feed(Input::Start {
-        op: 7,
-        targets: (0..n).collect(),
+        op: OpId(7),
+        targets: (0..n).map(ServiceId).collect(),
         options: StartOptions::default(),
     });
     r.confirm(&a);
@@ -188,7 +188,7 @@ fn all_up(yaml: &str) -> Rig {
 fn kill9(r: &mut Rig, name: &str) -> Vec<Action> {
     let (service, run) = (r.idx(name), r.run_of(name));
     r.feed(Input::Exited {
-        service,
+        service: ServiceId(service),
         run,
         end: ProcessEnd::Signaled(9),
     })
@@ -205,7 +205,9 @@ fn transitions(r: &Rig, name: &str) -> Vec<(String, String, String)> {
                 to,
                 reason,
                 ..
-            } if *service == i => Some((from.to_string(), to.to_string(), reason.clone())),
+            } if *service == ServiceId(i) => {
+                Some((from.to_string(), to.to_string(), reason.clone()))
+            }
             _ => None,
         })
         .collect()

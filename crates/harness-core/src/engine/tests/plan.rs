@@ -13,7 +13,7 @@ pub(super) fn after_api_failed() -> Rig {
     r.at(300).feed(Input::Tick);
     let (api, run) = (r.idx("api"), r.run_of("api"));
     r.feed(Input::Exited {
-        service: api,
+        service: ServiceId(api),
         run,
         end: ProcessEnd::Exited(1),
     });
@@ -131,8 +131,8 @@ fn blocked_services_alone_stay_blocked_by_a_failed_dependency_unless_forced() {
     );
 
     let a = r.at(1000).feed(Input::Start {
-        op: 2,
-        targets: vec![worker],
+        op: OpId(2),
+        targets: vec![ServiceId(worker)],
         options: alone,
     });
     assert!(r.spawned_names(&a).is_empty(), "api is not retried");
@@ -140,8 +140,8 @@ fn blocked_services_alone_stay_blocked_by_a_failed_dependency_unless_forced() {
 
     r.log.clear();
     let a = r.at(2000).feed(Input::Start {
-        op: 3,
-        targets: vec![worker],
+        op: OpId(3),
+        targets: vec![ServiceId(worker)],
         options: StartOptions {
             cause: Some("force continue chosen at prompt".into()),
             ..forced

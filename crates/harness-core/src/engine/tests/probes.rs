@@ -58,7 +58,7 @@ fn probes_of(actions: &[Action], service: usize) -> Vec<ProbeKind> {
         .filter_map(|a| match a {
             Action::Probe {
                 service: s, kind, ..
-            } if *s == service => Some(*kind),
+            } if *s == ServiceId(service) => Some(*kind),
             _ => None,
         })
         .collect()
@@ -67,7 +67,7 @@ fn probes_of(actions: &[Action], service: usize) -> Vec<ProbeKind> {
 fn live(r: &mut Rig, name: &str, kind: ProbeKind, ok: bool) -> Vec<Action> {
     let (service, run) = (r.idx(name), r.run_of(name));
     r.feed(Input::Probed {
-        service,
+        service: ServiceId(service),
         run,
         kind,
         ok,
@@ -89,13 +89,18 @@ fn liveness_failing_in_a_row_restarts_through_the_policy() {
     assert!(!r.log.iter().any(|a| matches!(a, Action::Stop { .. })));
     let a = live(r.at(5300), "api", ProbeKind::Live, false);
     assert!(
-        a.iter()
-            .any(|a| matches!(a, Action::Stop { service: 0, .. })),
+        a.iter().any(|a| matches!(
+            a,
+            Action::Stop {
+                service: ServiceId(0),
+                ..
+            }
+        )),
         "{a:?}"
     );
     let run = r.run_of("api");
     r.at(5400).feed(Input::Exited {
-        service: 0,
+        service: ServiceId(0),
         run,
         end: ProcessEnd::Exited(0), // even a clean exit: harness stopped it
     });
@@ -179,7 +184,7 @@ services:
 fn notify(r: &mut Rig, name: &str, message: Notified) -> Vec<Action> {
     let (service, run) = (r.idx(name), r.run_of(name));
     r.feed(Input::Notified {
-        service,
+        service: ServiceId(service),
         run,
         message,
     })
@@ -240,8 +245,13 @@ fn a_missed_watchdog_restarts_the_run() {
     );
     let a = r.at(4_000).feed(Input::Tick);
     assert!(
-        a.iter()
-            .any(|a| matches!(a, Action::Stop { service: 0, .. })),
+        a.iter().any(|a| matches!(
+            a,
+            Action::Stop {
+                service: ServiceId(0),
+                ..
+            }
+        )),
         "{a:?}"
     );
     assert_eq!(

@@ -117,8 +117,8 @@ fn cache_running() -> Rig {
 fn start_all(r: &mut Rig, on_failure: OnFailure) -> Vec<Action> {
     let n = r.engine.graph().len();
     r.feed(Input::Start {
-        op: 2,
-        targets: (0..n).collect(),
+        op: OpId(2),
+        targets: (0..n).map(ServiceId).collect(),
         options: StartOptions {
             on_failure,
             ..StartOptions::default()
@@ -130,7 +130,7 @@ fn stops(r: &Rig, actions: &[Action]) -> Vec<String> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::Stop { service, .. } => Some(r.engine.graph().name(*service).to_string()),
+            Action::Stop { service, .. } => Some(r.engine.graph().name(service.0).to_string()),
             _ => None,
         })
         .collect()
@@ -139,7 +139,7 @@ fn stops(r: &Rig, actions: &[Action]) -> Vec<String> {
 fn end(r: &mut Rig, name: &str, how: ProcessEnd) -> Vec<Action> {
     let (service, run) = (r.idx(name), r.run_of(name));
     r.feed(Input::Exited {
-        service,
+        service: ServiceId(service),
         run,
         end: how,
     })
@@ -156,7 +156,7 @@ fn a_failed_start_rolls_back_in_the_same_operation() {
     let out = end(&mut r, "api", ProcessEnd::Exited(1));
     assert!(
         out.contains(&Action::Recover {
-            op: 2,
+            op: OpId(2),
             policy: OnFailure::Rollback
         }),
         "{out:#?}"
@@ -198,8 +198,8 @@ fn a_rollback_with_nothing_of_its_own_is_done_at_once() {
     // api runs, never healthy; web waits for it and is blocked when it
     // times out. This start spawned nothing: nothing to roll back.
     let a = r.feed(Input::Start {
-        op: 3,
-        targets: vec![r.idx("web")],
+        op: OpId(3),
+        targets: vec![ServiceId(r.idx("web"))],
         options: StartOptions {
             on_failure: OnFailure::Rollback,
             timeout: Some(Duration::from_secs(1)),
@@ -222,7 +222,7 @@ fn a_cancelled_start_recovers_nothing() {
     let mut r = Rig::new(CHAIN);
     let a = start_all(&mut r, OnFailure::Teardown);
     r.confirm(&a);
-    let out = r.feed(Input::Cancel { op: 2 });
+    let out = r.feed(Input::Cancel { op: OpId(2) });
     assert!(
         out.iter()
             .all(|a| !matches!(a, Action::Recover { .. } | Action::Stop { .. }))

@@ -81,8 +81,8 @@ fn a_crash_loop_is_given_up_on_and_a_person_starting_it_clears_that() {
 
     let api = r.idx("api");
     let a = r.at(t + 10).feed(Input::Start {
-        op: 8,
-        targets: vec![api],
+        op: OpId(8),
+        targets: vec![ServiceId(api)],
         options: StartOptions::default(),
     });
     assert_eq!(r.spawned_names(&a), ["api"]);
@@ -99,15 +99,16 @@ fn a_stop_during_backoff_ends_it_at_once() {
     kill9(r.at(20_000), "api");
     let api = r.idx("api");
     let a = r.at(20_100).feed(Input::Stop {
-        op: 9,
-        targets: vec![api],
+        op: OpId(9),
+        targets: vec![ServiceId(api)],
         options: StopOptions {
             exact: true, // web, its dependent, is not what this test is about
             cause: None,
         },
     });
     assert!(
-        a.iter().any(|a| matches!(a, Action::Done { op: 9, .. })),
+        a.iter()
+            .any(|a| matches!(a, Action::Done { op: OpId(9), .. })),
         "{a:?}"
     );
     assert_eq!(r.engine.phase(r.idx("api")), Phase::Stopped);
@@ -121,13 +122,13 @@ fn policy_never_and_clean_exits_under_on_failure_are_left_alone() {
     let mut r = all_up(RESTARTING);
     let (job, run) = (r.idx("job"), r.run_of("job"));
     r.at(20_000).feed(Input::Exited {
-        service: job,
+        service: ServiceId(job),
         run,
         end: ProcessEnd::Exited(2),
     });
     let (db, run) = (r.idx("db"), r.run_of("db"));
     r.feed(Input::Exited {
-        service: db,
+        service: ServiceId(db),
         run,
         end: ProcessEnd::Exited(0),
     });
@@ -158,14 +159,15 @@ fn a_stop_that_waits_for_dependents_still_ends_a_backoff_at_once() {
     kill9(r.at(20_000), "db");
     let db = r.idx("db");
     let a = r.at(20_100).feed(Input::Stop {
-        op: 9,
-        targets: vec![db],
+        op: OpId(9),
+        targets: vec![ServiceId(db)],
         options: StopOptions::default(),
     });
     assert_eq!(r.engine.phase(db), Phase::Stopped, "no restart pending");
     assert!(
-        a.iter()
-            .any(|a| matches!(a, Action::Stop { service, .. } if *service == r.idx("web")))
+        a.iter().any(
+            |a| matches!(a, Action::Stop { service, .. } if *service == ServiceId(r.idx("web")))
+        )
     );
     // api and web take their time to stop; db's backoff (1 s) passes.
     let a = r.at(25_000).feed(Input::Tick);
@@ -190,9 +192,9 @@ fn a_restart_that_cannot_be_spawned_counts_as_a_failed_run() {
         reason: "cannot run shim: EMFILE".into(),
     });
     assert!(
-        matches!(r.engine.phase(service), Phase::Backoff { attempt: 2, .. }),
+        matches!(r.engine.phase(service.0), Phase::Backoff { attempt: 2, .. }),
         "{:?}",
-        r.engine.phase(service)
+        r.engine.phase(service.0)
     );
     let last = transitions(&r, "api").pop().unwrap();
     assert_eq!(last.2, "cannot run shim: EMFILE; restart 2/2 in 2s");
@@ -290,7 +292,7 @@ pub(super) fn health_lines(r: &Rig, name: &str) -> Vec<String> {
     r.log
         .iter()
         .filter_map(|a| match a {
-            Action::Health { service, event } if *service == i => Some(event.line()),
+            Action::Health { service, event } if *service == ServiceId(i) => Some(event.line()),
             _ => None,
         })
         .collect()

@@ -52,7 +52,7 @@ fn failed_dependency_blocks_dependents_but_not_independents() {
     r.at(300).feed(Input::Tick);
     let (api, run) = (r.idx("api"), r.run_of("api"));
     r.feed(Input::Exited {
-        service: api,
+        service: ServiceId(api),
         run,
         end: ProcessEnd::Exited(1),
     });
@@ -145,7 +145,7 @@ fn force_starts_dependents_of_a_failed_service_with_a_warning() {
     r.confirm(&a);
     let (api, run) = (r.idx("api"), r.run_of("api"));
     let a = r.feed(Input::Exited {
-        service: api,
+        service: ServiceId(api),
         run,
         end: ProcessEnd::Exited(2),
     });
@@ -191,8 +191,8 @@ fn running_healthy_service_is_used_as_it_is() {
     r.probe("postgres", true);
     r.log.clear();
     let a = r.feed(Input::Start {
-        op: 2,
-        targets: vec![0],
+        op: OpId(2),
+        targets: vec![ServiceId(0)],
         options: StartOptions::default(),
     });
     assert!(r.spawned_names(&a).is_empty(), "never started twice");
@@ -206,8 +206,8 @@ fn stale_facts_of_an_old_run_are_ignored() {
     r.confirm(&a);
     let c = r.idx("cache");
     let out = r.feed(Input::Exited {
-        service: c,
-        run: 999,
+        service: ServiceId(c),
+        run: RunId(999),
         end: ProcessEnd::Exited(1),
     });
     assert!(out.is_empty());
@@ -225,7 +225,7 @@ fn exit_after_start_is_reported_as_exited() {
     r.at(300).feed(Input::Tick);
     let (c, run) = (r.idx("cache"), r.run_of("cache"));
     r.feed(Input::Exited {
-        service: c,
+        service: ServiceId(c),
         run,
         end: ProcessEnd::Exited(3),
     });
@@ -250,7 +250,7 @@ services:
     r.confirm(&a);
     let run = r.run_of("migrate");
     let a = r.feed(Input::Exited {
-        service: 0,
+        service: ServiceId(0),
         run,
         end: ProcessEnd::Exited(0),
     });
@@ -264,7 +264,7 @@ fn exit_right_after_spawn_is_a_failed_start_even_without_a_check() {
     r.confirm(&a);
     let (c, run) = (r.idx("cache"), r.run_of("cache"));
     r.at(20).feed(Input::Exited {
-        service: c,
+        service: ServiceId(c),
         run,
         end: ProcessEnd::Exited(1),
     });

@@ -16,37 +16,38 @@ fn stop_takes_dependents_down_first() {
     let a = r.confirm(&a);
     r.confirm(&a);
     let stops = r.feed(Input::Stop {
-        op: 9,
-        targets: vec![r.idx("postgres")],
+        op: OpId(9),
+        targets: vec![ServiceId(r.idx("postgres"))],
         options: StopOptions::default(),
     });
     let stopped: Vec<usize> = stops
         .iter()
         .filter_map(|a| match a {
-            Action::Stop { service, .. } => Some(*service),
+            Action::Stop { service, .. } => Some(service.0),
             _ => None,
         })
         .collect();
     assert_eq!(stopped, [r.idx("worker")], "only the leaf first");
     let (w, run) = (r.idx("worker"), r.run_of("worker"));
     let next = r.feed(Input::Exited {
-        service: w,
+        service: ServiceId(w),
         run,
         end: ProcessEnd::Signaled(15),
     });
     assert!(
-        next.iter()
-            .any(|a| matches!(a, Action::Stop { service, .. } if *service == r.idx("api")))
+        next.iter().any(
+            |a| matches!(a, Action::Stop { service, .. } if *service == ServiceId(r.idx("api")))
+        )
     );
     let (api, run) = (r.idx("api"), r.run_of("api"));
     r.feed(Input::Exited {
-        service: api,
+        service: ServiceId(api),
         run,
         end: ProcessEnd::Signaled(15),
     });
     let (pg, run) = (r.idx("postgres"), r.run_of("postgres"));
     r.feed(Input::Exited {
-        service: pg,
+        service: ServiceId(pg),
         run,
         end: ProcessEnd::Exited(0),
     });
@@ -55,7 +56,10 @@ fn stop_takes_dependents_down_first() {
         .iter()
         .rev()
         .find_map(|a| match a {
-            Action::Done { op: 9, summary } => Some(summary.clone()),
+            Action::Done {
+                op: OpId(9),
+                summary,
+            } => Some(summary.clone()),
             _ => None,
         })
         .unwrap();
@@ -76,26 +80,31 @@ fn a_cancelled_stop_still_runs_to_the_end_but_a_cancelled_start_does_not() {
     let a = r.confirm(&a);
     r.confirm(&a);
     r.feed(Input::Stop {
-        op: 5,
-        targets: vec![0],
+        op: OpId(5),
+        targets: vec![ServiceId(0)],
         options: StopOptions::default(),
     });
-    r.feed(Input::Cancel { op: 5 });
+    r.feed(Input::Cancel { op: OpId(5) });
     let (api, run) = (r.idx("api"), r.run_of("api"));
     let next = r.feed(Input::Exited {
-        service: api,
+        service: ServiceId(api),
         run,
         end: ProcessEnd::Signaled(15),
     });
     assert!(
-        next.iter()
-            .any(|a| matches!(a, Action::Stop { service: 0, .. })),
+        next.iter().any(|a| matches!(
+            a,
+            Action::Stop {
+                service: ServiceId(0),
+                ..
+            }
+        )),
         "postgres is still stopped after the client left"
     );
 
     let mut r = Rig::new(STACK);
     r.start(&["api"], StartOptions::default());
-    r.feed(Input::Cancel { op: 1 });
+    r.feed(Input::Cancel { op: OpId(1) });
     let a = r.feed(Input::Tick);
     assert!(r.spawned_names(&a).is_empty());
     assert_eq!(r.engine.next_deadline(), None);
@@ -113,8 +122,8 @@ fn an_exact_stop_leaves_dependents_outside_it_running() {
     r.at(300).feed(Input::Tick);
     assert!(r.done().is_some_and(|s| s.success));
     let stops = r.feed(Input::Stop {
-        op: 2,
-        targets: vec![r.idx("api")],
+        op: OpId(2),
+        targets: vec![ServiceId(r.idx("api"))],
         options: StopOptions {
             exact: true,
             cause: Some("rollback: cache failed".into()),
@@ -123,7 +132,7 @@ fn an_exact_stop_leaves_dependents_outside_it_running() {
     let stopped: Vec<usize> = stops
         .iter()
         .filter_map(|a| match a {
-            Action::Stop { service, .. } => Some(*service),
+            Action::Stop { service, .. } => Some(service.0),
             _ => None,
         })
         .collect();

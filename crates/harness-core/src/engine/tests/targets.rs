@@ -61,7 +61,7 @@ fn a_selection_that_cannot_be_made_says_why() {
 fn health_now_probes_only_running_services_with_a_check() {
     let r = super::plan::after_api_failed();
     let check = |name: &str| r.engine.check_now(r.idx(name));
-    assert!(matches!(check("postgres"), CheckNow::Probe(spec) if spec.unit == "postgres"));
+    assert!(matches!(check("postgres"), CheckNow::Probe(spec) if spec.unit.key() == "postgres"));
     assert_eq!(
         check("cache"),
         CheckNow::Settled {
@@ -93,7 +93,7 @@ fn a_changed_config_is_refused_while_an_operation_runs_and_taken_after() {
         Err(ReloadError::Busy),
         "the start in progress keeps the config it began with"
     );
-    let a = r.feed(Input::Cancel { op: 1 });
+    let a = r.feed(Input::Cancel { op: OpId(1) });
     assert!(!r.engine.busy(), "{a:?}");
     assert_eq!(r.engine.reload(changed.clone()), Ok(()));
     assert_eq!(r.engine.config(), &changed);
@@ -112,7 +112,7 @@ fn a_spawn_carries_what_to_run_as_the_engine_decided_it() {
             _ => None,
         })
         .expect("a spawn");
-    assert_eq!(spec.unit, "api");
+    assert_eq!(spec.unit.key(), "api");
     assert_eq!(
         spec.command,
         crate::config::Command::Argv(vec!["./api".into(), "--port".into(), "8080".into()])
