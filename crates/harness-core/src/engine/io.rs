@@ -147,7 +147,7 @@ pub enum Input {
         /// Why.
         reason: String,
     },
-    /// A service found running when the daemon started.
+    /// A run the last daemon recorded, found when this one started.
     Attached {
         /// Service index.
         service: ServiceId,
@@ -158,8 +158,11 @@ pub enum Input {
         /// When it started.
         since: Instant,
         /// Whether it is wanted up: false when the last daemon died while
-        /// stopping it (the runtime then finishes that stop).
+        /// stopping it; the engine then finishes that stop.
         wanted: bool,
+        /// How it ended, if it ended while no daemon ran (its shim is
+        /// gone); `None` while it still runs.
+        ended: Option<ProcessEnd>,
     },
     /// A run ended.
     Exited {

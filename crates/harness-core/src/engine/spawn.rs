@@ -86,22 +86,17 @@ impl Engine {
         }
     }
 
-    /// A new daemon found run `run` of service `i` running as `pid` since
-    /// `since`; `wanted` is false when the last daemon died stopping it.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "the facts of one re-attached run"
-    )]
-    pub(super) fn attached(
-        &mut self,
-        i: usize,
-        run: RunId,
-        pid: u32,
-        since: Instant,
-        wanted: bool,
-        now: Instant,
-        out: &mut Vec<Action>,
-    ) {
+    /// Takes over a run the last daemon recorded. One that ended while no
+    /// daemon ran ends here too; one the last daemon was stopping is
+    /// stopped (its stop was asked for, and a new daemon finishes it).
+    pub(super) fn attached(&mut self, i: usize, found: Found, now: Instant, out: &mut Vec<Action>) {
+        let Found {
+            run,
+            pid,
+            since,
+            wanted,
+            ended,
+        } = found;
         self.svcs[i].wanted = wanted;
         let known = matches!(
             self.svcs[i].recorded,
@@ -140,6 +135,23 @@ impl Engine {
         // Probes start now, on this daemon's clock, not at `since`.
         spawned.retain(|a| !matches!(a, Action::Probe { service, .. } if service.0 == i));
         out.extend(spawned);
-        self.schedule_probes(i, now, out);
+        if let Some(end) = ended {
+            self.exited(i, run, end, now, out);
+        } else if wanted {
+            self.schedule_probes(i, now, out);
+        } else {
+            let cause = "finishing a stop the previous daemon began".to_string();
+            let why = format!("stop requested ({cause})");
+            self.send_stop(i, why, Some(cause), None, out);
+        }
     }
+}
+
+/// A recorded run, as a new daemon found it.
+pub(super) struct Found {
+    pub run: RunId,
+    pub pid: u32,
+    pub since: Instant,
+    pub wanted: bool,
+    pub ended: Option<ProcessEnd>,
 }

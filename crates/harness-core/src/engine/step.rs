@@ -6,6 +6,7 @@ use super::op::{MemberState, Op, OpKind};
 use super::probe::startup_delay;
 use super::restart::health_event;
 use super::service::{Engine, Mark, Phase, ProbeHealth};
+use super::spawn;
 use super::transition::Move;
 use crate::config::StopSignal;
 use crate::report::{Progress, Stage, Summary, WarningReason};
@@ -47,7 +48,17 @@ impl Engine {
                 pid,
                 since,
                 wanted,
-            } => self.attached(service.0, run, pid, since, wanted, now, &mut out),
+                ended,
+            } => {
+                let found = spawn::Found {
+                    run,
+                    pid,
+                    since,
+                    wanted,
+                    ended,
+                };
+                self.attached(service.0, found, now, &mut out)
+            }
             Input::SpawnFailed {
                 service,
                 run,
@@ -75,7 +86,7 @@ impl Engine {
         out
     }
 
-    fn exited(
+    pub(super) fn exited(
         &mut self,
         i: usize,
         run: RunId,

@@ -9,9 +9,7 @@ use crate::metrics;
 use crate::process;
 use crate::store_writer::StoreWriter;
 use harness_core::config::Config;
-use harness_core::engine::{
-    Engine, HistoryState, Input, OpId, Outcome, RunId, RunSpec, ServiceId, StopOptions,
-};
+use harness_core::engine::{Engine, HistoryState, Input, OpId, Outcome, RunId, RunSpec, ServiceId};
 use harness_store::{Project, RunRecord, Store, Write};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -68,6 +66,8 @@ impl Supervisor {
 
     /// Takes over a run the last daemon recorded: watch it again if its
     /// shim lives, else learn how it ended (or that nobody saw it end).
+    /// What follows — supervising it, finishing the stop the last daemon
+    /// began, recording its end — the engine decides.
     fn reattach(&mut self, r: RunRecord) {
         let Some(service) = r.unit.service().and_then(|n| self.engine.graph().index(n)) else {
             tracing::warn!(unit = %r.unit, pid = r.pid, "a recorded run belongs to a service no longer in the config; leaving it alone");
@@ -76,46 +76,33 @@ impl Supervisor {
         let name = r.unit.key().to_string();
         let age = Duration::from_millis((super::wall_ms() - r.started_at_ms).max(0) as u64);
         let since = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
-        // Not wanted up with a live run: the last daemon died while
-        // stopping it. Finish that stop rather than supervise it again.
         let wanted = self.saved.get(&name).is_none_or(|o| o.wanted);
+        let alive = process::same_process(r.shim_pid, r.shim_start);
+        let ended = if alive {
+            tracing::info!(service = %name, pid = r.pid, shim = r.shim_pid, "re-attached to running service");
+            None
+        } else {
+            let end = super::runs::end_of(&self.project, &r.unit, r.run, r.pid, r.pid_start);
+            tracing::info!(service = %name, end = %end.describe(), "service ended while no daemon ran");
+            self.store.send(Write::RunEnded {
+                unit: r.unit.clone(),
+                run: r.run,
+            });
+            Some(end)
+        };
         self.feed(Input::Attached {
             service: ServiceId(service),
             run: r.run,
             pid: r.pid,
             since,
             wanted,
+            ended,
         });
-        if process::same_process(r.shim_pid, r.shim_start) {
-            tracing::info!(service = %name, pid = r.pid, shim = r.shim_pid, "re-attached to running service");
+        if alive {
             // What the run was started with is not stored; the config's
             // definition tells how to watch it (its notify socket).
             let spec = RunSpec::of(&self.engine.config().services[service]);
             self.watch_shim(ServiceId(service), r.run, &spec, &r);
-            if !wanted {
-                let op = self.next_op;
-                self.next_op.0 += 1;
-                self.feed(Input::Stop {
-                    op,
-                    targets: vec![ServiceId(service)],
-                    options: StopOptions {
-                        exact: true,
-                        cause: Some("finishing a stop the previous daemon began".into()),
-                    },
-                });
-            }
-            return;
         }
-        let end = super::runs::end_of(&self.project, &r.unit, r.run, r.pid, r.pid_start);
-        tracing::info!(service = %name, end = %end.describe(), "service ended while no daemon ran");
-        self.store.send(Write::RunEnded {
-            unit: r.unit,
-            run: r.run,
-        });
-        self.feed(Input::Exited {
-            service: ServiceId(service),
-            run: r.run,
-            end,
-        });
     }
 }

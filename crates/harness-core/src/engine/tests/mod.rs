@@ -7,6 +7,7 @@ use crate::report::{Health, Stage as P, Status, SystemState, WarningReason};
 use crate::restart::Tracker;
 use std::time::{Duration, Instant};
 
+mod attach;
 mod history;
 mod machine;
 mod plan;

@@ -1,0 +1,91 @@
+//! A new daemon takes over the runs the last one recorded: supervising
+//! them again, finishing a stop the last one began, recording an end
+//! nobody saw.
+
+use super::*;
+
+fn attach(r: &mut Rig, name: &str, wanted: bool, ended: Option<ProcessEnd>) -> Vec<Action> {
+    let service = ServiceId(r.idx(name));
+    let since = r.now;
+    r.feed(Input::Attached {
+        service,
+        run: RunId(40),
+        pid: 4000,
+        since,
+        wanted,
+        ended,
+    })
+}
+
+#[test]
+fn a_run_found_running_is_supervised_again() {
+    let mut r = Rig::new(STACK);
+    let out = attach(&mut r, "postgres", true, None);
+    assert!(matches!(r.engine.phase(r.idx("postgres")), Phase::Up { pid: 4000, .. }));
+    assert!(
+        out.iter().any(|a| matches!(a, Action::Probe { .. })),
+        "its check runs again: {out:?}"
+    );
+    assert!(!out.iter().any(|a| matches!(a, Action::Stop { .. })));
+    assert_eq!(
+        transitions(&r, "postgres"),
+        [(
+            "stopped".to_string(),
+            "starting".to_string(),
+            "found running by a new daemon".to_string()
+        )],
+        "the history did not know this run"
+    );
+}
+
+#[test]
+fn a_stop_the_last_daemon_began_is_finished() {
+    let mut r = Rig::new(STACK);
+    let out = attach(&mut r, "cache", false, None);
+    assert!(
+        out.iter()
+            .any(|a| matches!(a, Action::Stop { pid: 4000, .. })),
+        "{out:?}"
+    );
+    assert!(!out.iter().any(|a| matches!(a, Action::Probe { .. })));
+    let rows = transitions(&r, "cache");
+    assert_eq!(
+        rows.last().map(|t| t.2.as_str()),
+        Some("stop requested (finishing a stop the previous daemon began)")
+    );
+    let (service, run) = (ServiceId(r.idx("cache")), r.run_of("cache"));
+    r.feed(Input::Exited {
+        service,
+        run,
+        end: ProcessEnd::Signaled(15),
+    });
+    assert_eq!(r.engine.phase(r.idx("cache")), Phase::Stopped);
+    assert_eq!(
+        transitions(&r, "cache").last().map(|t| t.2.clone()),
+        Some("stop requested; ended by SIGTERM".to_string())
+    );
+}
+
+#[test]
+fn a_run_that_ended_while_no_daemon_ran_is_not_signalled() {
+    for wanted in [true, false] {
+        let mut r = Rig::new(STACK);
+        let out = attach(&mut r, "cache", wanted, Some(ProcessEnd::Lost));
+        assert!(
+            !out.iter()
+                .any(|a| matches!(a, Action::Stop { .. } | Action::Probe { .. })),
+            "nothing is sent to a pid that may belong to someone else now: {out:?}"
+        );
+        assert!(
+            !matches!(r.engine.phase(r.idx("cache")), Phase::Up { .. }),
+            "wanted {wanted}"
+        );
+        assert!(
+            transitions(&r, "cache")
+                .iter()
+                .any(|t| t.2.contains("ended unseen (exit status lost)")),
+            "{:?}",
+            transitions(&r, "cache")
+        );
+    }
+}
