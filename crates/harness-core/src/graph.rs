@@ -88,7 +88,7 @@ impl Graph {
     /// depends on … depends on `a`), if there is one.
     pub fn find_cycle(&self) -> Option<Vec<usize>> {
         #[derive(Clone, Copy, PartialEq)]
-        enum Mark {
+        enum Visit {
             New,
             Open,
             Done,
@@ -96,32 +96,32 @@ impl Graph {
         fn visit(
             g: &Graph,
             i: usize,
-            marks: &mut [Mark],
+            marks: &mut [Visit],
             path: &mut Vec<usize>,
         ) -> Option<Vec<usize>> {
-            marks[i] = Mark::Open;
+            marks[i] = Visit::Open;
             path.push(i);
             for &(j, _) in &g.deps[i] {
                 match marks[j] {
-                    Mark::Open => {
+                    Visit::Open => {
                         let start = path.iter().position(|&p| p == j).unwrap_or(0);
                         return Some(path[start..].to_vec());
                     }
-                    Mark::New => {
+                    Visit::New => {
                         if let Some(c) = visit(g, j, marks, path) {
                             return Some(c);
                         }
                     }
-                    Mark::Done => {}
+                    Visit::Done => {}
                 }
             }
             path.pop();
-            marks[i] = Mark::Done;
+            marks[i] = Visit::Done;
             None
         }
-        let mut marks = vec![Mark::New; self.len()];
+        let mut marks = vec![Visit::New; self.len()];
         (0..self.len()).find_map(|i| {
-            if marks[i] == Mark::New {
+            if marks[i] == Visit::New {
                 visit(self, i, &mut marks, &mut Vec::new())
             } else {
                 None

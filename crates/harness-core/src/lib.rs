@@ -17,5 +17,5 @@ pub mod duration;
 pub mod engine;
 pub mod graph;
 pub mod report;
-pub mod restart;
+pub mod restart_policy;
 pub mod timeout;

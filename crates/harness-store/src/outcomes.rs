@@ -4,8 +4,8 @@
 use crate::clock::{instant, wall_ns};
 use crate::error::StoreError;
 use crate::store::Store;
-use harness_core::engine::{Backoff, Mark, Outcome, ProcessEnd};
-use harness_core::restart::Tracker;
+use harness_core::engine::{Backoff, Outcome, ProcessEnd, Verdict};
+use harness_core::restart_policy::Tracker;
 use rusqlite::{Connection, Row, params};
 
 impl Store {
@@ -26,11 +26,11 @@ impl Store {
 /// One row of the SELECT in [`Store::outcomes`]; the column numbers are
 /// its order.
 fn outcome_row(r: &Row) -> rusqlite::Result<(String, Outcome)> {
-    let mark = mark(r)?;
+    let verdict = verdict(r)?;
     Ok((
         r.get::<_, String>(0)?,
         Outcome {
-            mark,
+            verdict,
             last_end: end(r.get(6)?, r.get(7)?, r.get(16)?),
             wanted: r.get(8)?,
             restarts: restarts(r)?,
@@ -39,20 +39,20 @@ fn outcome_row(r: &Row) -> rusqlite::Result<(String, Outcome)> {
     ))
 }
 
-/// The mark; an unknown one, or an exited or gave-up mark without its
-/// end, reads as no mark.
-fn mark(r: &Row) -> rusqlite::Result<Mark> {
+/// The verdict (stored in the `mark*` columns); an unknown one, or an
+/// exited or gave-up verdict without its end, reads as none.
+fn verdict(r: &Row) -> rusqlite::Result<Verdict> {
     let detail: String = r.get(2)?;
     let mark_end = end(r.get(4)?, r.get(5)?, r.get(15)?);
     Ok(match r.get::<_, String>(1)?.as_str() {
-        "failed" => Mark::Failed(detail),
-        "blocked" => Mark::Blocked(detail),
-        "timed_out" => Mark::TimedOut(std::time::Duration::from_millis(
+        "failed" => Verdict::Failed(detail),
+        "blocked" => Verdict::Blocked(detail),
+        "timed_out" => Verdict::TimedOut(std::time::Duration::from_millis(
             r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64,
         )),
-        "exited" => mark_end.map(Mark::Exited).unwrap_or_default(),
-        "gave_up" => mark_end.map(Mark::GaveUp).unwrap_or_default(),
-        _ => Mark::None,
+        "exited" => mark_end.map(Verdict::Exited).unwrap_or_default(),
+        "gave_up" => mark_end.map(Verdict::GaveUp).unwrap_or_default(),
+        _ => Verdict::None,
     })
 }
 
@@ -86,7 +86,7 @@ fn backoff(r: &Row) -> rusqlite::Result<Option<Backoff>> {
 
 /// Stores `service`'s outcome in place of its last one.
 pub(crate) fn save(conn: &Connection, service: &str, outcome: &Outcome) -> Result<(), StoreError> {
-    let (kind, detail, timeout_ms, mark_end) = mark_columns(&outcome.mark);
+    let (kind, detail, timeout_ms, mark_end) = verdict_columns(&outcome.verdict);
     let (mc, ms, mk) = columns(mark_end);
     let (lc, ls, lk) = columns(outcome.last_end);
     let r = &outcome.restarts;
@@ -123,16 +123,16 @@ pub(crate) fn save(conn: &Connection, service: &str, outcome: &Outcome) -> Resul
     Ok(())
 }
 
-/// A mark as (mark, detail, timeout_ms) columns and the process end it
+/// A verdict as (mark, detail, timeout_ms) columns and the process end it
 /// carries, which goes in the `mark_*` end columns.
-fn mark_columns(mark: &Mark) -> (&'static str, &str, Option<i64>, Option<ProcessEnd>) {
-    match mark {
-        Mark::None => ("none", "", None, None),
-        Mark::Failed(d) => ("failed", d.as_str(), None, None),
-        Mark::Blocked(d) => ("blocked", d.as_str(), None, None),
-        Mark::TimedOut(t) => ("timed_out", "", Some(t.as_millis() as i64), None),
-        Mark::Exited(e) => ("exited", "", None, Some(*e)),
-        Mark::GaveUp(e) => ("gave_up", "", None, Some(*e)),
+fn verdict_columns(verdict: &Verdict) -> (&'static str, &str, Option<i64>, Option<ProcessEnd>) {
+    match verdict {
+        Verdict::None => ("none", "", None, None),
+        Verdict::Failed(d) => ("failed", d.as_str(), None, None),
+        Verdict::Blocked(d) => ("blocked", d.as_str(), None, None),
+        Verdict::TimedOut(t) => ("timed_out", "", Some(t.as_millis() as i64), None),
+        Verdict::Exited(e) => ("exited", "", None, Some(*e)),
+        Verdict::GaveUp(e) => ("gave_up", "", None, Some(*e)),
     }
 }
 
@@ -163,60 +163,60 @@ fn end(code: Option<i32>, signal: Option<i32>, kind: Option<String>) -> Option<P
 #[cfg(test)]
 mod tests {
     use crate::{Store, Write};
-    use harness_core::engine::{Backoff, Mark, Outcome, ProcessEnd};
-    use harness_core::restart::Tracker;
+    use harness_core::engine::{Backoff, Outcome, ProcessEnd, Verdict};
+    use harness_core::restart_policy::Tracker;
     use std::time::{Duration, Instant};
 
-    /// Every mark, every kind of process end, and (last, since its times
+    /// Every verdict, every kind of process end, and (last, since its times
     /// come back only near what went in) restart memory with a due restart.
     fn every_shape(now: Instant) -> [Outcome; 9] {
         let secs = Duration::from_secs;
         [
             Outcome::default(),
             Outcome {
-                mark: Mark::Failed("exit code 1".into()),
+                verdict: Verdict::Failed("exit code 1".into()),
                 last_end: Some(ProcessEnd::Exited(1)),
                 wanted: true,
                 ..Outcome::default()
             },
             Outcome {
-                mark: Mark::Blocked("dependency failed: api".into()),
+                verdict: Verdict::Blocked("dependency failed: api".into()),
                 last_end: None,
                 wanted: true,
                 ..Outcome::default()
             },
             Outcome {
-                mark: Mark::TimedOut(std::time::Duration::from_secs(300)),
+                verdict: Verdict::TimedOut(std::time::Duration::from_secs(300)),
                 last_end: Some(ProcessEnd::Signaled(9)),
                 wanted: true,
                 ..Outcome::default()
             },
             Outcome {
-                mark: Mark::GaveUp(ProcessEnd::Exited(3)),
+                verdict: Verdict::GaveUp(ProcessEnd::Exited(3)),
                 last_end: Some(ProcessEnd::Exited(3)),
                 wanted: true,
                 ..Outcome::default()
             },
             Outcome {
-                mark: Mark::Exited(ProcessEnd::Signaled(11)),
+                verdict: Verdict::Exited(ProcessEnd::Signaled(11)),
                 last_end: Some(ProcessEnd::Signaled(11)),
                 wanted: false,
                 ..Outcome::default()
             },
             Outcome {
-                mark: Mark::Exited(ProcessEnd::Lost),
+                verdict: Verdict::Exited(ProcessEnd::Lost),
                 last_end: Some(ProcessEnd::Lost),
                 wanted: true,
                 ..Outcome::default()
             },
             Outcome {
-                mark: Mark::GaveUp(ProcessEnd::NotSpawned),
+                verdict: Verdict::GaveUp(ProcessEnd::NotSpawned),
                 last_end: Some(ProcessEnd::NotSpawned),
                 wanted: true,
                 ..Outcome::default()
             },
             Outcome {
-                mark: Mark::Exited(ProcessEnd::Exited(1)),
+                verdict: Verdict::Exited(ProcessEnd::Exited(1)),
                 last_end: Some(ProcessEnd::Exited(1)),
                 wanted: true,
                 restarts: Tracker::from_parts(3, 7, [now - secs(50), now - secs(20), now]),

@@ -93,7 +93,7 @@ pub(crate) fn migrate(conn: &Connection) -> Result<(), StoreError> {
 mod tests {
     use super::SCHEMA_VERSION;
     use crate::{Store, StoreError, Write};
-    use harness_core::engine::{Mark, Outcome, ProcessEnd};
+    use harness_core::engine::{Outcome, ProcessEnd, Verdict};
     use rusqlite::Connection;
 
     #[test]
@@ -188,7 +188,7 @@ mod tests {
             vec![(
                 "api".to_string(),
                 Outcome {
-                    mark: Mark::Failed("exit code 1".into()),
+                    verdict: Verdict::Failed("exit code 1".into()),
                     last_end: Some(ProcessEnd::Exited(1)),
                     wanted: true,
                     ..Outcome::default()

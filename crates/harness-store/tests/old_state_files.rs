@@ -7,7 +7,7 @@
 //! opening it would migrate it in place. Only columns the old files had are
 //! looked at, so a later schema that adds columns keeps these tests valid.
 
-use harness_core::engine::{Mark, Outcome, ProcessEnd};
+use harness_core::engine::{Outcome, ProcessEnd, Verdict};
 use harness_store::{HistoryRow, SCHEMA_VERSION, Store};
 use rusqlite::Connection;
 use rusqlite::types::Value;
@@ -92,7 +92,7 @@ fn want(ts_ms: i64, service: &str, from: &str, to: &str, reason: &str) -> Row {
 #[derive(Debug, PartialEq)]
 struct Known {
     service: String,
-    mark: Mark,
+    verdict: Verdict,
     last_end: Option<ProcessEnd>,
     wanted: bool,
     streak: u32,
@@ -106,7 +106,7 @@ fn known(outcomes: &[(String, Outcome)]) -> Vec<Known> {
         .iter()
         .map(|(service, o)| Known {
             service: service.clone(),
-            mark: o.mark.clone(),
+            verdict: o.verdict.clone(),
             last_end: o.last_end,
             wanted: o.wanted,
             streak: o.restarts.streak,
@@ -120,10 +120,10 @@ fn known(outcomes: &[(String, Outcome)]) -> Vec<Known> {
 }
 
 /// An outcome with no restart memory, as every v1/v2 one and most v3 ones.
-fn plain(service: &str, mark: Mark, last_end: Option<ProcessEnd>) -> Known {
+fn plain(service: &str, verdict: Verdict, last_end: Option<ProcessEnd>) -> Known {
     Known {
         service: service.into(),
-        mark,
+        verdict,
         last_end,
         wanted: false,
         streak: 0,
@@ -169,7 +169,7 @@ fn takes_new_writes(mut store: Store, path: &Path, next_run: u64) {
         .apply(&[harness_store::Write::Outcome {
             service: "db".into(),
             outcome: Outcome {
-                mark: Mark::Failed("exit code 2".into()),
+                verdict: Verdict::Failed("exit code 2".into()),
                 last_end: Some(ProcessEnd::Exited(2)),
                 wanted: true,
                 ..Outcome::default()
@@ -183,7 +183,7 @@ fn takes_new_writes(mut store: Store, path: &Path, next_run: u64) {
         .find(|(s, _)| s == "db")
         .unwrap()
         .1;
-    assert_eq!(db.mark, Mark::Failed("exit code 2".into()));
+    assert_eq!(db.verdict, Verdict::Failed("exit code 2".into()));
     drop(store);
     assert_eq!(meta(path, "next_run"), next_run as i64 + 1);
 }
@@ -294,12 +294,12 @@ fn a_schema_2_file_from_6087e34() {
         [
             plain(
                 "api",
-                Mark::Failed("exit code 1".into()),
+                Verdict::Failed("exit code 1".into()),
                 Some(ProcessEnd::Exited(1))
             ),
-            plain("cache", Mark::None, Some(ProcessEnd::Signaled(15))),
-            plain("db", Mark::None, Some(ProcessEnd::Signaled(15))),
-            plain("worker", Mark::None, None),
+            plain("cache", Verdict::None, Some(ProcessEnd::Signaled(15))),
+            plain("db", Verdict::None, Some(ProcessEnd::Signaled(15))),
+            plain("worker", Verdict::None, None),
         ]
     );
     assert!(store.runs().unwrap().is_empty());
@@ -360,18 +360,18 @@ fn a_schema_3_file_from_24872ff() {
         [
             plain(
                 "api",
-                Mark::Failed("exit code 1".into()),
+                Verdict::Failed("exit code 1".into()),
                 Some(ProcessEnd::Exited(1))
             ),
-            plain("cache", Mark::None, Some(ProcessEnd::Signaled(15))),
-            plain("db", Mark::None, Some(ProcessEnd::Signaled(15))),
+            plain("cache", Verdict::None, Some(ProcessEnd::Signaled(15))),
+            plain("db", Verdict::None, Some(ProcessEnd::Signaled(15))),
             Known {
                 streak: 2,
                 total: 2,
                 recent: 2,
-                ..plain("flaky", Mark::None, Some(ProcessEnd::Signaled(15)))
+                ..plain("flaky", Verdict::None, Some(ProcessEnd::Signaled(15)))
             },
-            plain("worker", Mark::None, None),
+            plain("worker", Verdict::None, None),
         ]
     );
     // The two restart times (wall-clock ns 1796206726689969011 and

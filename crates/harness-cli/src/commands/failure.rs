@@ -55,7 +55,7 @@ impl OnFailed {
 }
 
 /// One start and what follows a failure.
-pub(super) struct Run<'a> {
+pub(super) struct StartSession<'a> {
     pub client: &'a Client,
     pub graph: Graph,
     /// Every service the command acts on.
@@ -76,7 +76,7 @@ fn started_here(p: Phase) -> bool {
     )
 }
 
-impl Run<'_> {
+impl StartSession<'_> {
     pub async fn start(&self, mut req: StartRequest, heading: &str) -> Result<(), CliError> {
         let (mut s, mut last) = self.op(&req, heading).await?;
         loop {

@@ -2,7 +2,7 @@
 //! what to do about a partial system (a prompt on a terminal, flags
 //! otherwise), then start; what follows a failure is in `failure.rs`.
 
-use super::failure::Run;
+use super::failure::StartSession;
 use super::operation::{self, Show};
 use crate::args::{FailureFlags, RestartArgs, StartArgs};
 use crate::client::Client;
@@ -123,7 +123,7 @@ pub async fn start(project: &Project, config: &Config, a: StartArgs) -> Result<(
             return Err(CliError::Interrupted);
         }
     }
-    let run = Run {
+    let run = StartSession {
         client: &client,
         graph: Graph::new(config),
         scope,
@@ -214,7 +214,7 @@ pub async fn restart(project: &Project, config: &Config, a: RestartArgs) -> Resu
         .into_iter()
         .map(|e| e.current.name)
         .collect();
-    let run = Run {
+    let run = StartSession {
         client: &client,
         graph: Graph::new(config),
         scope,

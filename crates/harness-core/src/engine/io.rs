@@ -250,7 +250,7 @@ impl HealthEvent {
             HealthEvent::Restarting { attempt, max } => {
                 format!(
                     "{restarting} (attempt {})",
-                    super::restart::attempt_of(*attempt, *max)
+                    super::auto_restart::attempt_of(*attempt, *max)
                 )
             }
             HealthEvent::Restarted(how) => format!("{restarted} ({how})"),

@@ -6,16 +6,17 @@
 //! their condition, and settles every member as healthy, failed, timed out,
 //! blocked or used as it was; the operation is done when all have settled.
 
+mod auto_restart;
 mod check_now;
 mod history;
 mod ids;
 mod io;
+mod liveness;
+mod notify;
 mod op;
 mod plan;
-mod probe;
-mod probes;
+mod probe_cadence;
 pub(crate) mod recovery;
-mod restart;
 mod service;
 mod spawn;
 mod spec;
@@ -36,7 +37,7 @@ pub use io::{
     StartOptions, StopOptions, UnitId,
 };
 pub use recovery::OnFailure;
-pub use service::{Backoff, Engine, Mark, Outcome, Phase, ProbeHealth, ReloadError};
+pub use service::{Backoff, Engine, Outcome, Phase, ProbeHealth, ReloadError, Verdict};
 pub use spec::{ProbeSpec, RunSpec};
 pub use step::SETTLE;
 pub use targets::{Selection, SelectionError};

@@ -2,7 +2,7 @@
 //! `start --dry-run` and the state check every start shows first.
 
 use super::io::{ProcessEnd, StartOptions};
-use super::service::{Engine, Mark, Phase, ProbeHealth};
+use super::service::{Engine, Phase, ProbeHealth, Verdict};
 use crate::config::Condition;
 use crate::report::{Plan, PlanAction, PlanEntry};
 use std::time::Instant;
@@ -140,7 +140,7 @@ impl Engine {
             ) => true,
             (Phase::Stopped, Condition::Completed) => {
                 self.svcs[d].last_end.is_some_and(ProcessEnd::success)
-                    && matches!(self.svcs[d].mark, Mark::None | Mark::Exited(_))
+                    && matches!(self.svcs[d].verdict, Verdict::None | Verdict::Exited(_))
             }
             _ => false,
         }
@@ -149,12 +149,12 @@ impl Engine {
     /// "failed", "blocked", "unhealthy" or "not running": why a service
     /// outside a start's scope keeps its dependents from starting.
     pub(super) fn why_down(&self, d: usize) -> &'static str {
-        match (&self.svcs[d].phase, &self.svcs[d].mark) {
+        match (&self.svcs[d].phase, &self.svcs[d].verdict) {
             (Phase::Up { .. }, _) => "unhealthy",
-            (_, Mark::Failed(_)) => "failed",
-            (_, Mark::Exited(end)) if !end.success() => "failed",
-            (_, Mark::GaveUp(_)) => "failed",
-            (_, Mark::Blocked(_)) => "blocked",
+            (_, Verdict::Failed(_)) => "failed",
+            (_, Verdict::Exited(end)) if !end.success() => "failed",
+            (_, Verdict::GaveUp(_)) => "failed",
+            (_, Verdict::Blocked(_)) => "blocked",
             _ => "not running",
         }
     }

@@ -6,7 +6,7 @@ use super::op::Op;
 use super::transition::{KillForRestart, Move};
 use crate::config::Config;
 use crate::graph::Graph;
-use crate::restart::Tracker;
+use crate::restart_policy::Tracker;
 use std::time::{Duration, Instant};
 
 /// What a service's process is doing, with the data each state needs.
@@ -81,7 +81,7 @@ pub enum ProbeHealth {
 
 /// Why a service is not simply running or cleanly stopped; shown in notes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Mark {
+pub enum Verdict {
     /// Nothing to say.
     #[default]
     None,
@@ -99,10 +99,10 @@ pub enum Mark {
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Svc {
+pub(crate) struct ServiceState {
     pub phase: Phase,
     pub last_end: Option<ProcessEnd>,
-    pub mark: Mark,
+    pub verdict: Verdict,
     /// Asked to run (by a start) and not asked to stop since.
     pub wanted: bool,
     /// Automatic restart bookkeeping.
@@ -122,7 +122,7 @@ pub(crate) struct Svc {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Outcome {
     /// Failed, blocked, timed out, exited, or nothing to say.
-    pub mark: Mark,
+    pub verdict: Verdict,
     /// How its last run ended.
     pub last_end: Option<ProcessEnd>,
     /// Asked to run and not asked to stop since.
@@ -168,7 +168,7 @@ pub struct Backoff {
     pub max: u32,
 }
 
-impl Svc {
+impl ServiceState {
     fn backoff(&self) -> Option<Backoff> {
         match self.phase {
             Phase::Backoff {
@@ -190,7 +190,7 @@ impl Svc {
 pub struct Engine {
     pub(crate) config: Config,
     pub(crate) graph: Graph,
-    pub(crate) svcs: Vec<Svc>,
+    pub(crate) svcs: Vec<ServiceState>,
     pub(crate) ops: Vec<Op>,
     pub(crate) next_run: RunId,
 }
@@ -204,10 +204,10 @@ impl Engine {
         let svcs = config
             .services
             .iter()
-            .map(|_| Svc {
+            .map(|_| ServiceState {
                 phase: Phase::Stopped,
                 last_end: None,
-                mark: Mark::None,
+                verdict: Verdict::None,
                 wanted: false,
                 tracker: Tracker::default(),
                 status_text: None,
@@ -242,7 +242,7 @@ impl Engine {
     pub fn outcome(&self, i: usize) -> Outcome {
         let s = &self.svcs[i];
         Outcome {
-            mark: s.mark.clone(),
+            verdict: s.verdict.clone(),
             last_end: s.last_end,
             wanted: s.wanted,
             restarts: s.tracker.clone(),
@@ -253,7 +253,7 @@ impl Engine {
     /// Whether `o` is what the engine knows of service `i` (no copy).
     pub fn outcome_is(&self, i: usize, o: &Outcome) -> bool {
         let s = &self.svcs[i];
-        s.mark == o.mark
+        s.verdict == o.verdict
             && s.last_end == o.last_end
             && s.wanted == o.wanted
             && s.tracker == o.restarts
@@ -271,7 +271,7 @@ impl Engine {
         let restarts = policy.policy != crate::config::RestartPolicy::Never;
         let backoff_max = policy.backoff_max;
         let s = &mut self.svcs[i];
-        s.mark = o.mark;
+        s.verdict = o.verdict;
         s.last_end = o.last_end;
         s.wanted = o.wanted;
         s.tracker = Tracker::from_parts(

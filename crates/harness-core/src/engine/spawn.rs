@@ -1,15 +1,25 @@
 //! A run's spawn: confirmed, failed, or a run a new daemon found running.
 
 use super::history::HistoryState;
-use super::io::{Action, ProbeKind, ProcessEnd, RunId};
+use super::io::{Action, ProbeKind, ProcessEnd, RunId, ServiceId};
 use super::op::{MemberState, OpKind, cause_suffix};
 use super::service::{Engine, Phase, ProbeHealth};
+use super::spec::RunSpec;
 use super::step::progress;
 use super::transition::Move;
 use crate::report::Stage;
 use std::time::Instant;
 
 impl Engine {
+    /// Spawn run `run` of service `i` as its definition says.
+    pub(super) fn push_spawn(&self, i: usize, run: RunId, out: &mut Vec<Action>) {
+        out.push(Action::Spawn {
+            service: ServiceId(i),
+            run,
+            spec: Box::new(RunSpec::of(&self.config.services[i])),
+        });
+    }
+
     /// Run `run` of service `i` is up as process `pid`, since `since`.
     pub(super) fn spawned(
         &mut self,

@@ -4,7 +4,7 @@
 use super::history::HistoryState;
 use super::io::{Action, OpId, ProcessEnd, StartOptions};
 use super::op::{Member, MemberState, Op, OpKind};
-use super::service::{Engine, Mark, Phase, ProbeHealth};
+use super::service::{Engine, Phase, ProbeHealth, Verdict};
 use super::step::progress;
 use super::transition::Move;
 use crate::config::Condition;
@@ -67,9 +67,9 @@ impl Engine {
                 Phase::Up { .. } | Phase::Spawning { .. } => MemberState::Acting,
                 Phase::Stopped | Phase::Stopping { .. } | Phase::Backoff { .. } => {
                     // A person starts it: no backoff to wait out, no
-                    // restart history held against it, no old mark.
+                    // restart history held against it, no old verdict.
                     svc.tracker.reset();
-                    svc.mark = Mark::None;
+                    svc.verdict = Verdict::None;
                     self.apply(i, Move::CancelBackoff);
                     MemberState::Waiting
                 }
@@ -175,7 +175,7 @@ impl Engine {
                     } else if options.force {
                         Some((Stage::Warning, "started, health check failed".into()))
                     } else {
-                        self.svcs[m.service].mark = Mark::TimedOut(after);
+                        self.svcs[m.service].verdict = Verdict::TimedOut(after);
                         Some((
                             Stage::TimedOut,
                             format!("timeout after {}", compact(after.as_secs().max(1))),
@@ -229,7 +229,7 @@ impl Engine {
         out.push(p);
         match phase {
             Stage::Blocked => {
-                self.svcs[service].mark = Mark::Blocked(detail.clone());
+                self.svcs[service].verdict = Verdict::Blocked(detail.clone());
                 self.record(service, HistoryState::Blocked, detail, None, out);
             }
             Stage::TimedOut => {
@@ -266,7 +266,7 @@ impl Engine {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
-        self.svcs[i].mark = Mark::Failed(reason.clone());
+        self.svcs[i].verdict = Verdict::Failed(reason.clone());
         let why = format!("failed: {reason}");
         self.record(i, HistoryState::Stopped, why, None, out);
         self.settle_everywhere(i, Stage::Failed, &reason, now, out);
@@ -285,7 +285,7 @@ impl Engine {
                 restart: false,
             },
         );
-        self.svcs[service].mark = Mark::None;
+        self.svcs[service].verdict = Verdict::None;
         let cause = self.ops[k].options().and_then(|o| o.cause.clone());
         let notes: Vec<String> = forced
             .then(|| "forced: dependencies not up".to_string())
@@ -348,7 +348,7 @@ impl Engine {
             },
             (Phase::Stopped, Condition::Completed)
                 if self.svcs[d].last_end.is_some_and(ProcessEnd::success)
-                    && matches!(self.svcs[d].mark, Mark::None | Mark::Exited(_)) =>
+                    && matches!(self.svcs[d].verdict, Verdict::None | Verdict::Exited(_)) =>
             {
                 DepState::Met
             }

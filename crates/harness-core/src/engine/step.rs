@@ -1,11 +1,11 @@
 //! [`Engine::step`]: one input in, the actions that follow out.
 
+use super::auto_restart::health_event;
 use super::history::HistoryState;
 use super::io::{Action, HealthEvent, Input, OpId, ProbeKind, ProcessEnd, RunId, ServiceId};
 use super::op::{MemberState, Op, OpKind};
-use super::probe::startup_delay;
-use super::restart::health_event;
-use super::service::{Engine, Mark, Phase, ProbeHealth};
+use super::probe_cadence::startup_delay;
+use super::service::{Engine, Phase, ProbeHealth, Verdict};
 use super::spawn;
 use super::transition::Move;
 use crate::config::StopSignal;
@@ -102,7 +102,7 @@ impl Engine {
         svc.last_end = Some(end);
         match before {
             Phase::Stopping { restart, .. } => {
-                svc.mark = Mark::None;
+                svc.verdict = Verdict::None;
                 if let Some(kill) = restart {
                     // harness stopped it to restart it: a failed run.
                     let (why, health) = (kill.why.describe(), ProbeHealth::Unhealthy);
@@ -119,7 +119,7 @@ impl Engine {
                 });
                 if starting && end.success() && self.is_completion_dependency(i) {
                     self.svcs[i].wanted = false;
-                    self.svcs[i].mark = Mark::Exited(end);
+                    self.svcs[i].verdict = Verdict::Exited(end);
                     self.settle_everywhere(i, Stage::Started, "completed", now, out);
                     let why = "completed (exit code 0)".to_string();
                     self.record(i, HistoryState::Exited, why, None, out);
@@ -172,8 +172,9 @@ impl Engine {
         };
         self.push_probe(i, run, ProbeKind::Ready, next, out);
         if before != after {
-            if after == ProbeHealth::Healthy && matches!(self.svcs[i].mark, Mark::TimedOut(_)) {
-                self.svcs[i].mark = Mark::None;
+            if after == ProbeHealth::Healthy && matches!(self.svcs[i].verdict, Verdict::TimedOut(_))
+            {
+                self.svcs[i].verdict = Verdict::None;
             }
             match (before, after) {
                 (ProbeHealth::Starting, _) => {

@@ -4,7 +4,7 @@ use super::history::HistoryState;
 use super::io::{Action, OpId, ServiceId, StopOptions};
 use super::op::cause_suffix;
 use super::op::{Member, MemberState, Op, OpKind, Recovering};
-use super::service::{Engine, Mark, Phase};
+use super::service::{Engine, Phase, Verdict};
 use super::step::progress;
 use super::transition::{KillForRestart, Move};
 use crate::report::Stage;
@@ -92,7 +92,7 @@ impl Engine {
                     // Down because someone asked: what its last start or
                     // run did is history now (`history` keeps it; the last
                     // exit code stays in status), not a failure to show.
-                    self.svcs[m.service].mark = Mark::None;
+                    self.svcs[m.service].verdict = Verdict::None;
                     out.push(progress(
                         id,
                         self.graph.name(m.service),
@@ -166,7 +166,7 @@ impl Engine {
             }
             Phase::Backoff { .. } => {
                 // No process: the stop ends the wait at once.
-                self.svcs[i].mark = Mark::None;
+                self.svcs[i].verdict = Verdict::None;
                 self.record(i, HistoryState::Stopped, why, cause, out);
             }
             // Stopped as soon as it is up (see `spawned`).

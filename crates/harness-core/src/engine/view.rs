@@ -1,6 +1,6 @@
 //! What `status` shows, derived from the engine's state.
 
-use super::service::{Engine, Mark, Phase, ProbeHealth};
+use super::service::{Engine, Phase, ProbeHealth, Verdict};
 use crate::duration::compact;
 use crate::report::{Health, ServiceView, Status, StatusView, SystemState};
 use std::time::Instant;
@@ -20,13 +20,13 @@ impl Engine {
         let cfg = &self.config.services[i];
         let (status, health, pid, uptime) = match svc.phase {
             Phase::Stopped => {
-                let (status, health) = match &svc.mark {
-                    Mark::Failed(_) => (Status::Stopped, Health::Failed),
-                    Mark::Blocked(_) => (Status::Stopped, Health::Blocked),
-                    Mark::Exited(end) if end.success() => (Status::Exited, Health::Unknown),
-                    Mark::Exited(_) => (Status::Exited, Health::Failed),
-                    Mark::GaveUp(_) => (Status::Failed, Health::Failed),
-                    Mark::None | Mark::TimedOut(_) => (Status::Stopped, Health::Unknown),
+                let (status, health) = match &svc.verdict {
+                    Verdict::Failed(_) => (Status::Stopped, Health::Failed),
+                    Verdict::Blocked(_) => (Status::Stopped, Health::Blocked),
+                    Verdict::Exited(end) if end.success() => (Status::Exited, Health::Unknown),
+                    Verdict::Exited(_) => (Status::Exited, Health::Failed),
+                    Verdict::GaveUp(_) => (Status::Failed, Health::Failed),
+                    Verdict::None | Verdict::TimedOut(_) => (Status::Stopped, Health::Unknown),
                 };
                 (status, health, None, None)
             }
@@ -48,9 +48,9 @@ impl Engine {
             Phase::Stopping { pid, .. } => (Status::Stopping, Health::Unknown, Some(pid), None),
             Phase::Backoff { .. } => (Status::Restarting, Health::Unhealthy, None, None),
         };
-        let notes = match (&svc.mark, svc.phase) {
+        let notes = match (&svc.verdict, svc.phase) {
             (
-                Mark::Exited(end),
+                Verdict::Exited(end),
                 Phase::Backoff {
                     until,
                     attempt,
@@ -60,16 +60,16 @@ impl Engine {
                 "{}; next restart in {} ({})",
                 end.describe(),
                 compact(until.saturating_duration_since(now).as_secs_f64().ceil() as u64),
-                super::restart::attempt_of(attempt, max)
+                super::auto_restart::attempt_of(attempt, max)
             ),
-            (mark, _) => self.mark_note(mark),
+            (verdict, _) => self.verdict_note(verdict),
         };
         // A running service whose dependency was given up on says so.
         let failed_dep = self
             .graph
             .deps(i)
             .iter()
-            .find(|&&(d, _)| matches!(self.svcs[d].mark, Mark::GaveUp(_)))
+            .find(|&&(d, _)| matches!(self.svcs[d].verdict, Verdict::GaveUp(_)))
             .map(|&(d, _)| self.graph.name(d));
         let notes = match (svc.phase, svc.last_end, failed_dep) {
             (Phase::Up { .. }, _, Some(dep)) if notes.is_empty() => {
@@ -100,15 +100,17 @@ impl Engine {
         }
     }
 
-    fn mark_note(&self, mark: &Mark) -> String {
-        match mark {
-            Mark::None => String::new(),
-            Mark::Failed(why) => why.clone(),
-            Mark::Blocked(why) => why.clone(),
-            Mark::TimedOut(after) => format!("timeout after {}", compact(after.as_secs().max(1))),
-            Mark::Exited(end) if end.success() => "completed".to_string(),
-            Mark::Exited(end) => format!("exited: {}", end.describe()),
-            Mark::GaveUp(end) => format!(
+    fn verdict_note(&self, verdict: &Verdict) -> String {
+        match verdict {
+            Verdict::None => String::new(),
+            Verdict::Failed(why) => why.clone(),
+            Verdict::Blocked(why) => why.clone(),
+            Verdict::TimedOut(after) => {
+                format!("timeout after {}", compact(after.as_secs().max(1)))
+            }
+            Verdict::Exited(end) if end.success() => "completed".to_string(),
+            Verdict::Exited(end) => format!("exited: {}", end.describe()),
+            Verdict::GaveUp(end) => format!(
                 "exceeded maximum restart limit - manual intervention required (last: {})",
                 end.describe()
             ),

@@ -21,7 +21,10 @@ fn attach(r: &mut Rig, name: &str, wanted: bool, ended: Option<ProcessEnd>) -> V
 fn a_run_found_running_is_supervised_again() {
     let mut r = Rig::new(STACK);
     let out = attach(&mut r, "postgres", true, None);
-    assert!(matches!(r.engine.phase(r.idx("postgres")), Phase::Up { pid: 4000, .. }));
+    assert!(matches!(
+        r.engine.phase(r.idx("postgres")),
+        Phase::Up { pid: 4000, .. }
+    ));
     assert!(
         out.iter().any(|a| matches!(a, Action::Probe { .. })),
         "its check runs again: {out:?}"

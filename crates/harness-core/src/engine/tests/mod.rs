@@ -4,7 +4,7 @@
 use super::*;
 use crate::config::parse;
 use crate::report::{Health, Stage as P, Status, SystemState, WarningReason};
-use crate::restart::Tracker;
+use crate::restart_policy::Tracker;
 use std::time::{Duration, Instant};
 
 mod attach;

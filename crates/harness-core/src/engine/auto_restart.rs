@@ -1,12 +1,12 @@
 //! Automatic restarts: a service that ended on its own goes through its
-//! policy ([`crate::restart`]) into a backoff, a new run, or `failed`.
+//! policy ([`crate::restart_policy`]) into a backoff, a new run, or `failed`.
 
 use super::history::HistoryState;
 use super::io::{Action, HealthEvent, ProcessEnd, ServiceId};
-use super::service::{Backoff, Engine, Mark, Phase, ProbeHealth};
+use super::service::{Backoff, Engine, Phase, ProbeHealth, Verdict};
 use super::transition::Move;
 use crate::duration::compact;
-use crate::restart::Decision;
+use crate::restart_policy::Decision;
 use std::time::Instant;
 
 impl Engine {
@@ -42,7 +42,7 @@ impl Engine {
         let svc = &mut self.svcs[i];
         if !svc.wanted {
             // It was being stopped (by a daemon that died meanwhile).
-            svc.mark = Mark::None;
+            svc.verdict = Verdict::None;
             self.record(i, HistoryState::Stopped, why, None, out);
             return;
         }
@@ -51,7 +51,7 @@ impl Engine {
                 self.fail_start(i, why, now, out);
             }
             Decision::Leave => {
-                svc.mark = Mark::Exited(end);
+                svc.verdict = Verdict::Exited(end);
                 let to = if failure {
                     HistoryState::Failed
                 } else {
@@ -64,7 +64,7 @@ impl Engine {
                 attempt,
                 max,
             } => {
-                svc.mark = Mark::Exited(end);
+                svc.verdict = Verdict::Exited(end);
                 let until = now + delay;
                 self.apply(
                     i,
@@ -83,7 +83,7 @@ impl Engine {
                 out.push(health_event(i, HealthEvent::Ended(why)));
             }
             Decision::GiveUp => {
-                svc.mark = Mark::GaveUp(end);
+                svc.verdict = Verdict::GaveUp(end);
                 let why = format!(
                     "exceeded maximum restart limit ({} in {}) - manual intervention required; last: {}",
                     cfg.restart.max_restarts,
@@ -117,7 +117,7 @@ impl Engine {
             }
             let run = self.new_run();
             self.apply(i, Move::Spawn { run, restart: true });
-            self.svcs[i].mark = Mark::None;
+            self.svcs[i].verdict = Verdict::None;
             let why = format!("restart {}", attempt_of(attempt, max));
             self.record(i, HistoryState::Starting, why, None, out);
             out.push(health_event(i, HealthEvent::Restarting { attempt, max }));

@@ -4,11 +4,10 @@
 //! within `interval × retries`, stops the run so that its restart policy
 //! starts it again.
 
-use super::io::Notified;
 use super::io::{Action, HealthEvent, ProbeKind, RunId, ServiceId};
-use super::probe::startup_delay;
+use super::probe_cadence::startup_delay;
 use super::service::{Engine, Phase, ProbeHealth};
-use super::spec::{ProbeSpec, RunSpec};
+use super::spec::ProbeSpec;
 use super::transition::{KillForRestart, KillReason};
 use std::time::Instant;
 
@@ -112,75 +111,14 @@ impl Engine {
         }
     }
 
-    /// `READY=1` (or a matching log line), `STATUS=`, `WATCHDOG=1`.
-    pub(super) fn notified(
-        &mut self,
-        i: usize,
-        run: RunId,
-        message: Notified,
-        now: Instant,
-        out: &mut Vec<Action>,
-    ) {
-        let pushed = self.config.services[i].ready.is_some();
-        let watchdog = self.config.services[i].watchdog;
-        let Phase::Up {
-            run: r,
-            health,
-            started,
-            watchdog_due,
-            ..
-        } = &mut self.svcs[i].phase
-        else {
-            return;
-        };
-        if *r != run {
-            return;
-        }
-        match message {
-            Notified::Ready(how) => {
-                if *health != ProbeHealth::Starting || !pushed {
-                    return;
-                }
-                *health = ProbeHealth::Healthy;
-                *started = true;
-                *watchdog_due = watchdog.map(|w| now + w);
-                self.came_up(i, format!("ready ({how})"), format!("ready: {how}"), out);
-                // Liveness already runs (from the spawn or the startup
-                // probe); the readiness check starts now.
-                if let Some(check) = &self.config.services[i].health_check {
-                    self.push_probe(i, run, ProbeKind::Ready, now + check.interval, out);
-                }
-            }
-            Notified::Status(text) => self.svcs[i].status_text = Some(text),
-            Notified::Watchdog => {
-                if watchdog_due.is_some() {
-                    *watchdog_due = watchdog.map(|w| now + w);
-                }
-            }
-        }
-    }
-
-    /// Restarts the runs whose `WATCHDOG=1` is overdue.
-    pub(super) fn check_watchdogs(&mut self, now: Instant, out: &mut Vec<Action>) {
-        for i in 0..self.svcs.len() {
-            if let Phase::Up { watchdog_due, .. } = &mut self.svcs[i].phase
-                && watchdog_due.is_some_and(|due| now >= due)
-            {
-                *watchdog_due = None;
-                let w = self.config.services[i].watchdog.unwrap_or_default();
-                self.kill_for_restart(i, KillReason::Watchdog(w), out);
-            }
-        }
-    }
-
     /// Stops the run so that its restart policy decides what follows, as
     /// for any failed run.
-    fn kill_for_restart(&mut self, i: usize, why: KillReason, out: &mut Vec<Action>) {
+    pub(super) fn kill_for_restart(&mut self, i: usize, why: KillReason, out: &mut Vec<Action>) {
         let Phase::Up { since, .. } = self.svcs[i].phase else {
             return;
         };
         let text = why.describe();
-        out.push(super::restart::health_event(
+        out.push(super::auto_restart::health_event(
             i,
             HealthEvent::Unhealthy(text.clone()),
         ));
@@ -215,14 +153,5 @@ impl Engine {
                 spec: Box::new(ProbeSpec::of(svc, check)),
             });
         }
-    }
-
-    /// Spawn run `run` of service `i` as its definition says.
-    pub(super) fn push_spawn(&self, i: usize, run: RunId, out: &mut Vec<Action>) {
-        out.push(Action::Spawn {
-            service: ServiceId(i),
-            run,
-            spec: Box::new(RunSpec::of(&self.config.services[i])),
-        });
     }
 }
