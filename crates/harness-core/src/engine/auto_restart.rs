@@ -7,93 +7,111 @@ use super::service::{Backoff, Engine, Phase, ProbeHealth, Verdict};
 use super::transition::Move;
 use crate::duration::compact;
 use crate::restart_policy::Decision;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How a run that nobody asked to stop ended.
+pub(super) struct RunEnd {
+    /// How its process ended.
+    pub end: ProcessEnd,
+    /// Why, for the history.
+    pub why: String,
+    /// harness stopped it for failing a probe: a failure whatever its
+    /// exit.
+    pub forced_failure: bool,
+    /// When it started.
+    pub since: Instant,
+    /// Its health when it ended (`Starting`: it never came up).
+    pub health: ProbeHealth,
+}
 
 impl Engine {
-    /// Service `i`'s run, up since `since`, ended without anyone asking.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "the facts of one end; two call sites"
-    )]
+    /// Service `i`'s run ended without anyone asking: its policy decides
+    /// between leaving it down, a backoff before the next run, and giving
+    /// up on it.
     pub(super) fn ended_on_its_own(
         &mut self,
         i: usize,
-        end: ProcessEnd,
-        why: String,
-        forced_failure: bool,
-        since: Instant,
-        health: ProbeHealth,
+        e: RunEnd,
         now: Instant,
         out: &mut Vec<Action>,
     ) {
         let cfg = &self.config.services[i];
-        let failure = forced_failure
-            || match end {
+        let failure = e.forced_failure
+            || match e.end {
                 ProcessEnd::Exited(code) => !cfg.success_exit_codes.contains(&code),
                 ProcessEnd::Signaled(_) | ProcessEnd::Lost | ProcessEnd::NotSpawned => true,
             };
-        let ran_for = now.saturating_duration_since(since);
-        let decision = if self.svcs[i].wanted {
-            let policy = cfg.restart.clone();
-            self.svcs[i].tracker.on_end(&policy, failure, ran_for, now)
-        } else {
-            Decision::Leave
-        };
-        let svc = &mut self.svcs[i];
-        if !svc.wanted {
+        if !self.svcs[i].wanted {
             // It was being stopped (by a daemon that died meanwhile).
-            svc.verdict = Verdict::None;
-            self.record(i, HistoryState::Stopped, why, None, out);
+            self.svcs[i].verdict = Verdict::None;
+            self.record(i, HistoryState::Stopped, e.why, None, out);
             return;
         }
+        let policy = cfg.restart.clone();
+        let ran_for = now.saturating_duration_since(e.since);
+        let decision = self.svcs[i].tracker.on_end(&policy, failure, ran_for, now);
         match decision {
-            Decision::Leave if health == ProbeHealth::Starting && failure => {
-                self.fail_start(i, why, now, out);
+            Decision::Leave if e.health == ProbeHealth::Starting && failure => {
+                self.fail_start(i, e.why, now, out);
             }
             Decision::Leave => {
-                svc.verdict = Verdict::Exited(end);
+                self.svcs[i].verdict = Verdict::Exited(e.end);
                 let to = if failure {
                     HistoryState::Failed
                 } else {
                     HistoryState::Exited
                 };
-                self.record(i, to, why, None, out);
+                self.record(i, to, e.why, None, out);
             }
             Decision::Restart {
                 delay,
                 attempt,
                 max,
             } => {
-                svc.verdict = Verdict::Exited(end);
-                let until = now + delay;
-                self.apply(
-                    i,
-                    Move::BackOff(Backoff {
-                        until,
-                        attempt,
-                        max,
-                    }),
-                );
-                let why = format!(
-                    "{why}; restart {} in {}",
-                    attempt_of(attempt, max),
-                    short(delay)
-                );
-                self.record(i, HistoryState::Restarting, why.clone(), None, out);
-                out.push(health_event(i, HealthEvent::Ended(why)));
+                let backoff = Backoff {
+                    until: now + delay,
+                    attempt,
+                    max,
+                };
+                self.back_off(i, e, backoff, delay, out);
             }
-            Decision::GiveUp => {
-                svc.verdict = Verdict::GaveUp(end);
-                let why = format!(
-                    "exceeded maximum restart limit ({} in {}) - manual intervention required; last: {}",
-                    cfg.restart.max_restarts,
-                    short(cfg.restart.window),
-                    why
-                );
-                self.record(i, HistoryState::Failed, why.clone(), None, out);
-                out.push(health_event(i, HealthEvent::GaveUp(why)));
-            }
+            Decision::GiveUp => self.give_up(i, e, out),
         }
+    }
+
+    /// Waits out `backoff` before the next run.
+    fn back_off(
+        &mut self,
+        i: usize,
+        e: RunEnd,
+        b: Backoff,
+        delay: Duration,
+        out: &mut Vec<Action>,
+    ) {
+        self.svcs[i].verdict = Verdict::Exited(e.end);
+        let why = format!(
+            "{}; restart {} in {}",
+            e.why,
+            attempt_of(b.attempt, b.max),
+            short(delay)
+        );
+        self.apply(i, Move::BackOff(b));
+        self.record(i, HistoryState::Restarting, why.clone(), None, out);
+        out.push(health_event(i, HealthEvent::Ended(why)));
+    }
+
+    /// Restarted too often: failed until a person starts it.
+    fn give_up(&mut self, i: usize, e: RunEnd, out: &mut Vec<Action>) {
+        let policy = &self.config.services[i].restart;
+        let why = format!(
+            "exceeded maximum restart limit ({} in {}) - manual intervention required; last: {}",
+            policy.max_restarts,
+            short(policy.window),
+            e.why
+        );
+        self.svcs[i].verdict = Verdict::GaveUp(e.end);
+        self.record(i, HistoryState::Failed, why.clone(), None, out);
+        out.push(health_event(i, HealthEvent::GaveUp(why)));
     }
 
     /// Spawns every restart whose backoff is over.

@@ -8,6 +8,7 @@
 
 mod auto_restart;
 mod check_now;
+mod deps;
 mod history;
 mod ids;
 mod io;

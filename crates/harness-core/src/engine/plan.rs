@@ -7,6 +7,9 @@ use crate::config::Condition;
 use crate::report::{Plan, PlanAction, PlanEntry};
 use std::time::Instant;
 
+/// What the plan says of one service: its action, its wave, and why.
+type PlanMemo = (PlanAction, Option<u32>, String);
+
 impl Engine {
     /// The services a start of `targets` would act on, in config order,
     /// each with its current state and what the start would do with it.
@@ -25,7 +28,7 @@ impl Engine {
         for &i in &scope {
             in_scope[i] = true;
         }
-        let mut memo: Vec<Option<(PlanAction, Option<u32>, String)>> = vec![None; self.svcs.len()];
+        let mut memo: Vec<Option<PlanMemo>> = vec![None; self.svcs.len()];
         for &i in &scope {
             self.plan_one(i, &in_scope, options, restart, &mut memo);
         }
@@ -64,7 +67,7 @@ impl Engine {
         in_scope: &[bool],
         options: &StartOptions,
         restart: bool,
-        memo: &mut Vec<Option<(PlanAction, Option<u32>, String)>>,
+        memo: &mut Vec<Option<PlanMemo>>,
     ) -> (PlanAction, Option<u32>) {
         if let Some((action, wave, _)) = &memo[i] {
             return (*action, *wave);
@@ -85,46 +88,56 @@ impl Engine {
                 "running, waiting for it to become healthy".to_string(),
             ),
             Phase::Stopped | Phase::Stopping { .. } | Phase::Backoff { .. } => {
-                let mut wave = 1;
-                let mut blocked = None;
-                let mut forced = Vec::new();
-                for &(d, cond) in self.graph.deps(i) {
-                    let name = self.graph.name(d);
-                    if in_scope[d] {
-                        match self.plan_one(d, in_scope, options, restart, memo) {
-                            (PlanAction::Blocked, _) if options.force => forced.push(name),
-                            (PlanAction::Blocked, _) => {
-                                blocked.get_or_insert(format!("dependency blocked: {name}"));
-                            }
-                            (PlanAction::Start, Some(w)) => wave = wave.max(w + 1),
-                            (PlanAction::Wait, _) if cond == Condition::Healthy => {
-                                wave = wave.max(2)
-                            }
-                            _ => {}
-                        }
-                    } else if !self.dep_met_now(d, cond) {
-                        if options.force {
-                            forced.push(name);
-                        } else {
-                            blocked
-                                .get_or_insert(format!("dependency {}: {name}", self.why_down(d)));
-                        }
-                    }
-                }
-                match blocked {
-                    Some(why) => (PlanAction::Blocked, None, why),
-                    None if !forced.is_empty() => (
-                        PlanAction::Start,
-                        Some(wave),
-                        format!("forced: {} not up", forced.join(", ")),
-                    ),
-                    None => (PlanAction::Start, Some(wave), String::new()),
-                }
+                self.plan_start(i, in_scope, options, restart, memo)
             }
         };
         let (action, wave) = (entry.0, entry.1);
         memo[i] = Some(entry);
         (action, wave)
+    }
+
+    /// The plan of a service that is down: the wave after the dependencies
+    /// it waits for, or blocked by one that will not come up.
+    fn plan_start(
+        &self,
+        i: usize,
+        in_scope: &[bool],
+        options: &StartOptions,
+        restart: bool,
+        memo: &mut Vec<Option<PlanMemo>>,
+    ) -> PlanMemo {
+        let mut wave = 1;
+        let mut blocked = None;
+        let mut forced = Vec::new();
+        for &(d, cond) in self.graph.deps(i) {
+            let name = self.graph.name(d);
+            if in_scope[d] {
+                match self.plan_one(d, in_scope, options, restart, memo) {
+                    (PlanAction::Blocked, _) if options.force => forced.push(name),
+                    (PlanAction::Blocked, _) => {
+                        blocked.get_or_insert(format!("dependency blocked: {name}"));
+                    }
+                    (PlanAction::Start, Some(w)) => wave = wave.max(w + 1),
+                    (PlanAction::Wait, _) if cond == Condition::Healthy => wave = wave.max(2),
+                    _ => {}
+                }
+            } else if !self.dep_met_now(d, cond) {
+                if options.force {
+                    forced.push(name);
+                } else {
+                    blocked.get_or_insert(format!("dependency {}: {name}", self.why_down(d)));
+                }
+            }
+        }
+        match blocked {
+            Some(why) => (PlanAction::Blocked, None, why),
+            None if !forced.is_empty() => (
+                PlanAction::Start,
+                Some(wave),
+                format!("forced: {} not up", forced.join(", ")),
+            ),
+            None => (PlanAction::Start, Some(wave), String::new()),
+        }
     }
 
     /// Whether dependency `d` meets `cond` as things are now.

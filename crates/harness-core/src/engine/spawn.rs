@@ -1,5 +1,6 @@
 //! A run's spawn: confirmed, failed, or a run a new daemon found running.
 
+use super::auto_restart::RunEnd;
 use super::history::HistoryState;
 use super::io::{Action, ProbeKind, ProcessEnd, RunId, ServiceId};
 use super::op::{MemberState, OpKind, cause_suffix};
@@ -90,7 +91,14 @@ impl Engine {
             // Counts as a failed run: the policy decides, and the restart
             // limit still ends a loop of these.
             let (end, health) = (ProcessEnd::NotSpawned, ProbeHealth::Starting);
-            self.ended_on_its_own(i, end, reason, false, now, health, now, out);
+            let e = RunEnd {
+                end,
+                why: reason,
+                forced_failure: false,
+                since: now,
+                health,
+            };
+            self.ended_on_its_own(i, e, now, out);
         } else {
             self.fail_start(i, reason, now, out);
         }

@@ -1,6 +1,6 @@
 //! [`Engine::step`]: one input in, the actions that follow out.
 
-use super::auto_restart::health_event;
+use super::auto_restart::{RunEnd, health_event};
 use super::history::HistoryState;
 use super::io::{Action, HealthEvent, Input, OpId, ProbeKind, ProcessEnd, RunId, ServiceId};
 use super::op::{MemberState, Op, OpKind};
@@ -106,7 +106,14 @@ impl Engine {
                 if let Some(kill) = restart {
                     // harness stopped it to restart it: a failed run.
                     let (why, health) = (kill.why.describe(), ProbeHealth::Unhealthy);
-                    self.ended_on_its_own(i, end, why, true, kill.since, health, now, out);
+                    let e = RunEnd {
+                        end,
+                        why,
+                        forced_failure: true,
+                        since: kill.since,
+                        health,
+                    };
+                    self.ended_on_its_own(i, e, now, out);
                     return;
                 }
                 let why = stopped_on_request(end, self.config.services[i].stop_signal);
@@ -128,7 +135,14 @@ impl Engine {
                     // rather than retrying behind their back.
                     self.fail_start(i, end.describe(), now, out);
                 } else {
-                    self.ended_on_its_own(i, end, end.describe(), false, since, health, now, out);
+                    let e = RunEnd {
+                        end,
+                        why: end.describe(),
+                        forced_failure: false,
+                        since,
+                        health,
+                    };
+                    self.ended_on_its_own(i, e, now, out);
                 }
             }
             // The machine lets only a run that is up or stopping end.

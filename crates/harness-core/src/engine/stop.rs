@@ -28,30 +28,7 @@ impl Engine {
         } else {
             self.graph.with_dependents(targets)
         };
-        for op in self
-            .ops
-            .iter_mut()
-            .filter(|o| matches!(o.kind, OpKind::Start(_)))
-        {
-            for m in op
-                .members
-                .iter_mut()
-                .filter(|m| m.state == MemberState::Waiting)
-            {
-                if members.contains(&m.service) {
-                    m.state = MemberState::Settled(Stage::Blocked);
-                    out.push(progress(
-                        op.id,
-                        self.graph.name(m.service),
-                        Stage::Blocked,
-                        op.started,
-                        now,
-                        None,
-                        "stop requested",
-                    ));
-                }
-            }
-        }
+        self.block_waiting_starts(&members, now, out);
         let members = members
             .into_iter()
             .map(|i| {
@@ -77,6 +54,36 @@ impl Engine {
             members,
             recovering,
         });
+    }
+
+    /// Members of open starts that wait to be started and are about to be
+    /// stopped are blocked instead: a stop wins over a start not begun.
+    fn block_waiting_starts(&mut self, stopping: &[usize], now: Instant, out: &mut Vec<Action>) {
+        let members = stopping;
+        for op in self
+            .ops
+            .iter_mut()
+            .filter(|o| matches!(o.kind, OpKind::Start(_)))
+        {
+            for m in op
+                .members
+                .iter_mut()
+                .filter(|m| m.state == MemberState::Waiting)
+            {
+                if members.contains(&m.service) {
+                    m.state = MemberState::Settled(Stage::Blocked);
+                    out.push(progress(
+                        op.id,
+                        self.graph.name(m.service),
+                        Stage::Blocked,
+                        op.started,
+                        now,
+                        None,
+                        "stop requested",
+                    ));
+                }
+            }
+        }
     }
 
     pub(super) fn advance_stop(&mut self, k: usize, now: Instant, out: &mut Vec<Action>) -> bool {

@@ -18,7 +18,28 @@ impl Engine {
     pub(crate) fn view(&self, i: usize, now: Instant) -> ServiceView {
         let svc = &self.svcs[i];
         let cfg = &self.config.services[i];
-        let (status, health, pid, uptime) = match svc.phase {
+        let (status, health, pid, uptime) = self.state_of(i, now);
+        ServiceView {
+            name: cfg.name.clone(),
+            status,
+            health,
+            pid,
+            restarts: svc.tracker.total,
+            uptime_secs: uptime,
+            exit_code: if pid.is_none() {
+                svc.last_end.and_then(|e| e.code())
+            } else {
+                None
+            },
+            network: cfg.network.clone().unwrap_or_else(|| "local".into()),
+            notes: self.notes(i, now),
+        }
+    }
+
+    /// Status, health, pid and uptime of service `i`.
+    fn state_of(&self, i: usize, now: Instant) -> (Status, Health, Option<u32>, Option<u64>) {
+        let svc = &self.svcs[i];
+        match svc.phase {
             Phase::Stopped => {
                 let (status, health) = match &svc.verdict {
                     Verdict::Failed(_) => (Status::Stopped, Health::Failed),
@@ -35,19 +56,23 @@ impl Engine {
                 pid, since, health, ..
             } => {
                 let uptime = Some(now.saturating_duration_since(since).as_secs());
-                match health {
-                    ProbeHealth::Starting => {
-                        (Status::Starting, Health::Starting, Some(pid), uptime)
-                    }
-                    ProbeHealth::Healthy => (Status::Running, Health::Healthy, Some(pid), uptime),
-                    ProbeHealth::Unhealthy => {
-                        (Status::Running, Health::Unhealthy, Some(pid), uptime)
-                    }
-                }
+                let (status, health) = match health {
+                    ProbeHealth::Starting => (Status::Starting, Health::Starting),
+                    ProbeHealth::Healthy => (Status::Running, Health::Healthy),
+                    ProbeHealth::Unhealthy => (Status::Running, Health::Unhealthy),
+                };
+                (status, health, Some(pid), uptime)
             }
             Phase::Stopping { pid, .. } => (Status::Stopping, Health::Unknown, Some(pid), None),
             Phase::Backoff { .. } => (Status::Restarting, Health::Unhealthy, None, None),
-        };
+        }
+    }
+
+    /// Why service `i` is as it is: its verdict or its backoff, else (while
+    /// it runs) a dependency given up on, its `STATUS=` text, or its last
+    /// restart.
+    fn notes(&self, i: usize, now: Instant) -> String {
+        let svc = &self.svcs[i];
         let notes = match (&svc.verdict, svc.phase) {
             (
                 Verdict::Exited(end),
@@ -64,39 +89,22 @@ impl Engine {
             ),
             (verdict, _) => self.verdict_note(verdict),
         };
-        // A running service whose dependency was given up on says so.
+        if !notes.is_empty() || !matches!(svc.phase, Phase::Up { .. }) {
+            return notes;
+        }
         let failed_dep = self
             .graph
             .deps(i)
             .iter()
             .find(|&&(d, _)| matches!(self.svcs[d].verdict, Verdict::GaveUp(_)))
             .map(|&(d, _)| self.graph.name(d));
-        let notes = match (svc.phase, svc.last_end, failed_dep) {
-            (Phase::Up { .. }, _, Some(dep)) if notes.is_empty() => {
-                format!("dependency {dep} failed")
-            }
-            (Phase::Up { .. }, _, _) if notes.is_empty() && svc.status_text.is_some() => {
-                svc.status_text.clone().unwrap_or_default()
-            }
-            (Phase::Up { .. }, Some(end), _) if notes.is_empty() && svc.tracker.total > 0 => {
+        match (failed_dep, &svc.status_text, svc.last_end) {
+            (Some(dep), _, _) => format!("dependency {dep} failed"),
+            (None, Some(text), _) => text.clone(),
+            (None, None, Some(end)) if svc.tracker.total > 0 => {
                 format!("restarted; last exit: {}", end.describe())
             }
             _ => notes,
-        };
-        ServiceView {
-            name: cfg.name.clone(),
-            status,
-            health,
-            pid,
-            restarts: svc.tracker.total,
-            uptime_secs: uptime,
-            exit_code: if pid.is_none() {
-                svc.last_end.and_then(|e| e.code())
-            } else {
-                None
-            },
-            network: cfg.network.clone().unwrap_or_else(|| "local".into()),
-            notes,
         }
     }
 
