@@ -2,9 +2,11 @@
 
 mod common;
 use common::*;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
+
+/// How long a test waits for the next line a command prints.
+const LINE: Duration = Duration::from_secs(30);
 
 #[test]
 fn restart_gives_a_new_process() {
@@ -43,48 +45,50 @@ fn logs_follow_keeps_following_across_a_restart() {
     let s = Stack::new("services:\n  talker:\n    command: echo \"hello from $$\"; sleep 1000\n");
     assert_eq!(s.harness(&["start", "talker"]).code, 0);
     let first = s.pid("talker").unwrap();
-    let mut follower = Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(["logs", "talker", "-f"])
-        .current_dir(s.path())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(follower.stdout.take().unwrap()).lines();
+    let mut follower =
+        Background::start(s.command(&["logs", "talker", "-f"]).stdout(Stdio::piped()));
     assert_eq!(
-        lines.next().unwrap().unwrap(),
+        follower.next_line(LINE).unwrap(),
         format!("hello from {first}")
     );
     assert_eq!(s.harness(&["restart", "talker"]).code, 0);
     let second = s.pid("talker").unwrap();
-    let next = lines.next().unwrap().unwrap();
-    follower.kill().unwrap();
-    let _ = follower.wait();
+    let next = follower.next_line(LINE).unwrap();
+    drop(follower);
     assert_eq!(next, format!("hello from {second}"));
 }
 
 #[test]
 fn ctrl_c_during_start_leaves_started_services_and_starts_nothing_more() {
-    let port = free_port();
-    let s = Stack::new(&format!(
-        "services:\n  db:\n    command: sleep 1000\n  slow:\n    command: sleep 1000\n    depends_on: [db]\n    health_check: {{ tcp: \"127.0.0.1:{port}\" }}\n  after:\n    command: sleep 1000\n    depends_on: [slow]\n"
-    ));
-    let mut cli = Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(["start", "--all"])
-        .current_dir(s.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(cli.stdout.take().unwrap()).lines();
-    while let Some(Ok(line)) = out.next() {
+    // slow is healthy once a file `up` exists, which the test makes only
+    // after the interrupt.
+    let s = Stack::new(
+        "services:\n  db:\n    command: sleep 1000\n  slow:\n    command: sleep 1000\n    depends_on: [db]\n    health_check: { command: \"test -f up\", interval: 100ms }\n  after:\n    command: sleep 1000\n    depends_on: [slow]\n",
+    );
+    let mut cli = Background::start(
+        s.command(&["start", "--all"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    while let Some(line) = cli.next_line(LINE) {
         if line.contains("slow") && line.contains("starting") {
             break;
         }
     }
-    kill(cli.id(), libc::SIGINT);
-    let status = cli.wait().unwrap();
+    kill(cli.pid(), libc::SIGINT);
+    let status = cli.wait(HARNESS_TIMEOUT);
     assert_eq!(status.code(), Some(130));
-    std::thread::sleep(Duration::from_millis(300));
+    // The daemon drops the start when the command's connection closes,
+    // which it did as the command exited. A start still under way would
+    // start `after` in the same step that finds slow healthy, so once
+    // status shows slow healthy, `after` not running means the start is
+    // over (rather than not yet come to it).
+    std::fs::write(s.path().join("up"), "").unwrap();
+    assert!(
+        wait_for(10, || s.service("slow")["health"] == "healthy"),
+        "{}",
+        s.service("slow")
+    );
     assert!(s.pid("db").is_some(), "started services keep running");
     assert!(
         s.pid("slow").is_some(),
@@ -119,10 +123,10 @@ fn a_command_probe_that_overruns_its_timeout_is_killed_with_what_it_started() {
     assert_eq!(s.harness(&["stop", "db"]).code, 0);
     let ok = wait_for(3, || leftovers() == 0);
     if !ok {
-        let out = std::process::Command::new("ps")
-            .args(["-eo", "pid,pgid,ppid,stat,etimes,cmd"])
-            .output()
-            .unwrap();
+        let out = run_within(
+            std::process::Command::new("ps").args(["-eo", "pid,pgid,ppid,stat,etimes,cmd"]),
+            Duration::from_secs(10),
+        );
         panic!(
             "probe processes left behind:\n{}",
             String::from_utf8_lossy(&out.stdout)
@@ -140,19 +144,13 @@ fn a_reader_that_goes_away_ends_the_command_like_any_unix_tool() {
     let s = Stack::new("services:\n  a:\n    command: sleep 1000\n");
     assert_eq!(s.harness(&["start", "a"]).code, 0);
     // `harness status | true`: the pipe's read end is closed before a line is written.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(["status"])
-        .current_dir(s.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{out:?}");
-    assert!(
-        out.stderr.is_empty(),
-        "no panic: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let mut child = Background::start(
+        s.command(&["status"])
+            .stdout(reader_gone())
+            .stderr(Stdio::piped()),
     );
+    let status = child.wait(HARNESS_TIMEOUT);
+    let stderr = child.stderr_to_end(HARNESS_TIMEOUT);
+    assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?}: {stderr}");
+    assert!(stderr.is_empty(), "no panic: {stderr}");
 }

@@ -2,6 +2,7 @@
 
 mod common;
 use common::*;
+use std::process::Command;
 
 #[test]
 fn config_errors_exit_2_before_anything_starts() {
@@ -41,11 +42,12 @@ fn usage_errors_exit_2() {
     assert_eq!(s.harness(&["start", "nope"]).code, 2);
     assert_eq!(s.harness(&["frobnicate"]).code, 2);
     let none = tempfile::tempdir().unwrap();
-    let r = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
-        .arg("status")
-        .current_dir(none.path())
-        .output()
-        .unwrap();
+    let r = run_within(
+        Command::new(env!("CARGO_BIN_EXE_harness"))
+            .arg("status")
+            .current_dir(none.path()),
+        HARNESS_TIMEOUT,
+    );
     assert_eq!(r.status.code(), Some(2));
 }
 
@@ -55,11 +57,12 @@ fn config_is_found_upward_and_by_flag_and_env() {
     let sub = s.path().join("deep/er");
     std::fs::create_dir_all(&sub).unwrap();
     let bin = env!("CARGO_BIN_EXE_harness");
-    let r = std::process::Command::new(bin)
-        .args(["status", "--json"])
-        .current_dir(&sub)
-        .output()
-        .unwrap();
+    let r = run_within(
+        Command::new(bin)
+            .args(["status", "--json"])
+            .current_dir(&sub),
+        HARNESS_TIMEOUT,
+    );
     assert_eq!(
         r.status.code(),
         Some(0),
@@ -68,19 +71,21 @@ fn config_is_found_upward_and_by_flag_and_env() {
     );
     let elsewhere = tempfile::tempdir().unwrap();
     let file = s.path().join("services.yaml");
-    let r = std::process::Command::new(bin)
-        .arg("-f")
-        .arg(&file)
-        .args(["status", "--json"])
-        .current_dir(elsewhere.path())
-        .output()
-        .unwrap();
+    let r = run_within(
+        Command::new(bin)
+            .arg("-f")
+            .arg(&file)
+            .args(["status", "--json"])
+            .current_dir(elsewhere.path()),
+        HARNESS_TIMEOUT,
+    );
     assert_eq!(r.status.code(), Some(0));
-    let r = std::process::Command::new(bin)
-        .args(["status", "--json"])
-        .env("HARNESS_FILE", &file)
-        .current_dir(elsewhere.path())
-        .output()
-        .unwrap();
+    let r = run_within(
+        Command::new(bin)
+            .args(["status", "--json"])
+            .env("HARNESS_FILE", &file)
+            .current_dir(elsewhere.path()),
+        HARNESS_TIMEOUT,
+    );
     assert_eq!(r.status.code(), Some(0));
 }

@@ -2,7 +2,6 @@
 
 mod common;
 use common::*;
-use std::process::Command;
 
 #[test]
 fn sigkilled_daemon_stops_nothing_and_the_next_one_reattaches() {
@@ -63,13 +62,10 @@ fn exit_code_of_a_run_that_ended_without_a_daemon_is_reported() {
 fn a_second_daemon_for_the_same_project_refuses_to_start() {
     let s = Stack::new("services:\n  a:\n    command: sleep 1000\n");
     s.status(); // starts the daemon
-    let out = Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(["daemon", "run"])
-        .current_dir(s.path())
-        .output()
-        .unwrap();
-    assert_ne!(out.status.code(), Some(0));
-    let err = String::from_utf8_lossy(&out.stderr);
+    // A second daemon that did not refuse would run until its deadline.
+    let out = s.harness(&["daemon", "run"]);
+    assert_ne!(out.code, 0);
+    let err = out.stderr;
     assert!(err.contains("another harness daemon"), "{err}");
 }
 

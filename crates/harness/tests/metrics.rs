@@ -4,7 +4,6 @@
 mod common;
 use common::*;
 use std::net::TcpStream;
-use std::os::unix::net::UnixStream;
 
 #[test]
 fn metrics_and_health_on_the_socket_and_read_only_on_tcp() {
@@ -14,9 +13,8 @@ fn metrics_and_health_on_the_socket_and_read_only_on_tcp() {
     ));
     assert_eq!(s.harness(&["start", "db"]).code, 0);
     assert_eq!(s.harness(&["start", "api"]).code, 3);
-    let sock = s.path().join(".harness/harness.sock");
 
-    let (code, text) = http(UnixStream::connect(&sock).unwrap(), "GET", "/metrics");
+    let (code, text) = http(s.socket(), "GET", "/metrics");
     assert_eq!(code, 200);
     for line in [
         "harness_service_up{service=\"db\"} 1",
@@ -28,7 +26,13 @@ fn metrics_and_health_on_the_socket_and_read_only_on_tcp() {
         assert!(text.lines().any(|l| l == line), "{line}\n{text}");
     }
 
-    let tcp = || TcpStream::connect(("127.0.0.1", port)).expect("listening on loopback");
+    let tcp = || {
+        let t = TcpStream::connect(("127.0.0.1", port)).expect("listening on loopback");
+        // An answer that never comes fails the test instead of hanging it.
+        t.set_read_timeout(Some(HARNESS_TIMEOUT)).unwrap();
+        t.set_write_timeout(Some(HARNESS_TIMEOUT)).unwrap();
+        t
+    };
     let (code, text) = http(tcp(), "GET", "/metrics");
     assert_eq!(code, 200);
     assert!(

@@ -3,9 +3,8 @@
 
 mod common;
 use common::*;
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
 fn pids(s: &Stack, names: &[&str]) -> Vec<Option<u32>> {
     names.iter().map(|n| s.pid(n)).collect()
@@ -171,29 +170,19 @@ fn never_prompts_off_a_terminal_even_with_stdin_open() {
     let s = Stack::new(FLAKY_API);
     assert_eq!(s.harness(&["start", "cache"]).code, 0);
     // stdin is a pipe nobody writes to: a prompt would wait forever.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(["start", "--all"])
-        .current_dir(s.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        assert!(Instant::now() < deadline, "harness waited for an answer");
-        std::thread::sleep(Duration::from_millis(20));
+    let mut child = Background::start(
+        s.command(&["start", "--all"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let Some(status) = child.wait_within(Duration::from_secs(20)) else {
+        panic!(
+            "harness waited for an answer: {}",
+            child.rest_of_stdout(Duration::from_secs(5))
+        );
     };
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
+    let out = child.rest_of_stdout(HARNESS_TIMEOUT);
     assert_eq!(status.code(), Some(3), "{out}");
     assert!(out.contains("Partial system detected"), "{out}");
     assert!(!out.contains("How would you like to proceed?"), "{out}");
@@ -276,8 +265,24 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
         r.stdout
     );
 
-    std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(s.history().len(), history, "no history row written");
+    // The daemon queues history rows to the store, which writes them a
+    // moment later, in order. A row queued after the dry runs (a choice,
+    // as a prompt records one) is in the store only once everything queued
+    // before it is: then the history shows whatever the dry runs wrote.
+    let (code, body) = http_with_body(
+        s.socket(),
+        "POST",
+        "/v1/choice",
+        r#"{"prompt":"test","answer":"marker","detail":"after the dry runs"}"#,
+    );
+    assert_eq!(code, 200, "{body}");
+    let mut rows = Vec::new();
+    assert!(wait_for(10, || {
+        rows = s.history();
+        rows.iter().any(|h| h["to"] == "marker")
+    }));
+    assert_eq!(rows.len(), history + 1, "no history row written: {rows:#?}");
+    assert_eq!(rows[history]["to"], "marker", "{rows:#?}");
     assert_eq!(snapshot(), before, "no process spawned or stopped");
 }
 

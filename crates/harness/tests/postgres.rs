@@ -53,7 +53,10 @@ services:
 "#,
         bin = bin.display()
     );
-    let s = Stack::new(&yaml);
+    let mut s = Stack::new(&yaml);
+    // The start may wait up to postgres's startup_timeout (60 s): let it
+    // say so itself before the deadline of the command.
+    s.harness_timeout = std::time::Duration::from_secs(180);
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(s.path(), std::fs::Permissions::from_mode(0o777)).unwrap();

@@ -12,10 +12,9 @@ fn position(hist: &[serde_json::Value], service: &str, to: &str) -> usize {
 
 #[test]
 fn ready_notify_gates_the_dependent() {
-    let hk = bin_dir().join("hk");
     let s = Stack::new(&format!(
         "services:\n  db:\n    command: [\"{}\", \"notify\", \"300\"]\n    ready: notify\n  api:\n    command: sleep 1000\n    depends_on: [db]\n",
-        hk.display()
+        hk().display()
     ));
     let r = s.harness(&["start", "api"]);
     assert_eq!(r.code, 0, "{}", r.all());
@@ -45,10 +44,9 @@ fn ready_log_gates_the_dependent_on_the_first_matching_line() {
 
 #[test]
 fn a_service_that_never_says_ready_times_out() {
-    let hk = bin_dir().join("hk");
     let s = Stack::new(&format!(
         "services:\n  db:\n    command: [\"{}\", \"notify\", \"100000\"]\n    ready: notify\n",
-        hk.display()
+        hk().display()
     ));
     let r = s.harness(&["start", "db", "--timeout", "1"]);
     assert_eq!(r.code, 3, "{}", r.all());
@@ -59,9 +57,14 @@ fn a_service_that_never_says_ready_times_out() {
 fn a_helper_that_says_ready_and_exits_at_once_counts() {
     // Like `systemd-notify --ready` in a wrapper script: the sender is gone
     // by the time the message is read.
-    let s = Stack::new(
-        "services:\n  db:\n    command: python3 -c 'import os, socket; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b\"READY=1\", os.environ[\"NOTIFY_SOCKET\"])'; exec sleep 1000\n    ready: notify\n",
-    );
+    let s = Stack::new(&format!(
+        "services:\n  db:\n    command: {}\n    ready: notify\n",
+        serde_json::to_string(&format!(
+            "{} notify 0 --exit; exec sleep 1000",
+            sh_quote(hk())
+        ))
+        .unwrap()
+    ));
     let r = s.harness(&["start", "db", "--timeout", "10"]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert_eq!(s.service("db")["health"], "healthy");

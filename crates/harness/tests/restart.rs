@@ -23,6 +23,32 @@ fn new_pid(s: &Stack, name: &str, old: u32) -> Option<u32> {
     found
 }
 
+/// The history row that says how `service`'s last stop ended, once there
+/// is one: the row after its last `→ stopping`.
+///
+/// The engine decides whether a run that ended is restarted when it sees
+/// the end, and records that decision in this row: `stopped`, or
+/// `restarting` for a restart. A service that is `stopped` starts again
+/// only when asked to, so once this row says `stopped` no restart can
+/// follow, and "not restarted" can be asserted without waiting longer.
+fn end_of_last_stop(s: &Stack, service: &str) -> serde_json::Value {
+    let mut end = None;
+    let found = wait_for(10, || {
+        let rows: Vec<_> = s
+            .history()
+            .into_iter()
+            .filter(|h| h["service"] == service)
+            .collect();
+        end = rows
+            .iter()
+            .rposition(|h| h["to"] == "stopping")
+            .and_then(|k| rows.get(k + 1).cloned());
+        end.is_some()
+    });
+    assert!(found, "{service}'s stop never ended: {:#?}", s.history());
+    end.unwrap()
+}
+
 #[test]
 fn a_killed_service_comes_back_with_a_new_pid_and_dependents_stay() {
     let s = stack(
@@ -64,7 +90,8 @@ fn a_killed_service_comes_back_with_a_new_pid_and_dependents_stay() {
 
     // A stop is never answered with a restart.
     assert_eq!(s.harness(&["stop", "db"]).code, 0);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    let end = end_of_last_stop(&s, "db");
+    assert_eq!(end["to"], "stopped", "{end}");
     assert_eq!(s.pid("db"), None);
     assert_eq!(s.service("db")["status"], "stopped");
 }
@@ -159,21 +186,18 @@ fn a_daemon_killed_during_a_backoff_leaves_the_restart_and_the_count_to_the_next
 
 #[test]
 fn a_stop_cut_short_by_a_daemon_crash_is_finished_by_the_next_daemon() {
-    let hk = bin_dir().join("hk");
     let s = stack(&format!(
         "  stubborn:\n    command: [\"{}\", \"ignore-term\"]\n    stop_timeout: 1s\n",
-        hk.display()
+        hk().display()
     ));
     assert_eq!(s.harness(&["start", "stubborn"]).code, 0);
     let pid = s.pid("stubborn").unwrap();
     let daemon = s.daemon_pid().unwrap();
-    let mut stop = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(["stop", "stubborn"])
-        .current_dir(s.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut stop = Background::start(
+        s.command(&["stop", "stubborn"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
     // The stop has begun (SIGTERM ignored, SIGKILL 1 s away) when the
     // daemon dies.
     assert!(wait_for(5, || s
@@ -181,7 +205,7 @@ fn a_stop_cut_short_by_a_daemon_crash_is_finished_by_the_next_daemon() {
         .iter()
         .any(|h| h["service"] == "stubborn" && h["to"] == "stopping")));
     kill(daemon, libc::SIGKILL);
-    let _ = stop.wait();
+    stop.wait(HARNESS_TIMEOUT);
     assert!(alive(pid), "the stop was cut short");
     // The next daemon (started by the next command) finishes it instead
     // of supervising (or restarting) it.
@@ -189,18 +213,30 @@ fn a_stop_cut_short_by_a_daemon_crash_is_finished_by_the_next_daemon() {
     assert_ne!(s.daemon_pid(), Some(daemon));
     assert!(wait_for(10, || !alive(pid)), "finished by the next daemon");
     assert!(wait_for(5, || s.service("stubborn")["status"] == "stopped"));
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    let end = end_of_last_stop(&s, "stubborn");
+    assert_eq!(end["to"], "stopped", "{end}");
     assert_eq!(s.pid("stubborn"), None, "not restarted");
 }
 
 #[test]
 fn a_liveness_probe_that_starts_failing_restarts_the_service() {
+    // Each passing probe adds a line to `passed`.
     let s = stack(
-        "  api:\n    command: sleep 1000\n    liveness: { command: \"test ! -f sick\", interval: 100ms, retries: 2 }\n",
+        "  api:\n    command: sleep 1000\n    liveness: { command: \"test ! -f sick && echo >> passed\", interval: 100ms, retries: 2 }\n",
     );
     assert_eq!(s.harness(&["start", "api"]).code, 0);
     let first = s.pid("api").unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(400));
+    // A run's next liveness probe is scheduled only once the last one's
+    // result has been judged, and not at all once the run is to be
+    // restarted. So by a third passing probe the engine has judged two
+    // results, as many as it takes to restart, and either kept this run or
+    // already started another (with a new pid).
+    let passed = || {
+        std::fs::read_to_string(s.path().join("passed"))
+            .map(|p| p.lines().count())
+            .unwrap_or(0)
+    };
+    assert!(wait_for(10, || passed() >= 3), "{} probes passed", passed());
     assert_eq!(s.pid("api"), Some(first), "healthy: left alone");
     std::fs::write(s.path().join("sick"), "").unwrap();
     assert!(wait_for(10, || !alive(first)), "stopped for a restart");

@@ -3,11 +3,15 @@
 //! - `hk serve PORT [--after MS] [--fail-health]` — after MS ms, listen on
 //!   127.0.0.1:PORT and answer every HTTP request 200 (503 with
 //!   `--fail-health`).
+//! - `hk listen PORT [--after MS]` — after MS ms, listen on 127.0.0.1:PORT,
+//!   print `listening on PORT`, and accept connections only to close them:
+//!   enough for a TCP check, with nothing said.
 //! - `hk lines N` — print N numbered lines as fast as possible, then sleep.
 //! - `hk ignore-term` — ignore SIGTERM and sleep (needs SIGKILL).
 //! - `hk crash [MS]` — exit 1 after MS ms (default 0).
-//! - `hk notify [MS]` — after MS ms, print `ready_ns=…` and send `READY=1`
-//!   to `$NOTIFY_SOCKET` (systemd's sd_notify), then sleep.
+//! - `hk notify [MS] [--exit]` — after MS ms, print `ready_ns=…` and send
+//!   `READY=1` to `$NOTIFY_SOCKET` (systemd's sd_notify), then sleep; with
+//!   `--exit`, exit at once instead, as `systemd-notify --ready` does.
 
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -27,6 +31,7 @@ fn main() {
             flag("--after").unwrap_or(0),
             args.iter().any(|a| a == "--fail-health"),
         ),
+        "listen" => listen(arg(1).parse().unwrap_or(8080), flag("--after").unwrap_or(0)),
         "lines" => {
             let n: u64 = arg(1).parse().unwrap_or(1000);
             let mut out = std::io::stdout().lock();
@@ -52,6 +57,9 @@ fn main() {
                 eprintln!("cannot notify {path:?}: {e}");
                 std::process::exit(1);
             }
+            if args.iter().any(|a| a == "--exit") {
+                return;
+            }
             sleep_forever();
         }
         "crash" => {
@@ -61,7 +69,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: hk serve PORT [--after MS] [--fail-health] | lines N | ignore-term | crash [MS] | notify [MS]"
+                "usage: hk serve PORT [--after MS] [--fail-health] | listen PORT [--after MS] | lines N | ignore-term | crash [MS] | notify [MS] [--exit]"
             );
             std::process::exit(2);
         }
@@ -80,6 +88,24 @@ fn now_ns() -> u128 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0)
+}
+
+fn listen(port: u16, after_ms: u64) -> ! {
+    std::thread::sleep(Duration::from_millis(after_ms));
+    let listener = match std::net::TcpListener::bind(("127.0.0.1", port)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cannot listen on 127.0.0.1:{port}: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!("listening on {port}");
+    // Accepted and closed at once: a check that connects again and again
+    // never fills the backlog.
+    for stream in listener.incoming() {
+        drop(stream);
+    }
+    sleep_forever()
 }
 
 fn serve(port: u16, after_ms: u64, fail: bool) {

@@ -1,12 +1,28 @@
 //! A project in a temporary folder, driven through the real `harness`
 //! binary. Dropping it stops every service and the daemon, and kills any
 //! process group the test saw, so no test leaves processes behind.
+//!
+//! Every command a test runs goes through [`Background`]: it leads a
+//! process group of its own and has a deadline, and when the deadline
+//! passes the whole group is SIGKILLed and the test fails saying what the
+//! command had printed. A hung `harness` fails one test instead of hanging
+//! the suite.
 
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
+use std::io::Read;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
+
+/// How long one `harness` command may take by default. Generous: the
+/// slowest commands in these tests wait a few seconds for a health check;
+/// this is for a command that would otherwise never return.
+pub const HARNESS_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// db ← api ← worker, and cache on its own. api fails until a file `ok`
 /// exists in the project folder.
@@ -31,6 +47,11 @@ pub fn fix_api(s: &Stack) {
 
 pub struct Stack {
     pub dir: tempfile::TempDir,
+    /// How long each `harness` command of [`Stack::harness`] may run before
+    /// its process group is killed and the test fails;
+    /// [`HARNESS_TIMEOUT`] unless a test that legitimately waits longer
+    /// raises it.
+    pub harness_timeout: Duration,
     seen_pids: std::cell::RefCell<Vec<u32>>,
 }
 
@@ -62,6 +83,7 @@ impl Stack {
         std::fs::write(dir.path().join("services.yaml"), yaml).unwrap();
         Stack {
             dir,
+            harness_timeout: HARNESS_TIMEOUT,
             seen_pids: Default::default(),
         }
     }
@@ -70,14 +92,25 @@ impl Stack {
         self.dir.path()
     }
 
-    pub fn harness(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_harness"))
-            .args(args)
+    /// `harness ARGS` in the project folder, not started yet: for a test
+    /// that runs it in the [`Background`] or on a terminal.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_harness"));
+        cmd.args(args)
             .current_dir(self.path())
-            .env_remove("HARNESS_FILE")
-            .output()
-            .expect("run harness");
-        Run::from(out)
+            .env_remove("HARNESS_FILE");
+        cmd
+    }
+
+    /// Runs `harness ARGS` to the end, within [`Stack::harness_timeout`].
+    pub fn harness(&self, args: &[&str]) -> Run {
+        self.harness_within(args, self.harness_timeout)
+    }
+
+    /// Runs `harness ARGS` to the end; past `limit` its process group is
+    /// killed and the test fails with what it had printed.
+    pub fn harness_within(&self, args: &[&str], limit: Duration) -> Run {
+        Run::from(run_within(&mut self.command(args), limit))
     }
 
     pub fn status(&self) -> serde_json::Value {
@@ -120,6 +153,17 @@ impl Stack {
             .ok()
     }
 
+    /// A connection to the daemon's socket that gives up on an answer
+    /// after [`Stack::harness_timeout`] instead of waiting forever.
+    pub fn socket(&self) -> UnixStream {
+        let sock = self.path().join(".harness/harness.sock");
+        let u = UnixStream::connect(&sock)
+            .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", sock.display()));
+        u.set_read_timeout(Some(self.harness_timeout)).unwrap();
+        u.set_write_timeout(Some(self.harness_timeout)).unwrap();
+        u
+    }
+
     pub fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.path().join(format!(".harness/logs/{name}.log")))
             .unwrap_or_default()
@@ -128,9 +172,11 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        let _ = self.harness(&["stop", "--all"]);
+        // No panics here: this also runs while a failed test unwinds, and a
+        // command past its deadline has had its group killed already.
+        let _ = try_run(&mut self.command(&["stop", "--all"]), self.harness_timeout);
         let daemon = self.daemon_pid();
-        let _ = self.harness(&["daemon", "stop"]);
+        let _ = try_run(&mut self.command(&["daemon", "stop"]), self.harness_timeout);
         if let Some(pid) = daemon {
             kill(pid, libc::SIGKILL);
         }
@@ -220,34 +266,80 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A python one-liner that listens on `port` after `delay_ms`.
+/// A shell command for a service that listens on 127.0.0.1:`port` after
+/// `delay_ms` and then prints `listening on PORT` (`hk listen`).
 pub fn listener(port: u16, delay_ms: u64) -> String {
-    format!(
-        "python3 -c \"import socket,time; time.sleep({}); s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', {port})); s.listen(); print('listening on {port}', flush=True); time.sleep(100000)\"",
-        delay_ms as f64 / 1000.0
-    )
+    format!("{} listen {port} --after {delay_ms}", sh_quote(hk()))
 }
 
-pub fn bin_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_harness"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+/// `path` as one word for `sh -c`.
+pub fn sh_quote(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+}
+
+/// The `hk` fixture program (crates/harness-testkit), built on first use.
+///
+/// Cargo builds a package's own binaries for its integration tests, never
+/// another package's, so under `cargo test -p harness` alone `hk` would be
+/// missing from the target folder, or left there by an older build. So the
+/// first test of each test binary that asks for it runs `cargo build -p
+/// harness-testkit --bin hk` (already up to date, and so nearly free, under
+/// `cargo test --workspace`) and uses the path cargo reports. `cargo test`
+/// lets go of the target folder's lock before it runs the tests, so this
+/// does not wait on the `cargo test` that runs it.
+pub fn hk() -> &'static Path {
+    static HK: OnceLock<PathBuf> = OnceLock::new();
+    HK.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+        let out = run_within(
+            Command::new(cargo)
+                .args(["build", "--locked", "-p", "harness-testkit", "--bin", "hk"])
+                .arg("--message-format=json-render-diagnostics")
+                .current_dir(env!("CARGO_MANIFEST_DIR")),
+            // A cold build of hk and libc takes seconds; this also covers
+            // waiting for another cargo that holds the target folder.
+            Duration::from_secs(300),
+        );
+        assert!(
+            out.status.success(),
+            "cannot build hk:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "hk")
+            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+            .expect("cargo reports where it put hk")
+    })
 }
 
 /// A plain HTTP/1.1 exchange over any stream: `(status code, body)`.
 pub fn http(
-    mut stream: impl std::io::Read + std::io::Write,
+    stream: impl std::io::Read + std::io::Write,
     method: &str,
     path: &str,
 ) -> (u16, String) {
+    http_with_body(stream, method, path, "")
+}
+
+/// [`http`] with a JSON request body.
+pub fn http_with_body(
+    mut stream: impl std::io::Read + std::io::Write,
+    method: &str,
+    path: &str,
+    json: &str,
+) -> (u16, String) {
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: harness\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: harness\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+        json.len()
     )
-    .unwrap();
+    .expect("send the HTTP request");
     let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
+    stream
+        .read_to_string(&mut raw)
+        .expect("read the HTTP response");
     let code = raw
         .split_whitespace()
         .nth(1)
@@ -258,4 +350,298 @@ pub fn http(
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
     (code, body)
+}
+
+/// Runs `cmd` to the end like [`Command::output`] (stdin empty, stdout and
+/// stderr captured) but in a process group of its own and within `limit`:
+/// past it, the group is SIGKILLed and the test fails with what the
+/// command had printed.
+pub fn run_within(cmd: &mut Command, limit: Duration) -> Output {
+    try_run(cmd, limit).unwrap_or_else(|overran| panic!("{overran}"))
+}
+
+/// [`run_within`], returning the overrun instead of failing the test.
+pub fn try_run(cmd: &mut Command, limit: Duration) -> Result<Output, Overran> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    Background::start(cmd).finish(limit)
+}
+
+/// The write end of a pipe whose read end is already closed, as in
+/// `cmd | true`: the first write to it raises SIGPIPE.
+pub fn reader_gone() -> Stdio {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills `fds` with two new descriptors.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: both descriptors are new and owned by nothing else.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read);
+    Stdio::from(write)
+}
+
+/// A command that ran past its deadline, and what it had printed by then.
+#[derive(Debug)]
+pub struct Overran {
+    pub what: String,
+    pub limit: Duration,
+    pub waiting_for: &'static str,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Display for Overran {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ran past its deadline of {:?} (waiting for {}); its process group was SIGKILLed.\n\
+             --- stdout so far ---\n{}\n--- stderr so far ---\n{}",
+            self.what, self.limit, self.waiting_for, self.stdout, self.stderr
+        )
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Pipe {
+    Out,
+    Err,
+}
+
+/// A command running in a process group of its own (it is the leader, so
+/// its pid is the group's id). Threads drain whatever of its stdout and
+/// stderr is piped, so it never blocks on a full pipe and what it printed
+/// is at hand when a deadline passes. Every wait has a deadline, and a
+/// deadline that passes SIGKILLs the group. Dropped, it SIGKILLs the group
+/// too: whatever the command left in it goes with it.
+pub struct Background {
+    child: Child,
+    what: String,
+    status: Option<ExitStatus>,
+    chunks: Receiver<(Pipe, Option<Vec<u8>>)>,
+    out_open: bool,
+    err_open: bool,
+    out: Vec<u8>,
+    /// How much of `out` [`Background::next_line`] has handed out.
+    read: usize,
+    err: Vec<u8>,
+}
+
+impl Background {
+    /// Spawns `cmd` with the stdio it was given.
+    pub fn start(cmd: &mut Command) -> Background {
+        let what = format!("{cmd:?}");
+        let mut child = cmd
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+        let (tx, chunks) = mpsc::channel();
+        let out_open = child
+            .stdout
+            .take()
+            .map(|p| drain(p, Pipe::Out, tx.clone()))
+            .is_some();
+        let err_open = child
+            .stderr
+            .take()
+            .map(|p| drain(p, Pipe::Err, tx.clone()))
+            .is_some();
+        Background {
+            child,
+            what,
+            status: None,
+            chunks,
+            out_open,
+            err_open,
+            out: Vec::new(),
+            read: 0,
+            err: Vec::new(),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The next line of its stdout without the newline, or `None` once
+    /// stdout has ended. Past `within`, the group is killed and the test
+    /// fails.
+    pub fn next_line(&mut self, within: Duration) -> Option<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            let rest = &self.out[self.read..];
+            if let Some(n) = rest.iter().position(|&b| b == b'\n') {
+                let line = String::from_utf8_lossy(&rest[..n]).into_owned();
+                self.read += n + 1;
+                return Some(line);
+            }
+            if !self.out_open {
+                if rest.is_empty() {
+                    return None;
+                }
+                let line = String::from_utf8_lossy(rest).into_owned();
+                self.read = self.out.len();
+                return Some(line);
+            }
+            if !self.pump(deadline) {
+                panic!("{}", self.give_up(within, "a line of output"));
+            }
+        }
+    }
+
+    /// What its stdout holds after the last line [`Background::next_line`]
+    /// returned, up to its end. Past `within`, the group is killed and the
+    /// test fails.
+    pub fn rest_of_stdout(&mut self, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        while self.out_open {
+            if !self.pump(deadline) {
+                panic!("{}", self.give_up(within, "the end of its output"));
+            }
+        }
+        let rest = String::from_utf8_lossy(&self.out[self.read..]).into_owned();
+        self.read = self.out.len();
+        rest
+    }
+
+    /// All its stderr, once stderr has ended. Past `within`, the group is
+    /// killed and the test fails.
+    pub fn stderr_to_end(&mut self, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        while self.err_open {
+            if !self.pump(deadline) {
+                panic!("{}", self.give_up(within, "the end of its stderr"));
+            }
+        }
+        String::from_utf8_lossy(&self.err).into_owned()
+    }
+
+    /// Its exit status, once it has exited; `None` if it is still running
+    /// after `within`, and then its group has been killed.
+    pub fn wait_within(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            if self.status.is_none() {
+                self.status = self.child.try_wait().ok().flatten();
+            }
+            if self.status.is_some() {
+                return self.status;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                self.kill_group();
+                return None;
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+
+    /// [`Background::wait_within`], failing the test if it overruns.
+    pub fn wait(&mut self, within: Duration) -> ExitStatus {
+        match self.wait_within(within) {
+            Some(status) => status,
+            None => panic!("{}", self.give_up(within, "it to exit")),
+        }
+    }
+
+    /// Waits for the end of its output and its exit, within `limit`.
+    fn finish(mut self, limit: Duration) -> Result<Output, Overran> {
+        let deadline = Instant::now() + limit;
+        while self.out_open || self.err_open {
+            if !self.pump(deadline) {
+                return Err(self.give_up(limit, "the end of its output"));
+            }
+        }
+        match self.wait_within(deadline.saturating_duration_since(Instant::now())) {
+            Some(status) => Ok(Output {
+                status,
+                stdout: std::mem::take(&mut self.out),
+                stderr: std::mem::take(&mut self.err),
+            }),
+            None => Err(self.give_up(limit, "it to exit")),
+        }
+    }
+
+    /// Takes one chunk of output, waiting for it until `deadline`; false
+    /// if none came by then.
+    fn pump(&mut self, deadline: Instant) -> bool {
+        match self
+            .chunks
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            Ok((pipe, chunk)) => {
+                let (buf, open) = match pipe {
+                    Pipe::Out => (&mut self.out, &mut self.out_open),
+                    Pipe::Err => (&mut self.err, &mut self.err_open),
+                };
+                match chunk {
+                    Some(bytes) => buf.extend_from_slice(&bytes),
+                    None => *open = false,
+                }
+                true
+            }
+            Err(RecvTimeoutError::Timeout) => false,
+            Err(RecvTimeoutError::Disconnected) => {
+                (self.out_open, self.err_open) = (false, false);
+                true
+            }
+        }
+    }
+
+    /// SIGKILLs the group and reaps the command if it has not exited.
+    fn kill_group(&mut self) {
+        // SAFETY: SIGKILL to the process group this command leads.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
+        if self.status.is_none() {
+            self.status = self.child.wait().ok();
+        }
+    }
+
+    /// Kills the group, then collects what the pipes still hold.
+    fn give_up(&mut self, limit: Duration, waiting_for: &'static str) -> Overran {
+        self.kill_group();
+        // Killed, the group closes its ends of the pipes at once; a process
+        // that left the group may still hold them, so do not wait long.
+        let grace = Instant::now() + Duration::from_secs(2);
+        while (self.out_open || self.err_open) && self.pump(grace) {}
+        Overran {
+            what: self.what.clone(),
+            limit,
+            waiting_for,
+            stdout: String::from_utf8_lossy(&self.out).into_owned(),
+            stderr: String::from_utf8_lossy(&self.err).into_owned(),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.kill_group();
+    }
+}
+
+/// Reads `pipe` to its end on a thread, sending what arrives and then
+/// `None`. It goes on reading after the receiver is gone, so the writer
+/// never blocks on a full pipe.
+fn drain(
+    mut pipe: impl Read + Send + 'static,
+    which: Pipe,
+    tx: mpsc::Sender<(Pipe, Option<Vec<u8>>)>,
+) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let _ = tx.send((which, Some(buf[..n].to_vec())));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        let _ = tx.send((which, None));
+    });
 }
