@@ -42,6 +42,38 @@ impl Client {
     }
 
     async fn start_daemon(&self) -> Result<(), CliError> {
+        let mut child = self
+            .daemon_command()?
+            .spawn()
+            .context("cannot start the harness daemon")?;
+        let deadline = Instant::now() + DAEMON_START_TIMEOUT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            if UnixStream::connect(self.project.socket()).await.is_ok() {
+                return Ok(());
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(anyhow::anyhow!(
+                    "the harness daemon exited at start ({status}):\n{}",
+                    self.daemon_log_tail(5)
+                )
+                .into());
+            }
+            if Instant::now() > deadline {
+                return Err(anyhow::anyhow!(
+                    "the harness daemon did not start listening within {:?}; see {}",
+                    DAEMON_START_TIMEOUT,
+                    self.project.daemon_log().display()
+                )
+                .into());
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+
+    /// `harness -f FILE daemon run`, detached, its output in `daemon.log`.
+    fn daemon_command(&self) -> Result<std::process::Command, CliError> {
         std::fs::create_dir_all(self.project.state_dir())?;
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -68,40 +100,15 @@ impl Client {
                 Ok(())
             });
         }
-        let mut child = cmd.spawn().context("cannot start the harness daemon")?;
-        let deadline = Instant::now() + DAEMON_START_TIMEOUT;
-        let mut pause = Duration::from_millis(1);
-        loop {
-            if UnixStream::connect(self.project.socket()).await.is_ok() {
-                return Ok(());
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                let tail = std::fs::read_to_string(self.project.daemon_log()).unwrap_or_default();
-                let last: Vec<&str> = tail
-                    .lines()
-                    .rev()
-                    .take(5)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                return Err(anyhow::anyhow!(
-                    "the harness daemon exited at start ({status}):\n{}",
-                    last.join("\n")
-                )
-                .into());
-            }
-            if Instant::now() > deadline {
-                return Err(anyhow::anyhow!(
-                    "the harness daemon did not start listening within {:?}; see {}",
-                    DAEMON_START_TIMEOUT,
-                    self.project.daemon_log().display()
-                )
-                .into());
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(50));
-        }
+        Ok(cmd)
+    }
+
+    /// The last `n` lines of `daemon.log`.
+    fn daemon_log_tail(&self, n: usize) -> String {
+        let text = std::fs::read_to_string(self.project.daemon_log()).unwrap_or_default();
+        let mut last: Vec<&str> = text.lines().rev().take(n).collect();
+        last.reverse();
+        last.join("\n")
     }
 
     /// Sends a request; returns the response with its body still streaming.

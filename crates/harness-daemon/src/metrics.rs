@@ -60,7 +60,26 @@ pub fn render(report: &StatusView, latencies: &Latencies) -> String {
         "Seconds since the current run started.",
         each(&|s| s.uptime_secs.map(|u| u.to_string())),
     );
-    let states = report
+    let states = state_samples(report);
+    family(
+        "harness_service_state",
+        "gauge",
+        "1 for the state the service is in.",
+        states,
+    );
+    let probes = probe_samples(latencies);
+    family(
+        "harness_probe_duration_seconds",
+        "gauge",
+        "How long the last probe took.",
+        probes,
+    );
+    out
+}
+
+/// One sample per service and state: 1 for the state it is in.
+fn state_samples(report: &StatusView) -> Vec<(String, String)> {
+    report
         .services
         .iter()
         .flat_map(|s| {
@@ -71,13 +90,11 @@ pub fn render(report: &StatusView, latencies: &Latencies) -> String {
                 )
             })
         })
-        .collect();
-    family(
-        "harness_service_state",
-        "gauge",
-        "1 for the state the service is in.",
-        states,
-    );
+        .collect()
+}
+
+/// How long each service's last probe of each kind took, sorted.
+fn probe_samples(latencies: &Latencies) -> Vec<(String, String)> {
     let mut probes: Vec<(String, String)> = latencies
         .iter()
         .map(|((service, kind), took)| {
@@ -93,13 +110,7 @@ pub fn render(report: &StatusView, latencies: &Latencies) -> String {
         })
         .collect();
     probes.sort();
-    family(
-        "harness_probe_duration_seconds",
-        "gauge",
-        "How long the last probe took.",
-        probes,
-    );
-    out
+    probes
 }
 
 #[cfg(test)]

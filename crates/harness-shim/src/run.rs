@@ -6,7 +6,7 @@ use crate::sys::{self, End};
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::{ChildStderr, ChildStdout, Command, Stdio};
 
 /// Pipes still open this long after the group is gone belong to a process
 /// that escaped; the shim stops waiting for them.
@@ -23,17 +23,9 @@ pub fn main() -> i32 {
     sys::setsid();
     sys::ignore_hangups();
     let _ = sys::become_subreaper();
-    let parsed = if std::env::args_os().len() > 1 {
-        Args::parse(std::env::args_os().skip(1))
-    } else {
-        match sys::read_stdin_to_end() {
-            Ok(job) if job.is_empty() => return 0,
-            Ok(job) => Args::decode(&job),
-            Err(e) => Err(format!("cannot read the job: {e}")),
-        }
-    };
-    let args = match parsed {
-        Ok(a) => a,
+    let args = match read_job() {
+        Ok(Some(a)) => a,
+        Ok(None) => return 0,
         Err(e) => {
             eprintln!("harness-shim: {e}");
             announce(&format!("error {e}\n"));
@@ -49,6 +41,40 @@ pub fn main() -> i32 {
             );
         }
     };
+    let mut child = match command(&args).spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            let msg = format!("cannot start {:?}: {e}", args.argv[0]);
+            let _ = log.write_lines(format!("[harness] {msg}\n").as_bytes());
+            return report_error(&args, &msg);
+        }
+    };
+    let pid = child.id() as i32;
+    announce(&format!("started {pid}\n"));
+    let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
+        return report_error(&args, "no pipes");
+    };
+    let end = Watch::new(&args, pid, out, err).run(&mut log);
+    write_exit_file(&args, end);
+    0
+}
+
+/// The job: from the command line, or else from stdin (a spare shim);
+/// `None` for a spare whose stdin closed with no job.
+fn read_job() -> Result<Option<Args>, String> {
+    if std::env::args_os().len() > 1 {
+        return Args::parse(std::env::args_os().skip(1)).map(Some);
+    }
+    match sys::read_stdin_to_end() {
+        Ok(job) if job.is_empty() => Ok(None),
+        Ok(job) => Args::decode(&job).map(Some),
+        Err(e) => Err(format!("cannot read the job: {e}")),
+    }
+}
+
+/// The service's command: its own process group, output piped to the
+/// shim, no stdin.
+fn command(args: &Args) -> Command {
     let mut cmd = Command::new(&args.argv[0]);
     cmd.args(&args.argv[1..])
         .stdin(Stdio::null())
@@ -59,94 +85,153 @@ pub fn main() -> i32 {
     if let Some(dir) = &args.cwd {
         cmd.current_dir(dir);
     }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            let msg = format!("cannot start {:?}: {e}", args.argv[0]);
-            let _ = log.write_lines(format!("[harness] {msg}\n").as_bytes());
-            return report_error(&args, &msg);
+    cmd
+}
+
+/// One running service: its output copied to the log until the main
+/// process has ended, what is left of its group is gone (the stop signal,
+/// then SIGKILL after `stop_timeout`) and its pipes are drained.
+struct Watch<'a> {
+    args: &'a Args,
+    pid: i32,
+    pipes: [ChildPipe; 2],
+    pidfd: Option<std::os::fd::OwnedFd>,
+    bufs: [LineBuffer; 2],
+    open: [bool; 2],
+    end: Option<End>,
+    cleanup_deadline: Option<u64>,
+    drain_deadline: Option<u64>,
+}
+
+/// The service's stdout or stderr.
+enum ChildPipe {
+    Out(ChildStdout),
+    Err(ChildStderr),
+}
+
+impl ChildPipe {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            ChildPipe::Out(p) => p.read(buf),
+            ChildPipe::Err(p) => p.read(buf),
         }
-    };
-    let pid = child.id() as i32;
-    announce(&format!("started {pid}\n"));
-    let (Some(mut out), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
-        return report_error(&args, "no pipes");
-    };
-    let pidfd = sys::pidfd_open(pid).ok();
-    let mut bufs = [LineBuffer::default(), LineBuffer::default()];
-    let mut open = [true, true];
-    let mut chunk = [0u8; 4096];
-    let mut end: Option<End> = None;
-    let mut cleanup_deadline: Option<u64> = None;
-    let mut drain_deadline: Option<u64> = None;
-    loop {
-        if end.is_none()
-            && let Ok(Some((_, e))) = sys::try_reap(pid)
-        {
-            end = Some(e);
-            cleanup_deadline = Some(sys::now_ms() + args.stop_timeout_ms);
-            if sys::group_alive(pid) {
-                sys::kill_group(pid, args.stop_signal);
-            }
+    }
+
+    fn fd(&self) -> i32 {
+        match self {
+            ChildPipe::Out(p) => p.as_raw_fd(),
+            ChildPipe::Err(p) => p.as_raw_fd(),
         }
-        if end.is_some() {
-            reap_orphans();
-            let group_gone = !sys::group_alive(pid);
-            let now = sys::now_ms();
-            if !group_gone && cleanup_deadline.is_some_and(|d| now >= d) {
-                sys::kill_group(pid, libc::SIGKILL);
+    }
+}
+
+impl<'a> Watch<'a> {
+    fn new(args: &'a Args, pid: i32, out: ChildStdout, err: ChildStderr) -> Self {
+        Watch {
+            args,
+            pid,
+            pipes: [ChildPipe::Out(out), ChildPipe::Err(err)],
+            pidfd: sys::pidfd_open(pid).ok(),
+            bufs: [LineBuffer::default(), LineBuffer::default()],
+            open: [true, true],
+            end: None,
+            cleanup_deadline: None,
+            drain_deadline: None,
+        }
+    }
+
+    /// Watches until done; how the main process ended.
+    fn run(mut self, log: &mut LogWriter) -> End {
+        let mut chunk = [0u8; 4096];
+        loop {
+            self.reap_main();
+            if self.end.is_some() && self.clean_up() {
+                break;
             }
-            if group_gone {
-                sys::kill_my_children();
-                let deadline = *drain_deadline.get_or_insert(now + DRAIN_GRACE_MS);
-                if !open.iter().any(|o| *o) || now >= deadline {
-                    break;
+            let ready = sys::poll(&self.fds(), self.wait_ms()).unwrap_or_else(|_| vec![false; 3]);
+            for (k, r) in ready.iter().take(2).enumerate() {
+                if *r && self.open[k] {
+                    self.copy(k, &mut chunk, log);
                 }
             }
         }
-        let fds = [
-            open[0].then(|| out.as_raw_fd()),
-            open[1].then(|| err.as_raw_fd()),
-            if end.is_none() {
-                pidfd.as_ref().map(|f| f.as_raw_fd())
+        for b in &mut self.bufs {
+            let _ = b.finish(log);
+        }
+        self.end.unwrap_or(End::Exited(255))
+    }
+
+    /// Notes the main process's end once it has one, and sends the stop
+    /// signal to what is left of its group.
+    fn reap_main(&mut self) {
+        if self.end.is_none()
+            && let Ok(Some((_, e))) = sys::try_reap(self.pid)
+        {
+            self.end = Some(e);
+            self.cleanup_deadline = Some(sys::now_ms() + self.args.stop_timeout_ms);
+            if sys::group_alive(self.pid) {
+                sys::kill_group(self.pid, self.args.stop_signal);
+            }
+        }
+    }
+
+    /// After the main process ended: reaps orphans, SIGKILLs the group past
+    /// its deadline, and once the group is gone kills escaped descendants
+    /// and drains the pipes (for at most [`DRAIN_GRACE_MS`]). True when
+    /// done.
+    fn clean_up(&mut self) -> bool {
+        reap_orphans();
+        let group_gone = !sys::group_alive(self.pid);
+        let now = sys::now_ms();
+        if !group_gone && self.cleanup_deadline.is_some_and(|d| now >= d) {
+            sys::kill_group(self.pid, libc::SIGKILL);
+        }
+        if !group_gone {
+            return false;
+        }
+        sys::kill_my_children();
+        let deadline = *self.drain_deadline.get_or_insert(now + DRAIN_GRACE_MS);
+        !self.open.iter().any(|o| *o) || now >= deadline
+    }
+
+    /// The open pipes, and the pidfd until the main process has ended.
+    fn fds(&self) -> [Option<i32>; 3] {
+        [
+            self.open[0].then(|| self.pipes[0].fd()),
+            self.open[1].then(|| self.pipes[1].fd()),
+            if self.end.is_none() {
+                self.pidfd.as_ref().map(|f| f.as_raw_fd())
             } else {
                 None
             },
-        ];
-        let wait = if end.is_some() {
+        ]
+    }
+
+    /// How long to poll: until something happens while the service runs
+    /// (the pidfd wakes us), in short steps while cleaning up, and in
+    /// 50 ms steps on a kernel without pidfds.
+    fn wait_ms(&self) -> i32 {
+        if self.end.is_some() {
             10
-        } else if pidfd.is_some() {
+        } else if self.pidfd.is_some() {
             -1
         } else {
             50
-        };
-        let ready = sys::poll(&fds, wait).unwrap_or_else(|_| vec![false; 3]);
-        for (k, r) in ready.iter().take(2).enumerate() {
-            if !*r || !open[k] {
-                continue;
-            }
-            let n = if k == 0 {
-                out.read(&mut chunk)
-            } else {
-                err.read(&mut chunk)
-            };
-            match n {
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Ok(0) | Err(_) => open[k] = false,
-                Ok(n) => {
-                    if let Err(e) = bufs[k].push(&chunk[..n], &mut log) {
-                        let _ = writeln!(std::io::stderr(), "harness-shim: log write failed: {e}");
-                    }
+        }
+    }
+
+    /// Copies what pipe `k` has into the log, whole lines only.
+    fn copy(&mut self, k: usize, chunk: &mut [u8], log: &mut LogWriter) {
+        match self.pipes[k].read(chunk) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Ok(0) | Err(_) => self.open[k] = false,
+            Ok(n) => {
+                if let Err(e) = self.bufs[k].push(&chunk[..n], log) {
+                    let _ = writeln!(std::io::stderr(), "harness-shim: log write failed: {e}");
                 }
             }
         }
     }
-    for b in &mut bufs {
-        let _ = b.finish(&mut log);
-    }
-    let end = end.unwrap_or(End::Exited(255));
-    write_exit_file(&args, end);
-    0
 }
 
 /// Reaps every exited descendant (the shim is their subreaper).

@@ -52,17 +52,7 @@ impl OnPartial {
 pub async fn start(project: &Project, config: &Config, a: StartArgs) -> Result<(), CliError> {
     let client = Client::connect(project).await?;
     let interactive = prompt::terminal() && !a.failure.any() && !a.continue_ && !a.restart;
-    let req = StartRequest {
-        services: a.targets.services.clone(),
-        all: a.targets.all || (a.targets.services.is_empty() && !a.failed && !a.blocked),
-        timeout_secs: a.flags.timeout.map(|d| d.as_secs_f64()),
-        force: a.flags.force,
-        no_wait: a.flags.no_wait,
-        failed: a.failed,
-        blocked: a.blocked,
-        cause: None,
-        on_failure: a.failure.on_failure(),
-    };
+    let req = start_request(&a);
     let plan = plan(&client, &req, false).await?;
     if plan.services.is_empty() {
         println!("{}", nothing_to_start(&a));
@@ -85,14 +75,7 @@ pub async fn start(project: &Project, config: &Config, a: StartArgs) -> Result<(
         .filter(|e| e.action == PlanAction::Start)
         .count();
     if a.dry_run {
-        let restart = a.restart && running > 0;
-        let shown = if restart {
-            self::plan(&client, &req, true).await?
-        } else {
-            plan
-        };
-        render::plan(&shown, restart);
-        return Ok(());
+        return dry_run(&client, &req, plan, a.restart && running > 0).await;
     }
     let all = scope.len() == config.services.len();
     let mut heading = starting_what(&a);
@@ -133,6 +116,38 @@ pub async fn start(project: &Project, config: &Config, a: StartArgs) -> Result<(
         timeout_secs: req.timeout_secs,
     };
     run.start(req, heading).await
+}
+
+/// The request `start`'s arguments make.
+fn start_request(a: &StartArgs) -> StartRequest {
+    StartRequest {
+        services: a.targets.services.clone(),
+        all: a.targets.all || (a.targets.services.is_empty() && !a.failed && !a.blocked),
+        timeout_secs: a.flags.timeout.map(|d| d.as_secs_f64()),
+        force: a.flags.force,
+        no_wait: a.flags.no_wait,
+        failed: a.failed,
+        blocked: a.blocked,
+        cause: None,
+        on_failure: a.failure.on_failure(),
+    }
+}
+
+/// `start --dry-run`: the plan (as if the scope were stopped first, with
+/// `--restart`), and nothing changed.
+async fn dry_run(
+    client: &Client,
+    req: &StartRequest,
+    plan: Plan,
+    restart: bool,
+) -> Result<(), CliError> {
+    let shown = if restart {
+        self::plan(client, req, true).await?
+    } else {
+        plan
+    };
+    render::plan(&shown, restart);
+    Ok(())
 }
 
 /// What `start` says when its scope is empty.

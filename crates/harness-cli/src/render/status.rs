@@ -2,7 +2,7 @@
 
 use super::{count, hx, to_stdout};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use harness_api::{Health, Status, StatusReport, SystemState};
+use harness_api::{Health, ServiceStatus, Status, StatusReport, SystemState};
 use std::io::{self, Write};
 
 /// The Health cell, with seed 004's indicators: ✓ healthy, ↻ starting or
@@ -40,6 +40,44 @@ pub fn status(r: &StatusReport) {
 
 /// [`status`].
 pub fn write_status(w: &mut impl Write, r: &StatusReport) -> io::Result<()> {
+    writeln!(w, "{}", table(r))?;
+    for s in r.services.iter().filter(|s| !s.last_output.is_empty()) {
+        writeln!(w, "\n{} (last output):", s.name)?;
+        for line in &s.last_output {
+            writeln!(w, "  | {line}")?;
+        }
+    }
+    let state = match r.system_state {
+        SystemState::Running => "RUNNING",
+        SystemState::Partial => "PARTIAL",
+        SystemState::Degraded => "DEGRADED",
+        SystemState::Failed => "FAILED",
+        SystemState::Stopped => "STOPPED",
+    };
+    writeln!(w, "\nSystem state: {state}")?;
+    let groups = Groups::of(r);
+    for (list, what) in [
+        (&groups.running, "running"),
+        (&groups.restarting, "restarting on its own"),
+        (&groups.unhealthy, "unhealthy"),
+        (&groups.failed, "failed"),
+        (&groups.blocked, "blocked"),
+    ] {
+        if !list.is_empty() {
+            writeln!(w, "  {} {what} ({})", count(list.len()), list.join(", "))?;
+        }
+    }
+    if matches!(
+        r.system_state,
+        SystemState::Partial | SystemState::Degraded | SystemState::Failed
+    ) {
+        write_hints(w, &groups)?;
+    }
+    Ok(())
+}
+
+/// One row per service.
+fn table(r: &StatusReport) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED).set_header([
         "Service", "Status", "Health", "PID", "Uptime", "Restarts", "Network", "Notes",
@@ -58,83 +96,71 @@ pub fn write_status(w: &mut impl Write, r: &StatusReport) -> io::Result<()> {
             s.notes.clone(),
         ]);
     }
-    writeln!(w, "{t}")?;
-    for s in r.services.iter().filter(|s| !s.last_output.is_empty()) {
-        writeln!(w, "\n{} (last output):", s.name)?;
-        for line in &s.last_output {
-            writeln!(w, "  | {line}")?;
+    t
+}
+
+/// The services of a report, grouped by what a person may do about them.
+struct Groups {
+    running: Vec<String>,
+    restarting: Vec<String>,
+    unhealthy: Vec<String>,
+    failed: Vec<String>,
+    blocked: Vec<String>,
+}
+
+impl Groups {
+    fn of(r: &StatusReport) -> Groups {
+        let names = |f: &dyn Fn(&ServiceStatus) -> bool| {
+            r.services
+                .iter()
+                .filter(|s| f(s))
+                .map(|s| s.name.clone())
+                .collect::<Vec<_>>()
+        };
+        Groups {
+            running: names(&|s| s.pid.is_some()),
+            restarting: names(&|s| s.status == Status::Restarting),
+            unhealthy: names(&|s| s.health == Health::Unhealthy && s.status != Status::Restarting),
+            failed: names(&|s| s.health == Health::Failed),
+            blocked: names(&|s| s.health == Health::Blocked),
         }
     }
-    let state = match r.system_state {
-        SystemState::Running => "RUNNING",
-        SystemState::Partial => "PARTIAL",
-        SystemState::Degraded => "DEGRADED",
-        SystemState::Failed => "FAILED",
-        SystemState::Stopped => "STOPPED",
-    };
-    writeln!(w, "\nSystem state: {state}")?;
-    let names = |f: &dyn Fn(&harness_api::ServiceStatus) -> bool| {
-        r.services
-            .iter()
-            .filter(|s| f(s))
-            .map(|s| s.name.clone())
-            .collect::<Vec<_>>()
-    };
-    let running = names(&|s| s.pid.is_some());
-    let failed = names(&|s| s.health == Health::Failed);
-    let restarting = names(&|s| s.status == harness_api::Status::Restarting);
-    let unhealthy =
-        names(&|s| s.health == Health::Unhealthy && s.status != harness_api::Status::Restarting);
-    let blocked = names(&|s| s.health == Health::Blocked);
-    for (list, what) in [
-        (&running, "running"),
-        (&restarting, "restarting on its own"),
-        (&unhealthy, "unhealthy"),
-        (&failed, "failed"),
-        (&blocked, "blocked"),
-    ] {
-        if !list.is_empty() {
-            writeln!(w, "  {} {what} ({})", count(list.len()), list.join(", "))?;
-        }
+}
+
+/// "To recover:" and a command for each thing that can be done.
+fn write_hints(w: &mut impl Write, g: &Groups) -> io::Result<()> {
+    writeln!(w, "\nTo recover:")?;
+    for f in &g.failed {
+        writeln!(w, "  {hx} start {f:<12} # Retry failed service", hx = hx())?;
     }
-    if matches!(
-        r.system_state,
-        SystemState::Partial | SystemState::Degraded | SystemState::Failed
-    ) {
-        writeln!(w, "\nTo recover:")?;
-        for f in &failed {
-            writeln!(w, "  {hx} start {f:<12} # Retry failed service", hx = hx())?;
-        }
-        if failed.len() > 1 {
-            writeln!(
-                w,
-                "  {hx} start --failed     # Retry all failed services",
-                hx = hx()
-            )?;
-        }
-        for u in &unhealthy {
-            writeln!(
-                w,
-                "  {hx} logs {u} --tail 100   # See why it is unhealthy",
-                hx = hx()
-            )?;
-        }
-        for r in &restarting {
-            writeln!(
-                w,
-                "  {hx} logs {r} --tail 100   # See why it ended (harness restarts it)",
-                hx = hx()
-            )?;
-        }
-        if !blocked.is_empty() {
-            writeln!(
-                w,
-                "  {hx} start --blocked --force   # Start blocked services anyway ({})",
-                blocked.join(", "),
-                hx = hx()
-            )?;
-        }
-        writeln!(w, "  {hx} stop --all       # Stop everything", hx = hx())?;
+    if g.failed.len() > 1 {
+        writeln!(
+            w,
+            "  {hx} start --failed     # Retry all failed services",
+            hx = hx()
+        )?;
     }
-    Ok(())
+    for u in &g.unhealthy {
+        writeln!(
+            w,
+            "  {hx} logs {u} --tail 100   # See why it is unhealthy",
+            hx = hx()
+        )?;
+    }
+    for r in &g.restarting {
+        writeln!(
+            w,
+            "  {hx} logs {r} --tail 100   # See why it ended (harness restarts it)",
+            hx = hx()
+        )?;
+    }
+    if !g.blocked.is_empty() {
+        writeln!(
+            w,
+            "  {hx} start --blocked --force   # Start blocked services anyway ({})",
+            g.blocked.join(", "),
+            hx = hx()
+        )?;
+    }
+    writeln!(w, "  {hx} stop --all       # Stop everything", hx = hx())
 }

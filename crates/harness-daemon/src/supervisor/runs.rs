@@ -81,28 +81,7 @@ impl Supervisor {
                 run,
                 pid: s.pid,
             });
-            let exit = watch_until_exit(&r, &record);
-            tokio::pin!(exit);
-            if let Some(sock) = notify_sock {
-                tokio::select! {
-                    _ = &mut exit => {}
-                    _ = notify::forward(sock, service, run, r.tx.clone()) => exit.await,
-                }
-                return;
-            }
-            if let Some(Ready::Log(pattern)) = &spec.ready
-                && let Ok(re) = regex::Regex::new(pattern)
-            {
-                tokio::select! {
-                    _ = &mut exit => return,
-                    line = first_match(log, &re) => r.fact(Input::Notified {
-                        service,
-                        run,
-                        message: Notified::Ready(format!("log: {line}")),
-                    }),
-                }
-            }
-            exit.await;
+            until_exit(&r, &record, &spec, notify_sock, log).await;
         });
     }
 
@@ -165,6 +144,41 @@ impl Supervisor {
             ));
         });
     }
+}
+
+/// Watches a run until it ends, passing on what it says about itself
+/// meanwhile: its notify socket's messages, or the first log line that
+/// matches `ready: { log }`.
+async fn until_exit(
+    r: &Reporter,
+    record: &RunRecord,
+    spec: &RunSpec,
+    notify_sock: Option<tokio::net::UnixDatagram>,
+    log: LogFollower,
+) {
+    let (service, run) = (r.service, r.run);
+    let exit = watch_until_exit(r, record);
+    tokio::pin!(exit);
+    if let Some(sock) = notify_sock {
+        tokio::select! {
+            _ = &mut exit => {}
+            _ = notify::forward(sock, service, run, r.tx.clone()) => exit.await,
+        }
+        return;
+    }
+    if let Some(Ready::Log(pattern)) = &spec.ready
+        && let Ok(re) = regex::Regex::new(pattern)
+    {
+        tokio::select! {
+            _ = &mut exit => return,
+            line = first_match(log, &re) => r.fact(Input::Notified {
+                service,
+                run,
+                message: Notified::Ready(format!("log: {line}")),
+            }),
+        }
+    }
+    exit.await;
 }
 
 /// How run `run` of `unit` ended, once its shim is gone: what the shim
