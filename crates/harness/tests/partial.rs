@@ -6,10 +6,6 @@ use common::*;
 use std::process::Stdio;
 use std::time::Duration;
 
-fn pids(s: &Stack, names: &[&str]) -> Vec<Option<u32>> {
-    names.iter().map(|n| s.pid(n)).collect()
-}
-
 #[test]
 fn every_start_shows_the_state_first_and_continue_uses_what_runs() {
     let s = Stack::new(FLAKY_API);
@@ -42,7 +38,7 @@ fn every_start_shows_the_state_first_and_continue_uses_what_runs() {
     );
     assert_eq!(s.pid("db"), Some(db), "never started twice");
     assert!(
-        pids(&s, &["api", "worker", "cache"])
+        s.pids(&["api", "worker", "cache"])
             .iter()
             .all(Option::is_some)
     );
@@ -53,7 +49,7 @@ fn restart_flag_stops_everything_in_scope_and_starts_it_fresh() {
     let s = Stack::new(FLAKY_API);
     fix_api(&s);
     assert_eq!(s.harness(&["start", "db", "cache"]).code, 0);
-    let before = pids(&s, &["db", "cache"]);
+    let before = s.pids(&["db", "cache"]);
     let r = s.harness(&["start", "--all", "--restart"]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(
@@ -66,103 +62,13 @@ fn restart_flag_stops_everything_in_scope_and_starts_it_fresh() {
         "{}",
         r.stdout
     );
-    let after = pids(&s, &["db", "cache"]);
+    let after = s.pids(&["db", "cache"]);
     assert!(after.iter().all(Option::is_some));
     assert_ne!(before[0], after[0]);
     assert_ne!(before[1], after[1]);
     for old in before.into_iter().flatten() {
         assert!(!alive(old), "the old {old} is gone");
     }
-}
-
-#[test]
-fn teardown_on_failure_stops_everything_and_exits_3() {
-    let s = Stack::new(FLAKY_API);
-    let r = s.harness(&["start", "--all", "--teardown-on-failure"]);
-    assert_eq!(r.code, 3, "{}", r.all());
-    assert!(
-        r.all()
-            .contains("Error: Startup failed, all services stopped"),
-        "{}",
-        r.all()
-    );
-    let st = s.status();
-    assert_eq!(st["system_state"], "STOPPED");
-    assert!(
-        pids(&s, &["db", "api", "worker", "cache"])
-            .iter()
-            .all(Option::is_none)
-    );
-}
-
-#[test]
-fn rollback_stops_only_what_this_command_started_dependents_first() {
-    let s = Stack::new(FLAKY_API);
-    assert_eq!(s.harness(&["start", "cache"]).code, 0);
-    let cache = s.pid("cache").unwrap();
-    let r = s.harness(&["start", "--all", "--rollback-on-failure"]);
-    assert_eq!(r.code, 3, "{}", r.all());
-    let out = r.all();
-    assert!(
-        out.contains("Rolling back due to failure...\n  ↶ Stopping db..."),
-        "{out}"
-    );
-    assert!(
-        out.contains("Left running (already running before this command): cache"),
-        "{out}"
-    );
-    assert_eq!(s.pid("db"), None, "started by this command: rolled back");
-    assert_eq!(s.pid("cache"), Some(cache), "running before: left alone");
-    assert!(alive(cache));
-    let hist = s.history();
-    assert!(
-        hist.iter().any(|h| h["service"] == "db"
-            && h["to"] == "stopping"
-            && h["reason"] == "stop requested (rollback: api failed (--rollback-on-failure))"),
-        "{hist:#?}"
-    );
-}
-
-#[test]
-fn smart_rollback_keeps_independents_and_stops_dependents_of_the_failure() {
-    // api starts (worker only needs it started) but never becomes healthy:
-    // worker, started by this command, depends on a failed service.
-    let port = free_port();
-    let s = Stack::new(&format!(
-        r#"
-services:
-  db:
-    command: sleep 1000
-  api:
-    command: sleep 1000
-    depends_on: [db]
-    health_check: {{ tcp: "127.0.0.1:{port}" }}
-  worker:
-    command: sleep 1000
-    depends_on: {{ api: {{ condition: started }} }}
-  frontend:
-    command: sleep 1000
-    depends_on: [api]
-  cache:
-    command: sleep 1000
-"#
-    ));
-    let r = s.harness(&["start", "--all", "--smart-rollback", "--timeout", "1"]);
-    assert_eq!(r.code, 3, "{}", r.all());
-    let out = r.all();
-    assert!(out.contains("Partial failure detected:"), "{out}");
-    assert!(
-        out.contains("Keeping independent services: db, cache"),
-        "{out}"
-    );
-    assert!(out.contains("Stopped dependent services: worker"), "{out}");
-    assert!(
-        out.contains("Not starting dependent services: frontend"),
-        "{out}"
-    );
-    assert!(s.pid("db").is_some() && s.pid("cache").is_some());
-    assert_eq!(s.pid("worker"), None);
-    assert_eq!(s.pid("frontend"), None);
 }
 
 #[test]
@@ -371,14 +277,14 @@ fn restart_all_stops_in_reverse_order_and_starts_in_order() {
     let s = Stack::new(FLAKY_API);
     fix_api(&s);
     assert_eq!(s.harness(&["start", "--all"]).code, 0);
-    let before = pids(&s, &["db", "api", "worker", "cache"]);
+    let before = s.pids(&["db", "api", "worker", "cache"]);
     let r = s.harness(&["restart", "--all"]);
     assert_eq!(r.code, 0, "{}", r.all());
     let out = &r.stdout;
     let stopping = out.find("Stopping all services...").expect(out);
     let starting = out.find("Starting all services...").expect(out);
     assert!(stopping < starting, "{out}");
-    let after = pids(&s, &["db", "api", "worker", "cache"]);
+    let after = s.pids(&["db", "api", "worker", "cache"]);
     for (b, a) in before.iter().zip(&after) {
         assert!(a.is_some() && a != b, "{before:?} → {after:?}");
     }
@@ -434,10 +340,10 @@ fn restart_flag_on_some_services_leaves_their_dependents_running() {
     let s = Stack::new(FLAKY_API);
     fix_api(&s);
     assert_eq!(s.harness(&["start", "--all"]).code, 0);
-    let before = pids(&s, &["db", "api", "worker"]);
+    let before = s.pids(&["db", "api", "worker"]);
     let r = s.harness(&["start", "api", "--restart"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    let after = pids(&s, &["db", "api", "worker"]);
+    let after = s.pids(&["db", "api", "worker"]);
     assert_ne!(after[0], before[0], "db restarted");
     assert_ne!(after[1], before[1], "api restarted");
     assert_eq!(after[2], before[2], "worker, outside the scope, untouched");
