@@ -3,6 +3,7 @@
 use super::history::HistoryState;
 use super::io::{ProcessEnd, RunId};
 use super::op::Op;
+use super::spec::RunSpec;
 use super::transition::{KillForRestart, Move};
 use crate::config::Config;
 use crate::graph::Graph;
@@ -236,6 +237,20 @@ impl Engine {
     /// The phase of service `i`.
     pub fn phase(&self, i: usize) -> Phase {
         self.svcs[i].phase
+    }
+
+    /// What run `run` of service `i` runs, while it is the service's run:
+    /// how a runtime that re-attached to it watches it (its notify
+    /// socket). Today every run runs the service's one definition; a
+    /// deploy that holds two versions answers here which one a run is.
+    pub fn run_spec(&self, i: usize, run: RunId) -> Option<RunSpec> {
+        let current = match self.svcs[i].phase {
+            Phase::Spawning { run, .. } | Phase::Up { run, .. } | Phase::Stopping { run, .. } => {
+                Some(run)
+            }
+            Phase::Stopped | Phase::Backoff { .. } => None,
+        };
+        (current == Some(run)).then(|| RunSpec::of(&self.config.services[i]))
     }
 
     /// What the engine knows of service `i` apart from its process.

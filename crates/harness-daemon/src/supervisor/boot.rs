@@ -9,7 +9,7 @@ use crate::metrics;
 use crate::process;
 use crate::store_writer::StoreWriter;
 use harness_core::config::Config;
-use harness_core::engine::{Engine, HistoryState, Input, OpId, Outcome, RunId, RunSpec, ServiceId};
+use harness_core::engine::{Engine, HistoryState, Input, OpId, Outcome, RunId, ServiceId};
 use harness_store::{Project, RunRecord, Store, Write};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -98,10 +98,9 @@ impl Supervisor {
             wanted,
             ended,
         });
-        if alive {
-            // What the run was started with is not stored; the config's
-            // definition tells how to watch it (its notify socket).
-            let spec = RunSpec::of(&self.engine.config().services[service]);
+        // The engine says what the run runs (its notify socket), unless it
+        // has already let the run go.
+        if alive && let Some(spec) = self.engine.run_spec(service, r.run) {
             self.watch_shim(ServiceId(service), r.run, &spec, &r);
         }
     }

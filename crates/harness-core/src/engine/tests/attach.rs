@@ -30,6 +30,13 @@ fn a_run_found_running_is_supervised_again() {
         "its check runs again: {out:?}"
     );
     assert!(!out.iter().any(|a| matches!(a, Action::Stop { .. })));
+    let pg = r.idx("postgres");
+    let spec = r
+        .engine
+        .run_spec(pg, RunId(40))
+        .expect("the run it took over");
+    assert_eq!(spec.unit.key(), "postgres");
+    assert_eq!(r.engine.run_spec(pg, RunId(39)), None, "not another run");
     assert_eq!(
         transitions(&r, "postgres"),
         [(
