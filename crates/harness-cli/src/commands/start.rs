@@ -69,24 +69,12 @@ pub async fn start(project: &Project, config: &Config, a: StartArgs) -> Result<(
         .iter()
         .filter(|e| e.current.pid.is_some())
         .count();
-    let to_start = plan
-        .services
-        .iter()
-        .filter(|e| e.action == PlanAction::Start)
-        .count();
     if a.dry_run {
         return dry_run(&client, &req, plan, a.restart && running > 0).await;
     }
     let all = scope.len() == config.services.len();
     let mut heading = starting_what(&a);
-    let answer = if a.restart && running > 0 {
-        Some(OnPartial::Restart)
-    } else if running > 0 && to_start > 0 {
-        Some(partial(&client, running, plan.services.len(), interactive).await?)
-    } else {
-        None
-    };
-    match answer {
+    match on_partial(&client, &a, &plan, interactive).await? {
         None | Some(OnPartial::Continue) => {}
         Some(OnPartial::Restart) => {
             let why = if a.restart {
@@ -172,6 +160,34 @@ fn starting_what(a: &StartArgs) -> &'static str {
     } else {
         "Starting services..."
     }
+}
+
+/// What to do before starting: `--restart` with something running stops
+/// the scope first; a partial system (some running, some to start) is
+/// reported and asked about; else nothing.
+async fn on_partial(
+    client: &Client,
+    a: &StartArgs,
+    plan: &Plan,
+    interactive: bool,
+) -> Result<Option<OnPartial>, CliError> {
+    let running = plan
+        .services
+        .iter()
+        .filter(|e| e.current.pid.is_some())
+        .count();
+    let to_start = plan
+        .services
+        .iter()
+        .filter(|e| e.action == PlanAction::Start)
+        .count();
+    Ok(if a.restart && running > 0 {
+        Some(OnPartial::Restart)
+    } else if running > 0 && to_start > 0 {
+        Some(partial(client, running, plan.services.len(), interactive).await?)
+    } else {
+        None
+    })
 }
 
 /// Seed 000's partial-system report, and what to do about it: asked on a

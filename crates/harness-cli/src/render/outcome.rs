@@ -43,6 +43,11 @@ pub fn write_failure_summary(
             t.service, t.detail
         )?;
     }
+    write_ways_out(w, s, timed_out)
+}
+
+/// "You can:" and a command for each way out of the failure.
+fn write_ways_out(w: &mut impl Write, s: &Summary, timed_out: &[&Event]) -> io::Result<()> {
     writeln!(w)?;
     if !s.started.is_empty() || !timed_out.is_empty() {
         writeln!(w, "Started services are still running. You can:")?;

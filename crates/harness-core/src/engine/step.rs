@@ -119,34 +119,46 @@ impl Engine {
                 let why = stopped_on_request(end, self.config.services[i].stop_signal);
                 self.record(i, HistoryState::Stopped, why, None, out);
             }
-            Phase::Up { health, since, .. } => {
-                let starting = self.ops.iter().any(|o| {
-                    o.options().is_some()
-                        && o.member(i).is_some_and(|m| m.state == MemberState::Acting)
-                });
-                if starting && end.success() && self.is_completion_dependency(i) {
-                    self.svcs[i].wanted = false;
-                    self.svcs[i].verdict = Verdict::Exited(end);
-                    self.settle_everywhere(i, Stage::Started, "completed", now, out);
-                    let why = "completed (exit code 0)".to_string();
-                    self.record(i, HistoryState::Exited, why, None, out);
-                } else if starting {
-                    // Someone is waiting on this start: say so at once
-                    // rather than retrying behind their back.
-                    self.fail_start(i, end.describe(), now, out);
-                } else {
-                    let e = RunEnd {
-                        end,
-                        why: end.describe(),
-                        forced_failure: false,
-                        since,
-                        health,
-                    };
-                    self.ended_on_its_own(i, e, now, out);
-                }
-            }
+            Phase::Up { health, since, .. } => self.ended_while_up(i, end, since, health, now, out),
             // The machine lets only a run that is up or stopping end.
             Phase::Stopped | Phase::Spawning { .. } | Phase::Backoff { .. } => {}
+        }
+    }
+
+    /// A run that was up ended: a one-shot a start waits on completed, a
+    /// start waiting on it failed, or (nobody waiting) its restart policy
+    /// decides.
+    fn ended_while_up(
+        &mut self,
+        i: usize,
+        end: ProcessEnd,
+        since: Instant,
+        health: ProbeHealth,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let starting = self.ops.iter().any(|o| {
+            o.options().is_some() && o.member(i).is_some_and(|m| m.state == MemberState::Acting)
+        });
+        if starting && end.success() && self.is_completion_dependency(i) {
+            self.svcs[i].wanted = false;
+            self.svcs[i].verdict = Verdict::Exited(end);
+            self.settle_everywhere(i, Stage::Started, "completed", now, out);
+            let why = "completed (exit code 0)".to_string();
+            self.record(i, HistoryState::Exited, why, None, out);
+        } else if starting {
+            // Someone is waiting on this start: say so at once rather
+            // than retrying behind their back.
+            self.fail_start(i, end.describe(), now, out);
+        } else {
+            let e = RunEnd {
+                end,
+                why: end.describe(),
+                forced_failure: false,
+                since,
+                health,
+            };
+            self.ended_on_its_own(i, e, now, out);
         }
     }
 
