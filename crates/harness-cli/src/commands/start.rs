@@ -74,7 +74,7 @@ pub async fn start(project: &Project, config: &Config, a: StartArgs) -> Result<(
     }
     let all = scope.len() == config.services.len();
     let mut heading = starting_what(&a);
-    match on_partial(&client, &a, &plan, interactive).await? {
+    match on_partial(&client, &a, &plan, running, interactive).await? {
         None | Some(OnPartial::Continue) => {}
         Some(OnPartial::Restart) => {
             let why = if a.restart {
@@ -162,20 +162,17 @@ fn starting_what(a: &StartArgs) -> &'static str {
     }
 }
 
-/// What to do before starting: `--restart` with something running stops
+/// What to do before starting, with `running` of the plan's services
+/// running: `--restart` with something running stops
 /// the scope first; a partial system (some running, some to start) is
 /// reported and asked about; else nothing.
 async fn on_partial(
     client: &Client,
     a: &StartArgs,
     plan: &Plan,
+    running: usize,
     interactive: bool,
 ) -> Result<Option<OnPartial>, CliError> {
-    let running = plan
-        .services
-        .iter()
-        .filter(|e| e.current.pid.is_some())
-        .count();
     let to_start = plan
         .services
         .iter()
