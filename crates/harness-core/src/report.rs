@@ -55,7 +55,8 @@ pub enum SystemState {
     /// Everything asked for is up, some of it unhealthy.
     Degraded,
     /// Nothing is up, and something failed (a start, or a run that ended
-    /// badly): the stack is down because of a failure, not by request.
+    /// badly, also one waiting to be restarted): the stack is down because
+    /// of a failure, not by request.
     Failed,
     /// Nothing is up, and nothing failed.
     Stopped,

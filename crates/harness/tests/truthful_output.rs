@@ -76,6 +76,20 @@ fn a_start_says_what_waits_and_a_start_that_found_everything_up_says_so() {
         again.stdout
     );
     assert!(!again.stdout.contains("started in"), "{}", again.stdout);
+    let no_wait = s.harness(&["start", "--all", "--no-wait"]);
+    assert_eq!(no_wait.code, 0, "{}", no_wait.all());
+    assert!(
+        no_wait
+            .stdout
+            .contains("All 2 services are already running; nothing to start"),
+        "{}",
+        no_wait.stdout
+    );
+    assert!(
+        !no_wait.stdout.contains("Services started"),
+        "{}",
+        no_wait.stdout
+    );
 }
 
 #[test]

@@ -266,18 +266,19 @@ fn finish(s: &Summary, no_wait: bool) -> Result<(), CliError> {
             s.warned[0],
             hx = render::hx()
         );
-    } else if no_wait {
-        println!(
-            "\nServices started. Check status with: {} status",
-            render::hx()
-        );
     } else if !s.started.is_empty() && s.existing.len() == s.started.len() {
-        // Nothing was started: say what is true.
+        // Nothing was started (with or without --no-wait): say what is
+        // true.
         let all = if s.started.len() == 1 { "" } else { "All " };
         let verb = if s.started.len() == 1 { "is" } else { "are" };
         println!(
             "\n{all}{} {verb} already running; nothing to start",
             render::count(s.started.len())
+        );
+    } else if no_wait {
+        println!(
+            "\nServices started. Check status with: {} status",
+            render::hx()
         );
     } else {
         // All of them are up now, some started by this command.

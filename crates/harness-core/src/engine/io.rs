@@ -131,7 +131,7 @@ pub enum Input {
     },
     /// A spawn succeeded.
     Spawned {
-        /// Service index.
+        /// Service index when the run began (the engine goes by `run`).
         service: ServiceId,
         /// The run spawned.
         run: RunId,
@@ -140,7 +140,7 @@ pub enum Input {
     },
     /// A spawn could not be carried out.
     SpawnFailed {
-        /// Service index.
+        /// Service index when the run began (the engine goes by `run`).
         service: ServiceId,
         /// The run that failed.
         run: RunId,
@@ -149,7 +149,7 @@ pub enum Input {
     },
     /// A run the last daemon recorded, found when this one started.
     Attached {
-        /// Service index.
+        /// Service index (fed at boot, before any reload).
         service: ServiceId,
         /// Its run.
         run: RunId,
@@ -166,7 +166,7 @@ pub enum Input {
     },
     /// A run ended.
     Exited {
-        /// Service index.
+        /// Service index when the run began (the engine goes by `run`).
         service: ServiceId,
         /// The run that ended.
         run: RunId,
@@ -175,7 +175,7 @@ pub enum Input {
     },
     /// A probe answered.
     Probed {
-        /// Service index.
+        /// Service index when the run began (the engine goes by `run`).
         service: ServiceId,
         /// The run it probed.
         run: RunId,
@@ -186,7 +186,7 @@ pub enum Input {
     },
     /// A service pushed something about itself.
     Notified {
-        /// Service index.
+        /// Service index when the run began (the engine goes by `run`).
         service: ServiceId,
         /// The run it came from.
         run: RunId,

@@ -80,6 +80,18 @@ pub enum ProbeHealth {
     Unhealthy,
 }
 
+impl Phase {
+    /// The run it has, if it has one (spawning, up or stopping).
+    pub fn run(&self) -> Option<RunId> {
+        match *self {
+            Phase::Spawning { run, .. } | Phase::Up { run, .. } | Phase::Stopping { run, .. } => {
+                Some(run)
+            }
+            Phase::Stopped | Phase::Backoff { .. } => None,
+        }
+    }
+}
+
 /// Why a service is not simply running or cleanly stopped; shown in notes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Verdict {
@@ -244,13 +256,7 @@ impl Engine {
     /// socket). Today every run runs the service's one definition; a
     /// deploy that holds two versions answers here which one a run is.
     pub fn run_spec(&self, i: usize, run: RunId) -> Option<RunSpec> {
-        let current = match self.svcs[i].phase {
-            Phase::Spawning { run, .. } | Phase::Up { run, .. } | Phase::Stopping { run, .. } => {
-                Some(run)
-            }
-            Phase::Stopped | Phase::Backoff { .. } => None,
-        };
-        (current == Some(run)).then(|| RunSpec::of(&self.config.services[i]))
+        (self.svcs[i].phase.run() == Some(run)).then(|| RunSpec::of(&self.config.services[i]))
     }
 
     /// What the engine knows of service `i` apart from its process.

@@ -39,9 +39,6 @@ impl Engine {
             Input::Cancel { op } => self
                 .ops
                 .retain(|o| o.id != op || matches!(o.kind, OpKind::Stop(_))),
-            Input::Spawned { service, run, pid } => {
-                self.spawned(service.0, run, pid, now, &mut out)
-            }
             Input::Attached {
                 service,
                 run,
@@ -59,31 +56,41 @@ impl Engine {
                 };
                 self.attached(service.0, found, now, &mut out)
             }
-            Input::SpawnFailed {
-                service,
-                run,
-                reason,
-            } => self.spawn_failed(service.0, run, reason, now, &mut out),
-            Input::Exited { service, run, end } => self.exited(service.0, run, end, now, &mut out),
-            Input::Probed {
-                service,
-                run,
-                kind,
-                ok,
-            } => match kind {
-                ProbeKind::Ready => self.probed(service.0, run, ok, now, &mut out),
-                ProbeKind::Live => self.probed_live(service.0, run, ok, now, &mut out),
-                ProbeKind::Startup => self.probed_startup(service.0, run, ok, now, &mut out),
-            },
-            Input::Notified {
-                service,
-                run,
-                message,
-            } => self.notified(service.0, run, message, now, &mut out),
             Input::Tick => {}
+            fact => self.run_fact(fact, now, &mut out),
         }
         self.advance(now, &mut out);
         out
+    }
+
+    /// A fact about one run, handed to the service whose run it is. Facts
+    /// go by their run, which is never reused, not by the service's place
+    /// in the config, which a reload may change: a fact about a run no
+    /// service has any more is stale and ignored.
+    fn run_fact(&mut self, fact: Input, now: Instant, out: &mut Vec<Action>) {
+        let run = match &fact {
+            Input::Spawned { run, .. }
+            | Input::SpawnFailed { run, .. }
+            | Input::Exited { run, .. }
+            | Input::Probed { run, .. }
+            | Input::Notified { run, .. } => *run,
+            _ => return,
+        };
+        let Some(i) = self.svcs.iter().position(|s| s.phase.run() == Some(run)) else {
+            return;
+        };
+        match fact {
+            Input::Spawned { pid, .. } => self.spawned(i, run, pid, now, out),
+            Input::SpawnFailed { reason, .. } => self.spawn_failed(i, run, reason, now, out),
+            Input::Exited { end, .. } => self.exited(i, run, end, now, out),
+            Input::Probed { kind, ok, .. } => match kind {
+                ProbeKind::Ready => self.probed(i, run, ok, now, out),
+                ProbeKind::Live => self.probed_live(i, run, ok, now, out),
+                ProbeKind::Startup => self.probed_startup(i, run, ok, now, out),
+            },
+            Input::Notified { message, .. } => self.notified(i, run, message, now, out),
+            _ => {}
+        }
     }
 
     pub(super) fn exited(

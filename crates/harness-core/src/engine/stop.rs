@@ -162,7 +162,11 @@ impl Engine {
         }
         match before {
             Phase::Up { run, pid, .. } => {
-                self.record(i, HistoryState::Stopping, why, cause, out);
+                // A stop the history already shows (one a previous daemon
+                // began) is not shown again.
+                if self.svcs[i].recorded != HistoryState::Stopping {
+                    self.record(i, HistoryState::Stopping, why, cause, out);
+                }
                 out.push(Action::Stop {
                     service: ServiceId(i),
                     run,

@@ -134,7 +134,11 @@ impl Engine {
             .map(|(r, _)| r)
             .collect();
         let any_up = rows.iter().any(|r| r.pid.is_some());
-        let any_failed = rows.iter().any(|r| r.health == Health::Failed);
+        // Down because a start failed or a run ended that nobody stopped
+        // (also while it waits to be restarted): not stopped on request.
+        let any_failed = rows
+            .iter()
+            .any(|r| r.health == Health::Failed || r.status == Status::Restarting);
         let up = |r: &&ServiceView| matches!(r.status, Status::Running | Status::Starting);
         if !any_up {
             if any_failed {

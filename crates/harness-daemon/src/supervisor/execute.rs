@@ -33,14 +33,14 @@ impl Supervisor {
                 self.spawn(service, run, *spec);
             }
             Action::Stop {
-                service,
                 run,
                 pid,
                 signal,
                 grace,
+                ..
             } => {
                 let task = tokio::spawn(process::stop_group(ProcessGroup(pid), signal, grace));
-                self.stops.insert((service, run), task.abort_handle());
+                self.stops.insert(run, task.abort_handle());
             }
             Action::Probe {
                 service,

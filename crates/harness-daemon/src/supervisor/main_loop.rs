@@ -61,8 +61,8 @@ impl Supervisor {
                 }
                 Msg::Health(names, reply) => self.health(names, reply),
                 Msg::Fact(input) => {
-                    if let Input::Exited { service, run, .. } = &input
-                        && let Some(h) = self.stops.remove(&(*service, *run))
+                    if let Input::Exited { run, .. } = &input
+                        && let Some(h) = self.stops.remove(run)
                     {
                         h.abort();
                     }

@@ -29,7 +29,7 @@ use crate::process;
 use crate::store_writer::StoreWriter;
 use config_file::ConfigFile;
 use harness_api::OpEvent;
-use harness_core::engine::{Engine, OpId, Outcome, RunId, ServiceId};
+use harness_core::engine::{Engine, OpId, Outcome, RunId};
 use harness_store::Project;
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -50,7 +50,9 @@ pub struct Supervisor {
     tx: mpsc::UnboundedSender<Msg>,
     store: StoreWriter,
     clients: HashMap<OpId, mpsc::Sender<OpEvent>>,
-    stops: HashMap<(ServiceId, RunId), AbortHandle>,
+    /// The stop task of each run being stopped, by run (never reused),
+    /// aborted when the run ends.
+    stops: HashMap<RunId, AbortHandle>,
     next_op: OpId,
     /// Each service's outcome as last written to the store.
     saved: HashMap<String, Outcome>,

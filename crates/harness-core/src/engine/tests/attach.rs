@@ -77,6 +77,36 @@ fn a_stop_the_last_daemon_began_is_finished() {
 }
 
 #[test]
+fn a_stop_already_in_the_history_is_not_written_twice() {
+    let mut r = Rig::new(STACK);
+    let cache = r.idx("cache");
+    // The last daemon wrote `running → stopping` and died.
+    r.engine.restore_recorded(cache, HistoryState::Stopping);
+    r.recorded.insert(cache, HistoryState::Stopping);
+    let out = attach(&mut r, "cache", false, None);
+    assert!(out.iter().any(|a| matches!(a, Action::Stop { .. })));
+    assert!(
+        transitions(&r, "cache").is_empty(),
+        "{:?}",
+        transitions(&r, "cache")
+    );
+    let (service, run) = (ServiceId(cache), r.run_of("cache"));
+    r.feed(Input::Exited {
+        service,
+        run,
+        end: ProcessEnd::Signaled(15),
+    });
+    assert_eq!(
+        transitions(&r, "cache"),
+        [(
+            "stopping".to_string(),
+            "stopped".to_string(),
+            "stop requested; ended by SIGTERM".to_string()
+        )]
+    );
+}
+
+#[test]
 fn a_run_that_ended_while_no_daemon_ran_is_not_signalled() {
     for wanted in [true, false] {
         let mut r = Rig::new(STACK);

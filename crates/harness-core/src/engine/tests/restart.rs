@@ -335,3 +335,16 @@ fn restarts_and_give_ups_are_health_events_with_seed_004_lines() {
     }
     assert!(!HealthEvent::is_line("Service is fine"));
 }
+
+#[test]
+fn a_stack_whose_only_service_waits_to_restart_is_failed_not_stopped() {
+    let mut r = Rig::new(RESTARTING);
+    let a = r.start(&["db"], StartOptions::default());
+    r.confirm(&a);
+    r.at(300).feed(Input::Tick);
+    r.at(20_000);
+    kill9(&mut r, "db");
+    let report = r.engine.report(r.now);
+    assert_eq!(report.services[0].status, Status::Restarting);
+    assert_eq!(report.system_state, SystemState::Failed);
+}

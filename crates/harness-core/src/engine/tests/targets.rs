@@ -134,3 +134,39 @@ fn a_spawn_carries_what_to_run_as_the_engine_decided_it() {
         "a command probe runs as the service does"
     );
 }
+
+#[test]
+fn facts_reach_their_run_after_a_reload_renumbers_the_services() {
+    let mut r = Rig::new(STACK);
+    let a = r.start(&["cache"], StartOptions::default());
+    r.confirm(&a);
+    r.at(300).feed(Input::Tick);
+    let (old, run) = (ServiceId(r.idx("cache")), r.run_of("cache"));
+    // A service added above cache moves it one place down.
+    let grown = format!(
+        "services:\n  first:\n    command: x\n{}",
+        &STACK["\nservices:\n".len()..]
+    );
+    let config = parse(&grown, "services.yaml").expect("valid config");
+    assert_eq!(r.engine.reload(config), Ok(()));
+    assert_ne!(ServiceId(r.idx("cache")), old, "renumbered");
+    // The rig's own record of history rows goes by place too.
+    if let Some(last) = r.recorded.remove(&old.0) {
+        let now = r.idx("cache");
+        r.recorded.insert(now, last);
+    }
+    // A task started before the reload still reports with the old place.
+    r.feed(Input::Exited {
+        service: old,
+        run,
+        end: ProcessEnd::Exited(3),
+    });
+    assert!(
+        !matches!(r.engine.phase(r.idx("cache")), Phase::Up { .. }),
+        "cache's end reached cache"
+    );
+    assert!(
+        matches!(r.engine.phase(r.idx("first")), Phase::Stopped),
+        "and nobody else"
+    );
+}
