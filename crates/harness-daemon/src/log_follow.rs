@@ -34,8 +34,9 @@ impl LogFollower {
         Self::from(path, len, inode)
     }
 
-    /// The whole lines written since the last read (up to 1 MiB of them),
-    /// or `None` if there are none yet. A file replaced (rotated) or cut
+    /// The whole lines written since the last read (up to 1 MiB of them;
+    /// a longer line comes in 1 MiB pieces), or `None` if there are none
+    /// yet. A file replaced (rotated) or cut
     /// shorter is read again from its start; a line still being written
     /// waits for the next read.
     pub fn read_more(&mut self) -> Option<Vec<u8>> {
@@ -51,7 +52,14 @@ impl LogFollower {
         f.seek(SeekFrom::Start(self.offset)).ok()?;
         let mut buf = Vec::new();
         f.take(CHUNK).read_to_end(&mut buf).ok()?;
-        let end = buf.iter().rposition(|&b| b == b'\n').map(|i| i + 1)?;
+        let end = match buf.iter().rposition(|&b| b == b'\n') {
+            Some(i) => i + 1,
+            // A line longer than a whole chunk (the shim writes such a
+            // line in pieces): pass it on in pieces too, or the follower
+            // would wait for its end forever.
+            None if buf.len() as u64 == CHUNK => buf.len(),
+            None => return None,
+        };
         buf.truncate(end);
         self.offset += end as u64;
         Some(buf)
@@ -82,5 +90,22 @@ mod tests {
         std::fs::rename(&path, dir.path().join("api.log.1")).unwrap();
         std::fs::write(&path, "new\n").unwrap();
         assert_eq!(f.read_more().as_deref(), Some(&b"new\n"[..]));
+    }
+
+    #[test]
+    fn a_line_longer_than_a_chunk_comes_in_pieces() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.log");
+        std::fs::write(&path, "").unwrap();
+        let mut f = LogFollower::at_end(&path);
+        let long = vec![b'x'; CHUNK as usize + 10];
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        file.write_all(&long).unwrap();
+        file.write_all(b"\nready\n").unwrap();
+        assert_eq!(f.read_more().map(|b| b.len()), Some(CHUNK as usize));
+        assert_eq!(f.read_more().as_deref(), Some(&b"xxxxxxxxxx\nready\n"[..]));
     }
 }

@@ -8,7 +8,7 @@ use crate::client::Client;
 use crate::error::CliError;
 use crate::prompt::{self, Answer};
 use crate::render::{self, Style};
-use harness_api::{OnFailure, Phase, Recovery, StartRequest, Summary, WarningReason};
+use harness_api::{OnFailure, Phase, Recovery, StartRequest, Summary};
 use harness_core::graph::Graph;
 
 /// The answers of the failure prompt, in the order shown.
@@ -85,6 +85,19 @@ impl StartSession<'_> {
             }
             if let Some(r) = &s.recovery {
                 return recovered(&s, r);
+            }
+            if req.on_failure != OnFailure::Keep {
+                // A daemon from an older harness, still running after an
+                // upgrade, ignores `on_failure`: say so rather than let
+                // the flag pass as done.
+                let _ = fail(&s, &last);
+                eprintln!(
+                    "\nError: the running daemon did not carry out the failure policy \
+                     ({}); it may be an older harness: run `{} daemon stop` and start again",
+                    policy_flag(req.on_failure),
+                    render::hx()
+                );
+                return Err(CliError::ServiceFailed);
             }
             if !self.interactive {
                 return fail(&s, &last);
@@ -187,40 +200,22 @@ impl StartSession<'_> {
     }
 }
 
+/// The flag that asks for `policy`.
+fn policy_flag(policy: OnFailure) -> &'static str {
+    match policy {
+        OnFailure::Keep => "--no-interactive",
+        OnFailure::Teardown => "--teardown-on-failure",
+        OnFailure::Rollback => "--rollback-on-failure",
+        OnFailure::SmartRollback => "--smart-rollback",
+    }
+}
+
 /// Reports what the daemon's `on_failure` policy did; exit 3.
 fn recovered(s: &Summary, r: &Recovery) -> Result<(), CliError> {
-    match r.policy {
-        OnFailure::Keep => return fail(s, &LastSeen::new()),
-        OnFailure::Teardown => {
-            println!(
-                "Stopped {} in {:.1}s",
-                render::count(r.stopped.len()),
-                r.elapsed
-            );
-            eprintln!("\nError: Startup failed, all services stopped");
-        }
-        OnFailure::Rollback => {
-            if r.stopped.is_empty() {
-                println!("\nNothing to roll back: this command started no service.");
-            }
-            if r.left_running.is_empty() {
-                eprintln!("\nError: Startup failed, all services stopped");
-            } else {
-                println!(
-                    "  Left running (already running before this command): {}",
-                    r.left_running.join(", ")
-                );
-                eprintln!("\nError: Startup failed, services started by this command were stopped");
-            }
-        }
-        OnFailure::SmartRollback => {
-            render::smart_rollback(r);
-            eprintln!(
-                "\nError: Partial startup failure: {} failed",
-                s.failed.join(", ")
-            );
-        }
+    if r.policy == OnFailure::Keep {
+        return fail(s, &LastSeen::new());
     }
+    render::recovery(s, r);
     Err(CliError::ServiceFailed)
 }
 
@@ -246,47 +241,8 @@ fn fail(s: &Summary, last: &LastSeen) -> Result<(), CliError> {
     Err(CliError::ServiceFailed)
 }
 
+/// Reports a start that succeeded; exit 0.
 fn finish(s: &Summary, no_wait: bool) -> Result<(), CliError> {
-    if !s.warnings.is_empty() {
-        println!();
-        for w in &s.warnings {
-            println!(
-                "Warning: Service '{}' {}",
-                w.service,
-                match w.reason {
-                    WarningReason::DependenciesNotHealthy => {
-                        "started although its dependencies are not healthy"
-                    }
-                    WarningReason::NotHealthy => "started but is not healthy",
-                }
-            );
-        }
-        println!(
-            "  • Check status: {hx} status\n  • View logs: {hx} logs {}",
-            s.warned[0],
-            hx = render::hx()
-        );
-    } else if !s.started.is_empty() && s.existing.len() == s.started.len() {
-        // Nothing was started (with or without --no-wait): say what is
-        // true.
-        let all = if s.started.len() == 1 { "" } else { "All " };
-        let verb = if s.started.len() == 1 { "is" } else { "are" };
-        println!(
-            "\n{all}{} {verb} already running; nothing to start",
-            render::count(s.started.len())
-        );
-    } else if no_wait {
-        println!(
-            "\nServices started. Check status with: {} status",
-            render::hx()
-        );
-    } else {
-        // All of them are up now, some started by this command.
-        println!(
-            "\nAll {} started in {:.1}s",
-            render::count(s.started.len()),
-            s.elapsed
-        );
-    }
+    render::success(s, no_wait);
     Ok(())
 }

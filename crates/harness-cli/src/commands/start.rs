@@ -94,7 +94,7 @@ pub async fn start(project: &Project, config: &Config, a: StartArgs) -> Result<(
             return Err(CliError::Interrupted);
         }
     }
-    let run = StartSession {
+    let session = StartSession {
         client: &client,
         graph: Graph::new(config),
         scope,
@@ -103,7 +103,7 @@ pub async fn start(project: &Project, config: &Config, a: StartArgs) -> Result<(
         no_wait: a.flags.no_wait,
         timeout_secs: req.timeout_secs,
     };
-    run.start(req, heading).await
+    session.start(req, heading).await
 }
 
 /// The request `start`'s arguments make.
@@ -242,7 +242,7 @@ pub async fn restart(project: &Project, config: &Config, a: RestartArgs) -> Resu
         .into_iter()
         .map(|e| e.current.name)
         .collect();
-    let run = StartSession {
+    let session = StartSession {
         client: &client,
         graph: Graph::new(config),
         scope,
@@ -251,7 +251,7 @@ pub async fn restart(project: &Project, config: &Config, a: RestartArgs) -> Resu
         no_wait: a.flags.no_wait,
         timeout_secs: req.timeout_secs,
     };
-    run.start(req, starting_heading(all)).await
+    session.start(req, starting_heading(all)).await
 }
 
 impl FailureFlags {

@@ -2,6 +2,7 @@
 
 use super::to_stdout;
 use harness_api::HistoryEntry;
+use harness_core::engine::HistoryState;
 use std::collections::HashMap;
 use std::io::{self, Write};
 
@@ -26,6 +27,8 @@ pub fn write_history(w: &mut impl Write, rows: &[HistoryEntry]) -> io::Result<()
         reason: String,
         /// The request the chain began with ("retry chosen at prompt").
         cause: Option<String>,
+        /// The last row named a request: its reason says it already.
+        last_has_cause: bool,
     }
     let mut lines: Vec<Line> = Vec::new();
     let mut open: HashMap<String, usize> = HashMap::new();
@@ -37,6 +40,7 @@ pub fn write_history(w: &mut impl Write, rows: &[HistoryEntry]) -> io::Result<()
             line.chain.push(r.to.clone());
             line.reason = r.reason.clone();
             line.cause = line.cause.take().or_else(|| r.cause.clone());
+            line.last_has_cause = r.cause.is_some();
         } else {
             open.insert(r.service.clone(), lines.len());
             lines.push(Line {
@@ -45,17 +49,20 @@ pub fn write_history(w: &mut impl Write, rows: &[HistoryEntry]) -> io::Result<()
                 chain: vec![r.from.clone(), r.to.clone()],
                 reason: r.reason.clone(),
                 cause: r.cause.clone(),
+                last_has_cause: r.cause.is_some(),
             });
         }
-        if !matches!(r.to.as_str(), "starting" | "stopping") {
+        // A chain stays open while a process exists (starting, stopping).
+        if !HistoryState::parse(&r.to).is_some_and(HistoryState::is_transient) {
             open.remove(&r.service);
         }
     }
     for l in lines {
         // Keep why the chain began after how it ended ("healthy; retry
-        // chosen at prompt"), unless the last reason already says it.
+        // chosen at prompt"), unless the last row named a request (the
+        // engine puts a row's cause in its reason).
         let reason = match &l.cause {
-            Some(c) if !l.reason.contains(c.as_str()) => format!("{}; {c}", l.reason),
+            Some(c) if !l.last_has_cause => format!("{}; {c}", l.reason),
             _ => l.reason,
         };
         writeln!(

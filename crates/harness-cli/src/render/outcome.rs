@@ -2,7 +2,7 @@
 //! what a smart rollback kept and stopped.
 
 use super::{count, hx, to_stderr, to_stdout};
-use harness_api::{Phase, Progress as Event, Recovery, Summary};
+use harness_api::{OnFailure, Phase, Progress as Event, Recovery, Summary, WarningReason};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -118,11 +118,6 @@ pub fn write_interrupted(w: &mut impl Write, last: &BTreeMap<String, Event>) -> 
 }
 
 /// What a smart rollback kept, stopped and never started.
-pub fn smart_rollback(r: &Recovery) {
-    to_stdout(|w| write_smart_rollback(w, r));
-}
-
-/// [`smart_rollback`].
 pub fn write_smart_rollback(w: &mut impl Write, r: &Recovery) -> io::Result<()> {
     writeln!(w, "\nPartial failure detected:")?;
     let lines = [
@@ -141,4 +136,105 @@ pub fn write_smart_rollback(w: &mut impl Write, r: &Recovery) -> io::Result<()> 
         }
     }
     Ok(())
+}
+
+/// What a start that succeeded says: its warnings, that nothing needed
+/// starting, or how long it took.
+pub fn success(s: &Summary, no_wait: bool) {
+    to_stdout(|w| write_success(w, s, no_wait));
+}
+
+/// [`success`].
+pub fn write_success(w: &mut impl Write, s: &Summary, no_wait: bool) -> io::Result<()> {
+    if !s.warnings.is_empty() {
+        writeln!(w)?;
+        for warning in &s.warnings {
+            let why = match warning.reason {
+                WarningReason::DependenciesNotHealthy => {
+                    "started although its dependencies are not healthy"
+                }
+                WarningReason::NotHealthy => "started but is not healthy",
+            };
+            writeln!(w, "Warning: Service '{}' {why}", warning.service)?;
+        }
+        writeln!(
+            w,
+            "  • Check status: {hx} status\n  • View logs: {hx} logs {}",
+            s.warned[0],
+            hx = hx()
+        )
+    } else if !s.started.is_empty() && s.existing.len() == s.started.len() {
+        // Nothing was started (with or without --no-wait): say what is
+        // true.
+        let all = if s.started.len() == 1 { "" } else { "All " };
+        let verb = if s.started.len() == 1 { "is" } else { "are" };
+        writeln!(
+            w,
+            "\n{all}{} {verb} already running; nothing to start",
+            count(s.started.len())
+        )
+    } else if no_wait {
+        writeln!(w, "\nServices started. Check status with: {} status", hx())
+    } else {
+        // All of them are up now, some started by this command.
+        writeln!(
+            w,
+            "\nAll {} started in {:.1}s",
+            count(s.started.len()),
+            s.elapsed
+        )
+    }
+}
+
+/// What a failed start's recovery did: on stdout what was stopped and
+/// left, on stderr the error.
+pub fn recovery(s: &Summary, r: &Recovery) {
+    let mut err = Vec::new();
+    to_stdout(|w| write_recovery(w, &mut err, s, r));
+    eprint!("{}", String::from_utf8_lossy(&err));
+}
+
+/// [`recovery`]: the report to `w`, the error to `err`.
+pub fn write_recovery(
+    w: &mut impl Write,
+    err: &mut impl Write,
+    s: &Summary,
+    r: &Recovery,
+) -> io::Result<()> {
+    match r.policy {
+        OnFailure::Keep => Ok(()),
+        OnFailure::Teardown => {
+            writeln!(w, "Stopped {} in {:.1}s", count(r.stopped.len()), r.elapsed)?;
+            writeln!(err, "\nError: Startup failed, all services stopped")
+        }
+        OnFailure::Rollback => {
+            if r.stopped.is_empty() {
+                writeln!(
+                    w,
+                    "\nNothing to roll back: this command started no service."
+                )?;
+            }
+            if !r.left_running.is_empty() {
+                writeln!(
+                    w,
+                    "  Left running (already running before this command): {}",
+                    r.left_running.join(", ")
+                )?;
+            }
+            let what = match (r.stopped.is_empty(), r.left_running.is_empty()) {
+                (true, _) => "nothing was stopped",
+                (false, true) => "all services stopped",
+                (false, false) => "services started by this command were stopped",
+            };
+            writeln!(err, "\nError: Startup failed, {what}")
+        }
+        OnFailure::SmartRollback => {
+            write_smart_rollback(w, r)?;
+            writeln!(
+                err,
+                "\nError: Partial startup failure: {} failed",
+                s.failed.join(", ")
+            )
+        }
+    }
 }

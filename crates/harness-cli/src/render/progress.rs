@@ -48,6 +48,22 @@ fn percent(phase: Phase) -> u64 {
     }
 }
 
+/// One event as a plain line (output that is not a terminal), the name
+/// padded to `width`.
+pub(super) fn plain_line(p: &Event, width: usize) -> String {
+    format!(
+        "  {} {:<width$} {}",
+        symbol(p.phase),
+        p.service,
+        describe(p)
+    )
+}
+
+/// One event as a rollback shows it: only the start of each stop.
+pub(super) fn rollback_line(p: &Event) -> Option<String> {
+    (p.phase == Phase::Stopping).then(|| format!("  ↶ Stopping {}...", p.service))
+}
+
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
@@ -85,20 +101,15 @@ impl Progress {
     /// Shows one event.
     pub fn update(&mut self, p: &Event) {
         if self.style == Style::Rollback {
-            if p.phase == Phase::Stopping {
-                println!("  ↶ Stopping {}...", p.service);
+            if let Some(line) = rollback_line(p) {
+                println!("{line}");
             }
             return;
         }
         self.width = self.width.max(p.service.len() + 1);
         let width = self.width;
         let Some((multi, bars)) = &mut self.bars else {
-            println!(
-                "  {} {:<width$} {}",
-                symbol(p.phase),
-                p.service,
-                describe(p)
-            );
+            println!("{}", plain_line(p, width));
             return;
         };
         let bar = bars.entry(p.service.clone()).or_insert_with(|| {

@@ -3,8 +3,11 @@
 //! as a changed snapshot.
 
 use super::history::write_history;
-use super::outcome::{write_failure_summary, write_interrupted, write_smart_rollback};
+use super::outcome::{
+    write_failure_summary, write_interrupted, write_recovery, write_smart_rollback, write_success,
+};
 use super::plan::{write_plan, write_state_check};
+use super::progress::{plain_line, rollback_line};
 use super::status::write_status;
 use harness_api::*;
 use std::collections::BTreeMap;
@@ -314,4 +317,96 @@ fn smart_rollback_report() {
         unhealthy: vec!["api".into()],
     };
     insta::assert_snapshot!(text(|w| write_smart_rollback(w, &r)));
+}
+
+#[test]
+fn success_says_what_was_started_and_what_already_ran() {
+    let up = Summary {
+        success: true,
+        elapsed: 1.25,
+        started: vec!["db".into(), "api".into()],
+        ..Summary::default()
+    };
+    let found = Summary {
+        existing: up.started.clone(),
+        ..up.clone()
+    };
+    let warned = Summary {
+        warned: vec!["api".into()],
+        warnings: vec![Warning {
+            service: "api".into(),
+            reason: WarningReason::NotHealthy,
+        }],
+        ..up.clone()
+    };
+    insta::assert_snapshot!(format!(
+        "{}---{}---{}---{}---{}",
+        text(|w| write_success(w, &up, false)),
+        text(|w| write_success(w, &up, true)),
+        text(|w| write_success(w, &found, false)),
+        text(|w| write_success(w, &found, true)),
+        text(|w| write_success(w, &warned, false)),
+    ));
+}
+
+#[test]
+fn recovery_reports_of_each_policy() {
+    let s = Summary {
+        failed: vec!["api".into()],
+        ..summary()
+    };
+    let report = |policy, stopped: &[&str], left: &[&str]| Recovery {
+        policy,
+        stopped: stopped.iter().map(|n| n.to_string()).collect(),
+        elapsed: 0.2,
+        left_running: left.iter().map(|n| n.to_string()).collect(),
+        ..Recovery::default()
+    };
+    let both = |r: &Recovery| {
+        let mut err = Vec::new();
+        let out = text(|w| write_recovery(w, &mut err, &s, r));
+        format!("stdout:\n{out}stderr:\n{}", String::from_utf8_lossy(&err))
+    };
+    insta::assert_snapshot!(
+        [
+            both(&report(OnFailure::Teardown, &["db", "cache"], &[])),
+            both(&report(OnFailure::Rollback, &["db"], &[])),
+            both(&report(OnFailure::Rollback, &["db"], &["cache"])),
+            both(&report(OnFailure::Rollback, &[], &["db"])),
+            both(&Recovery {
+                kept: vec!["db".into()],
+                ..report(OnFailure::SmartRollback, &["web"], &[])
+            }),
+        ]
+        .join("---\n")
+    );
+}
+
+#[test]
+fn progress_lines_off_a_terminal() {
+    let lines: Vec<String> = [
+        progress("api", Phase::Waiting, "waiting for db"),
+        progress("db", Phase::Starting, ""),
+        progress("db", Phase::Healthy, "healthy in 251ms"),
+        progress("cache", Phase::Existing, "using existing (healthy)"),
+        progress("api", Phase::Failed, "exit code 1"),
+        progress("web", Phase::Blocked, "dependency failed: api"),
+        progress("search", Phase::TimedOut, "timeout after 5s"),
+        progress("metrics", Phase::Warning, "started, deps unhealthy"),
+        progress("once", Phase::Started, ""),
+        progress("db", Phase::Stopping, ""),
+        progress("db", Phase::Stopped, ""),
+    ]
+    .iter()
+    .map(|p| plain_line(p, 12))
+    .chain(
+        [
+            progress("db", Phase::Stopping, ""),
+            progress("db", Phase::Stopped, ""),
+        ]
+        .iter()
+        .filter_map(rollback_line),
+    )
+    .collect();
+    insta::assert_snapshot!(lines.join("\n"));
 }

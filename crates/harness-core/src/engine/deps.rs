@@ -50,32 +50,42 @@ impl Engine {
             _ => None,
         });
         let broken = |what: &str| DepState::Broken(format!("dependency {what}: {name}"));
-        match (self.svcs[d].phase, cond) {
-            (Phase::Up { .. }, Condition::Started) => DepState::Met,
-            (
-                Phase::Up {
-                    health: ProbeHealth::Healthy,
-                    ..
-                },
-                Condition::Healthy,
-            ) => DepState::Met,
-            (Phase::Up { .. }, Condition::Healthy) => match settled {
+        if self.meets(d, cond) {
+            return DepState::Met;
+        }
+        match self.svcs[d].phase {
+            Phase::Up { .. } if cond == Condition::Healthy => match settled {
                 Some(Stage::TimedOut | Stage::Warning) => broken("unhealthy"),
                 _ => DepState::Pending,
             },
-            (Phase::Stopped, Condition::Completed)
-                if self.svcs[d].last_end.is_some_and(ProcessEnd::success)
-                    && matches!(self.svcs[d].verdict, Verdict::None | Verdict::Exited(_)) =>
-            {
-                DepState::Met
-            }
-            (Phase::Stopped, _) => match settled {
+            Phase::Stopped => match settled {
                 Some(Stage::Blocked) => broken("blocked"),
                 Some(_) => broken("failed"),
                 None if self.ops[k].member(d).is_none() => broken(self.why_down(d)),
                 None => DepState::Pending,
             },
             _ => DepState::Pending,
+        }
+    }
+
+    /// Whether dependency `d` meets `cond` as things are now: up (for
+    /// `started`), up and healthy (`healthy`), or exited 0 and not failed
+    /// since (`completed`).
+    pub(super) fn meets(&self, d: usize, cond: Condition) -> bool {
+        match (self.svcs[d].phase, cond) {
+            (Phase::Up { .. }, Condition::Started) => true,
+            (
+                Phase::Up {
+                    health: ProbeHealth::Healthy,
+                    ..
+                },
+                Condition::Healthy,
+            ) => true,
+            (Phase::Stopped, Condition::Completed) => {
+                self.svcs[d].last_end.is_some_and(ProcessEnd::success)
+                    && matches!(self.svcs[d].verdict, Verdict::None | Verdict::Exited(_))
+            }
+            _ => false,
         }
     }
 

@@ -101,11 +101,6 @@ impl Engine {
         });
     }
 
-    /// The state the history last recorded for service `i`.
-    pub fn recorded(&self, i: usize) -> HistoryState {
-        self.svcs[i].recorded
-    }
-
     /// What the history of an earlier daemon last said of service `i`, so
     /// that this daemon's first row continues that chain.
     pub fn restore_recorded(&mut self, i: usize, state: HistoryState) {

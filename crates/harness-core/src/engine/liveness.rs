@@ -125,9 +125,7 @@ impl Engine {
         let kill = KillForRestart { why, since };
         self.send_stop(i, text, None, Some(kill), out);
     }
-}
 
-impl Engine {
     /// Probe `kind` of run `run` of service `i` at `at`, with the check the
     /// config gives (nothing if it gives none).
     pub(super) fn push_probe(

@@ -1,7 +1,7 @@
 //! [`Engine::plan`]: what a start would do, without doing it. Feeds
 //! `start --dry-run` and the state check every start shows first.
 
-use super::io::{ProcessEnd, StartOptions};
+use super::io::StartOptions;
 use super::service::{Engine, Phase, ProbeHealth, Verdict};
 use crate::config::Condition;
 use crate::report::{Plan, PlanAction, PlanEntry};
@@ -121,7 +121,7 @@ impl Engine {
                     (PlanAction::Wait, _) if cond == Condition::Healthy => wave = wave.max(2),
                     _ => {}
                 }
-            } else if !self.dep_met_now(d, cond) {
+            } else if !self.meets(d, cond) {
                 if options.force {
                     forced.push(name);
                 } else {
@@ -137,25 +137,6 @@ impl Engine {
                 format!("forced: {} not up", forced.join(", ")),
             ),
             None => (PlanAction::Start, Some(wave), String::new()),
-        }
-    }
-
-    /// Whether dependency `d` meets `cond` as things are now.
-    fn dep_met_now(&self, d: usize, cond: Condition) -> bool {
-        match (self.svcs[d].phase, cond) {
-            (Phase::Up { .. }, Condition::Started) => true,
-            (
-                Phase::Up {
-                    health: ProbeHealth::Healthy,
-                    ..
-                },
-                Condition::Healthy,
-            ) => true,
-            (Phase::Stopped, Condition::Completed) => {
-                self.svcs[d].last_end.is_some_and(ProcessEnd::success)
-                    && matches!(self.svcs[d].verdict, Verdict::None | Verdict::Exited(_))
-            }
-            _ => false,
         }
     }
 

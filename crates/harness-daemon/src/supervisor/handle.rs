@@ -33,8 +33,17 @@ pub enum Msg {
     Metrics(oneshot::Sender<String>),
     /// Whether a service of this name is in the config (`GET /v1/logs`).
     Knows(String, oneshot::Sender<bool>),
-    /// A probe answered, and how long it took.
-    Probed(Input, String, ProbeKind, Duration),
+    /// A probe answered (the fact), and how long it took (a metric).
+    Probed {
+        /// `Input::Probed`.
+        fact: Input,
+        /// The service, as metrics name it.
+        unit: String,
+        /// Which probe.
+        kind: ProbeKind,
+        /// How long it took.
+        took: Duration,
+    },
     /// `POST /v1/health`.
     Health(
         Vec<String>,

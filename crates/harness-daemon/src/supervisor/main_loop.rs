@@ -55,9 +55,14 @@ impl Supervisor {
                 Msg::Knows(name, reply) => {
                     let _ = reply.send(self.engine.graph().index(&name).is_some());
                 }
-                Msg::Probed(input, name, kind, took) => {
-                    self.latencies.insert((name, kind), took);
-                    self.feed(input);
+                Msg::Probed {
+                    fact,
+                    unit,
+                    kind,
+                    took,
+                } => {
+                    self.latencies.insert((unit, kind), took);
+                    self.feed(fact);
                 }
                 Msg::Health(names, reply) => self.health(names, reply),
                 Msg::Fact(input) => {

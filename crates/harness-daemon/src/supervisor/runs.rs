@@ -136,12 +136,12 @@ impl Supervisor {
                 kind,
                 ok: outcome.ok,
             };
-            let _ = tx.send(Msg::Probed(
-                input,
-                spec.unit.key().to_string(),
+            let _ = tx.send(Msg::Probed {
+                fact: input,
+                unit: spec.unit.key().to_string(),
                 kind,
-                outcome.took,
-            ));
+                took: outcome.took,
+            });
         });
     }
 }
