@@ -2,7 +2,7 @@
 
 use crate::error::StoreError;
 use crate::schema;
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 
 /// A connection to the state database.
@@ -28,5 +28,14 @@ impl Store {
         let store = Store { conn };
         schema::migrate(&store.conn)?;
         Ok(store)
+    }
+
+    /// Opens the database at `path` to read only: no migration, no write.
+    /// For readers beside the daemon (the history route), which opened the
+    /// file for writing and migrated it when it started.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(Store { conn })
     }
 }

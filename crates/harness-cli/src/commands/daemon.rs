@@ -20,10 +20,16 @@ pub async fn control(project: &Project, cmd: DaemonCommand) -> Result<(), CliErr
                 let info: DaemonInfo = c.json(Method::GET, "/v1/info", None).await?;
                 c.request(Method::POST, "/v1/shutdown", None).await?;
                 let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-                while std::path::Path::new(&format!("/proc/{}", info.pid)).exists()
-                    && std::time::Instant::now() < deadline
-                {
+                let alive = || running(info.pid);
+                while alive() && std::time::Instant::now() < deadline {
                     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+                if alive() {
+                    return Err(anyhow::anyhow!(
+                        "the daemon (pid {}) was asked to stop but still runs after 5s",
+                        info.pid
+                    )
+                    .into());
                 }
                 println!("daemon (pid {}) stopped; services keep running", info.pid);
                 Ok(())
@@ -39,4 +45,17 @@ pub async fn control(project: &Project, cmd: DaemonCommand) -> Result<(), CliErr
             Ok(())
         }
     }
+}
+
+/// Whether process `pid` still runs. A zombie has exited: it only waits
+/// for its parent (for a daemon, whoever inherited it) to reap it, which
+/// some inits do late.
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let (_, rest) = stat.rsplit_once(')')?;
+            rest.split_whitespace().next().map(|state| state != "Z")
+        })
+        .unwrap_or(false)
 }

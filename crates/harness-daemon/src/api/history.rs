@@ -18,7 +18,8 @@ pub(crate) struct Params {
 pub(crate) async fn history(State(h): State<Handle>, Query(p): Query<Params>) -> Response {
     let db = h.project.database();
     let rows = tokio::task::spawn_blocking(move || {
-        Store::open(&db).and_then(|s| s.history(p.service.as_deref(), p.limit.unwrap_or(1000)))
+        Store::open_read_only(&db)
+            .and_then(|s| s.history(p.service.as_deref(), p.limit.unwrap_or(1000)))
     })
     .await;
     match rows {
