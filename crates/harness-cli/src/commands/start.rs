@@ -334,10 +334,6 @@ pub(super) async fn stop_scope(
         all,
     };
     let (s, _) = operation::run(client, "/v1/stop", &req, show).await?;
-    println!(
-        "Stopped {} in {:.1}s",
-        render::count(s.stopped.len()),
-        s.elapsed
-    );
+    println!("{}", render::stopped(s.stopped.len(), s.elapsed));
     Ok(())
 }

@@ -23,10 +23,6 @@ pub async fn stop(project: &Project, t: &Targets) -> Result<(), CliError> {
         all: req.all,
     };
     let (s, _) = operation::run(&client, "/v1/stop", &req, show).await?;
-    println!(
-        "Stopped {} in {:.1}s",
-        render::count(s.stopped.len()),
-        s.elapsed
-    );
+    println!("{}", render::stopped(s.stopped.len(), s.elapsed));
     Ok(())
 }

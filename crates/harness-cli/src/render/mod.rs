@@ -12,7 +12,7 @@ mod status;
 mod tests;
 
 pub use history::history;
-pub use outcome::{failure_summary, interrupted, recovery, success};
+pub use outcome::{failure_summary, interrupted, recovery, stopped, success};
 pub use plan::{plan, state_check};
 pub use progress::{Progress, Style, recovery_heading};
 pub use status::status;

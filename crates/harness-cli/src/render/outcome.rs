@@ -204,7 +204,7 @@ pub fn write_recovery(
     match r.policy {
         OnFailure::Keep => Ok(()),
         OnFailure::Teardown => {
-            writeln!(w, "Stopped {} in {:.1}s", count(r.stopped.len()), r.elapsed)?;
+            writeln!(w, "{}", stopped(r.stopped.len(), r.elapsed))?;
             writeln!(err, "\nError: Startup failed, all services stopped")
         }
         OnFailure::Rollback => {
@@ -237,4 +237,9 @@ pub fn write_recovery(
             )
         }
     }
+}
+
+/// "Stopped 3 services in 0.1s": the end of every stop.
+pub fn stopped(n: usize, elapsed: f64) -> String {
+    format!("Stopped {} in {elapsed:.1}s", count(n))
 }
