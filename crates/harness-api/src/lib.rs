@@ -28,6 +28,12 @@ pub use status::{Health, ServiceStatus, Status, StatusReport, SystemState};
 /// Routes live under `/v1/…`.
 pub const API_VERSION: &str = "v1";
 
+/// The request header naming the config file a request was made with (an
+/// absolute path). A daemon serves one file; a start, plan, stop or health
+/// check made with another is refused (409, `usage`) rather than carried
+/// out on a definition the user did not name.
+pub const CONFIG_HEADER: &str = "x-harness-config";
+
 /// `GET /v1/info`: who is serving this socket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DaemonInfo {

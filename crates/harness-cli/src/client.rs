@@ -3,7 +3,7 @@
 
 use crate::error::CliError;
 use anyhow::Context;
-use harness_api::{ApiError, ApiErrorKind};
+use harness_api::{ApiError, ApiErrorKind, CONFIG_HEADER, DaemonInfo, Status, StatusReport};
 use harness_store::Project;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -22,15 +22,69 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects to the project's daemon, starting it if none runs.
+    /// Connects to the project's daemon, starting it if none runs. One
+    /// daemon serves a folder, for one file: a daemon of this folder that
+    /// serves another file is replaced if nothing of that file runs, and
+    /// otherwise the command is refused (exit 2) — harness never acts on a
+    /// file the user did not name.
     pub async fn connect(project: &Project) -> Result<Client, CliError> {
         let client = Client {
             project: project.clone(),
         };
         if UnixStream::connect(project.socket()).await.is_err() {
             client.start_daemon().await?;
+        } else {
+            client.serve_this_file().await?;
         }
         Ok(client)
+    }
+
+    /// Makes sure the daemon serves this client's file (see [`Client::connect`]).
+    async fn serve_this_file(&self) -> Result<(), CliError> {
+        let info: DaemonInfo = self.json(Method::GET, "/v1/info", None).await?;
+        let other = std::path::PathBuf::from(&info.config);
+        if harness_store::same_file(&other, &self.project.config) {
+            return Ok(());
+        }
+        let status: StatusReport = self.json(Method::GET, "/v1/status", None).await?;
+        let busy: Vec<&str> = status
+            .services
+            .iter()
+            .filter(|s| {
+                s.pid.is_some()
+                    || matches!(
+                        s.status,
+                        Status::Starting | Status::Stopping | Status::Restarting
+                    )
+            })
+            .map(|s| s.name.as_str())
+            .collect();
+        if !busy.is_empty() {
+            return Err(CliError::Usage(format!(
+                "{} here from {} ({}); harness runs one file per folder at a time: \
+                 stop them first (`harness -f {} stop --all`), then use {}",
+                if busy.len() == 1 {
+                    "a service runs"
+                } else {
+                    "services run"
+                },
+                other.display(),
+                busy.join(", "),
+                other.display(),
+                self.project.config.display()
+            )));
+        }
+        eprintln!(
+            "harness: this folder's daemon served {}, where nothing runs; it now serves {}",
+            other.display(),
+            self.project.config.display()
+        );
+        self.request(Method::POST, "/v1/shutdown", None).await?;
+        let deadline = Instant::now() + DAEMON_START_TIMEOUT;
+        while running(info.pid) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        self.start_daemon().await
     }
 
     /// A client only if a daemon already runs.
@@ -135,6 +189,10 @@ impl Client {
             .uri(path)
             .header(hyper::header::HOST, "harness")
             .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header(
+                CONFIG_HEADER,
+                self.project.config.as_os_str().as_encoded_bytes(),
+            )
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .context("build request")?;
         let resp = sender.send_request(req).await.context("daemon request")?;
@@ -174,6 +232,19 @@ impl Client {
             .to_bytes();
         Ok(serde_json::from_slice(&bytes).context("decode answer")?)
     }
+}
+
+/// Whether process `pid` still runs. A zombie has exited: it only waits
+/// for its parent (for a daemon, whoever inherited it) to reap it, which
+/// some inits do late.
+pub fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let (_, rest) = stat.rsplit_once(')')?;
+            rest.split_whitespace().next().map(|state| state != "Z")
+        })
+        .unwrap_or(false)
 }
 
 /// Reads Server-Sent Events from a response body: `(event, data)` pairs.

@@ -25,7 +25,7 @@ mod tests;
 
 pub use error::StoreError;
 pub use history::HistoryRow;
-pub use project::{CONFIG_NAMES, Project};
+pub use project::{CONFIG_NAMES, Project, same_file};
 pub use runs::RunRecord;
 pub use schema::SCHEMA_VERSION;
 pub use store::Store;

@@ -112,3 +112,12 @@ impl Project {
         }
     }
 }
+
+/// Whether `a` and `b` name the same file: compared resolved (symlinks,
+/// `..`), or as written when one of them cannot be resolved.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}

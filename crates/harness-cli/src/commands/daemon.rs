@@ -20,7 +20,7 @@ pub async fn control(project: &Project, cmd: DaemonCommand) -> Result<(), CliErr
                 let info: DaemonInfo = c.json(Method::GET, "/v1/info", None).await?;
                 c.request(Method::POST, "/v1/shutdown", None).await?;
                 let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-                let alive = || running(info.pid);
+                let alive = || crate::client::running(info.pid);
                 while alive() && std::time::Instant::now() < deadline {
                     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
                 }
@@ -45,17 +45,4 @@ pub async fn control(project: &Project, cmd: DaemonCommand) -> Result<(), CliErr
             Ok(())
         }
     }
-}
-
-/// Whether process `pid` still runs. A zombie has exited: it only waits
-/// for its parent (for a daemon, whoever inherited it) to reap it, which
-/// some inits do late.
-fn running(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            let (_, rest) = stat.rsplit_once(')')?;
-            rest.split_whitespace().next().map(|state| state != "Z")
-        })
-        .unwrap_or(false)
 }

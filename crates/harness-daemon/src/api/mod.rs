@@ -17,7 +17,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use harness_api::{ApiError, ApiErrorKind};
+use harness_api::{ApiError, ApiErrorKind, CONFIG_HEADER};
 use harness_store::Project;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -33,15 +33,23 @@ pub async fn serve(
     let listener = tokio::net::UnixListener::bind(&path)?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     tracing::info!(socket = %path.display(), pid = std::process::id(), "daemon listening");
-    let app = read_only()
-        .route("/v1/info", get(info::info))
-        .route("/v1/shutdown", post(info::shutdown))
-        .route("/v1/history", get(history::history))
+    // The routes that act on the definitions of the file: made with
+    // another file, they are refused.
+    let acting = axum::Router::new()
         .route("/v1/plan", post(plan::plan))
-        .route("/v1/choice", post(choice::choice))
         .route("/v1/start", post(start::start))
         .route("/v1/stop", post(stop::stop))
         .route("/v1/health", post(health::health))
+        .route_layer(axum::middleware::from_fn_with_state(
+            handle.clone(),
+            same_config,
+        ));
+    let app = read_only()
+        .merge(acting)
+        .route("/v1/info", get(info::info))
+        .route("/v1/shutdown", post(info::shutdown))
+        .route("/v1/history", get(history::history))
+        .route("/v1/choice", post(choice::choice))
         .route("/v1/logs/{service}", get(logs::logs))
         .with_state(handle.clone());
     if let Some(addr) = &handle.listen {
@@ -73,6 +81,35 @@ pub async fn serve(
     }
     let _ = std::fs::remove_file(&path);
     Ok(())
+}
+
+/// Refuses a request made with another config file than the one this
+/// daemon serves ([`CONFIG_HEADER`]); one without the header (curl) is
+/// taken as made for this daemon's file.
+async fn same_config(
+    axum::extract::State(h): axum::extract::State<Handle>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let named = req
+        .headers()
+        .get(CONFIG_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(std::path::PathBuf::from);
+    match named {
+        Some(file) if !harness_store::same_file(&file, &h.project.config) => error(
+            StatusCode::CONFLICT,
+            ApiError::new(
+                ApiErrorKind::Usage,
+                format!(
+                    "this daemon serves {}; the request was made with {}",
+                    h.project.config.display(),
+                    file.display()
+                ),
+            ),
+        ),
+        _ => next.run(req).await,
+    }
 }
 
 /// The routes that only read: served on the Unix socket and, when
