@@ -32,11 +32,56 @@ impl Client {
             project: project.clone(),
         };
         if UnixStream::connect(project.socket()).await.is_err() {
+            client.not_another_files_runs()?;
             client.start_daemon().await?;
         } else {
             client.serve_this_file().await?;
         }
         Ok(client)
+    }
+
+    /// With no daemon running: refuses (exit 2) if the state folder is
+    /// another file's and a process of it still runs — a daemon started for
+    /// this file would refuse it too, less clearly.
+    fn not_another_files_runs(&self) -> Result<(), CliError> {
+        let db = self.project.database();
+        if !db.exists() {
+            return Ok(());
+        }
+        let Ok(store) = harness_store::Store::open_read_only(&db) else {
+            return Ok(()); // the daemon reports what is wrong with it
+        };
+        let other = match store.served() {
+            Ok(Some(f)) if !harness_store::same_file(&f, &self.project.config) => f,
+            _ => return Ok(()),
+        };
+        let runs = store.runs().unwrap_or_default();
+        let live: Vec<&str> = runs
+            .iter()
+            .filter(|r| running(r.pid) || running(r.shim_pid))
+            .map(|r| r.unit.key())
+            .collect();
+        if live.is_empty() {
+            return Ok(());
+        }
+        Err(self.busy_elsewhere(&other, &live))
+    }
+
+    /// "services run here from OTHER (a, b); … stop them first".
+    fn busy_elsewhere(&self, other: &std::path::Path, names: &[&str]) -> CliError {
+        CliError::Usage(format!(
+            "{} here from {} ({}); harness runs one file per folder at a time: \
+             stop them first (`harness -f {} stop --all`), then use {}",
+            if names.len() == 1 {
+                "a service runs"
+            } else {
+                "services run"
+            },
+            other.display(),
+            names.join(", "),
+            other.display(),
+            self.project.config.display()
+        ))
     }
 
     /// Makes sure the daemon serves this client's file (see [`Client::connect`]).
@@ -60,19 +105,7 @@ impl Client {
             .map(|s| s.name.as_str())
             .collect();
         if !busy.is_empty() {
-            return Err(CliError::Usage(format!(
-                "{} here from {} ({}); harness runs one file per folder at a time: \
-                 stop them first (`harness -f {} stop --all`), then use {}",
-                if busy.len() == 1 {
-                    "a service runs"
-                } else {
-                    "services run"
-                },
-                other.display(),
-                busy.join(", "),
-                other.display(),
-                self.project.config.display()
-            )));
+            return Err(self.busy_elsewhere(&other, &busy));
         }
         eprintln!(
             "harness: this folder's daemon served {}, where nothing runs; it now serves {}",

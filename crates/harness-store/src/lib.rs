@@ -17,6 +17,7 @@ mod outcomes;
 mod project;
 mod runs;
 mod schema;
+mod served;
 mod store;
 mod write;
 

@@ -6,7 +6,7 @@ use crate::error::StoreError;
 use rusqlite::{Connection, OptionalExtension};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 // SQLite keeps the text of every CREATE TABLE (and of each column ALTER
 // TABLE adds) in `sqlite_master`, whitespace and all, so even re-indenting
@@ -61,8 +61,17 @@ const TO_4: &str = "BEGIN;
                  UPDATE meta SET value = 4 WHERE key = 'schema_version';
                  COMMIT;";
 
+/// Version 5: which config file the state belongs to (`served`), so that
+/// a daemon for another file of the same folder neither takes over its
+/// runs nor inherits its outcomes.
+const TO_5: &str = "BEGIN;
+                 CREATE TABLE served (
+                   id INTEGER PRIMARY KEY CHECK (id = 1), config TEXT NOT NULL);
+                 UPDATE meta SET value = 5 WHERE key = 'schema_version';
+                 COMMIT;";
+
 /// Each step with the version it brings a file to, oldest first.
-const STEPS: [(i64, &str); 4] = [(1, TO_1), (2, TO_2), (3, TO_3), (4, TO_4)];
+const STEPS: [(i64, &str); 5] = [(1, TO_1), (2, TO_2), (3, TO_3), (4, TO_4), (5, TO_5)];
 
 /// Brings the database to [`SCHEMA_VERSION`]. A newer one is refused rather
 /// than opened, since this build would not know what its columns mean.

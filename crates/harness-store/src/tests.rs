@@ -47,3 +47,26 @@ fn runs_and_history_survive_reopen() {
     .unwrap();
     assert!(s.runs().unwrap().is_empty());
 }
+
+#[test]
+fn the_served_file_is_recorded_and_outcomes_can_be_forgotten() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let mut s = Store::open(&path).unwrap();
+    assert_eq!(s.served().unwrap(), None);
+    let outcome = harness_core::engine::Outcome::default();
+    s.apply(&[
+        Write::Served("/p/services.yaml".into()),
+        Write::Outcome {
+            service: "db".into(),
+            outcome,
+        },
+    ])
+    .unwrap();
+    assert_eq!(s.served().unwrap(), Some("/p/services.yaml".into()));
+    assert_eq!(s.outcomes().unwrap().len(), 1);
+    s.apply(&[Write::Served("/p/other.yaml".into()), Write::ForgetOutcomes])
+        .unwrap();
+    assert_eq!(s.served().unwrap(), Some("/p/other.yaml".into()));
+    assert!(s.outcomes().unwrap().is_empty());
+}

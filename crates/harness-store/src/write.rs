@@ -4,6 +4,7 @@ use crate::error::StoreError;
 use crate::history::{self, HistoryRow};
 use crate::outcomes;
 use crate::runs::{self, RunRecord};
+use crate::served;
 use crate::store::Store;
 use harness_core::engine::{Outcome, RunId, UnitId};
 
@@ -33,6 +34,10 @@ pub enum Write {
         /// First free run id.
         up_to: u64,
     },
+    /// The state now belongs to this config file.
+    Served(std::path::PathBuf),
+    /// Every outcome is forgotten (they were another file's).
+    ForgetOutcomes,
 }
 
 impl Store {
@@ -47,6 +52,8 @@ impl Store {
                 Write::History(h) => history::append(&tx, h)?,
                 Write::Outcome { service, outcome } => outcomes::save(&tx, service, outcome)?,
                 Write::ReserveRuns { up_to } => runs::reserve_up_to(&tx, *up_to)?,
+                Write::Served(config) => served::set(&tx, config)?,
+                Write::ForgetOutcomes => served::forget_outcomes(&tx)?,
             }
         }
         tx.commit()?;

@@ -1,4 +1,4 @@
-//! State files written by real older builds (schema 1, 2 and 3; how each was
+//! State files written by real older builds (schema 1 to 4; how each was
 //! made is in `tests/data/README.md`) open with this build, migrate to the
 //! current schema, and keep what the old daemon wrote; opening one again
 //! changes nothing.
@@ -386,6 +386,57 @@ fn a_schema_3_file_from_24872ff() {
         gap.max(exact) - gap.min(exact) < Duration::from_millis(5),
         "{gap:?}"
     );
+    assert!(store.runs().unwrap().is_empty());
+    second_open_is_a_no_op(&path, &store);
+    takes_new_writes(store, &path, 7);
+}
+
+/// Schema 4 (51ca8e9): history with `cause`, outcomes with end kinds. A
+/// stop clears every verdict, so api's failed start is history only; no
+/// file was recorded as served (that came with schema 5).
+#[test]
+fn a_schema_4_file_from_51ca8e9() {
+    let (_dir, path, store) = open_migrated("state-v4.db", 4);
+    let history = store.history(None, 1000).unwrap();
+    assert_eq!(history.len(), 21, "{history:#?}");
+    assert!(history.iter().all(|h| h.cause.is_none()));
+    let rows: Vec<Row> = history.iter().map(row).collect();
+    assert_eq!(
+        rows[7],
+        want(
+            1796228114032,
+            "api",
+            "starting",
+            "stopped",
+            "failed: exit code 1"
+        )
+    );
+    assert_eq!(
+        rows[20],
+        want(
+            1796228118051,
+            "flaky",
+            "stopping",
+            "stopped",
+            "stop requested; ended by SIGTERM"
+        )
+    );
+    assert_eq!(
+        known(&store.outcomes().unwrap()),
+        [
+            plain("api", Verdict::None, Some(ProcessEnd::Exited(1))),
+            plain("cache", Verdict::None, Some(ProcessEnd::Signaled(15))),
+            plain("db", Verdict::None, Some(ProcessEnd::Signaled(15))),
+            Known {
+                streak: 2,
+                total: 2,
+                recent: 2,
+                ..plain("flaky", Verdict::None, Some(ProcessEnd::Signaled(15)))
+            },
+            plain("worker", Verdict::None, None),
+        ]
+    );
+    assert_eq!(store.served().unwrap(), None);
     assert!(store.runs().unwrap().is_empty());
     second_open_is_a_no_op(&path, &store);
     takes_new_writes(store, &path, 7);

@@ -83,3 +83,40 @@ fn the_api_refuses_a_start_made_with_another_file() {
     assert!(raw.contains("the request was made with"), "{raw}");
     assert!(s.pids(&["db", "api"]).iter().all(Option::is_none));
 }
+
+#[test]
+fn services_left_running_by_a_stopped_daemon_are_not_taken_by_another_files() {
+    let s = two_files();
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    let before = s.pids(&["db", "api"]);
+    assert_eq!(s.harness(&["daemon", "stop"]).code, 0);
+    let r = s.harness(&["-f", "other.yaml", "start", "--all"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr.contains("services run here from") && r.stderr.contains("(db, api)"),
+        "{}",
+        r.stderr
+    );
+    // The first file's daemon takes them back, as they were.
+    assert_eq!(s.pids(&["db", "api"]), before);
+    assert_eq!(s.harness(&["stop", "--all"]).code, 0);
+}
+
+#[test]
+fn another_files_outcomes_are_not_inherited() {
+    let s = Stack::new("services:\n  db:\n    command: exit 1\n");
+    std::fs::write(
+        s.path().join("other.yaml"),
+        "services:\n  db:\n    command: sleep 1000\n",
+    )
+    .unwrap();
+    assert_eq!(s.harness(&["start", "--all"]).code, 3);
+    assert_eq!(s.service("db")["health"], "failed");
+    let r = s.harness(&["-f", "other.yaml", "status", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let db = &v["services"][0];
+    assert_eq!(db["health"], "unknown", "{db}");
+    assert_eq!(db["notes"], "", "{db}");
+    assert_eq!(v["system_state"], "STOPPED");
+}

@@ -21,7 +21,14 @@ impl Supervisor {
     pub fn boot(project: Project, config: Config) -> anyhow::Result<(Handle, Supervisor)> {
         let store = Store::open(&project.database())?;
         let runs = store.runs()?;
-        let saved: HashMap<String, Outcome> = store.outcomes()?.into_iter().collect();
+        // The state may be another file's of this folder: then none of it
+        // is this file's (see `another_files_state`).
+        let fresh = another_files_state(&store, &project, &runs)?;
+        let saved: HashMap<String, Outcome> = if fresh {
+            HashMap::new()
+        } else {
+            store.outcomes()?.into_iter().collect()
+        };
         let first_run = store.reserve_runs(1)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let (shutdown, _) = watch::channel(false);
@@ -37,7 +44,7 @@ impl Supervisor {
                 engine.restore(i, outcome.clone(), Instant::now());
             }
         }
-        for (name, state) in store.last_states()? {
+        for (name, state) in store.last_states()?.into_iter().filter(|_| !fresh) {
             if let (Some(i), Some(state)) =
                 (engine.graph().index(&name), HistoryState::parse(&state))
             {
@@ -58,9 +65,22 @@ impl Supervisor {
             latencies: metrics::Latencies::new(),
             shims: process::ShimPool::default(),
         };
-        for record in runs {
-            sup.reattach(record);
+        if fresh {
+            // Ended runs of the other file (none of them lives: see
+            // `another_files_state`) and its outcomes are not this file's.
+            for r in runs {
+                sup.store.send(Write::RunEnded {
+                    unit: r.unit,
+                    run: r.run,
+                });
+            }
+            sup.store.send(Write::ForgetOutcomes);
+        } else {
+            for record in runs {
+                sup.reattach(record);
+            }
         }
+        sup.store.send(Write::Served(sup.project.config.clone()));
         Ok((handle, sup))
     }
 
@@ -104,4 +124,46 @@ impl Supervisor {
             self.watch_shim(ServiceId(service), r.run, &spec, &r);
         }
     }
+}
+
+/// Whether the state folder's state is another config file's (a folder may
+/// hold several). If a run of it still lives, this daemon refuses to start:
+/// it would take that file's processes for its own. Otherwise the state is
+/// left behind (its history stays).
+fn another_files_state(
+    store: &Store,
+    project: &Project,
+    runs: &[RunRecord],
+) -> anyhow::Result<bool> {
+    let Some(other) = store.served()? else {
+        return Ok(false);
+    };
+    if harness_store::same_file(&other, &project.config) {
+        return Ok(false);
+    }
+    let live: Vec<&str> = runs
+        .iter()
+        .filter(|r| {
+            process::same_process(r.shim_pid, r.shim_start)
+                || process::same_process(r.pid, r.pid_start)
+        })
+        .map(|r| r.unit.key())
+        .collect();
+    if !live.is_empty() {
+        anyhow::bail!(
+            "{} here from {} ({}); a daemon for {} would take them for its own: \
+             stop them first (`harness -f {} stop --all`)",
+            if live.len() == 1 {
+                "a service runs"
+            } else {
+                "services run"
+            },
+            other.display(),
+            live.join(", "),
+            project.config.display(),
+            other.display()
+        );
+    }
+    tracing::info!(previous = %other.display(), "the state folder served another file; starting afresh");
+    Ok(true)
 }
