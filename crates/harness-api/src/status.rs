@@ -81,6 +81,10 @@ pub struct ServiceStatus {
     /// For a failed service: the last lines it wrote (stdout and stderr).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub last_output: Vec<String>,
+    /// How its run differs from its definition in the config file
+    /// ("command changed", "env PGPORT changed"); never a value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
 }
 
 /// `GET /v1/status`.

@@ -83,6 +83,9 @@ pub struct ServiceView {
     pub network: String,
     /// Why the service is as it is ("exit code 1", "dependency failed").
     pub notes: String,
+    /// How its run differs from its definition in the config ("command
+    /// changed"); empty when they match or nothing runs.
+    pub changes: Vec<String>,
 }
 
 /// Every service, in config order, and the stack as a whole.

@@ -130,6 +130,7 @@ mod tests {
             exit_code: None,
             network: "local".into(),
             notes: String::new(),
+            changes: Vec::new(),
         };
         let report = StatusView {
             system_state: SystemState::Partial,

@@ -21,6 +21,7 @@ pub fn service(v: core::ServiceView, last_output: Vec<String>) -> api::ServiceSt
         network: v.network,
         notes: v.notes,
         last_output,
+        changes: v.changes,
     }
 }
 

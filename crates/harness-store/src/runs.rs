@@ -5,7 +5,7 @@
 
 use crate::error::StoreError;
 use crate::store::Store;
-use harness_core::engine::{RunId, UnitId};
+use harness_core::engine::{Definition, RunId, UnitId};
 use rusqlite::{Connection, params};
 
 /// A live (or last known) run of a unit.
@@ -25,13 +25,16 @@ pub struct RunRecord {
     pub pid_start: u64,
     /// Wall-clock start, ms since the Unix epoch.
     pub started_at_ms: i64,
+    /// What it was spawned with; `None` for a run recorded before schema 5.
+    pub definition: Option<Definition>,
 }
 
 impl Store {
     /// Every recorded live run.
     pub fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT service, run, shim_pid, shim_start, pid, pid_start, started_at_ms FROM runs",
+            "SELECT service, run, shim_pid, shim_start, pid, pid_start, started_at_ms, definition
+             FROM runs",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(RunRecord {
@@ -42,6 +45,10 @@ impl Store {
                 pid: r.get(4)?,
                 pid_start: r.get::<_, i64>(5)? as u64,
                 started_at_ms: r.get(6)?,
+                definition: r
+                    .get::<_, Option<String>>(7)?
+                    .as_deref()
+                    .and_then(Definition::from_text),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -66,7 +73,9 @@ impl Store {
 /// service's last one: a service has at most one process.
 pub(crate) fn insert(conn: &Connection, r: &RunRecord) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT OR REPLACE INTO runs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT OR REPLACE INTO runs
+           (service, run, shim_pid, shim_start, pid, pid_start, started_at_ms, definition)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             r.unit.key(),
             r.run.0 as i64,
@@ -74,7 +83,8 @@ pub(crate) fn insert(conn: &Connection, r: &RunRecord) -> Result<(), StoreError>
             r.shim_start as i64,
             r.pid,
             r.pid_start as i64,
-            r.started_at_ms
+            r.started_at_ms,
+            r.definition.as_ref().map(Definition::to_text)
         ],
     )?;
     Ok(())

@@ -63,10 +63,13 @@ const TO_4: &str = "BEGIN;
 
 /// Version 5: which config file the state belongs to (`served`), so that
 /// a daemon for another file of the same folder neither takes over its
-/// runs nor inherits its outcomes.
+/// runs nor inherits its outcomes; and what each run was spawned with
+/// (`runs.definition`, a print of part hashes), so that a run of an older
+/// definition is told apart from one of the file's.
 const TO_5: &str = "BEGIN;
                  CREATE TABLE served (
                    id INTEGER PRIMARY KEY CHECK (id = 1), config TEXT NOT NULL);
+                 ALTER TABLE runs ADD COLUMN definition TEXT;
                  UPDATE meta SET value = 5 WHERE key = 'schema_version';
                  COMMIT;";
 

@@ -1,7 +1,7 @@
 //! Tests that go through more than one table.
 
 use crate::{HistoryRow, RunRecord, Store, Write};
-use harness_core::engine::{RunId, UnitId};
+use harness_core::engine::{Definition, RunId, UnitId};
 
 #[test]
 fn runs_and_history_survive_reopen() {
@@ -15,7 +15,9 @@ fn runs_and_history_survive_reopen() {
         pid: 12,
         pid_start: 13,
         started_at_ms: 14,
+        definition: Definition::from_text("command=0123456789ab\nenv PGPORT=ba9876543210\n"),
     };
+    assert!(run.definition.is_some());
     let h = |to: &str| HistoryRow {
         ts_ms: 1,
         service: "api".into(),

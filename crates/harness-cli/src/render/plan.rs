@@ -51,6 +51,13 @@ pub fn write_state_check(w: &mut impl Write, plan: &Plan, width: usize) -> io::R
             (Status::Exited, _) => ("○", "completed".to_string()),
             _ => ("-", status_word(c.status).to_string()),
         };
+        // What runs is not what the file says: never "already running"
+        // without a word.
+        let what = if c.changes.is_empty() {
+            what
+        } else {
+            format!("{what}; older definition: {}", c.changes.join(", "))
+        };
         writeln!(w, "  {mark} {:<width$} ({what})", c.name)?;
     }
     Ok(())
@@ -75,7 +82,19 @@ pub fn write_plan(w: &mut impl Write, plan: &Plan, restart: bool) -> io::Result<
     if restart && !running.is_empty() {
         writeln!(w, "  Stop first (--restart): {}", running.join(", "))?;
     }
-    let used = names(&|e| e.action == PlanAction::Use);
+    let used: Vec<String> = plan
+        .services
+        .iter()
+        .filter(|e| e.action == PlanAction::Use)
+        .map(|e| match e.current.changes.as_slice() {
+            [] => e.current.name.clone(),
+            changes => format!(
+                "{} (older definition: {})",
+                e.current.name,
+                changes.join(", ")
+            ),
+        })
+        .collect();
     if !used.is_empty() {
         writeln!(w, "  Use as they are: {}", used.join(", "))?;
     }

@@ -30,6 +30,7 @@ fn svc(name: &str, status: Status, health: Health) -> ServiceStatus {
         network: "local".into(),
         notes: String::new(),
         last_output: Vec::new(),
+        changes: Vec::new(),
     }
 }
 
@@ -193,6 +194,15 @@ fn a_plan() -> Plan {
     Plan {
         services: vec![
             entry(running("db", 7, 10), PlanAction::Use, None, ""),
+            entry(
+                ServiceStatus {
+                    changes: vec!["command changed".into(), "env PGPORT changed".into()],
+                    ..running("cache", 9, 10)
+                },
+                PlanAction::Use,
+                None,
+                "",
+            ),
             entry(
                 ServiceStatus {
                     pid: Some(8),

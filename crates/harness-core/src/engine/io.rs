@@ -1,5 +1,6 @@
 //! Facts in ([`Input`]), commands out ([`Action`]).
 
+use super::definition::Definition;
 use super::history::HistoryState;
 use super::recovery::OnFailure;
 use super::spec::{ProbeSpec, RunSpec};
@@ -103,6 +104,26 @@ pub struct StopOptions {
     pub cause: Option<String>,
 }
 
+/// A run the last daemon recorded, as a new daemon found it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// Its run.
+    pub run: RunId,
+    /// Main process id.
+    pub pid: u32,
+    /// When it started.
+    pub since: Instant,
+    /// Whether it is wanted up: false when the last daemon died while
+    /// stopping it; the engine then finishes that stop.
+    pub wanted: bool,
+    /// How it ended, if it ended while no daemon ran (its shim is gone);
+    /// `None` while it still runs.
+    pub ended: Option<ProcessEnd>,
+    /// What it was spawned with, if the record says (records made before
+    /// prints were kept do not).
+    pub definition: Option<Definition>,
+}
+
 /// Facts the runtime feeds in.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
@@ -151,18 +172,8 @@ pub enum Input {
     Attached {
         /// Service index (fed at boot, before any reload).
         service: ServiceId,
-        /// Its run.
-        run: RunId,
-        /// Main process id.
-        pid: u32,
-        /// When it started.
-        since: Instant,
-        /// Whether it is wanted up: false when the last daemon died while
-        /// stopping it; the engine then finishes that stop.
-        wanted: bool,
-        /// How it ended, if it ended while no daemon ran (its shim is
-        /// gone); `None` while it still runs.
-        ended: Option<ProcessEnd>,
+        /// The run, as found.
+        found: Found,
     },
     /// A run ended.
     Exited {

@@ -8,6 +8,7 @@
 
 mod auto_restart;
 mod check_now;
+mod definition;
 mod deps;
 mod history;
 mod ids;
@@ -32,10 +33,11 @@ mod view;
 mod tests;
 
 pub use check_now::CheckNow;
+pub use definition::Definition;
 pub use history::HistoryState;
 pub use io::{
-    Action, HealthEvent, Input, Notified, OpId, ProbeKind, ProcessEnd, RunId, ServiceId, Severity,
-    StartOptions, StopOptions, UnitId,
+    Action, Found, HealthEvent, Input, Notified, OpId, ProbeKind, ProcessEnd, RunId, ServiceId,
+    Severity, StartOptions, StopOptions, UnitId,
 };
 pub use recovery::OnFailure;
 pub use service::{Backoff, Engine, Outcome, Phase, ProbeHealth, ReloadError, Verdict};

@@ -1,5 +1,6 @@
 //! The engine and the state it keeps per service.
 
+use super::definition::Definition;
 use super::history::HistoryState;
 use super::io::{ProcessEnd, RunId};
 use super::op::Op;
@@ -124,6 +125,9 @@ pub(crate) struct ServiceState {
     pub status_text: Option<String>,
     /// The state the history's last row recorded.
     pub recorded: HistoryState,
+    /// What its current (or last) run was spawned with; `None` for a run
+    /// recorded before prints were kept.
+    pub running: Option<Definition>,
 }
 
 /// What the engine knows of a service apart from its process: how its last
@@ -225,6 +229,7 @@ impl Engine {
                 tracker: Tracker::default(),
                 status_text: None,
                 recorded: HistoryState::Stopped,
+                running: None,
             })
             .collect();
         Engine {
@@ -257,6 +262,19 @@ impl Engine {
     /// deploy that holds two versions answers here which one a run is.
     pub fn run_spec(&self, i: usize, run: RunId) -> Option<RunSpec> {
         (self.svcs[i].phase.run() == Some(run)).then(|| RunSpec::of(&self.config.services[i]))
+    }
+
+    /// How service `i`'s run differs from its definition in the config
+    /// ("command changed"); empty when it has no run, when they match, or
+    /// when the run's print is not known.
+    pub fn changes(&self, i: usize) -> Vec<String> {
+        let svc = &self.svcs[i];
+        match (svc.phase.run(), &svc.running) {
+            (Some(_), Some(running)) => {
+                running.changes(&Definition::of(&RunSpec::of(&self.config.services[i])))
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// What the engine knows of service `i` apart from its process.

@@ -1,8 +1,9 @@
 //! A run's spawn: confirmed, failed, or a run a new daemon found running.
 
 use super::auto_restart::RunEnd;
+use super::definition::Definition;
 use super::history::HistoryState;
-use super::io::{Action, ProbeKind, ProcessEnd, RunId, ServiceId};
+use super::io::{Action, Found, ProbeKind, ProcessEnd, RunId, ServiceId};
 use super::op::{MemberState, OpKind, cause_suffix};
 use super::service::{Engine, Phase, ProbeHealth};
 use super::spec::RunSpec;
@@ -13,11 +14,13 @@ use std::time::Instant;
 
 impl Engine {
     /// Spawn run `run` of service `i` as its definition says.
-    pub(super) fn push_spawn(&self, i: usize, run: RunId, out: &mut Vec<Action>) {
+    pub(super) fn push_spawn(&mut self, i: usize, run: RunId, out: &mut Vec<Action>) {
+        let spec = RunSpec::of(&self.config.services[i]);
+        self.svcs[i].running = Some(Definition::of(&spec));
         out.push(Action::Spawn {
             service: ServiceId(i),
             run,
-            spec: Box::new(RunSpec::of(&self.config.services[i])),
+            spec: Box::new(spec),
         });
     }
 
@@ -114,8 +117,10 @@ impl Engine {
             since,
             wanted,
             ended,
+            definition,
         } = found;
         self.svcs[i].wanted = wanted;
+        self.svcs[i].running = definition;
         let known = matches!(
             self.svcs[i].recorded,
             HistoryState::Starting
@@ -163,13 +168,4 @@ impl Engine {
             self.send_stop(i, why, Some(cause), None, out);
         }
     }
-}
-
-/// A recorded run, as a new daemon found it.
-pub(super) struct Found {
-    pub run: RunId,
-    pub pid: u32,
-    pub since: Instant,
-    pub wanted: bool,
-    pub ended: Option<ProcessEnd>,
 }

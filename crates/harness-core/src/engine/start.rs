@@ -71,6 +71,17 @@ impl Engine {
                 pid,
                 ..
             } => {
+                // Used as it is, but never without a word when what runs
+                // is not what the file says.
+                let changes = self.changes(i);
+                let detail = if changes.is_empty() {
+                    "using existing (healthy)".to_string()
+                } else {
+                    format!(
+                        "using existing (healthy; running an older definition: {})",
+                        changes.join(", ")
+                    )
+                };
                 out.push(progress(
                     id,
                     self.graph.name(i),
@@ -78,7 +89,7 @@ impl Engine {
                     now,
                     now,
                     Some(pid),
-                    "using existing (healthy)",
+                    &detail,
                 ));
                 MemberState::Settled(Stage::Existing)
             }

@@ -6,7 +6,6 @@ use super::io::{Action, HealthEvent, Input, OpId, ProbeKind, ProcessEnd, RunId, 
 use super::op::{MemberState, Op, OpKind};
 use super::probe_cadence::startup_delay;
 use super::service::{Engine, Phase, ProbeHealth, Verdict};
-use super::spawn;
 use super::transition::Move;
 use crate::config::StopSignal;
 use crate::report::{Progress, Stage, Summary, WarningReason};
@@ -39,23 +38,7 @@ impl Engine {
             Input::Cancel { op } => self
                 .ops
                 .retain(|o| o.id != op || matches!(o.kind, OpKind::Stop(_))),
-            Input::Attached {
-                service,
-                run,
-                pid,
-                since,
-                wanted,
-                ended,
-            } => {
-                let found = spawn::Found {
-                    run,
-                    pid,
-                    since,
-                    wanted,
-                    ended,
-                };
-                self.attached(service.0, found, now, &mut out)
-            }
+            Input::Attached { service, found } => self.attached(service.0, found, now, &mut out),
             Input::Tick => {}
             fact => self.run_fact(fact, now, &mut out),
         }

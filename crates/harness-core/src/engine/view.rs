@@ -32,7 +32,8 @@ impl Engine {
                 None
             },
             network: cfg.network.clone().unwrap_or_else(|| "local".into()),
-            notes: self.notes(i, now),
+            notes: with_changes(self.notes(i, now), &self.changes(i), &cfg.name),
+            changes: self.changes(i),
         }
     }
 
@@ -155,5 +156,23 @@ impl Engine {
         } else {
             SystemState::Partial
         }
+    }
+}
+
+/// `notes`, and what the run of `name` lacks of its definition, if it
+/// lacks anything: a service is never shown as simply running when what
+/// runs is not what the file says.
+pub(crate) fn with_changes(notes: String, changes: &[String], name: &str) -> String {
+    if changes.is_empty() {
+        return notes;
+    }
+    let older = format!(
+        "running an older definition: {} (`harness restart {name}` applies it)",
+        changes.join(", ")
+    );
+    if notes.is_empty() {
+        older
+    } else {
+        format!("{notes}; {older}")
     }
 }

@@ -9,7 +9,7 @@ use crate::metrics;
 use crate::process;
 use crate::store_writer::StoreWriter;
 use harness_core::config::Config;
-use harness_core::engine::{Engine, HistoryState, Input, OpId, Outcome, RunId, ServiceId};
+use harness_core::engine::{Engine, Found, HistoryState, Input, OpId, Outcome, RunId, ServiceId};
 use harness_store::{Project, RunRecord, Store, Write};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -110,13 +110,17 @@ impl Supervisor {
             });
             Some(end)
         };
-        self.feed(Input::Attached {
-            service: ServiceId(service),
+        let found = Found {
             run: r.run,
             pid: r.pid,
             since,
             wanted,
             ended,
+            definition: r.definition.clone(),
+        };
+        self.feed(Input::Attached {
+            service: ServiceId(service),
+            found,
         });
         // The engine says what the run runs (its notify socket), unless it
         // has already let the run go.

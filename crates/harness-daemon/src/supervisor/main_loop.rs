@@ -46,6 +46,11 @@ impl Supervisor {
                     }));
                 }
                 Msg::Status(reply) => {
+                    // Status compares what runs with the file as it is now
+                    // (a run of an older definition says so). A file that
+                    // cannot be taken now (invalid, or busy) leaves the
+                    // last one: status still answers.
+                    let _ = self.reload();
                     let _ = reply.send(self.engine.report(Instant::now()));
                 }
                 Msg::Metrics(reply) => {

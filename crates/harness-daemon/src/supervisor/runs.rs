@@ -11,7 +11,8 @@ use crate::process::{self, ProcessGroup};
 use crate::store_writer::StoreWriter;
 use harness_core::config::Ready;
 use harness_core::engine::{
-    Input, Notified, ProbeKind, ProbeSpec, ProcessEnd, RunId, RunSpec, ServiceId, UnitId,
+    Definition, Input, Notified, ProbeKind, ProbeSpec, ProcessEnd, RunId, RunSpec, ServiceId,
+    UnitId,
 };
 use harness_store::{Project, RunRecord, Write};
 use std::time::{Duration, Instant};
@@ -74,6 +75,7 @@ impl Supervisor {
                 pid: s.pid,
                 pid_start: s.pid_start,
                 started_at_ms: super::wall_ms(),
+                definition: Some(Definition::of(&spec)),
             };
             r.store.send(Write::Run(record.clone()));
             r.fact(Input::Spawned {

@@ -6,15 +6,15 @@ use super::*;
 
 fn attach(r: &mut Rig, name: &str, wanted: bool, ended: Option<ProcessEnd>) -> Vec<Action> {
     let service = ServiceId(r.idx(name));
-    let since = r.now;
-    r.feed(Input::Attached {
-        service,
+    let found = Found {
         run: RunId(40),
         pid: 4000,
-        since,
+        since: r.now,
         wanted,
         ended,
-    })
+        definition: None,
+    };
+    r.feed(Input::Attached { service, found })
 }
 
 #[test]
@@ -128,4 +128,30 @@ fn a_run_that_ended_while_no_daemon_ran_is_not_signalled() {
             transitions(&r, "cache")
         );
     }
+}
+
+#[test]
+fn a_run_spawned_with_an_older_definition_says_what_changed() {
+    let mut r = Rig::new(STACK);
+    let cache = r.idx("cache");
+    let mut old = r.engine.config().services[cache].clone();
+    old.command = crate::config::Command::Shell("redis-server --port 7000".into());
+    let found = Found {
+        run: RunId(40),
+        pid: 4000,
+        since: r.now,
+        wanted: true,
+        ended: None,
+        definition: Some(Definition::of(&RunSpec::of(&old))),
+    };
+    r.feed(Input::Attached {
+        service: ServiceId(cache),
+        found,
+    });
+    assert_eq!(r.engine.changes(cache), ["command changed"]);
+    attach(&mut r, "postgres", true, None); // a run with no print
+    assert!(
+        r.engine.changes(r.idx("postgres")).is_empty(),
+        "unknown is not changed"
+    );
 }

@@ -1,0 +1,133 @@
+//! What a run runs, as a print that can be stored and compared: one short
+//! hash per part of the definition (the command, the working folder, each
+//! environment variable, the `env_file` path, the stop signal). Comparing
+//! the print a run was spawned with to the one its service's definition
+//! gives now says *what* changed ("command changed", "env PGPORT changed")
+//! without holding or showing a value: an environment holds secrets. Probe,
+//! restart and timing keys are not part of it: they change how harness
+//! watches a run, not what runs.
+
+use super::spec::RunSpec;
+use crate::config::Command;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// One hash per part of a run's definition.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Definition {
+    parts: BTreeMap<String, String>,
+}
+
+impl Definition {
+    /// The print of what `spec` runs.
+    pub fn of(spec: &RunSpec) -> Definition {
+        let mut parts = BTreeMap::new();
+        let command = match &spec.command {
+            Command::Shell(s) => format!("sh\0{s}"),
+            Command::Argv(a) => format!("argv\0{}", a.join("\0")),
+        };
+        parts.insert("command".to_string(), hash(&command));
+        if let Some(dir) = &spec.working_dir {
+            parts.insert("working_dir".into(), hash(&dir.to_string_lossy()));
+        }
+        for (name, value) in &spec.env {
+            parts.insert(format!("env {name}"), hash(value));
+        }
+        if let Some(file) = &spec.env_file {
+            parts.insert("env_file".into(), hash(&file.to_string_lossy()));
+        }
+        parts.insert("stop_signal".into(), hash(spec.stop_signal.name()));
+        Definition { parts }
+    }
+
+    /// What changed from `self` (what runs) to `now` (what the file says),
+    /// in a stable order: "command changed", "env PGPORT added".
+    pub fn changes(&self, now: &Definition) -> Vec<String> {
+        let mut out = Vec::new();
+        for (part, h) in &now.parts {
+            match self.parts.get(part) {
+                None => out.push(format!("{part} added")),
+                Some(old) if old != h => out.push(format!("{part} changed")),
+                Some(_) => {}
+            }
+        }
+        for part in self.parts.keys().filter(|p| !now.parts.contains_key(*p)) {
+            out.push(format!("{part} removed"));
+        }
+        out
+    }
+
+    /// The print as stored: one `part=hash` line each.
+    pub fn to_text(&self) -> String {
+        self.parts
+            .iter()
+            .map(|(p, h)| format!("{p}={h}\n"))
+            .collect()
+    }
+
+    /// A stored print; `None` if the text is not one.
+    pub fn from_text(text: &str) -> Option<Definition> {
+        let mut parts = BTreeMap::new();
+        for line in text.lines() {
+            let (p, h) = line.rsplit_once('=')?;
+            parts.insert(p.to_string(), h.to_string());
+        }
+        parts
+            .contains_key("command")
+            .then_some(Definition { parts })
+    }
+}
+
+/// The first 12 hex digits of a SHA-256: enough to tell two values apart.
+/// Not meant to hide a value (a short value can be found from its hash,
+/// and the values sit in the config beside the state folder anyway): the
+/// point is that prints are stored and shown without the values.
+fn hash(value: &str) -> String {
+    let digest = Sha256::digest(value.as_bytes());
+    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse;
+
+    fn spec(yaml_service: &str) -> RunSpec {
+        let config = parse(&format!("services:\n  api:\n{yaml_service}"), "s.yaml").unwrap();
+        RunSpec::of(&config.services[0])
+    }
+
+    #[test]
+    fn says_what_changed_and_never_a_value() {
+        let old = Definition::of(&spec(
+            "    command: ./api --port 8080\n    env: { PGPORT: \"5432\", MODE: dev }\n",
+        ));
+        let new = Definition::of(&spec(
+            "    command: ./api --port 9090\n    env: { PGPORT: \"5433\", LOG: debug }\n    working_dir: srv\n",
+        ));
+        assert_eq!(
+            old.changes(&new),
+            [
+                "command changed",
+                "env LOG added",
+                "env PGPORT changed",
+                "working_dir added",
+                "env MODE removed"
+            ]
+        );
+        let text = old.to_text();
+        assert!(!text.contains("5432") && !text.contains("8080"), "{text}");
+        assert_eq!(Definition::from_text(&text), Some(old.clone()));
+        assert!(old.changes(&old).is_empty());
+    }
+
+    #[test]
+    fn probe_and_timing_keys_are_not_part_of_it() {
+        let a = Definition::of(&spec("    command: ./api\n"));
+        let b = Definition::of(&spec(
+            "    command: ./api\n    health_check: { tcp: \"127.0.0.1:1\" }\n    startup_timeout: 9\n",
+        ));
+        assert!(a.changes(&b).is_empty());
+        assert_eq!(Definition::from_text("not a print"), None);
+    }
+}
