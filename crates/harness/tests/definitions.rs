@@ -5,8 +5,8 @@
 mod common;
 use common::*;
 
-const BEFORE: &str = "services:\n  db:\n    command: sleep 1000\n    env: { PGPORT: \"5432\" }\n  web:\n    command: sleep 1000\n";
-const AFTER: &str = "services:\n  db:\n    command: sleep 1001\n    env: { PGPORT: \"5433\" }\n  web:\n    command: sleep 1000\n";
+const BEFORE: &str = "services:\n  db:\n    command: sleep 1000\n    env: { PGPORT: \"pg-secret-one\" }\n  web:\n    command: sleep 1000\n";
+const AFTER: &str = "services:\n  db:\n    command: sleep 1001\n    env: { PGPORT: \"pg-secret-two\" }\n  web:\n    command: sleep 1000\n";
 
 #[test]
 fn a_service_edited_in_place_is_never_used_without_a_word() {
@@ -22,7 +22,7 @@ fn a_service_edited_in_place_is_never_used_without_a_word() {
     );
     assert_eq!(
         db["notes"],
-        "running an older definition: command changed, env PGPORT changed (`harness restart db` applies it)"
+        "running an older definition: command changed, env PGPORT changed"
     );
     assert!(
         s.service("web").get("changes").is_none(),
@@ -30,9 +30,25 @@ fn a_service_edited_in_place_is_never_used_without_a_word() {
     );
     let text = s.harness(&["status"]).stdout;
     assert!(
-        !text.contains("5433") && !text.contains("5432"),
-        "no value: {text}"
+        text.contains("harness restart db   # Restart with the file's definition"),
+        "{text}"
     );
+    // Values are never shown, nor stored: not in the table, the JSON, the
+    // history or the state file.
+    let json = s.harness(&["status", "--json"]).stdout;
+    let history = s.harness(&["status", "--history", "--json"]).stdout;
+    let state: Vec<u8> = ["state.db", "state.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::read(s.path().join(".harness").join(f)).ok())
+        .flatten()
+        .collect();
+    let state = String::from_utf8_lossy(&state);
+    for secret in ["pg-secret-one", "pg-secret-two"] {
+        for (what, out) in [("table", &text), ("json", &json), ("history", &history)] {
+            assert!(!out.contains(secret), "{secret} in the {what}: {out}");
+        }
+        assert!(!state.contains(secret), "{secret} in state.db");
+    }
 
     let r = s.harness(&["start", "--all"]);
     assert_eq!(r.code, 0, "{}", r.all());

@@ -73,6 +73,23 @@ pub fn write_status(w: &mut impl Write, r: &StatusReport) -> io::Result<()> {
     ) {
         write_hints(w, &groups)?;
     }
+    let older: Vec<&str> = r
+        .services
+        .iter()
+        .filter(|s| {
+            !s.changes.is_empty() && !s.changes.iter().any(|c| c == "removed from the file")
+        })
+        .map(|s| s.name.as_str())
+        .collect();
+    if !older.is_empty() {
+        writeln!(w, "\nTo run what the file says:")?;
+        writeln!(
+            w,
+            "  {hx} restart {}   # Restart with the file's definition",
+            older.join(" "),
+            hx = hx()
+        )?;
+    }
     Ok(())
 }
 

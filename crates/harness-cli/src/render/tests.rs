@@ -63,6 +63,11 @@ fn partial() -> StatusReport {
                 notes: "restarting in 2s (attempt 3 of 5)".into(),
                 ..svc("cache", Status::Restarting, Health::Unhealthy)
             },
+            ServiceStatus {
+                notes: "running an older definition: command changed".into(),
+                changes: vec!["command changed".into()],
+                ..running("web", 4343, 61)
+            },
         ],
     }
 }

@@ -268,12 +268,20 @@ impl Engine {
     /// ("command changed"); empty when it has no run, when they match, or
     /// when the run's print is not known.
     pub fn changes(&self, i: usize) -> Vec<String> {
+        self.changes_against(i, &self.config)
+    }
+
+    /// How service `i`'s run differs from its definition in `file` (the
+    /// config file as it is now, which the engine may not have taken yet):
+    /// "removed from the file" when `file` has no such service.
+    pub fn changes_against(&self, i: usize, file: &Config) -> Vec<String> {
         let svc = &self.svcs[i];
-        match (svc.phase.run(), &svc.running) {
-            (Some(_), Some(running)) => {
-                running.changes(&Definition::of(&RunSpec::of(&self.config.services[i])))
-            }
-            _ => Vec::new(),
+        let (Some(_), Some(running)) = (svc.phase.run(), &svc.running) else {
+            return Vec::new();
+        };
+        match file.service(self.graph.name(i)) {
+            Some(def) => running.changes(&Definition::of(&RunSpec::of(def))),
+            None => vec!["removed from the file".to_string()],
         }
     }
 

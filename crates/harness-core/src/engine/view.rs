@@ -1,6 +1,7 @@
 //! What `status` shows, derived from the engine's state.
 
 use super::service::{Engine, Phase, ProbeHealth, Verdict};
+use crate::config::Config;
 use crate::duration::compact;
 use crate::report::{Health, ServiceView, Status, StatusView, SystemState};
 use std::time::Instant;
@@ -8,7 +9,19 @@ use std::time::Instant;
 impl Engine {
     /// The status of every service and of the stack, as of `now`.
     pub fn report(&self, now: Instant) -> StatusView {
-        let services: Vec<ServiceView> = (0..self.svcs.len()).map(|i| self.view(i, now)).collect();
+        self.report_against(now, &self.config)
+    }
+
+    /// [`Engine::report`], with each run compared to its definition in
+    /// `file` — the config file as it is now, which a status shows without
+    /// taking it (only a request that acts does).
+    pub fn report_against(&self, now: Instant, file: &Config) -> StatusView {
+        let services: Vec<ServiceView> = (0..self.svcs.len())
+            .map(|i| {
+                let changes = self.changes_against(i, file);
+                self.view_with(i, now, changes)
+            })
+            .collect();
         StatusView {
             system_state: self.system_state(&services),
             services,
@@ -16,6 +29,11 @@ impl Engine {
     }
 
     pub(crate) fn view(&self, i: usize, now: Instant) -> ServiceView {
+        self.view_with(i, now, self.changes(i))
+    }
+
+    /// Service `i`'s view, its run's `changes` from its definition given.
+    fn view_with(&self, i: usize, now: Instant, changes: Vec<String>) -> ServiceView {
         let svc = &self.svcs[i];
         let cfg = &self.config.services[i];
         let (status, health, pid, uptime) = self.state_of(i, now);
@@ -32,8 +50,8 @@ impl Engine {
                 None
             },
             network: cfg.network.clone().unwrap_or_else(|| "local".into()),
-            notes: with_changes(self.notes(i, now), &self.changes(i), &cfg.name),
-            changes: self.changes(i),
+            notes: with_changes(self.notes(i, now), &changes),
+            changes,
         }
     }
 
@@ -159,17 +177,15 @@ impl Engine {
     }
 }
 
-/// `notes`, and what the run of `name` lacks of its definition, if it
-/// lacks anything: a service is never shown as simply running when what
-/// runs is not what the file says.
-pub(crate) fn with_changes(notes: String, changes: &[String], name: &str) -> String {
+/// `notes`, and how the run differs from its definition, if it does: a
+/// service is never shown as simply running when what runs is not what the
+/// file says. (How to apply it is the client's to say: it knows how the
+/// user names the file.)
+pub(crate) fn with_changes(notes: String, changes: &[String]) -> String {
     if changes.is_empty() {
         return notes;
     }
-    let older = format!(
-        "running an older definition: {} (`harness restart {name}` applies it)",
-        changes.join(", ")
-    );
+    let older = format!("running an older definition: {}", changes.join(", "));
     if notes.is_empty() {
         older
     } else {

@@ -47,11 +47,15 @@ impl Supervisor {
                 }
                 Msg::Status(reply) => {
                     // Status compares what runs with the file as it is now
-                    // (a run of an older definition says so). A file that
-                    // cannot be taken now (invalid, or busy) leaves the
-                    // last one: status still answers.
-                    let _ = self.reload();
-                    let _ = reply.send(self.engine.report(Instant::now()));
+                    // (a run of an older definition says so) without taking
+                    // it: only a request that acts does. An invalid file
+                    // leaves the comparison with the last one taken.
+                    let now = Instant::now();
+                    let report = match self.config.current() {
+                        Ok(file) => self.engine.report_against(now, file),
+                        Err(_) => self.engine.report(now),
+                    };
+                    let _ = reply.send(report);
                 }
                 Msg::Metrics(reply) => {
                     let report = self.engine.report(Instant::now());

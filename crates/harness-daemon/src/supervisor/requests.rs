@@ -23,7 +23,7 @@ impl Supervisor {
     /// user as an error: a changed file is taken when nothing runs; while a
     /// start or stop is in progress it is refused (that one keeps the
     /// config it began with), never silently ignored.
-    pub(super) fn reload(&mut self) -> Result<(), ApiError> {
+    fn reload(&mut self) -> Result<(), ApiError> {
         let config = self.config.current()?;
         if config != self.engine.config() {
             self.engine.reload(config.clone()).map_err(usage)?;
