@@ -51,9 +51,10 @@ impl Client {
         let Ok(store) = harness_store::Store::open_read_only(&db) else {
             return Ok(()); // the daemon reports what is wrong with it
         };
-        let other = match store.served() {
-            Ok(Some(f)) if !harness_store::same_file(&f, &self.project.config) => f,
-            _ => return Ok(()),
+        let other = match store.owner(&self.project) {
+            Ok(harness_store::Owner::Another(file)) => Some(file),
+            Ok(harness_store::Owner::Unrecorded) => None,
+            Ok(harness_store::Owner::This) | Err(_) => return Ok(()),
         };
         let runs = store.runs().unwrap_or_default();
         let live: Vec<&str> = runs
@@ -64,22 +65,31 @@ impl Client {
         if live.is_empty() {
             return Ok(());
         }
-        Err(self.busy_elsewhere(&other, &live))
+        Err(self.busy_elsewhere(other.as_deref(), &live))
     }
 
     /// "services run here from OTHER (a, b); … stop them first".
-    fn busy_elsewhere(&self, other: &std::path::Path, names: &[&str]) -> CliError {
+    /// `other` is the file that started them, if known.
+    fn busy_elsewhere(&self, other: Option<&std::path::Path>, names: &[&str]) -> CliError {
+        let (from, stop) = match other {
+            Some(file) => (
+                format!("from {}", file.display()),
+                format!("harness -f {} stop --all", file.display()),
+            ),
+            None => (
+                "from a file an earlier harness did not record".to_string(),
+                "harness -f FILE stop --all, with the file that started them".to_string(),
+            ),
+        };
         CliError::Usage(format!(
-            "{} here from {} ({}); harness runs one file per folder at a time: \
-             stop them first (`harness -f {} stop --all`), then use {}",
+            "{} here {from} ({}); harness runs one file per folder at a time: \
+             stop them first (`{stop}`), then use {}",
             if names.len() == 1 {
                 "a service runs"
             } else {
                 "services run"
             },
-            other.display(),
             names.join(", "),
-            other.display(),
             self.project.config.display()
         ))
     }
@@ -105,7 +115,7 @@ impl Client {
             .map(|s| s.name.as_str())
             .collect();
         if !busy.is_empty() {
-            return Err(self.busy_elsewhere(&other, &busy));
+            return Err(self.busy_elsewhere(Some(&other), &busy));
         }
         eprintln!(
             "harness: this folder's daemon served {}, where nothing runs; it now serves {}",

@@ -40,6 +40,12 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(project.logs_dir())?;
     std::fs::create_dir_all(project.run_dir())?;
+    // The state folder holds the services' output and what they were
+    // started with: the user's alone.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(project.state_dir(), std::fs::Permissions::from_mode(0o700))?;
+    }
     let _lock = lock::DaemonLock::acquire(&project.lock())?;
     let config = project
         .load()

@@ -29,5 +29,6 @@ pub use history::HistoryRow;
 pub use project::{CONFIG_NAMES, Project, same_file};
 pub use runs::RunRecord;
 pub use schema::SCHEMA_VERSION;
+pub use served::Owner;
 pub use store::Store;
 pub use write::Write;

@@ -4,27 +4,70 @@
 //! inherit its outcomes.
 
 use crate::error::StoreError;
+use crate::project::{CONFIG_NAMES, Project};
 use crate::store::Store;
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+/// Whose the state of a folder is, as one of its config files sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// This file's (or nobody's yet).
+    This,
+    /// Another file's of the folder: this path.
+    Another(PathBuf),
+    /// Not recorded (written before schema 5), and this file is not the one
+    /// the folder is found by: it may be another file's.
+    Unrecorded,
+}
+
 impl Store {
-    /// The config file the state belongs to; `None` before any daemon
-    /// recorded one (a new file, or one written before schema 5).
+    /// The file name (in the state folder's folder) of the config the
+    /// state belongs to; `None` before any daemon recorded one (a new
+    /// file, or one written before schema 5).
     pub fn served(&self) -> Result<Option<PathBuf>, StoreError> {
-        let file: Option<String> = self
+        let name: Option<Value> = self
             .conn
             .query_row("SELECT config FROM served WHERE id = 1", [], |r| r.get(0))
             .optional()?;
-        Ok(file.map(PathBuf::from))
+        // Stored as the name's bytes (a file name need not be UTF-8).
+        Ok(name.and_then(|v| match v {
+            Value::Blob(b) => Some(PathBuf::from(OsStr::from_bytes(&b))),
+            Value::Text(t) => Some(PathBuf::from(t)),
+            _ => None,
+        }))
+    }
+
+    /// Whose the state is, for `project`'s file. Names, not paths, are
+    /// compared: the state folder sits beside its config, so a folder that
+    /// was moved or renamed is still the same.
+    pub fn owner(&self, project: &Project) -> Result<Owner, StoreError> {
+        let Some(name) = self.served()? else {
+            let default = CONFIG_NAMES
+                .iter()
+                .map(|n| project.root.join(n))
+                .find(|p| p.is_file());
+            return Ok(match default {
+                Some(d) if d != project.config => Owner::Unrecorded,
+                _ => Owner::This,
+            });
+        };
+        Ok(if Some(name.as_os_str()) == project.config.file_name() {
+            Owner::This
+        } else {
+            Owner::Another(project.root.join(name))
+        })
     }
 }
 
-/// Records that the state belongs to `config`.
-pub(crate) fn set(conn: &Connection, config: &Path) -> Result<(), StoreError> {
+/// Records that the state belongs to the config file named `name`.
+pub(crate) fn set(conn: &Connection, name: &Path) -> Result<(), StoreError> {
     conn.execute(
         "INSERT OR REPLACE INTO served VALUES (1, ?1)",
-        params![config.to_string_lossy()],
+        params![name.as_os_str().as_bytes()],
     )?;
     Ok(())
 }

@@ -72,3 +72,35 @@ fn the_served_file_is_recorded_and_outcomes_can_be_forgotten() {
     assert_eq!(s.served().unwrap(), Some("/p/other.yaml".into()));
     assert!(s.outcomes().unwrap().is_empty());
 }
+
+#[test]
+fn whose_state_goes_by_file_name_so_a_moved_folder_is_still_the_same() {
+    use crate::{Owner, Project};
+    let dir = tempfile::tempdir().unwrap();
+    let (main, other) = (
+        dir.path().join("services.yaml"),
+        dir.path().join("other.yaml"),
+    );
+    std::fs::write(&main, "services: {}\n").unwrap();
+    std::fs::write(&other, "services: {}\n").unwrap();
+    let (main, other) = (
+        Project::from_file(&main).unwrap(),
+        Project::from_file(&other).unwrap(),
+    );
+    let mut s = Store::open(&dir.path().join("state.db")).unwrap();
+    // Before any daemon said whose: the folder's own file's, not another's.
+    assert_eq!(s.owner(&main).unwrap(), Owner::This);
+    assert_eq!(s.owner(&other).unwrap(), Owner::Unrecorded);
+    s.apply(&[Write::Served("services.yaml".into())]).unwrap();
+    assert_eq!(s.owner(&main).unwrap(), Owner::This);
+    assert_eq!(
+        s.owner(&other).unwrap(),
+        Owner::Another(main.config.clone())
+    );
+    // The same names in a folder somewhere else: still the same owner.
+    let moved = Project {
+        config: "/elsewhere/services.yaml".into(),
+        root: "/elsewhere".into(),
+    };
+    assert_eq!(s.owner(&moved).unwrap(), Owner::This);
+}

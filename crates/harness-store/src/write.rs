@@ -34,7 +34,8 @@ pub enum Write {
         /// First free run id.
         up_to: u64,
     },
-    /// The state now belongs to this config file.
+    /// The state now belongs to the config file of this name (in the
+    /// state folder's folder).
     Served(std::path::PathBuf),
     /// Every outcome is forgotten (they were another file's).
     ForgetOutcomes,

@@ -79,6 +79,11 @@ fn socket_is_private() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
+    let folder = std::fs::metadata(s.path().join(".harness"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(folder & 0o777, 0o700, "logs and state are the user's alone");
 }
 
 /// The shims among `daemon`'s children: the spare one waits for a job.

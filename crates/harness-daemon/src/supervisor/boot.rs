@@ -10,8 +10,9 @@ use crate::process;
 use crate::store_writer::StoreWriter;
 use harness_core::config::Config;
 use harness_core::engine::{Engine, Found, HistoryState, Input, OpId, Outcome, RunId, ServiceId};
-use harness_store::{Project, RunRecord, Store, Write};
+use harness_store::{Owner, Project, RunRecord, Store, Write};
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
@@ -80,7 +81,13 @@ impl Supervisor {
                 sup.reattach(record);
             }
         }
-        sup.store.send(Write::Served(sup.project.config.clone()));
+        let name = sup
+            .project
+            .config
+            .file_name()
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        sup.store.send(Write::Served(name));
         Ok((handle, sup))
     }
 
@@ -131,20 +138,26 @@ impl Supervisor {
 }
 
 /// Whether the state folder's state is another config file's (a folder may
-/// hold several). If a run of it still lives, this daemon refuses to start:
-/// it would take that file's processes for its own. Otherwise the state is
-/// left behind (its history stays).
+/// hold several), or an earlier harness's that did not say whose. If a run
+/// of it still lives, this daemon refuses to start: it would take that
+/// file's processes for its own. Otherwise the state is left behind (its
+/// history stays).
 fn another_files_state(
     store: &Store,
     project: &Project,
     runs: &[RunRecord],
 ) -> anyhow::Result<bool> {
-    let Some(other) = store.served()? else {
-        return Ok(false);
+    let (other, stop) = match store.owner(project)? {
+        Owner::This => return Ok(false),
+        Owner::Another(file) => (
+            format!("from {}", file.display()),
+            format!("harness -f {} stop --all", file.display()),
+        ),
+        Owner::Unrecorded => (
+            "from a file an earlier harness did not record".to_string(),
+            "harness -f FILE stop --all, with the file that started them".to_string(),
+        ),
     };
-    if harness_store::same_file(&other, &project.config) {
-        return Ok(false);
-    }
     let live: Vec<&str> = runs
         .iter()
         .filter(|r| {
@@ -155,19 +168,17 @@ fn another_files_state(
         .collect();
     if !live.is_empty() {
         anyhow::bail!(
-            "{} here from {} ({}); a daemon for {} would take them for its own: \
-             stop them first (`harness -f {} stop --all`)",
+            "{} here {other} ({}); a daemon for {} would take them for its own: \
+             stop them first (`{stop}`)",
             if live.len() == 1 {
                 "a service runs"
             } else {
                 "services run"
             },
-            other.display(),
             live.join(", "),
             project.config.display(),
-            other.display()
         );
     }
-    tracing::info!(previous = %other.display(), "the state folder served another file; starting afresh");
+    tracing::info!(state = %other, "the state folder's state is not this file's; starting afresh");
     Ok(true)
 }
