@@ -29,7 +29,7 @@ pub use status::{Health, ServiceStatus, Status, StatusReport, SystemState};
 pub const API_VERSION: &str = "v1";
 
 /// The request header naming the config file a request was made with (an
-/// absolute path). A daemon serves one file; a start, plan, stop or health
+/// absolute path, percent-encoded: a path is bytes, a header is ASCII). A daemon serves one file; a start, plan, stop or health
 /// check made with another is refused (409, `usage`) rather than carried
 /// out on a definition the user did not name.
 pub const CONFIG_HEADER: &str = "x-harness-config";

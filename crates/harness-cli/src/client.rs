@@ -59,7 +59,10 @@ impl Client {
         let runs = store.runs().unwrap_or_default();
         let live: Vec<&str> = runs
             .iter()
-            .filter(|r| running(r.pid) || running(r.shim_pid))
+            .filter(|r| {
+                harness_store::same_process(r.pid, r.pid_start)
+                    || harness_store::same_process(r.shim_pid, r.shim_start)
+            })
             .map(|r| r.unit.key())
             .collect();
         if live.is_empty() {
@@ -232,10 +235,7 @@ impl Client {
             .uri(path)
             .header(hyper::header::HOST, "harness")
             .header(hyper::header::CONTENT_TYPE, "application/json")
-            .header(
-                CONFIG_HEADER,
-                self.project.config.as_os_str().as_encoded_bytes(),
-            )
+            .header(CONFIG_HEADER, config_header(&self.project.config))
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .context("build request")?;
         let resp = sender.send_request(req).await.context("daemon request")?;
@@ -275,6 +275,18 @@ impl Client {
             .to_bytes();
         Ok(serde_json::from_slice(&bytes).context("decode answer")?)
     }
+}
+
+/// A path as the config header carries it: percent-encoded bytes, so any
+/// path (not only ASCII, not only UTF-8) goes through intact.
+fn config_header(path: &std::path::Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'/')
+        .remove(b'.')
+        .remove(b'-')
+        .remove(b'_');
+    percent_encoding::percent_encode(path.as_os_str().as_bytes(), KEEP).to_string()
 }
 
 /// Whether process `pid` still runs. A zombie has exited: it only waits

@@ -42,18 +42,7 @@ pub fn signal_number(s: StopSignal) -> i32 {
     }
 }
 
-/// Start time of a process in clock ticks since boot (field 22 of
-/// `/proc/PID/stat`): with the pid, it names one process for good.
-pub fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(')')?;
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
-
-/// Whether `pid` is still the process that started at `start`.
-pub fn same_process(pid: u32, start: u64) -> bool {
-    start_time(pid) == Some(start)
-}
+pub use harness_store::{same_process, start_time};
 
 /// What a spawn produced.
 #[derive(Debug, Clone, Copy)]

@@ -27,7 +27,7 @@ mod tests;
 pub use error::StoreError;
 pub use history::HistoryRow;
 pub use project::{CONFIG_NAMES, Project, same_file};
-pub use runs::RunRecord;
+pub use runs::{RunRecord, same_process, start_time};
 pub use schema::SCHEMA_VERSION;
 pub use served::Owner;
 pub use store::Store;

@@ -109,3 +109,18 @@ pub(crate) fn reserve_up_to(conn: &Connection, up_to: u64) -> Result<(), StoreEr
     )?;
     Ok(())
 }
+
+/// Start time of a process in clock ticks since boot (field 22 of
+/// `/proc/PID/stat`): with the pid, it names one process for good, which
+/// is what a run record keeps of its shim and its service.
+pub fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether `pid` is still the process that started at `start`, not a
+/// reuse of its pid.
+pub fn same_process(pid: u32, start: u64) -> bool {
+    start_time(pid) == Some(start)
+}

@@ -120,3 +120,42 @@ fn another_files_outcomes_are_not_inherited() {
     assert_eq!(db["notes"], "", "{db}");
     assert_eq!(v["system_state"], "STOPPED");
 }
+
+#[test]
+fn a_folder_whose_name_is_not_ascii_is_checked_too() {
+    let s = Stack::new(OTHER);
+    let dir = s.path().join("dépôt");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("services.yaml"), FIRST).unwrap();
+    std::fs::write(dir.join("other.yaml"), OTHER).unwrap();
+    let main = ["-f", "dépôt/services.yaml"];
+    assert_eq!(
+        s.harness(&[&main[..], &["start", "--all"]].concat()).code,
+        0
+    );
+    let r = s.harness(&["-f", "dépôt/other.yaml", "start", "--all"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    // Over the API too: the header is percent-encoded, and decoded.
+    let body = r#"{"all": true}"#;
+    let request = format!(
+        "POST /v1/start HTTP/1.1\r\nHost: harness\r\nContent-Type: application/json\r\nx-harness-config: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        dir.join("other.yaml")
+            .display()
+            .to_string()
+            .replace("é", "%C3%A9")
+            .replace("ô", "%C3%B4"),
+        body.len()
+    );
+    let mut c = std::os::unix::net::UnixStream::connect(dir.join(".harness/harness.sock")).unwrap();
+    c.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    c.write_all(request.as_bytes()).unwrap();
+    let mut raw = String::new();
+    c.read_to_string(&mut raw).unwrap();
+    assert!(raw.starts_with("HTTP/1.1 409"), "{raw}");
+    assert_eq!(s.harness(&[&main[..], &["stop", "--all"]].concat()).code, 0);
+    assert_eq!(
+        s.harness(&[&main[..], &["daemon", "stop"]].concat()).code,
+        0
+    );
+}

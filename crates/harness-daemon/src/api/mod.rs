@@ -91,11 +91,11 @@ async fn same_config(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let named = req
-        .headers()
-        .get(CONFIG_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(std::path::PathBuf::from);
+    let named = req.headers().get(CONFIG_HEADER).map(|v| {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes: Vec<u8> = percent_encoding::percent_decode(v.as_bytes()).collect();
+        std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&bytes))
+    });
     match named {
         Some(file) if !harness_store::same_file(&file, &h.project.config) => error(
             StatusCode::CONFLICT,
