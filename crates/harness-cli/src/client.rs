@@ -73,7 +73,11 @@ impl Client {
 
     /// "services run here from OTHER (a, b); … stop them first".
     /// `other` is the file that started them, if known.
-    fn busy_elsewhere(&self, other: Option<&std::path::Path>, names: &[&str]) -> CliError {
+    fn busy_elsewhere(
+        &self,
+        other: Option<&std::path::Path>,
+        names: &[impl AsRef<str>],
+    ) -> CliError {
         let (from, stop) = match other {
             Some(file) => (
                 format!("from {}", file.display()),
@@ -92,7 +96,11 @@ impl Client {
             } else {
                 "services run"
             },
-            names.join(", "),
+            names
+                .iter()
+                .map(AsRef::as_ref)
+                .collect::<Vec<_>>()
+                .join(", "),
             self.project.config.display()
         ))
     }
@@ -104,10 +112,61 @@ impl Client {
         if harness_store::same_file(&other, &self.project.config) {
             return Ok(());
         }
+        // The daemon itself decides whether it is idle, between two of its
+        // steps, so that no start slips in between a check and its exit.
+        let asked = self
+            .request(Method::POST, "/v1/shutdown?if_idle=true", None)
+            .await;
+        if let Err(CliError::Usage(_)) = asked {
+            let names = self.busy_names().await?;
+            if names.is_empty() {
+                return Err(CliError::Usage(format!(
+                    "the daemon for {} is busy (a start or stop is in progress); \
+                     try again when it is done",
+                    other.display()
+                )));
+            }
+            return Err(self.busy_elsewhere(Some(&other), &names));
+        }
+        asked?;
+        eprintln!(
+            "harness: this folder's daemon served {}, where nothing runs; it now serves {}",
+            other.display(),
+            self.project.config.display()
+        );
+        let deadline = Instant::now() + DAEMON_START_TIMEOUT;
+        while running(info.pid) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if running(info.pid) {
+            return Err(anyhow::anyhow!(
+                "the daemon for {} (pid {}) did not exit within {:?}",
+                other.display(),
+                info.pid,
+                DAEMON_START_TIMEOUT
+            )
+            .into());
+        }
+        self.start_daemon().await?;
+        // Another harness may have started its own daemon at the same
+        // moment: make sure the one listening is this file's.
+        let now: DaemonInfo = self.json(Method::GET, "/v1/info", None).await?;
+        if !harness_store::same_file(std::path::Path::new(&now.config), &self.project.config) {
+            return Err(CliError::Usage(format!(
+                "a daemon for {} started here at the same moment; try again",
+                now.config
+            )));
+        }
+        Ok(())
+    }
+
+    /// The services of the daemon's file that have a process or are on
+    /// their way to or from one.
+    async fn busy_names(&self) -> Result<Vec<String>, CliError> {
         let status: StatusReport = self.json(Method::GET, "/v1/status", None).await?;
-        let busy: Vec<&str> = status
+        Ok(status
             .services
-            .iter()
+            .into_iter()
             .filter(|s| {
                 s.pid.is_some()
                     || matches!(
@@ -115,22 +174,8 @@ impl Client {
                         Status::Starting | Status::Stopping | Status::Restarting
                     )
             })
-            .map(|s| s.name.as_str())
-            .collect();
-        if !busy.is_empty() {
-            return Err(self.busy_elsewhere(Some(&other), &busy));
-        }
-        eprintln!(
-            "harness: this folder's daemon served {}, where nothing runs; it now serves {}",
-            other.display(),
-            self.project.config.display()
-        );
-        self.request(Method::POST, "/v1/shutdown", None).await?;
-        let deadline = Instant::now() + DAEMON_START_TIMEOUT;
-        while running(info.pid) && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        self.start_daemon().await
+            .map(|s| s.name)
+            .collect())
     }
 
     /// A client only if a daemon already runs.

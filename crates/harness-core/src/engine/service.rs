@@ -337,6 +337,12 @@ impl Engine {
         !self.ops.is_empty()
     }
 
+    /// Whether nothing happens: no operation, no process, no restart due.
+    /// Only then may the daemon make way for one serving another file.
+    pub fn idle(&self) -> bool {
+        !self.busy() && self.svcs.iter().all(|s| matches!(s.phase, Phase::Stopped))
+    }
+
     /// Replaces the config, keeping the state of services whose names stay.
     /// Refused while an operation runs (its members would change under
     /// it) or when a service that would disappear still has a process.

@@ -31,6 +31,9 @@ pub enum Msg {
     Status(oneshot::Sender<StatusView>),
     /// `GET /metrics`.
     Metrics(oneshot::Sender<String>),
+    /// `POST /v1/shutdown?if_idle=true`: exit only if nothing happens
+    /// (no operation, no process, no restart due); answers whether it will.
+    ShutdownIfIdle(oneshot::Sender<bool>),
     /// Whether a service of this name is in the config (`GET /v1/logs`).
     Knows(String, oneshot::Sender<bool>),
     /// A probe answered (the fact), and how long it took (a metric).

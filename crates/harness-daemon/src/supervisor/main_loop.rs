@@ -83,6 +83,16 @@ impl Supervisor {
                     self.feed(input);
                 }
                 Msg::Shutdown => break,
+                Msg::ShutdownIfIdle(reply) => {
+                    // Decided here, between two steps of the engine, so no
+                    // start can slip in between the check and the exit.
+                    let idle = self.engine.idle();
+                    let _ = reply.send(idle);
+                    if idle {
+                        tracing::info!("idle: making way for a daemon for another file");
+                        break;
+                    }
+                }
             }
         }
     }

@@ -142,3 +142,21 @@ fn an_exact_stop_leaves_dependents_outside_it_running() {
             if reason == "stop requested (rollback: cache failed)")));
     assert!(matches!(r.engine.phase(r.idx("worker")), Phase::Up { .. }));
 }
+
+#[test]
+fn idle_only_with_no_operation_no_process_and_no_restart_due() {
+    let mut r = Rig::new(STACK);
+    assert!(r.engine.idle());
+    let a = r.start(&["cache"], StartOptions::default());
+    assert!(!r.engine.idle(), "a start is open");
+    r.confirm(&a);
+    r.at(300).feed(Input::Tick);
+    assert!(!r.engine.idle(), "cache runs");
+    let (service, run) = (ServiceId(r.idx("cache")), r.run_of("cache"));
+    r.feed(Input::Exited {
+        service,
+        run,
+        end: ProcessEnd::Signaled(9),
+    });
+    assert!(!r.engine.idle(), "its restart is due");
+}
