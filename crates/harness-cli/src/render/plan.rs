@@ -82,23 +82,26 @@ pub fn write_plan(w: &mut impl Write, plan: &Plan, restart: bool) -> io::Result<
     if restart && !running.is_empty() {
         writeln!(w, "  Stop first (--restart): {}", running.join(", "))?;
     }
-    let used: Vec<String> = plan
-        .services
-        .iter()
-        .filter(|e| e.action == PlanAction::Use)
-        .map(|e| match e.current.changes.as_slice() {
-            [] => e.current.name.clone(),
-            changes => format!(
-                "{} (older definition: {})",
-                e.current.name,
-                changes.join(", ")
-            ),
-        })
-        .collect();
+    // What runs is taken as it is: say when it is not what the file says.
+    let taken = |action: PlanAction| -> Vec<String> {
+        plan.services
+            .iter()
+            .filter(|e| e.action == action)
+            .map(|e| match e.current.changes.as_slice() {
+                [] => e.current.name.clone(),
+                changes => format!(
+                    "{} (older definition: {})",
+                    e.current.name,
+                    changes.join(", ")
+                ),
+            })
+            .collect()
+    };
+    let used = taken(PlanAction::Use);
     if !used.is_empty() {
         writeln!(w, "  Use as they are: {}", used.join(", "))?;
     }
-    let waiting = names(&|e| e.action == PlanAction::Wait);
+    let waiting = taken(PlanAction::Wait);
     if !waiting.is_empty() {
         writeln!(w, "  Wait until healthy: {}", waiting.join(", "))?;
     }
