@@ -10,7 +10,8 @@ use std::path::PathBuf;
 pub struct Cli {
     /// The config file (default: services.yaml or harness.yaml, searched
     /// upward from the current folder). Goes before the command:
-    /// `harness -f stack.yaml start --all`.
+    /// `harness -f stack.yaml start --all` (after it, `-f` is `logs
+    /// --follow`).
     #[arg(short = 'f', long = "file", env = "HARNESS_FILE")]
     pub file: Option<PathBuf>,
     #[command(subcommand)]
@@ -155,4 +156,17 @@ pub enum DaemonCommand {
 
 fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
     harness_core::duration::parse_duration(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// clap's own checks of the definition (unique short options, …),
+    /// which otherwise only run when a command is parsed.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
 }

@@ -174,7 +174,7 @@ pub struct Summary {
     pub failed: Vec<String>,
     /// Not started because of a dependency.
     pub blocked: Vec<String>,
-    /// Stopped (for stops).
+    /// Stopped by the request (for stops): not those already down.
     pub stopped: Vec<String>,
     /// Started with warnings (`--force`), and why.
     pub warned: Vec<(String, WarningReason)>,

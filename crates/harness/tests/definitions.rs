@@ -62,6 +62,11 @@ fn a_service_edited_in_place_is_never_used_without_a_word() {
         "{}",
         r.stdout
     );
+    assert!(
+        r.stdout.contains("Run the file's definition of db: harness restart db"),
+        "{}",
+        r.stdout
+    );
     assert_eq!(s.pid("db"), pid, "start used it as it is");
 
     // A new daemon knows what the run was spawned with.

@@ -36,7 +36,12 @@ pub async fn control(project: &Project, cmd: DaemonCommand) -> Result<(), CliErr
             }
         },
         DaemonCommand::Info => {
-            let c = Client::connect(project).await?;
+            // Only reads: the folder's daemon as it is, whichever file it
+            // serves (it says which); one is started if none runs.
+            let c = match Client::existing(project).await {
+                Some(c) => c,
+                None => Client::connect(project).await?,
+            };
             let info: DaemonInfo = c.json(Method::GET, "/v1/info", None).await?;
             println!(
                 "pid {}\nconfig {}\nversion {}",

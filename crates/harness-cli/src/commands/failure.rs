@@ -66,6 +66,12 @@ pub(super) struct StartSession<'a> {
     pub no_wait: bool,
     /// `--timeout`, for follow-up starts.
     pub timeout_secs: Option<f64>,
+    /// What ran before the command: of what a start used as it was, only
+    /// these were not started by the command (a retry's are).
+    pub running_before: Vec<String>,
+    /// Services that ran an older definition than the file's: a start uses
+    /// them as they are, and says how to run the file's.
+    pub older: Vec<String>,
 }
 
 /// Phases in which a start left a process of its own running.
@@ -81,7 +87,16 @@ impl StartSession<'_> {
         let (mut s, mut last) = self.op(&req, heading).await?;
         loop {
             if s.success {
-                return finish(&s, self.no_wait);
+                finish(&s, self.no_wait, &self.running_before)?;
+                if !self.older.is_empty() {
+                    println!(
+                        "  • Run the file's definition of {}: {} restart {}",
+                        self.older.join(", "),
+                        render::hx(),
+                        self.older.join(" ")
+                    );
+                }
+                return Ok(());
             }
             if let Some(r) = &s.recovery {
                 return recovered(&s, r);
@@ -242,7 +257,13 @@ fn fail(s: &Summary, last: &LastSeen) -> Result<(), CliError> {
 }
 
 /// Reports a start that succeeded; exit 0.
-fn finish(s: &Summary, no_wait: bool) -> Result<(), CliError> {
-    render::success(s, no_wait);
+fn finish(s: &Summary, no_wait: bool, running_before: &[String]) -> Result<(), CliError> {
+    let already: Vec<String> = s
+        .existing
+        .iter()
+        .filter(|n| running_before.contains(n))
+        .cloned()
+        .collect();
+    render::success(s, no_wait, &already);
     Ok(())
 }

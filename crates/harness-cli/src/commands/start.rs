@@ -74,9 +74,11 @@ pub async fn start(project: &Project, config: &Config, a: StartArgs) -> Result<(
     }
     let all = scope.len() == config.services.len();
     let mut heading = starting_what(&a);
+    let mut running_before = running_in(&plan);
     match on_partial(&client, &a, &plan, running, interactive).await? {
         None | Some(OnPartial::Continue) => {}
         Some(OnPartial::Restart) => {
+            running_before.clear();
             let why = if a.restart {
                 "--restart"
             } else {
@@ -102,8 +104,34 @@ pub async fn start(project: &Project, config: &Config, a: StartArgs) -> Result<(
         interactive,
         no_wait: a.flags.no_wait,
         timeout_secs: req.timeout_secs,
+        older: older_in(&plan),
+        running_before,
     };
     session.start(req, heading).await
+}
+
+/// The services of `plan` that run an older definition than the file's.
+fn older_in(plan: &Plan) -> Vec<String> {
+    plan.services
+        .iter()
+        .filter(|e| !e.current.changes.is_empty())
+        .filter(|e| {
+            !e.current
+                .changes
+                .iter()
+                .any(|c| c == "removed from the file")
+        })
+        .map(|e| e.current.name.clone())
+        .collect()
+}
+
+/// The services of `plan` that have a process: running before the command.
+fn running_in(plan: &Plan) -> Vec<String> {
+    plan.services
+        .iter()
+        .filter(|e| e.current.pid.is_some())
+        .map(|e| e.current.name.clone())
+        .collect()
 }
 
 /// The request `start`'s arguments make.
@@ -236,8 +264,10 @@ pub async fn restart(project: &Project, config: &Config, a: RestartArgs) -> Resu
         all,
     };
     operation::run(&client, "/v1/stop", &stop, show).await?;
-    let scope = plan(&client, &req, false)
-        .await?
+    let after_stop = plan(&client, &req, false).await?;
+    let running_before = running_in(&after_stop);
+    let older = older_in(&after_stop);
+    let scope = after_stop
         .services
         .into_iter()
         .map(|e| e.current.name)
@@ -250,6 +280,8 @@ pub async fn restart(project: &Project, config: &Config, a: RestartArgs) -> Resu
         interactive: prompt::terminal() && !a.failure.any(),
         no_wait: a.flags.no_wait,
         timeout_secs: req.timeout_secs,
+        older,
+        running_before,
     };
     session.start(req, starting_heading(all)).await
 }

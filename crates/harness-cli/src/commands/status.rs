@@ -33,7 +33,11 @@ pub async fn status(project: &Project, a: StatusArgs) -> Result<(), CliError> {
     let mut report: StatusReport = client.json(Method::GET, "/v1/status", None).await?;
     for name in &a.services {
         if !report.services.iter().any(|s| &s.name == name) {
-            return Err(CliError::Usage(format!("unknown service `{name}`")));
+            let names: Vec<&str> = report.services.iter().map(|s| s.name.as_str()).collect();
+            return Err(CliError::Usage(format!(
+                "unknown service `{name}`; services are: {}",
+                names.join(", ")
+            )));
         }
     }
     if !a.services.is_empty() {

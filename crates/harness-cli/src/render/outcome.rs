@@ -140,12 +140,18 @@ pub fn write_smart_rollback(w: &mut impl Write, r: &Recovery) -> io::Result<()> 
 
 /// What a start that succeeded says: its warnings, that nothing needed
 /// starting, or how long it took.
-pub fn success(s: &Summary, no_wait: bool) {
-    to_stdout(|w| write_success(w, s, no_wait));
+pub fn success(s: &Summary, no_wait: bool, already: &[String]) {
+    to_stdout(|w| write_success(w, s, no_wait, already));
 }
 
-/// [`success`].
-pub fn write_success(w: &mut impl Write, s: &Summary, no_wait: bool) -> io::Result<()> {
+/// [`success`]: `already` are those of `s.started` that ran before the
+/// command (a retry's `existing` may have been started by the command).
+pub fn write_success(
+    w: &mut impl Write,
+    s: &Summary,
+    no_wait: bool,
+    already: &[String],
+) -> io::Result<()> {
     if !s.warnings.is_empty() {
         writeln!(w)?;
         for warning in &s.warnings {
@@ -163,7 +169,7 @@ pub fn write_success(w: &mut impl Write, s: &Summary, no_wait: bool) -> io::Resu
             s.warned[0],
             hx = hx()
         )
-    } else if !s.started.is_empty() && s.existing.len() == s.started.len() {
+    } else if !s.started.is_empty() && already.len() == s.started.len() {
         // Nothing was started (with or without --no-wait): say what is
         // true.
         let all = if s.started.len() == 1 { "" } else { "All " };
@@ -175,13 +181,22 @@ pub fn write_success(w: &mut impl Write, s: &Summary, no_wait: bool) -> io::Resu
         )
     } else if no_wait {
         writeln!(w, "\nServices started. Check status with: {} status", hx())
-    } else {
-        // All of them are up now, some started by this command.
+    } else if already.is_empty() {
         writeln!(
             w,
             "\nAll {} started in {:.1}s",
             count(s.started.len()),
             s.elapsed
+        )
+    } else {
+        // All of them are up now, some started by this command.
+        writeln!(
+            w,
+            "\nAll {} up in {:.1}s ({} started, {} already running)",
+            count(s.started.len()),
+            s.elapsed,
+            s.started.len() - already.len(),
+            already.len()
         )
     }
 }
@@ -239,7 +254,12 @@ pub fn write_recovery(
     }
 }
 
-/// "Stopped 3 services in 0.1s": the end of every stop.
+/// "Stopped 3 services in 0.1s": the end of every stop; counting only what
+/// it stopped, not what was down already.
 pub fn stopped(n: usize, elapsed: f64) -> String {
-    format!("Stopped {} in {elapsed:.1}s", count(n))
+    if n == 0 {
+        "Nothing was running; nothing was stopped".to_string()
+    } else {
+        format!("Stopped {} in {elapsed:.1}s", count(n))
+    }
 }

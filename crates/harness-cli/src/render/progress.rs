@@ -35,7 +35,7 @@ fn describe(p: &Event) -> String {
         Phase::Failed => format!("failed to start ({})", detail.unwrap_or_default()),
         Phase::Blocked => format!("blocked ({})", detail.unwrap_or_default()),
         Phase::Stopping => "stopping".into(),
-        Phase::Stopped => "stopped".into(),
+        Phase::Stopped => detail.unwrap_or_else(|| "stopped".into()),
         _ => detail.unwrap_or_else(|| "started".into()),
     }
 }

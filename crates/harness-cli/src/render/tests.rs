@@ -354,14 +354,26 @@ fn success_says_what_was_started_and_what_already_ran() {
         }],
         ..up.clone()
     };
-    insta::assert_snapshot!(format!(
-        "{}---{}---{}---{}---{}",
-        text(|w| write_success(w, &up, false)),
-        text(|w| write_success(w, &up, true)),
-        text(|w| write_success(w, &found, false)),
-        text(|w| write_success(w, &found, true)),
-        text(|w| write_success(w, &warned, false)),
-    ));
+    let some = Summary {
+        existing: vec!["db".into()],
+        ..up.clone()
+    };
+    let all = found.started.clone();
+    let db = ["db".to_string()];
+    insta::assert_snapshot!(
+        [
+            text(|w| write_success(w, &up, false, &[])),
+            text(|w| write_success(w, &up, true, &[])),
+            text(|w| write_success(w, &found, false, &all)),
+            text(|w| write_success(w, &found, true, &all)),
+            text(|w| write_success(w, &warned, false, &[])),
+            // db ran before the command: 1 started, 1 already running.
+            text(|w| write_success(w, &some, false, &db)),
+            // db was started by this command's first attempt (a retry).
+            text(|w| write_success(w, &some, false, &[])),
+        ]
+        .join("---")
+    );
 }
 
 #[test]

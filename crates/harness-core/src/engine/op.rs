@@ -30,8 +30,9 @@ pub(crate) struct Member {
     pub forced: bool,
     /// The client was told it waits for its dependencies.
     pub announced: bool,
-    /// It had a process (or one on its way) when the start began: this
-    /// start did not start it, and no rollback stops it.
+    /// It had a process (or one on its way; for a stop, also a restart
+    /// due) when the operation began: a start did not start it, and no
+    /// rollback stops it; a stop that finds it down did not stop it.
     pub found_running: bool,
 }
 

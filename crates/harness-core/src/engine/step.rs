@@ -315,7 +315,9 @@ impl Engine {
                     s.warned.push((name, why));
                 }
                 MemberState::Settled(Stage::Blocked) => s.blocked.push(name),
-                MemberState::Settled(Stage::Stopped) => s.stopped.push(name),
+                // Only what this stop stopped: one already down is not.
+                MemberState::Settled(Stage::Stopped) if m.found_running => s.stopped.push(name),
+                MemberState::Settled(Stage::Stopped) => {}
                 _ => s.failed.push(name),
             }
         }

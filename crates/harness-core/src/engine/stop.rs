@@ -33,6 +33,8 @@ impl Engine {
             .into_iter()
             .map(|i| {
                 self.svcs[i].wanted = false;
+                // A restart due counts: the stop is what ends it.
+                let found_running = !matches!(self.svcs[i].phase, Phase::Stopped);
                 if matches!(self.svcs[i].phase, Phase::Backoff { .. }) {
                     let why = format!("stop requested{}", cause_suffix(options.cause.as_deref()));
                     self.send_stop(i, why, options.cause.clone(), None, out);
@@ -43,7 +45,7 @@ impl Engine {
                     state: MemberState::Waiting,
                     forced: false,
                     announced: false,
-                    found_running: false,
+                    found_running,
                 }
             })
             .collect();
@@ -86,58 +88,73 @@ impl Engine {
         }
     }
 
+    /// Settles what is down, then stops what may stop now: in that order,
+    /// so a client reads each dependent's end before its dependency's stop.
     pub(super) fn advance_stop(&mut self, k: usize, now: Instant, out: &mut Vec<Action>) -> bool {
+        let settled = self.settle_stopped(k, now, out);
+        let stopping = self.stop_next(k, now, out);
+        settled || stopping
+    }
+
+    /// Members of stop `k` that are down now are done.
+    fn settle_stopped(&mut self, k: usize, now: Instant, out: &mut Vec<Action>) -> bool {
         let mut changed = false;
+        let (id, started) = (self.ops[k].id, self.ops[k].started);
         for idx in 0..self.ops[k].members.len() {
             let m = self.ops[k].members[idx].clone();
-            let phase = self.svcs[m.service].phase;
-            let (id, started) = (self.ops[k].id, self.ops[k].started);
-            match (m.state, phase) {
-                (MemberState::Settled(_), _) => {}
-                (_, Phase::Stopped) => {
-                    self.ops[k].members[idx].state = MemberState::Settled(Stage::Stopped);
-                    // Down because someone asked: what its last start or
-                    // run did is history now (`history` keeps it; the last
-                    // exit code stays in status), not a failure to show.
-                    self.svcs[m.service].verdict = Verdict::None;
-                    out.push(progress(
-                        id,
-                        self.graph.name(m.service),
-                        Stage::Stopped,
-                        started,
-                        now,
-                        None,
-                        "",
-                    ));
-                    changed = true;
-                }
-                (MemberState::Waiting, _) => {
-                    // Dependents in this stop go first; with `exact`, a
-                    // dependent outside it is left running on purpose.
-                    let op = &self.ops[k];
-                    let dependents_down =
-                        self.graph.dependents(m.service).iter().all(|&j| {
-                            op.member(j).is_none() || self.svcs[j].phase == Phase::Stopped
-                        });
-                    if dependents_down {
-                        self.ops[k].members[idx].state = MemberState::Acting;
-                        out.push(progress(
-                            id,
-                            self.graph.name(m.service),
-                            Stage::Stopping,
-                            started,
-                            now,
-                            None,
-                            "",
-                        ));
-                        let why = format!("stop requested{}", self.ops[k].cause_suffix());
-                        let cause = self.ops[k].cause().map(str::to_string);
-                        self.send_stop(m.service, why, cause, None, out);
-                        changed = true;
-                    }
-                }
-                (MemberState::Acting, _) => {}
+            if matches!(m.state, MemberState::Settled(_))
+                || self.svcs[m.service].phase != Phase::Stopped
+            {
+                continue;
             }
+            self.ops[k].members[idx].state = MemberState::Settled(Stage::Stopped);
+            // Down because someone asked: what its last start or run did
+            // is history now (`history` keeps it; the last exit code stays
+            // in status), not a failure to show.
+            self.svcs[m.service].verdict = Verdict::None;
+            let detail = if m.found_running { "" } else { "not running" };
+            let name = self.graph.name(m.service);
+            out.push(progress(
+                id,
+                name,
+                Stage::Stopped,
+                started,
+                now,
+                None,
+                detail,
+            ));
+            changed = true;
+        }
+        changed
+    }
+
+    /// Members of stop `k` whose dependents in it are down are stopped.
+    fn stop_next(&mut self, k: usize, now: Instant, out: &mut Vec<Action>) -> bool {
+        let mut changed = false;
+        let (id, started) = (self.ops[k].id, self.ops[k].started);
+        for idx in 0..self.ops[k].members.len() {
+            let m = self.ops[k].members[idx].clone();
+            if m.state != MemberState::Waiting {
+                continue;
+            }
+            // Dependents in this stop go first; with `exact`, a dependent
+            // outside it is left running on purpose.
+            let op = &self.ops[k];
+            let dependents_down = self
+                .graph
+                .dependents(m.service)
+                .iter()
+                .all(|&j| op.member(j).is_none() || self.svcs[j].phase == Phase::Stopped);
+            if !dependents_down {
+                continue;
+            }
+            self.ops[k].members[idx].state = MemberState::Acting;
+            let name = self.graph.name(m.service);
+            out.push(progress(id, name, Stage::Stopping, started, now, None, ""));
+            let why = format!("stop requested{}", self.ops[k].cause_suffix());
+            let cause = self.ops[k].cause().map(str::to_string);
+            self.send_stop(m.service, why, cause, None, out);
+            changed = true;
         }
         changed
     }

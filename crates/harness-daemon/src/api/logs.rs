@@ -28,14 +28,17 @@ pub(crate) async fn logs(
     Path(service): Path<String>,
     Query(p): Query<Params>,
 ) -> Response {
-    let Some(known) = h.ask(|tx| Msg::Knows(service.clone(), tx)).await else {
+    let Some(names) = h.ask(Msg::Names).await else {
         return gone();
     };
-    if !known {
+    if !names.contains(&service) {
         return error(
             StatusCode::NOT_FOUND,
             ApiError {
-                error: format!("unknown service `{service}`"),
+                error: format!(
+                    "unknown service `{service}`; services are: {}",
+                    names.join(", ")
+                ),
                 kind: ApiErrorKind::Usage,
             },
         );

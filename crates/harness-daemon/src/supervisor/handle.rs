@@ -34,8 +34,9 @@ pub enum Msg {
     /// `POST /v1/shutdown?if_idle=true`: exit only if nothing happens
     /// (no operation, no process, no restart due); answers whether it will.
     ShutdownIfIdle(oneshot::Sender<bool>),
-    /// Whether a service of this name is in the config (`GET /v1/logs`).
-    Knows(String, oneshot::Sender<bool>),
+    /// The services' names, in config order (`GET /v1/logs` checks the one
+    /// it is asked for, and names them all when it is not one).
+    Names(oneshot::Sender<Vec<String>>),
     /// A probe answered (the fact), and how long it took (a metric).
     Probed {
         /// `Input::Probed`.

@@ -61,8 +61,9 @@ impl Supervisor {
                     let report = self.engine.report(Instant::now());
                     let _ = reply.send(metrics::render(&report, &self.latencies));
                 }
-                Msg::Knows(name, reply) => {
-                    let _ = reply.send(self.engine.graph().index(&name).is_some());
+                Msg::Names(reply) => {
+                    let g = self.engine.graph();
+                    let _ = reply.send((0..g.len()).map(|i| g.name(i).to_string()).collect());
                 }
                 Msg::Probed {
                     fact,
