@@ -63,7 +63,8 @@ fn a_service_edited_in_place_is_never_used_without_a_word() {
         r.stdout
     );
     assert!(
-        r.stdout.contains("Run the file's definition of db: harness restart db"),
+        r.stdout
+            .contains("Run the file's definition of db: harness restart db"),
         "{}",
         r.stdout
     );

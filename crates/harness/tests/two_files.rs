@@ -104,7 +104,7 @@ fn services_left_running_by_a_stopped_daemon_are_not_taken_by_another_files() {
 
 #[test]
 fn another_files_outcomes_are_not_inherited() {
-    let s = Stack::new("services:\n  db:\n    command: exit 1\n");
+    let s = Stack::new("services:\n  db:\n    command: echo from the first file; exit 1\n");
     std::fs::write(
         s.path().join("other.yaml"),
         "services:\n  db:\n    command: sleep 1000\n",
@@ -118,7 +118,13 @@ fn another_files_outcomes_are_not_inherited() {
     let db = &v["services"][0];
     assert_eq!(db["health"], "unknown", "{db}");
     assert_eq!(db["notes"], "", "{db}");
+    assert!(db.get("last_output").is_none(), "{db}");
     assert_eq!(v["system_state"], "STOPPED");
+    // The first file's logs are kept, apart.
+    let kept =
+        std::fs::read_to_string(s.path().join(".harness/logs-services.yaml/db.log")).unwrap();
+    assert!(kept.contains("from the first file"), "{kept}");
+    assert!(!s.log("db").contains("from the first file"));
 }
 
 #[test]

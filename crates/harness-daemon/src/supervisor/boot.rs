@@ -25,6 +25,10 @@ impl Supervisor {
         // The state may be another file's of this folder: then none of it
         // is this file's (see `another_files_state`).
         let fresh = another_files_state(&store, &project, &runs)?;
+        if let Some(previous) = &fresh {
+            keep_logs_apart(&project, previous);
+        }
+        let fresh = fresh.is_some();
         let saved: HashMap<String, Outcome> = if fresh {
             HashMap::new()
         } else {
@@ -146,9 +150,9 @@ fn another_files_state(
     store: &Store,
     project: &Project,
     runs: &[RunRecord],
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Option<String>> {
     let (other, stop) = match store.owner(project)? {
-        Owner::This => return Ok(false),
+        Owner::This => return Ok(None),
         Owner::Another(file) => (
             format!("from {}", file.display()),
             format!("harness -f {} stop --all", file.display()),
@@ -180,5 +184,25 @@ fn another_files_state(
         );
     }
     tracing::info!(state = %other, "the state folder's state is not this file's; starting afresh");
-    Ok(true)
+    Ok(Some(match store.owner(project)? {
+        Owner::Another(file) => file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        _ => "earlier".to_string(),
+    }))
+}
+
+/// Moves the logs of the file the state was for to `logs-NAME/`, so that
+/// this file's services (which may share names with that file's) start
+/// logs of their own rather than showing that file's output as theirs.
+fn keep_logs_apart(project: &Project, previous: &str) {
+    let logs = project.logs_dir();
+    let aside = project.state_dir().join(format!("logs-{previous}"));
+    let _ = std::fs::remove_dir_all(&aside);
+    match std::fs::rename(&logs, &aside) {
+        Ok(()) => tracing::info!(to = %aside.display(), "the other file's logs kept apart"),
+        Err(e) => tracing::warn!(error = %e, "cannot move the other file's logs apart"),
+    }
+    let _ = std::fs::create_dir_all(&logs);
 }
