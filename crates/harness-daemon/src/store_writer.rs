@@ -3,25 +3,45 @@
 
 use harness_store::{Store, Write};
 use std::sync::mpsc;
+use std::time::Duration;
+
+/// What the store thread is sent.
+enum Job {
+    /// Apply this (batched with whatever else queued).
+    Write(Write),
+    /// Answer once everything sent before has been applied.
+    Flush(mpsc::Sender<()>),
+}
 
 /// Sends writes to the store thread.
 #[derive(Clone)]
 pub struct StoreWriter {
-    tx: mpsc::Sender<Write>,
+    tx: mpsc::Sender<Job>,
 }
 
 impl StoreWriter {
     /// Starts the thread over an open store.
     pub fn spawn(mut store: Store) -> StoreWriter {
-        let (tx, rx) = mpsc::channel::<Write>();
+        let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("store".into())
             .spawn(move || {
                 while let Ok(first) = rx.recv() {
-                    let mut batch = vec![first];
-                    batch.extend(rx.try_iter());
-                    if let Err(e) = store.apply(&batch) {
+                    let mut batch = Vec::new();
+                    let mut waiting = Vec::new();
+                    for job in std::iter::once(first).chain(rx.try_iter()) {
+                        match job {
+                            Job::Write(w) => batch.push(w),
+                            Job::Flush(done) => waiting.push(done),
+                        }
+                    }
+                    if !batch.is_empty()
+                        && let Err(e) = store.apply(&batch)
+                    {
                         tracing::error!(error = %e, "cannot write to the state database");
+                    }
+                    for done in waiting {
+                        let _ = done.send(());
                     }
                 }
             })
@@ -31,6 +51,42 @@ impl StoreWriter {
 
     /// Queues a write.
     pub fn send(&self, w: Write) {
-        let _ = self.tx.send(w);
+        let _ = self.tx.send(Job::Write(w));
+    }
+
+    /// Waits (at most `limit`) until every write sent so far is applied:
+    /// the daemon's last writes (a run that ended, the history row of a
+    /// stop) are on disk before it exits.
+    pub fn flush(&self, limit: Duration) {
+        let (done, applied) = mpsc::channel();
+        if self.tx.send(Job::Flush(done)).is_ok() {
+            let _ = applied.recv_timeout(limit);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harness_store::HistoryRow;
+
+    #[test]
+    fn a_flush_returns_once_what_was_sent_is_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let w = StoreWriter::spawn(Store::open(&path).unwrap());
+        for i in 0..50 {
+            w.send(Write::History(HistoryRow {
+                ts_ms: i,
+                service: "db".into(),
+                from: "stopped".into(),
+                to: "starting".into(),
+                reason: "start requested".into(),
+                cause: None,
+            }));
+        }
+        w.flush(Duration::from_secs(5));
+        let rows = Store::open(&path).unwrap().history(None, 1000).unwrap();
+        assert_eq!(rows.len(), 50);
     }
 }

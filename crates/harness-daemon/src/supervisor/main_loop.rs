@@ -96,6 +96,7 @@ impl Supervisor {
                 }
             }
         }
+        self.store.flush(std::time::Duration::from_secs(2));
     }
 }
 
