@@ -85,6 +85,9 @@ pub struct ServiceStatus {
     /// ("command changed", "env PGPORT changed"); never a value.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<String>,
+    /// It runs, and the config file no longer has it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removed_from_file: bool,
 }
 
 /// `GET /v1/status`.

@@ -51,56 +51,30 @@ impl Client {
         let Ok(store) = harness_store::Store::open_read_only(&db) else {
             return Ok(()); // the daemon reports what is wrong with it
         };
-        let other = match store.owner(&self.project) {
-            Ok(harness_store::Owner::Another(file)) => Some(file),
-            Ok(harness_store::Owner::Unrecorded) => None,
-            Ok(harness_store::Owner::This) | Err(_) => return Ok(()),
+        let Ok(owner) = store.owner(&self.project) else {
+            return Ok(());
+        };
+        let Some((from, stop)) = owner.from_and_stop() else {
+            return Ok(());
         };
         let runs = store.runs().unwrap_or_default();
         let live: Vec<&str> = runs
             .iter()
-            .filter(|r| {
-                harness_store::same_process(r.pid, r.pid_start)
-                    || harness_store::same_process(r.shim_pid, r.shim_start)
-            })
+            .filter(|r| r.alive())
             .map(|r| r.unit.key())
             .collect();
         if live.is_empty() {
             return Ok(());
         }
-        Err(self.busy_elsewhere(other.as_deref(), &live))
+        Err(self.busy_elsewhere(&from, &stop, &live))
     }
 
-    /// "services run here from OTHER (a, b); … stop them first".
-    /// `other` is the file that started them, if known.
-    fn busy_elsewhere(
-        &self,
-        other: Option<&std::path::Path>,
-        names: &[impl AsRef<str>],
-    ) -> CliError {
-        let (from, stop) = match other {
-            Some(file) => (
-                format!("from {}", file.display()),
-                format!("harness -f {} stop --all", file.display()),
-            ),
-            None => (
-                "from a file an earlier harness did not record".to_string(),
-                "harness -f FILE stop --all, with the file that started them".to_string(),
-            ),
-        };
+    /// The refusal to act beside another file's live runs.
+    fn busy_elsewhere(&self, from: &str, stop: &str, names: &[impl AsRef<str>]) -> CliError {
         CliError::Usage(format!(
-            "{} here {from} ({}); harness runs one file per folder at a time: \
+            "{}; harness runs one file per folder at a time: \
              stop them first (`{stop}`), then use {}",
-            if names.len() == 1 {
-                "a service runs"
-            } else {
-                "services run"
-            },
-            names
-                .iter()
-                .map(AsRef::as_ref)
-                .collect::<Vec<_>>()
-                .join(", "),
+            harness_store::runs_here(from, names),
             self.project.config.display()
         ))
     }
@@ -126,7 +100,9 @@ impl Client {
                     other.display()
                 )));
             }
-            return Err(self.busy_elsewhere(Some(&other), &names));
+            let owner = harness_store::Owner::Another(other.clone());
+            let (from, stop) = owner.from_and_stop().unwrap_or_default();
+            return Err(self.busy_elsewhere(&from, &stop, &names));
         }
         asked?;
         eprintln!(

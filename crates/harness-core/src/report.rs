@@ -86,6 +86,8 @@ pub struct ServiceView {
     /// How its run differs from its definition in the config ("command
     /// changed"); empty when they match or nothing runs.
     pub changes: Vec<String>,
+    /// It runs, and the config file no longer has it.
+    pub removed: bool,
 }
 
 /// Every service, in config order, and the stack as a whole.

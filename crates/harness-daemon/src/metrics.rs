@@ -131,6 +131,7 @@ mod tests {
             network: "local".into(),
             notes: String::new(),
             changes: Vec::new(),
+            removed: false,
         };
         let report = StatusView {
             system_state: SystemState::Partial,

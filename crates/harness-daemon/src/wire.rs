@@ -22,6 +22,7 @@ pub fn service(v: core::ServiceView, last_output: Vec<String>) -> api::ServiceSt
         notes: v.notes,
         last_output,
         changes: v.changes,
+        removed_from_file: v.removed,
     }
 }
 

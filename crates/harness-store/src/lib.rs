@@ -29,6 +29,6 @@ pub use history::HistoryRow;
 pub use project::{CONFIG_NAMES, Project, same_file};
 pub use runs::{RunRecord, same_process, start_time};
 pub use schema::SCHEMA_VERSION;
-pub use served::Owner;
+pub use served::{Owner, runs_here};
 pub use store::Store;
 pub use write::Write;

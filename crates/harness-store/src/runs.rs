@@ -29,6 +29,14 @@ pub struct RunRecord {
     pub definition: Option<Definition>,
 }
 
+impl RunRecord {
+    /// Whether its shim or its service is still the process recorded (by
+    /// pid and start time, so a reused pid does not count).
+    pub fn alive(&self) -> bool {
+        same_process(self.shim_pid, self.shim_start) || same_process(self.pid, self.pid_start)
+    }
+}
+
 impl Store {
     /// Every recorded live run.
     pub fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {

@@ -24,6 +24,47 @@ pub enum Owner {
     Unrecorded,
 }
 
+impl Owner {
+    /// For a state that is not this file's: where its runs came from, and
+    /// the command that stops them, as messages say it.
+    pub fn from_and_stop(&self) -> Option<(String, String)> {
+        match self {
+            Owner::This => None,
+            Owner::Another(file) => Some((
+                format!("from {}", file.display()),
+                format!("harness -f {} stop --all", file.display()),
+            )),
+            Owner::Unrecorded => Some((
+                "from a file an earlier harness did not record".to_string(),
+                "harness -f FILE stop --all, with the file that started them".to_string(),
+            )),
+        }
+    }
+
+    /// A name for the previous owner's things kept apart (`logs-NAME/`).
+    pub fn label(&self) -> String {
+        match self {
+            Owner::Another(file) => file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            Owner::This | Owner::Unrecorded => "earlier".to_string(),
+        }
+    }
+}
+
+/// "services run here from FILE (a, b)": the start of every refusal to act
+/// beside another file's live runs.
+pub fn runs_here(from: &str, names: &[impl AsRef<str>]) -> String {
+    let names: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+    let verb = if names.len() == 1 {
+        "a service runs"
+    } else {
+        "services run"
+    };
+    format!("{verb} here {from} ({})", names.join(", "))
+}
+
 impl Store {
     /// The file name (in the state folder's folder) of the config the
     /// state belongs to; `None` before any daemon recorded one (a new

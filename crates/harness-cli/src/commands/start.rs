@@ -114,13 +114,7 @@ pub async fn start(project: &Project, config: &Config, a: StartArgs) -> Result<(
 fn older_in(plan: &Plan) -> Vec<String> {
     plan.services
         .iter()
-        .filter(|e| !e.current.changes.is_empty())
-        .filter(|e| {
-            !e.current
-                .changes
-                .iter()
-                .any(|c| c == "removed from the file")
-        })
+        .filter(|e| !e.current.changes.is_empty() && !e.current.removed_from_file)
         .map(|e| e.current.name.clone())
         .collect()
 }

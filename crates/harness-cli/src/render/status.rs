@@ -76,9 +76,7 @@ pub fn write_status(w: &mut impl Write, r: &StatusReport) -> io::Result<()> {
     let older: Vec<&str> = r
         .services
         .iter()
-        .filter(|s| {
-            !s.changes.is_empty() && !s.changes.iter().any(|c| c == "removed from the file")
-        })
+        .filter(|s| !s.changes.is_empty() && !s.removed_from_file)
         .map(|s| s.name.as_str())
         .collect();
     if !older.is_empty() {

@@ -31,6 +31,7 @@ fn svc(name: &str, status: Status, health: Health) -> ServiceStatus {
         notes: String::new(),
         last_output: Vec::new(),
         changes: Vec::new(),
+        removed_from_file: false,
     }
 }
 

@@ -19,7 +19,8 @@ impl Engine {
         let services: Vec<ServiceView> = (0..self.svcs.len())
             .map(|i| {
                 let changes = self.changes_against(i, file);
-                self.view_with(i, now, changes)
+                let removed = !changes.is_empty() && file.service(self.graph.name(i)).is_none();
+                self.view_with(i, now, changes, removed)
             })
             .collect();
         StatusView {
@@ -29,11 +30,18 @@ impl Engine {
     }
 
     pub(crate) fn view(&self, i: usize, now: Instant) -> ServiceView {
-        self.view_with(i, now, self.changes(i))
+        self.view_with(i, now, self.changes(i), false)
     }
 
-    /// Service `i`'s view, its run's `changes` from its definition given.
-    fn view_with(&self, i: usize, now: Instant, changes: Vec<String>) -> ServiceView {
+    /// Service `i`'s view, given how its run differs from its definition
+    /// and whether the file still has it.
+    fn view_with(
+        &self,
+        i: usize,
+        now: Instant,
+        changes: Vec<String>,
+        removed: bool,
+    ) -> ServiceView {
         let svc = &self.svcs[i];
         let cfg = &self.config.services[i];
         let (status, health, pid, uptime) = self.state_of(i, now);
@@ -52,6 +60,7 @@ impl Engine {
             network: cfg.network.clone().unwrap_or_else(|| "local".into()),
             notes: with_changes(self.notes(i, now), &changes),
             changes,
+            removed,
         }
     }
 

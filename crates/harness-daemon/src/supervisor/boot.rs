@@ -10,7 +10,7 @@ use crate::process;
 use crate::store_writer::StoreWriter;
 use harness_core::config::Config;
 use harness_core::engine::{Engine, Found, HistoryState, Input, OpId, Outcome, RunId, ServiceId};
-use harness_store::{Owner, Project, RunRecord, Store, Write};
+use harness_store::{Project, RunRecord, Store, Write, runs_here};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -151,46 +151,24 @@ fn another_files_state(
     project: &Project,
     runs: &[RunRecord],
 ) -> anyhow::Result<Option<String>> {
-    let (other, stop) = match store.owner(project)? {
-        Owner::This => return Ok(None),
-        Owner::Another(file) => (
-            format!("from {}", file.display()),
-            format!("harness -f {} stop --all", file.display()),
-        ),
-        Owner::Unrecorded => (
-            "from a file an earlier harness did not record".to_string(),
-            "harness -f FILE stop --all, with the file that started them".to_string(),
-        ),
+    let owner = store.owner(project)?;
+    let Some((from, stop)) = owner.from_and_stop() else {
+        return Ok(None);
     };
     let live: Vec<&str> = runs
         .iter()
-        .filter(|r| {
-            process::same_process(r.shim_pid, r.shim_start)
-                || process::same_process(r.pid, r.pid_start)
-        })
+        .filter(|r| r.alive())
         .map(|r| r.unit.key())
         .collect();
     if !live.is_empty() {
         anyhow::bail!(
-            "{} here {other} ({}); a daemon for {} would take them for its own: \
-             stop them first (`{stop}`)",
-            if live.len() == 1 {
-                "a service runs"
-            } else {
-                "services run"
-            },
-            live.join(", "),
+            "{}; a daemon for {} would take them for its own: stop them first (`{stop}`)",
+            runs_here(&from, &live),
             project.config.display(),
         );
     }
-    tracing::info!(state = %other, "the state folder's state is not this file's; starting afresh");
-    Ok(Some(match store.owner(project)? {
-        Owner::Another(file) => file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        _ => "earlier".to_string(),
-    }))
+    tracing::info!(state = %from, "the state folder's state is not this file's; starting afresh");
+    Ok(Some(owner.label()))
 }
 
 /// Moves the logs of the file the state was for to `logs-NAME/`, so that

@@ -155,3 +155,20 @@ fn a_run_spawned_with_an_older_definition_says_what_changed() {
         "unknown is not changed"
     );
 }
+
+#[test]
+fn a_running_service_the_file_no_longer_has_reads_removed() {
+    let mut r = Rig::new(STACK);
+    let a = r.start(&["cache"], StartOptions::default());
+    r.confirm(&a);
+    let without = parse(
+        "services:\n  postgres:\n    command: postgres\n",
+        "services.yaml",
+    )
+    .unwrap();
+    let cache = &r.engine.report_against(r.now, &without).services[r.idx("cache")];
+    assert!(cache.removed);
+    assert_eq!(cache.changes, ["removed from the file"]);
+    let same = r.engine.config().clone();
+    assert!(!r.engine.report_against(r.now, &same).services[r.idx("cache")].removed);
+}
