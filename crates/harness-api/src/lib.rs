@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+mod deploy;
 mod error;
 mod events;
 mod history;
@@ -14,6 +15,7 @@ mod plan;
 mod requests;
 mod status;
 
+pub use deploy::{DeployAction, DeployEntry, DeployPlan, DeployRequest};
 pub use error::{ApiError, ApiErrorKind};
 pub use events::{
     OpEvent, Phase, Progress, Recovery, RecoveryBegins, Summary, Warning, WarningReason,

@@ -239,3 +239,64 @@ pub struct Plan {
     /// One entry per service in scope.
     pub services: Vec<PlanEntry>,
 }
+
+/// What a deploy does with one service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeployAction {
+    /// In the file, no run: started.
+    Add,
+    /// Its run is of another definition: replaced by a run of the file's.
+    Change,
+    /// Only how harness watches it changed (probes, restart, timeouts,
+    /// network): taken without touching the run.
+    InPlace,
+    /// Running, gone from the file: stopped.
+    Remove,
+    /// Runs what the file says (or, a one-shot, completed it).
+    Unchanged,
+}
+
+impl DeployAction {
+    /// Whether the deploy acts on the service's process.
+    pub fn touches_process(self) -> bool {
+        matches!(
+            self,
+            DeployAction::Add | DeployAction::Change | DeployAction::Remove
+        )
+    }
+}
+
+/// One service of a [`DeployPlan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployEntry {
+    /// The service.
+    pub service: String,
+    /// What the deploy does with it.
+    pub action: DeployAction,
+    /// Why, never with a value: "command changed", "env PGPORT changed",
+    /// "health_check changed", "removed from the file".
+    pub reasons: Vec<String>,
+}
+
+/// What a deploy would do: removals first (dependents before their
+/// dependencies, the order they are stopped in), then the file's services
+/// in file order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeployPlan {
+    /// One entry per service considered.
+    pub services: Vec<DeployEntry>,
+}
+
+impl DeployPlan {
+    /// Whether anything would change (`--detailed-exitcode`).
+    pub fn pending(&self) -> bool {
+        self.services
+            .iter()
+            .any(|e| e.action != DeployAction::Unchanged)
+    }
+
+    /// The entry of `service`.
+    pub fn entry(&self, service: &str) -> Option<&DeployEntry> {
+        self.services.iter().find(|e| e.service == service)
+    }
+}

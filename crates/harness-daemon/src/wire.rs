@@ -187,3 +187,25 @@ pub fn plan(p: core::Plan) -> api::Plan {
             .collect(),
     }
 }
+
+/// `POST /v1/deploy/plan`.
+pub fn deploy_plan(p: core::DeployPlan) -> api::DeployPlan {
+    api::DeployPlan {
+        pending: p.pending(),
+        services: p
+            .services
+            .into_iter()
+            .map(|e| api::DeployEntry {
+                service: e.service,
+                action: match e.action {
+                    core::DeployAction::Add => api::DeployAction::Add,
+                    core::DeployAction::Change => api::DeployAction::Change,
+                    core::DeployAction::InPlace => api::DeployAction::InPlace,
+                    core::DeployAction::Remove => api::DeployAction::Remove,
+                    core::DeployAction::Unchanged => api::DeployAction::Unchanged,
+                },
+                reasons: e.reasons,
+            })
+            .collect(),
+    }
+}

@@ -9,7 +9,7 @@ mod validate;
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use model::{
     Command, Condition, Config, Dependency, HealthCheck, Probe, ProbeTiming, Ready, Restart,
-    RestartPolicy, Service, Settings, StopSignal,
+    RestartPolicy, Service, Settings, StopSignal, Update, UpdateOrder, Version,
 };
 pub use parse::parse;
 pub use validate::check_paths;

@@ -2,6 +2,7 @@
 //! safe file names, dependencies exist and form no cycle, durations are sane.
 
 use super::Location;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -77,6 +78,8 @@ pub struct Settings {
     pub liveness: ProbeTiming,
     /// Defaults of every `startup` probe.
     pub startup: ProbeTiming,
+    /// `settings.update`: how every service is deployed.
+    pub update: Update,
 }
 
 impl Default for Settings {
@@ -89,6 +92,7 @@ impl Default for Settings {
             readiness: ProbeTiming::READINESS,
             liveness: ProbeTiming::LIVENESS,
             startup: ProbeTiming::STARTUP,
+            update: Update::default(),
         }
     }
 }
@@ -181,6 +185,66 @@ pub struct Service {
     pub restart: Restart,
     /// Exit codes that are not failures (default `[0]`).
     pub success_exit_codes: Vec<i32>,
+    /// How a deploy replaces it (`update:` over `settings.update`).
+    pub update: Update,
+    /// `version:`: what makes a new version that harness cannot see in
+    /// the definition (a rebuilt binary).
+    pub version: Version,
+    /// Hashes of what the definition names outside the file, as the loader
+    /// saw them: `env_file contents`, `version files`, `version command`.
+    /// Empty when the config was parsed without looking (`parse` never
+    /// reads other files).
+    pub observed: BTreeMap<String, String>,
+}
+
+/// `version:` of a service. A rebuilt binary changes neither the command
+/// nor the environment; these say where to look.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Version {
+    /// Files whose contents are part of the version (relative to the
+    /// config's folder).
+    pub files: Vec<PathBuf>,
+    /// A command whose output is part of the version (`git rev-parse
+    /// HEAD`), run by `sh -c` in the config's folder when a deploy plans.
+    pub command: Option<String>,
+}
+
+/// How a deploy swaps a service's old version for its new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UpdateOrder {
+    /// Stop the old run, then start the new one (the default: two
+    /// versions of most services cannot run at once — a port, a data
+    /// folder).
+    #[default]
+    StopFirst,
+    /// Start the new run beside the old; stop the old one only once the
+    /// new one has passed its health gate.
+    StartFirst,
+}
+
+/// `update:` of a service, over `settings.update`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Update {
+    /// Which run goes first.
+    pub order: UpdateOrder,
+    /// How long a new run must stay ready before it is committed.
+    pub min_healthy: Duration,
+    /// How long a new run has to pass its health gate; `None`: its startup
+    /// timeout.
+    pub healthy_deadline: Option<Duration>,
+    /// On a failed stop-first change, start the last stable version again.
+    pub auto_revert: bool,
+}
+
+impl Default for Update {
+    fn default() -> Self {
+        Update {
+            order: UpdateOrder::StopFirst,
+            min_healthy: Duration::from_secs(2),
+            healthy_deadline: None,
+            auto_revert: true,
+        }
+    }
 }
 
 /// How a service says it is ready, instead of being probed.

@@ -6,6 +6,12 @@
 //! without holding or showing a value: an environment holds secrets. Probe,
 //! restart and timing keys are not part of it: they change how harness
 //! watches a run, not what runs.
+//!
+//! Parts the file does not hold — the `env_file`'s contents, `version:`
+//! files and command output — are hashed by the runtime when it loads the
+//! file (`Service::observed`) and join the print under their names. A
+//! running print without such a part (spawned before harness looked) is
+//! not known to differ, so it is not said to.
 
 use super::spec::RunSpec;
 use crate::config::Command;
@@ -37,6 +43,9 @@ impl Definition {
             parts.insert("env_file".into(), hash(&file.to_string_lossy()));
         }
         parts.insert("stop_signal".into(), hash(spec.stop_signal.name()));
+        for (part, h) in &spec.observed {
+            parts.insert(part.clone(), h.clone());
+        }
         Definition { parts }
     }
 
@@ -46,6 +55,7 @@ impl Definition {
         let mut out = Vec::new();
         for (part, h) in &now.parts {
             match self.parts.get(part) {
+                None if OBSERVED.contains(&part.as_str()) => {}
                 None => out.push(format!("{part} added")),
                 Some(old) if old != h => out.push(format!("{part} changed")),
                 Some(_) => {}
@@ -78,13 +88,22 @@ impl Definition {
     }
 }
 
+/// The parts the runtime observes outside the file.
+pub const OBSERVED: [&str; 3] = ["env_file contents", "version files", "version command"];
+
+/// The print of bytes the runtime read (an `env_file`, a version file, a
+/// version command's output): as a part's hash is made.
+pub fn fingerprint(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
 /// The first 12 hex digits of a SHA-256: enough to tell two values apart.
 /// Not meant to hide a value (a short value can be found from its hash,
 /// and the values sit in the config beside the state folder anyway): the
 /// point is that prints are stored and shown without the values.
 fn hash(value: &str) -> String {
-    let digest = Sha256::digest(value.as_bytes());
-    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+    fingerprint(value.as_bytes())
 }
 
 #[cfg(test)]
@@ -119,6 +138,26 @@ mod tests {
         assert!(!text.contains("5432") && !text.contains("8080"), "{text}");
         assert_eq!(Definition::from_text(&text), Some(old.clone()));
         assert!(old.changes(&old).is_empty());
+    }
+
+    #[test]
+    fn observed_parts_join_the_print_and_an_unknown_one_is_not_a_change() {
+        let mut before = spec("    command: ./api\n    env_file: .env\n");
+        let plain = Definition::of(&before);
+        before
+            .observed
+            .insert("env_file contents".into(), fingerprint(b"A=1\n"));
+        let seen = Definition::of(&before);
+        // A run spawned before harness looked at the file: not known to differ.
+        assert!(plain.changes(&seen).is_empty());
+        let mut after = before.clone();
+        after
+            .observed
+            .insert("env_file contents".into(), fingerprint(b"A=2\n"));
+        assert_eq!(
+            seen.changes(&Definition::of(&after)),
+            ["env_file contents changed"]
+        );
     }
 
     #[test]

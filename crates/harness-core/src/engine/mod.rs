@@ -9,6 +9,7 @@
 mod auto_restart;
 mod check_now;
 mod definition;
+mod deploy_plan;
 mod deps;
 mod history;
 mod ids;
@@ -33,7 +34,7 @@ mod view;
 mod tests;
 
 pub use check_now::CheckNow;
-pub use definition::Definition;
+pub use definition::{Definition, OBSERVED, fingerprint};
 pub use history::HistoryState;
 pub use io::{
     Action, Found, HealthEvent, Input, Notified, OpId, ProbeKind, ProcessEnd, RunId, ServiceId,

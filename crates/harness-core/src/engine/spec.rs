@@ -5,6 +5,7 @@
 
 use super::ids::UnitId;
 use crate::config::{Command, HealthCheck, Ready, Service, StopSignal};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -30,6 +31,8 @@ pub struct RunSpec {
     pub ready: Option<Ready>,
     /// With `ready: notify`: the watchdog period exported to the service.
     pub watchdog: Option<Duration>,
+    /// Hashes of what it names outside the file (`Service::observed`).
+    pub observed: BTreeMap<String, String>,
 }
 
 impl RunSpec {
@@ -45,6 +48,7 @@ impl RunSpec {
             stop_timeout: svc.stop_timeout,
             ready: svc.ready.clone(),
             watchdog: svc.watchdog,
+            observed: svc.observed.clone(),
         }
     }
 }

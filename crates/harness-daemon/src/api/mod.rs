@@ -37,6 +37,7 @@ pub async fn serve(
     // another file, they are refused.
     let acting = axum::Router::new()
         .route("/v1/plan", post(plan::plan))
+        .route("/v1/deploy/plan", post(plan::deploy_plan))
         .route("/v1/start", post(start::start))
         .route("/v1/stop", post(stop::stop))
         .route("/v1/health", post(health::health))

@@ -1,50 +1,94 @@
 //! The config file as it is on disk, parsed once per change: a request
-//! that finds the file as it was last read costs one `stat`, not a parse.
+//! that finds the file (and the files its definitions name: `env_file`,
+//! `version.files`) as they were last read costs a `stat` each, not a
+//! parse.
 
+use super::observe::{VersionCommandFailed, has_commands, observe, watched_files};
 use harness_api::{ApiError, ApiErrorKind};
 use harness_core::config::Config;
 use harness_store::Project;
 use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 
-/// What tells one version of the file from another: size, inode and
+/// What tells one version of a file from another: size, inode and
 /// modification and change times (nanoseconds).
 type Stamp = (u64, u64, i64, i64, i64, i64);
 
 /// The project's config file and its last parse.
 pub(super) struct ConfigFile {
     project: Project,
-    stamp: Option<Stamp>,
+    /// The file's stamp, then each watched file's, in order.
+    stamps: Vec<Option<Stamp>>,
+    watched: Vec<PathBuf>,
     config: Config,
+    /// The version commands that failed when the file was last observed.
+    failed: Vec<VersionCommandFailed>,
 }
 
 impl ConfigFile {
     /// `config`, parsed from the file as it is now.
-    pub fn new(project: Project, config: Config) -> Self {
-        let stamp = stamp(&project);
+    pub fn new(project: Project, mut config: Config) -> Self {
+        let failed = observe(&project.root, &mut config);
+        let watched = watched_files(&project.root, &config);
+        let stamps = stamps(&project.config, &watched);
         ConfigFile {
             project,
-            stamp,
+            stamps,
+            watched,
             config,
+            failed,
         }
     }
 
-    /// The config as the file says now; parsed again only if the file
-    /// changed since the last call.
+    /// The config as the files say now; parsed and observed again only if
+    /// one of them changed since the last call.
     pub fn current(&mut self) -> Result<&Config, ApiError> {
-        let now = stamp(&self.project);
-        if now.is_none() || now != self.stamp {
-            self.config = self
+        let now = stamps(&self.project.config, &self.watched);
+        if now.iter().any(Option::is_none) || now != self.stamps {
+            let mut config = self
                 .project
                 .load()
                 .map_err(|e| ApiError::new(ApiErrorKind::Config, e.to_string()))?;
-            self.stamp = now;
+            self.failed = observe(&self.project.root, &mut config);
+            self.watched = watched_files(&self.project.root, &config);
+            self.stamps = stamps(&self.project.config, &self.watched);
+            self.config = config;
+        }
+        Ok(&self.config)
+    }
+
+    /// The config as the files say now, with every `version.command` run
+    /// again (only they can tell that a binary was rebuilt): what a start
+    /// spawns with. A command that failed leaves its part of the version
+    /// unknown (never guessed); [`ConfigFile::for_deploy`] refuses it.
+    pub fn fresh(&mut self) -> Result<&Config, ApiError> {
+        self.current()?;
+        if has_commands(&self.config) {
+            self.failed = observe(&self.project.root, &mut self.config);
+        }
+        Ok(&self.config)
+    }
+
+    /// [`ConfigFile::fresh`], for a deploy: a version command that fails
+    /// is a config error, since a deploy never guesses a version.
+    pub fn for_deploy(&mut self) -> Result<&Config, ApiError> {
+        self.fresh()?;
+        if let Some(f) = self.failed.first() {
+            return Err(ApiError::new(ApiErrorKind::Config, f.to_string()));
         }
         Ok(&self.config)
     }
 }
 
-fn stamp(project: &Project) -> Option<Stamp> {
-    let m = std::fs::metadata(&project.config).ok()?;
+fn stamps(config: &Path, watched: &[PathBuf]) -> Vec<Option<Stamp>> {
+    std::iter::once(config)
+        .chain(watched.iter().map(PathBuf::as_path))
+        .map(stamp)
+        .collect()
+}
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let m = std::fs::metadata(path).ok()?;
     Some((
         m.len(),
         m.ino(),

@@ -4,7 +4,8 @@
 //! an engine [`Input`].
 
 use harness_api::{
-    ApiError, Choice, HealthResult, OpEvent, Plan, PlanRequest, StartRequest, StopRequest,
+    ApiError, Choice, DeployPlan, DeployRequest, HealthResult, OpEvent, Plan, PlanRequest,
+    StartRequest, StopRequest,
 };
 use harness_core::engine::{Input, OpId, ProbeKind};
 use harness_core::report::StatusView;
@@ -25,6 +26,8 @@ pub enum Msg {
     Cancel(OpId),
     /// `POST /v1/plan`.
     Plan(PlanRequest, oneshot::Sender<Result<Plan, ApiError>>),
+    /// `POST /v1/deploy/plan`.
+    DeployPlan(DeployRequest, oneshot::Sender<Result<DeployPlan, ApiError>>),
     /// `POST /v1/choice`.
     Choice(Choice),
     /// `GET /v1/status`.

@@ -34,6 +34,9 @@ impl Supervisor {
                 Msg::Plan(req, reply) => {
                     let _ = reply.send(self.plan(req));
                 }
+                Msg::DeployPlan(req, reply) => {
+                    let _ = reply.send(self.deploy_plan(req));
+                }
                 Msg::Choice(c) => {
                     tracing::info!(prompt = %c.prompt, answer = %c.answer, detail = %c.detail, "choice at a prompt");
                     self.store.send(Write::History(HistoryRow {

@@ -17,6 +17,7 @@ mod config_file;
 mod execute;
 mod handle;
 mod main_loop;
+mod observe;
 mod outcomes;
 mod requests;
 mod runs;

@@ -6,7 +6,8 @@ use super::{CLIENT_BUFFER, Supervisor};
 use crate::probe;
 use crate::wire;
 use harness_api::{
-    ApiError, ApiErrorKind, HealthResult, OpEvent, Plan, PlanRequest, StartRequest, StopRequest,
+    ApiError, ApiErrorKind, DeployPlan, DeployRequest, HealthResult, OpEvent, Plan, PlanRequest,
+    StartRequest, StopRequest,
 };
 use harness_core::engine::{
     CheckNow, Engine, Input, OpId, Selection, SelectionError, ServiceId, StartOptions, StopOptions,
@@ -24,7 +25,7 @@ impl Supervisor {
     /// start or stop is in progress it is refused (that one keeps the
     /// config it began with), never silently ignored.
     fn reload(&mut self) -> Result<(), ApiError> {
-        let config = self.config.current()?;
+        let config = self.config.fresh()?;
         if config != self.engine.config() {
             self.engine.reload(config.clone()).map_err(usage)?;
         }
@@ -62,6 +63,17 @@ impl Supervisor {
         let (targets, options) = start_targets(engine, &req.start)?;
         let plan = engine.plan(&targets, &options, req.restart, Instant::now());
         Ok(wire::plan(plan))
+    }
+
+    /// What a deploy of the file as it is now would do; changes nothing.
+    /// Every `version.command` runs again for it.
+    pub(super) fn deploy_plan(&mut self, req: DeployRequest) -> Result<DeployPlan, ApiError> {
+        let file = self.config.for_deploy()?;
+        let plan = self
+            .engine
+            .deploy_plan(file, &req.services)
+            .map_err(usage)?;
+        Ok(wire::deploy_plan(plan))
     }
 
     pub(super) fn stop(

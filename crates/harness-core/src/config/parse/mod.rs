@@ -12,6 +12,7 @@ mod probe;
 mod restart;
 mod service;
 mod settings;
+mod update;
 
 use super::error::Errors;
 use super::model::{Config, Settings};

@@ -7,6 +7,7 @@ use super::env::env;
 use super::fields::{check_keys, mapping, opt_duration, opt_path, opt_string, positive};
 use super::probe::probe;
 use super::restart::{exit_codes, restart};
+use super::update::{update, version};
 use crate::config::Location;
 use crate::config::error::{Errors, did_you_mean};
 use crate::config::model::{Command, Ready, Service, Settings, StopSignal};
@@ -31,6 +32,8 @@ const SERVICE_KEYS: &[&str] = &[
     "startup",
     "ready",
     "watchdog",
+    "update",
+    "version",
 ];
 
 pub(super) fn walk_service(
@@ -75,6 +78,15 @@ pub(super) fn walk_service(
             .map(|n| exit_codes(n, errs))
             .or_else(|| settings.success_exit_codes.clone())
             .unwrap_or_else(|| vec![0]),
+        update: map
+            .get_node("update")
+            .map(|n| update(n, &settings.update, errs))
+            .unwrap_or(settings.update),
+        version: map
+            .get_node("version")
+            .map(|n| version(n, errs))
+            .unwrap_or_default(),
+        observed: Default::default(),
         stop_signal,
         command,
         name,

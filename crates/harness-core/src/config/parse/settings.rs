@@ -3,9 +3,10 @@
 use super::fields::{check_keys, mapping, opt_duration};
 use super::probe::timing_defaults;
 use super::restart::{exit_codes, restart};
+use super::update::update;
 use crate::config::Location;
 use crate::config::error::Errors;
-use crate::config::model::{ProbeTiming, Restart, Settings};
+use crate::config::model::{ProbeTiming, Restart, Settings, Update};
 use marked_yaml::Node;
 use marked_yaml::types::MarkedMappingNode;
 
@@ -17,6 +18,7 @@ const SETTINGS_KEYS: &[&str] = &[
     "health_check",
     "liveness",
     "startup",
+    "update",
 ];
 
 pub(super) fn walk_settings(node: &Node, errs: &mut Errors) -> Settings {
@@ -37,6 +39,10 @@ pub(super) fn walk_settings(node: &Node, errs: &mut Errors) -> Settings {
         readiness: timing_defaults(map, "health_check", ProbeTiming::READINESS, errs),
         liveness: timing_defaults(map, "liveness", ProbeTiming::LIVENESS, errs),
         startup: timing_defaults(map, "startup", ProbeTiming::STARTUP, errs),
+        update: map
+            .get_node("update")
+            .map(|n| update(n, &Update::default(), errs))
+            .unwrap_or_default(),
     }
 }
 
