@@ -52,3 +52,161 @@ pub struct DeployPlan {
     /// Whether anything would change.
     pub pending: bool,
 }
+
+/// Where one service of a deploy stands (the `phase` of a `progress`
+/// event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeployPhase {
+    /// Acted on now: its dependencies are where they must be.
+    Scheduled,
+    /// Its running version is being stopped.
+    Stopping,
+    /// Its new version was spawned; the health gate is under way.
+    Starting,
+    /// Its new version passed the health gate: committed (final).
+    Healthy,
+    /// Taken without a restart (final).
+    InPlace,
+    /// Gone from the file, stopped (final).
+    Removed,
+    /// Gone from the file, left running: `--no-prune` (final).
+    Kept,
+    /// Its new version failed; its previous version is being started.
+    Reverting,
+    /// Not acted on because of a dependency; runs what it ran (final).
+    Blocked,
+}
+
+impl DeployPhase {
+    /// Whether this phase ends the service's part in the deploy.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            DeployPhase::Healthy
+                | DeployPhase::InPlace
+                | DeployPhase::Removed
+                | DeployPhase::Kept
+                | DeployPhase::Blocked
+        )
+    }
+}
+
+/// The SSE event `progress` of a deploy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployProgress {
+    /// The service.
+    pub service: String,
+    /// Where it stands.
+    pub phase: DeployPhase,
+    /// Where it is scheduled (with `scheduled`): `local`, this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Why, or how.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// What a service whose new version failed runs afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kept {
+    /// Nothing.
+    None,
+    /// Its previous run, never touched (start-first).
+    Previous,
+    /// Its previous version, started again (stop-first, `auto_revert`).
+    Reverted,
+}
+
+/// The SSE event `failed`: a service did not reach its new version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployFailed {
+    /// The service.
+    pub service: String,
+    /// Why its new version failed.
+    pub reason: String,
+    /// What it runs now.
+    pub kept: Kept,
+}
+
+/// The SSE event `done`, always the last: the deploy's result. Every
+/// service considered is in one list (`reverted` is part of `failed`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct DeployDone {
+    /// Seconds from the request to the last service settled.
+    pub elapsed: f64,
+    /// Whether every service reached what the file says. This, not the
+    /// HTTP status, is the result.
+    pub success: bool,
+    /// The deploy's id (`GET /v1/deploys/ID/events`).
+    pub deploy: u64,
+    /// Added or changed, and committed.
+    #[serde(default)]
+    pub deployed: Vec<String>,
+    /// Taken without a restart.
+    #[serde(default)]
+    pub in_place: Vec<String>,
+    /// Already as the file says.
+    #[serde(default)]
+    pub unchanged: Vec<String>,
+    /// Gone from the file, stopped.
+    #[serde(default)]
+    pub removed: Vec<String>,
+    /// Gone from the file, left running (`--no-prune`).
+    #[serde(default)]
+    pub kept: Vec<String>,
+    /// Their new version failed.
+    #[serde(default)]
+    pub failed: Vec<String>,
+    /// Of `failed`: running their previous version again.
+    #[serde(default)]
+    pub reverted: Vec<String>,
+    /// Not acted on because of a dependency.
+    #[serde(default)]
+    pub blocked: Vec<String>,
+}
+
+/// The events of a deploy stream (Server-Sent Events); each is sent with
+/// an `id:`, its place in the deploy, from 1.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeployEvent {
+    /// `progress`.
+    Progress(DeployProgress),
+    /// `failed`.
+    Failed(DeployFailed),
+    /// `done`.
+    Done(DeployDone),
+}
+
+impl DeployEvent {
+    /// The SSE event name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DeployEvent::Progress(_) => "progress",
+            DeployEvent::Failed(_) => "failed",
+            DeployEvent::Done(_) => "done",
+        }
+    }
+
+    /// The SSE data: the payload as JSON.
+    pub fn data(&self) -> String {
+        let json = match self {
+            DeployEvent::Progress(p) => serde_json::to_string(p),
+            DeployEvent::Failed(f) => serde_json::to_string(f),
+            DeployEvent::Done(d) => serde_json::to_string(d),
+        };
+        json.unwrap_or_default()
+    }
+
+    /// An event read back; `Ok(None)` for a name this version does not
+    /// know.
+    pub fn parse(name: &str, data: &str) -> Result<Option<DeployEvent>, serde_json::Error> {
+        Ok(match name {
+            "progress" => Some(DeployEvent::Progress(serde_json::from_str(data)?)),
+            "failed" => Some(DeployEvent::Failed(serde_json::from_str(data)?)),
+            "done" => Some(DeployEvent::Done(serde_json::from_str(data)?)),
+            _ => None,
+        })
+    }
+}

@@ -33,4 +33,8 @@ pub enum ApiErrorKind {
     Config,
     /// harness itself failed (CLI exit 1; HTTP 500 or 503).
     Internal,
+    /// Another operation holds what the request needs: a deploy runs, or
+    /// a deploy was asked for while a start or stop runs (CLI exit 1;
+    /// HTTP 409). The message names it.
+    Busy,
 }

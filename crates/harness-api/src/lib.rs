@@ -15,7 +15,10 @@ mod plan;
 mod requests;
 mod status;
 
-pub use deploy::{DeployAction, DeployEntry, DeployPlan, DeployRequest};
+pub use deploy::{
+    DeployAction, DeployDone, DeployEntry, DeployEvent, DeployFailed, DeployPhase, DeployPlan,
+    DeployProgress, DeployRequest, Kept,
+};
 pub use error::{ApiError, ApiErrorKind};
 pub use events::{
     OpEvent, Phase, Progress, Recovery, RecoveryBegins, Summary, Warning, WarningReason,
@@ -35,6 +38,10 @@ pub const API_VERSION: &str = "v1";
 /// check made with another is refused (409, `usage`) rather than carried
 /// out on a definition the user did not name.
 pub const CONFIG_HEADER: &str = "x-harness-config";
+
+/// The response header of `POST /v1/deploy` with the deploy's id, sent
+/// before its first event (`GET /v1/deploys/ID/events` follows it again).
+pub const DEPLOY_HEADER: &str = "x-harness-deploy";
 
 /// `GET /v1/info`: who is serving this socket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

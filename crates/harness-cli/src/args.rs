@@ -28,6 +28,10 @@ pub enum Command {
     Restart(RestartArgs),
     /// Show the state of every service.
     Status(StatusArgs),
+    /// Make what runs match the file: add, change, update in place and
+    /// remove services, each committed only once its new version is
+    /// healthy; exit 3 if any did not reach its new version.
+    Deploy(DeployArgs),
     /// Show a service's output.
     Logs(LogsArgs),
     /// Run the health checks now; exit 3 if any fails.
@@ -118,6 +122,21 @@ pub struct FailureFlags {
     /// Never prompt: on a partial system continue, on failure keep running.
     #[arg(long)]
     pub no_interactive: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Only these services (of the file, or running and gone from it).
+    pub services: Vec<String>,
+    /// Print the plan; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: exit 4 when changes are pending, 0 when none.
+    #[arg(long, requires = "dry_run")]
+    pub detailed_exitcode: bool,
+    /// Leave services gone from the file running (they are listed).
+    #[arg(long)]
+    pub no_prune: bool,
 }
 
 #[derive(Debug, Args)]

@@ -274,7 +274,9 @@ impl Client {
             return Err(match e.kind {
                 ApiErrorKind::Usage => CliError::Usage(e.error),
                 ApiErrorKind::Config => CliError::Config(e.error),
-                ApiErrorKind::Internal => CliError::Internal(anyhow::anyhow!(e.error)),
+                ApiErrorKind::Internal | ApiErrorKind::Busy => {
+                    CliError::Internal(anyhow::anyhow!(e.error))
+                }
             });
         }
         Ok(resp)

@@ -12,6 +12,10 @@ pub enum CliError {
     /// A service failed, timed out or is blocked; already reported (exit 3).
     #[error("")]
     ServiceFailed,
+    /// `deploy --dry-run --detailed-exitcode`: changes are pending; the
+    /// plan is printed (exit 4).
+    #[error("")]
+    Pending,
     /// Interrupted by Ctrl-C; already reported (exit 130).
     #[error("")]
     Interrupted,
@@ -26,6 +30,7 @@ impl CliError {
         match self {
             CliError::Usage(_) | CliError::Config(_) => 2,
             CliError::ServiceFailed => 3,
+            CliError::Pending => 4,
             CliError::Interrupted => 130,
             CliError::Internal(_) => 1,
         }
@@ -34,7 +39,7 @@ impl CliError {
     /// Prints the error (if not already reported) and returns its exit code.
     pub fn report(self) -> i32 {
         match &self {
-            CliError::ServiceFailed | CliError::Interrupted => {}
+            CliError::ServiceFailed | CliError::Pending | CliError::Interrupted => {}
             CliError::Config(msg) => eprintln!("error: invalid config\n{msg}"),
             other => eprintln!("error: {other}"),
         }

@@ -66,6 +66,17 @@ pub fn compact(secs: u64) -> String {
     }
 }
 
+/// "1s", "8s", "1m", "50ms": a backoff or window as people write it.
+pub fn short(d: Duration) -> String {
+    if d.subsec_millis() == 0 && d.as_secs() > 0 {
+        compact(d.as_secs())
+    } else if d.as_secs() == 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

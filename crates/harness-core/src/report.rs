@@ -300,3 +300,90 @@ impl DeployPlan {
         self.services.iter().find(|e| e.service == service)
     }
 }
+
+/// Where one service of a deploy stands, as its `progress` events say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeployPhase {
+    /// Its dependencies are where they must be: it is acted on now.
+    Scheduled,
+    /// Its running version is being stopped (a removal, or a stop-first
+    /// change).
+    Stopping,
+    /// Its new version was spawned; the health gate is under way.
+    Starting,
+    /// Its new version passed the health gate and is committed (final).
+    Healthy,
+    /// Only how harness watches it changed; taken without a restart
+    /// (final).
+    InPlace,
+    /// Gone from the file and stopped (final).
+    Removed,
+    /// Gone from the file and left running (`--no-prune`; final).
+    Kept,
+    /// Its new version failed; the last stable version is being started.
+    Reverting,
+    /// Not acted on: a dependency of it in this deploy failed, or is not
+    /// up. It keeps running what it ran (final).
+    Blocked,
+}
+
+/// What a service whose new version failed runs afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    /// Nothing: it was not running before, or its previous version could
+    /// not be started again.
+    None,
+    /// Its previous run, never touched (start-first).
+    Previous,
+    /// Its previous version, started again (stop-first, `auto_revert`).
+    Reverted,
+}
+
+/// One event of a deploy, for its client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeployEvent {
+    /// A service moved.
+    Progress {
+        /// The service.
+        service: String,
+        /// Where it stands.
+        phase: DeployPhase,
+        /// Why, or how ("healthy for 2s", "dependency failed: api").
+        detail: String,
+    },
+    /// A service did not reach its new version (final for it).
+    Failed {
+        /// The service.
+        service: String,
+        /// Why its new version failed.
+        reason: String,
+        /// What it runs now.
+        kept: Kept,
+    },
+}
+
+/// How a deploy ended: every service it considered is in exactly one list
+/// (`reverted` is the part of `failed` back on its previous version).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeploySummary {
+    /// From the request to the last service settled.
+    pub elapsed: Duration,
+    /// Every service reached what the file says.
+    pub success: bool,
+    /// Added or changed, and committed.
+    pub deployed: Vec<String>,
+    /// Changed in place, without a restart.
+    pub in_place: Vec<String>,
+    /// Already what the file says.
+    pub unchanged: Vec<String>,
+    /// Gone from the file, and stopped.
+    pub removed: Vec<String>,
+    /// Gone from the file, left running (`--no-prune`).
+    pub kept: Vec<String>,
+    /// Their new version failed.
+    pub failed: Vec<String>,
+    /// Of `failed`: running their previous version again.
+    pub reverted: Vec<String>,
+    /// Not acted on because of a dependency; running what they ran.
+    pub blocked: Vec<String>,
+}

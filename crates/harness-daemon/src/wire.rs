@@ -209,3 +209,59 @@ pub fn deploy_plan(p: core::DeployPlan) -> api::DeployPlan {
             .collect(),
     }
 }
+
+/// One event of a deploy.
+pub fn deploy_event(e: core::DeployEvent) -> api::DeployEvent {
+    match e {
+        core::DeployEvent::Progress {
+            service,
+            phase,
+            detail,
+        } => api::DeployEvent::Progress(api::DeployProgress {
+            service,
+            node: (phase == core::DeployPhase::Scheduled).then(|| "local".to_string()),
+            phase: match phase {
+                core::DeployPhase::Scheduled => api::DeployPhase::Scheduled,
+                core::DeployPhase::Stopping => api::DeployPhase::Stopping,
+                core::DeployPhase::Starting => api::DeployPhase::Starting,
+                core::DeployPhase::Healthy => api::DeployPhase::Healthy,
+                core::DeployPhase::InPlace => api::DeployPhase::InPlace,
+                core::DeployPhase::Removed => api::DeployPhase::Removed,
+                core::DeployPhase::Kept => api::DeployPhase::Kept,
+                core::DeployPhase::Reverting => api::DeployPhase::Reverting,
+                core::DeployPhase::Blocked => api::DeployPhase::Blocked,
+            },
+            detail,
+        }),
+        core::DeployEvent::Failed {
+            service,
+            reason,
+            kept,
+        } => api::DeployEvent::Failed(api::DeployFailed {
+            service,
+            reason,
+            kept: match kept {
+                core::Kept::None => api::Kept::None,
+                core::Kept::Previous => api::Kept::Previous,
+                core::Kept::Reverted => api::Kept::Reverted,
+            },
+        }),
+    }
+}
+
+/// The `done` event of deploy `id`.
+pub fn deploy_done(id: u64, s: core::DeploySummary) -> api::DeployEvent {
+    api::DeployEvent::Done(api::DeployDone {
+        elapsed: s.elapsed.as_secs_f64(),
+        success: s.success,
+        deploy: id,
+        deployed: s.deployed,
+        in_place: s.in_place,
+        unchanged: s.unchanged,
+        removed: s.removed,
+        kept: s.kept,
+        failed: s.failed,
+        reverted: s.reverted,
+        blocked: s.blocked,
+    })
+}

@@ -30,7 +30,9 @@ fn a_service_edited_in_place_is_never_used_without_a_word() {
     );
     let text = s.harness(&["status"]).stdout;
     assert!(
-        text.contains("harness restart db   # Restart with the file's definition"),
+        text.contains(
+            "harness deploy db   # Replace with the file's definition (kept only once healthy)"
+        ),
         "{text}"
     );
     // Values are never shown, nor stored: not in the table, the JSON, the
@@ -64,7 +66,7 @@ fn a_service_edited_in_place_is_never_used_without_a_word() {
     );
     assert!(
         r.stdout
-            .contains("Run the file's definition of db: harness restart db"),
+            .contains("Run the file's definition of db: harness deploy db"),
         "{}",
         r.stdout
     );

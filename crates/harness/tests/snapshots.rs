@@ -30,14 +30,20 @@ fn sse(s: &Stack, path: &str, body: &str) -> Vec<Value> {
     c.read_to_string(&mut raw).expect("the stream ends");
     let (_, stream) = raw.split_once("\r\n\r\n").expect("headers");
     let mut frames = Vec::new();
-    let mut event = String::new();
+    let (mut event, mut id) = (String::new(), None);
     for line in stream.lines() {
         if let Some(e) = line.strip_prefix("event:") {
             event = e.trim().to_string();
+        } else if let Some(i) = line.strip_prefix("id:") {
+            id = i.trim().parse::<u64>().ok();
         } else if let Some(d) = line.strip_prefix("data:") {
             let mut data: Value = serde_json::from_str(d.trim()).expect("json data");
             redact(&mut data);
-            frames.push(serde_json::json!({ "event": event, "data": data }));
+            let mut frame = serde_json::json!({ "event": event, "data": data });
+            if let Some(id) = id.take() {
+                frame["id"] = id.into();
+            }
+            frames.push(frame);
         }
     }
     frames
@@ -69,6 +75,27 @@ fn sse_frames_of_a_start_and_a_stop() {
     s.status(); // remember the pids, for cleanup
     let stop = sse(&s, "/v1/stop", r#"{"all": true}"#);
     insta::assert_json_snapshot!("stop_frames", stop);
+}
+
+#[test]
+fn plan_and_sse_frames_of_a_deploy() {
+    let s = Stack::new(CHAIN);
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    s.status(); // remember the pids, for cleanup
+    let changed = CHAIN.replace(
+        "    depends_on: [db]\n",
+        "    depends_on: [db]\n    env: { PORT: \"8080\" }\n    update: { min_healthy: 0s }\n",
+    );
+    std::fs::write(s.path().join("services.yaml"), changed).unwrap();
+    let plan = http_with_body(s.socket(), "POST", "/v1/deploy/plan", "{}");
+    assert_eq!(plan.0, 200, "{}", plan.1);
+    let plan: Value = serde_json::from_str(&plan.1).unwrap();
+    insta::assert_json_snapshot!("deploy_plan", plan);
+    let frames = sse(&s, "/v1/deploy", "{}");
+    insta::assert_json_snapshot!("deploy_frames", frames, {
+        "[].data.deploy" => "[id]",
+    });
+    s.status();
 }
 
 #[test]

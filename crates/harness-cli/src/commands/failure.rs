@@ -90,7 +90,7 @@ impl StartSession<'_> {
                 finish(&s, self.no_wait, &self.running_before)?;
                 if !self.older.is_empty() {
                     println!(
-                        "  • Run the file's definition of {}: {} restart {}",
+                        "  • Run the file's definition of {}: {} deploy {}",
                         self.older.join(", "),
                         render::hx(),
                         self.older.join(" ")

@@ -1,6 +1,7 @@
 //! One file per command; `dispatch` finds the project and runs one.
 
 mod daemon;
+mod deploy;
 mod failure;
 mod health;
 mod logs;
@@ -37,6 +38,7 @@ pub fn dispatch(cli: Cli, daemon: crate::DaemonMain) -> Result<(), CliError> {
             Command::Start(a) => start::start(&project, &config, a).await,
             Command::Restart(a) => start::restart(&project, &config, a).await,
             Command::Stop(t) => stop::stop(&project, &t).await,
+            Command::Deploy(a) => deploy::deploy(&project, a).await,
             Command::Status(a) => status::status(&project, a).await,
             Command::Logs(a) => logs::logs(&project, a).await,
             Command::Health(t) => health::health(&project, t).await,

@@ -3,6 +3,7 @@
 //! report is a `write_*` function over any `io::Write` (tested against
 //! snapshots); the plain-named function prints it.
 
+mod deploy;
 mod history;
 mod outcome;
 mod plan;
@@ -11,6 +12,7 @@ mod status;
 #[cfg(test)]
 mod tests;
 
+pub use deploy::{deploy_done, deploy_event, deploy_plan, event_width};
 pub use history::history;
 pub use outcome::{failure_summary, interrupted, recovery, stopped, success};
 pub use plan::{plan, state_check};

@@ -83,7 +83,7 @@ pub fn write_status(w: &mut impl Write, r: &StatusReport) -> io::Result<()> {
         writeln!(w, "\nTo run what the file says:")?;
         writeln!(
             w,
-            "  {hx} restart {}   # Restart with the file's definition",
+            "  {hx} deploy {}   # Replace with the file's definition (kept only once healthy)",
             older.join(" "),
             hx = hx()
         )?;

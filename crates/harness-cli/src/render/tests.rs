@@ -438,3 +438,101 @@ fn progress_lines_off_a_terminal() {
     .collect();
     insta::assert_snapshot!(lines.join("\n"));
 }
+
+fn deploy_entry(service: &str, action: DeployAction, reasons: &[&str]) -> DeployEntry {
+    DeployEntry {
+        service: service.into(),
+        action,
+        reasons: reasons.iter().map(|r| r.to_string()).collect(),
+    }
+}
+
+fn dprogress(service: &str, phase: DeployPhase, detail: &str) -> DeployEvent {
+    DeployEvent::Progress(DeployProgress {
+        service: service.into(),
+        phase,
+        node: (phase == DeployPhase::Scheduled).then(|| "local".into()),
+        detail: detail.into(),
+    })
+}
+
+/// Seed 002's deploy: a plan of every action, the events one per line,
+/// and both endings.
+#[test]
+fn deploy_plan_events_and_endings() {
+    use super::deploy::{event_width, write_deploy_done, write_deploy_event, write_deploy_plan};
+    let plan = DeployPlan {
+        services: vec![
+            deploy_entry("old", DeployAction::Remove, &["removed from the file"]),
+            deploy_entry("db", DeployAction::Unchanged, &[]),
+            deploy_entry(
+                "web",
+                DeployAction::Change,
+                &["command changed", "env PGPORT changed"],
+            ),
+            deploy_entry("api", DeployAction::InPlace, &["health_check changed"]),
+            deploy_entry("broken", DeployAction::Add, &[]),
+            deploy_entry("front", DeployAction::Change, &["env_file changed"]),
+        ],
+        pending: true,
+    };
+    let events = [
+        dprogress("old", DeployPhase::Stopping, "removed from the file"),
+        dprogress("old", DeployPhase::Removed, ""),
+        dprogress("api", DeployPhase::InPlace, "health_check changed"),
+        dprogress("web", DeployPhase::Scheduled, ""),
+        dprogress("web", DeployPhase::Stopping, ""),
+        dprogress("web", DeployPhase::Starting, ""),
+        dprogress("broken", DeployPhase::Scheduled, ""),
+        dprogress("broken", DeployPhase::Starting, ""),
+        dprogress("web", DeployPhase::Healthy, ""),
+        DeployEvent::Failed(DeployFailed {
+            service: "broken".into(),
+            reason: "command not found: broken-binary".into(),
+            kept: Kept::None,
+        }),
+        dprogress("front", DeployPhase::Blocked, "dependency failed: broken"),
+        dprogress("api", DeployPhase::Reverting, ""),
+        DeployEvent::Failed(DeployFailed {
+            service: "api".into(),
+            reason: "exit code 7".into(),
+            kept: Kept::Reverted,
+        }),
+    ];
+    let width = event_width(&plan);
+    let failed = DeployDone {
+        elapsed: 12.4,
+        success: false,
+        deploy: 17,
+        deployed: vec!["web".into()],
+        in_place: vec!["api".into()],
+        unchanged: vec!["db".into()],
+        removed: vec!["old".into()],
+        failed: vec!["broken".into()],
+        blocked: vec!["front".into()],
+        ..DeployDone::default()
+    };
+    let good = DeployDone {
+        success: true,
+        failed: Vec::new(),
+        blocked: Vec::new(),
+        ..failed.clone()
+    };
+    let nothing = DeployPlan {
+        services: vec![deploy_entry("db", DeployAction::Unchanged, &[])],
+        pending: false,
+    };
+    insta::assert_snapshot!(format!(
+        "{}---\n{}---\n{}---\n{}---\n{}",
+        text(|w| write_deploy_plan(w, &plan, "services.yaml", false)),
+        text(|w| {
+            for e in &events {
+                write_deploy_event(w, e, width)?;
+            }
+            Ok(())
+        }),
+        text(|w| write_deploy_done(w, &failed)),
+        text(|w| write_deploy_done(w, &good)),
+        text(|w| write_deploy_plan(w, &nothing, "services.yaml", true)),
+    ));
+}

@@ -4,8 +4,9 @@
 use super::history::HistoryState;
 use super::io::{Action, HealthEvent, ProcessEnd, ServiceId};
 use super::service::{Backoff, Engine, Phase, ProbeHealth, Verdict};
+use super::spec::RunSpec;
 use super::transition::Move;
-use crate::duration::compact;
+use crate::duration::short;
 use crate::restart_policy::Decision;
 use std::time::{Duration, Instant};
 
@@ -139,7 +140,13 @@ impl Engine {
             let why = format!("restart {}", attempt_of(attempt, max));
             self.record(i, HistoryState::Starting, why, None, out);
             out.push(health_event(i, HealthEvent::Restarting { attempt, max }));
-            self.push_spawn(i, run, out);
+            // A restart runs again what ran: a new definition is taken by
+            // a start or a deploy, never behind the user's back.
+            let spec = self.svcs[i]
+                .spec
+                .clone()
+                .unwrap_or_else(|| RunSpec::of(&self.config.services[i]));
+            self.push_spawn_spec(i, run, spec, out);
         }
     }
 }
@@ -157,16 +164,5 @@ pub(super) fn attempt_of(attempt: u32, max: u32) -> String {
         attempt.to_string()
     } else {
         format!("{attempt}/{max}")
-    }
-}
-
-/// "1s", "8s", "1m", "50ms": a backoff or window as people write it.
-fn short(d: std::time::Duration) -> String {
-    if d.subsec_millis() == 0 && d.as_secs() > 0 {
-        compact(d.as_secs())
-    } else if d.as_secs() == 0 {
-        format!("{}ms", d.as_millis())
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
     }
 }

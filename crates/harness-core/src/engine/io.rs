@@ -4,8 +4,8 @@ use super::definition::Definition;
 use super::history::HistoryState;
 use super::recovery::OnFailure;
 use super::spec::{ProbeSpec, RunSpec};
-use crate::config::StopSignal;
-use crate::report::{Progress, Summary};
+use crate::config::{Config, StopSignal};
+use crate::report::{DeployEvent, DeployPlan, DeploySummary, Progress, Summary};
 use std::time::{Duration, Instant};
 
 pub use super::ids::{OpId, RunId, ServiceId, UnitId};
@@ -104,6 +104,13 @@ pub struct StopOptions {
     pub cause: Option<String>,
 }
 
+/// Options of a deploy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeployOptions {
+    /// Leave services gone from the file running (`--no-prune`).
+    pub no_prune: bool,
+}
+
 /// A run the last daemon recorded, as a new daemon found it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Found {
@@ -144,6 +151,20 @@ pub enum Input {
         targets: Vec<ServiceId>,
         /// Flags.
         options: StopOptions,
+    },
+    /// Make what runs match `file`, as `plan` (made by
+    /// [`super::Engine::deploy_plan`] against the engine as it is, with
+    /// the same file) says. The runtime begins a deploy only when no other
+    /// operation is in progress.
+    Deploy {
+        /// Operation id chosen by the runtime.
+        op: OpId,
+        /// The file, as the plan read it.
+        file: Box<Config>,
+        /// What to do with each service.
+        plan: DeployPlan,
+        /// Flags.
+        options: DeployOptions,
     },
     /// The client of an operation went away: start nothing more for it.
     Cancel {
@@ -357,6 +378,20 @@ pub enum Action {
         op: OpId,
         /// The policy.
         policy: OnFailure,
+    },
+    /// Tell the client of a deploy how one service is doing.
+    Deploy {
+        /// The operation.
+        op: OpId,
+        /// What happened.
+        event: DeployEvent,
+    },
+    /// A deploy is over.
+    DeployDone {
+        /// The operation.
+        op: OpId,
+        /// Its result.
+        summary: DeploySummary,
     },
     /// An operation is over.
     Done {

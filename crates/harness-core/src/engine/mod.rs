@@ -9,6 +9,7 @@
 mod auto_restart;
 mod check_now;
 mod definition;
+mod deploy;
 mod deploy_plan;
 mod deps;
 mod history;
@@ -37,8 +38,8 @@ pub use check_now::CheckNow;
 pub use definition::{Definition, OBSERVED, fingerprint};
 pub use history::HistoryState;
 pub use io::{
-    Action, Found, HealthEvent, Input, Notified, OpId, ProbeKind, ProcessEnd, RunId, ServiceId,
-    Severity, StartOptions, StopOptions, UnitId,
+    Action, DeployOptions, Found, HealthEvent, Input, Notified, OpId, ProbeKind, ProcessEnd, RunId,
+    ServiceId, Severity, StartOptions, StopOptions, UnitId,
 };
 pub use recovery::OnFailure;
 pub use service::{Backoff, Engine, Outcome, Phase, ProbeHealth, ReloadError, Verdict};

@@ -1,5 +1,6 @@
 //! Operations: one start or stop request and how each member is doing.
 
+use super::deploy::Deploy;
 use super::io::{OpId, StartOptions, StopOptions};
 use crate::report::{Recovery, Stage, Summary};
 use std::time::Instant;
@@ -8,6 +9,8 @@ use std::time::Instant;
 pub(crate) enum OpKind {
     Start(StartOptions),
     Stop(StopOptions),
+    /// A deploy keeps its own members (see [`Deploy`]); `members` is empty.
+    Deploy(Box<Deploy>),
 }
 
 /// Where one member of an operation stands.
@@ -62,7 +65,14 @@ impl Op {
     pub fn options(&self) -> Option<&StartOptions> {
         match &self.kind {
             OpKind::Start(o) => Some(o),
-            OpKind::Stop(_) => None,
+            OpKind::Stop(_) | OpKind::Deploy(_) => None,
+        }
+    }
+
+    pub fn deploy(&self) -> Option<&Deploy> {
+        match &self.kind {
+            OpKind::Deploy(d) => Some(d),
+            _ => None,
         }
     }
 
@@ -71,6 +81,7 @@ impl Op {
         match &self.kind {
             OpKind::Start(o) => o.cause.as_deref(),
             OpKind::Stop(o) => o.cause.as_deref(),
+            OpKind::Deploy(_) => None,
         }
     }
 
@@ -80,14 +91,18 @@ impl Op {
     }
 
     pub fn settled(&self) -> bool {
+        if let OpKind::Deploy(d) = &self.kind {
+            return d.settled();
+        }
         self.members
             .iter()
             .all(|m| matches!(m.state, MemberState::Settled(_)))
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
-        match self.kind {
+        match &self.kind {
             OpKind::Stop(_) => None,
+            OpKind::Deploy(d) => d.next_deadline(),
             OpKind::Start(_) => self
                 .members
                 .iter()

@@ -128,6 +128,10 @@ pub(crate) struct ServiceState {
     /// What its current (or last) run was spawned with; `None` for a run
     /// recorded before prints were kept.
     pub running: Option<Definition>,
+    /// The spec its current (or last) run was spawned with by this
+    /// daemon: what an automatic restart runs again, and what a failed
+    /// deploy goes back to. `None` for a run re-attached from a record.
+    pub spec: Option<RunSpec>,
 }
 
 /// What the engine knows of a service apart from its process: how its last
@@ -153,22 +157,16 @@ pub struct Outcome {
 /// Why a changed config cannot be taken now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReloadError {
-    /// A start or stop is in progress.
+    /// A start, stop or deploy is in progress.
     Busy,
-    /// This service is gone from the file but still has a process.
-    RemovedButRunning(String),
 }
 
 impl std::fmt::Display for ReloadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReloadError::Busy => f.write_str(
-                "the config file changed while a start or stop is in progress; \
+                "the config file changed while a start, stop or deploy is in progress; \
                  try again when it is done (it runs with the config it began with)",
-            ),
-            ReloadError::RemovedButRunning(name) => write!(
-                f,
-                "service `{name}` was removed from the config but is still running; stop it first"
             ),
         }
     }
@@ -230,6 +228,7 @@ impl Engine {
                 status_text: None,
                 recorded: HistoryState::Stopped,
                 running: None,
+                spec: None,
             })
             .collect();
         Engine {
@@ -261,7 +260,12 @@ impl Engine {
     /// socket). Today every run runs the service's one definition; a
     /// deploy that holds two versions answers here which one a run is.
     pub fn run_spec(&self, i: usize, run: RunId) -> Option<RunSpec> {
-        (self.svcs[i].phase.run() == Some(run)).then(|| RunSpec::of(&self.config.services[i]))
+        let svc = &self.svcs[i];
+        (svc.phase.run() == Some(run)).then(|| {
+            svc.spec
+                .clone()
+                .unwrap_or_else(|| RunSpec::of(&self.config.services[i]))
+        })
     }
 
     /// How service `i`'s run differs from its definition in the config
@@ -343,27 +347,30 @@ impl Engine {
         !self.busy() && self.svcs.iter().all(|s| matches!(s.phase, Phase::Stopped))
     }
 
-    /// Replaces the config, keeping the state of services whose names stay.
-    /// Refused while an operation runs (its members would change under
-    /// it) or when a service that would disappear still has a process.
-    pub fn reload(&mut self, config: Config) -> Result<(), ReloadError> {
+    /// Takes the config file as it is now, keeping the state of services
+    /// whose names stay. A service gone from the file that still has a
+    /// process (or a restart due) stays too, as it was, until it is
+    /// stopped: harness never loses track of what it runs. Refused while
+    /// an operation runs (its members would change under it).
+    pub fn reload(&mut self, file: Config) -> Result<(), ReloadError> {
         if self.busy() {
             return Err(ReloadError::Busy);
         }
-        for (i, svc) in self.config.services.iter().enumerate() {
-            let has_process = !matches!(self.svcs[i].phase, Phase::Stopped | Phase::Backoff { .. });
-            if config.service(&svc.name).is_none() && has_process {
-                return Err(ReloadError::RemovedButRunning(svc.name.clone()));
-            }
-        }
+        let config = self.merged(&file, &|_| true);
+        self.swap_config(config);
+        Ok(())
+    }
+
+    /// The config in force becomes `config`; state moves with the names.
+    pub(crate) fn swap_config(&mut self, config: Config) {
         let mut next = Engine::new(config, self.next_run);
         for (i, svc) in next.config.services.iter().enumerate() {
             if let Some(old) = self.graph.index(&svc.name) {
                 next.svcs[i] = self.svcs[old].clone();
             }
         }
+        next.ops = std::mem::take(&mut self.ops);
         *self = next;
-        Ok(())
     }
 
     /// The earliest moment the engine wants a [`super::Input::Tick`].

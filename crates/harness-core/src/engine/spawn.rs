@@ -16,7 +16,20 @@ impl Engine {
     /// Spawn run `run` of service `i` as its definition says.
     pub(super) fn push_spawn(&mut self, i: usize, run: RunId, out: &mut Vec<Action>) {
         let spec = RunSpec::of(&self.config.services[i]);
+        self.push_spawn_spec(i, run, spec, out);
+    }
+
+    /// Spawn run `run` of service `i` as `spec` says: its definition, or
+    /// (a restart, a deploy's revert) the version it ran.
+    pub(super) fn push_spawn_spec(
+        &mut self,
+        i: usize,
+        run: RunId,
+        spec: RunSpec,
+        out: &mut Vec<Action>,
+    ) {
         self.svcs[i].running = Some(Definition::of(&spec));
+        self.svcs[i].spec = Some(spec.clone());
         out.push(Action::Spawn {
             service: ServiceId(i),
             run,
@@ -102,7 +115,7 @@ impl Engine {
                 health,
             };
             self.ended_on_its_own(i, e, now, out);
-        } else {
+        } else if !self.deploy_run_ended(i, ProcessEnd::NotSpawned, &reason, out) {
             self.fail_start(i, reason, now, out);
         }
     }
@@ -121,6 +134,7 @@ impl Engine {
         } = found;
         self.svcs[i].wanted = wanted;
         self.svcs[i].running = definition;
+        self.svcs[i].spec = None;
         let known = matches!(
             self.svcs[i].recorded,
             HistoryState::Starting

@@ -32,12 +32,19 @@ impl Engine {
                 targets,
                 options,
             } => self.begin_stop(op, &indices(&targets), options, None, now, &mut out),
+            Input::Deploy {
+                op,
+                file,
+                plan,
+                options,
+            } => self.begin_deploy(op, *file, plan, options, now, &mut out),
             // A start stops starting when its client goes; a stop that has
             // begun always runs to the end, or services would be left half
-            // stopped with their dependents already gone.
+            // stopped with their dependents already gone; a deploy too
+            // (its client may follow it again from its events).
             Input::Cancel { op } => self
                 .ops
-                .retain(|o| o.id != op || matches!(o.kind, OpKind::Stop(_))),
+                .retain(|o| o.id != op || !matches!(o.kind, OpKind::Start(_))),
             Input::Attached { service, found } => self.attached(service.0, found, now, &mut out),
             Input::Tick => {}
             fact => self.run_fact(fact, now, &mut out),
@@ -94,6 +101,9 @@ impl Engine {
             Phase::Stopping { restart, .. } => {
                 svc.verdict = Verdict::None;
                 if let Some(kill) = restart {
+                    if self.deploy_run_ended(i, end, &kill.why.describe(), out) {
+                        return;
+                    }
                     // harness stopped it to restart it: a failed run.
                     let (why, health) = (kill.why.describe(), ProbeHealth::Unhealthy);
                     let e = RunEnd {
@@ -127,6 +137,9 @@ impl Engine {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
+        if self.deploy_run_ended(i, end, &end.describe(), out) {
+            return;
+        }
         let starting = self.ops.iter().any(|o| {
             o.options().is_some() && o.member(i).is_some_and(|m| m.state == MemberState::Acting)
         });
@@ -245,7 +258,11 @@ impl Engine {
             }
             // Closing may open a recovery's stop: advance again.
             for op in done {
-                self.close(op, now, out);
+                if op.deploy().is_some() {
+                    self.close_deploy(op, now, out);
+                } else {
+                    self.close(op, now, out);
+                }
             }
         }
     }
@@ -257,6 +274,7 @@ impl Engine {
                 changed |= match self.ops[k].kind {
                     OpKind::Start(_) => self.advance_start(k, now, out),
                     OpKind::Stop(_) => self.advance_stop(k, now, out),
+                    OpKind::Deploy(_) => self.advance_deploy(k, now, out),
                 };
             }
             if !changed {

@@ -171,8 +171,14 @@ impl Engine {
         restart: Option<KillForRestart>,
         out: &mut Vec<Action>,
     ) {
+        // The run's own signal (a deploy may be replacing it with a
+        // version that has another); the grace as the config says now.
         let cfg = &self.config.services[i];
-        let (signal, grace) = (cfg.stop_signal, cfg.stop_timeout);
+        let signal = self.svcs[i]
+            .spec
+            .as_ref()
+            .map_or(cfg.stop_signal, |s| s.stop_signal);
+        let grace = cfg.stop_timeout;
         let before = self.svcs[i].phase;
         if !self.apply(i, Move::Stop { restart }) {
             return;

@@ -2,6 +2,7 @@
 //! handler only talks to the supervisor through its [`Handle`].
 
 mod choice;
+mod deploy;
 mod health;
 mod history;
 mod info;
@@ -38,6 +39,7 @@ pub async fn serve(
     let acting = axum::Router::new()
         .route("/v1/plan", post(plan::plan))
         .route("/v1/deploy/plan", post(plan::deploy_plan))
+        .route("/v1/deploy", post(deploy::deploy))
         .route("/v1/start", post(start::start))
         .route("/v1/stop", post(stop::stop))
         .route("/v1/health", post(health::health))
@@ -50,6 +52,7 @@ pub async fn serve(
         .route("/v1/info", get(info::info))
         .route("/v1/shutdown", post(info::shutdown))
         .route("/v1/history", get(history::history))
+        .route("/v1/deploys/{id}/events", get(deploy::events))
         .route("/v1/choice", post(choice::choice))
         .route("/v1/logs/{service}", get(logs::logs))
         .with_state(handle.clone());
@@ -142,6 +145,7 @@ pub(crate) fn api_error(e: ApiError) -> Response {
     let status = match e.kind {
         ApiErrorKind::Usage | ApiErrorKind::Config => StatusCode::UNPROCESSABLE_ENTITY,
         ApiErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ApiErrorKind::Busy => StatusCode::CONFLICT,
     };
     error(status, e)
 }

@@ -69,6 +69,7 @@ impl Supervisor {
             saved,
             latencies: metrics::Latencies::new(),
             shims: process::ShimPool::default(),
+            deploys: Default::default(),
         };
         if fresh {
             // Ended runs of the other file (none of them lives: see

@@ -86,6 +86,8 @@ impl Supervisor {
                 };
                 self.tell(op, OpEvent::Recovery(begins))
             }
+            Action::Deploy { op, event } => self.tell_deploy(op, wire::deploy_event(event)),
+            Action::DeployDone { op, summary } => self.deploy_done(op, summary),
             Action::Done { op, summary } => {
                 self.tell(op, OpEvent::Done(wire::summary(summary)));
                 self.clients.remove(&op);

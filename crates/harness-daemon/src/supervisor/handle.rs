@@ -16,6 +16,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 /// The answer to a start or stop: its id and its event stream.
 pub type OpReply = oneshot::Sender<Result<(OpId, mpsc::Receiver<OpEvent>), ApiError>>;
 
+/// The answer to a deploy (or to following one): its id and its events.
+pub type DeployReply = oneshot::Sender<Result<(u64, mpsc::Receiver<super::Numbered>), ApiError>>;
+
 /// Messages to the supervisor.
 pub enum Msg {
     /// `POST /v1/start`.
@@ -28,6 +31,17 @@ pub enum Msg {
     Plan(PlanRequest, oneshot::Sender<Result<Plan, ApiError>>),
     /// `POST /v1/deploy/plan`.
     DeployPlan(DeployRequest, oneshot::Sender<Result<DeployPlan, ApiError>>),
+    /// `POST /v1/deploy`.
+    Deploy(DeployRequest, DeployReply),
+    /// `GET /v1/deploys/ID/events`: deploy ID's events after the Nth.
+    FollowDeploy {
+        /// The deploy.
+        id: u64,
+        /// Events already seen (`Last-Event-ID`).
+        after: u64,
+        /// Its events.
+        reply: DeployReply,
+    },
     /// `POST /v1/choice`.
     Choice(Choice),
     /// `GET /v1/status`.

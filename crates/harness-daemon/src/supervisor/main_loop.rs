@@ -34,6 +34,12 @@ impl Supervisor {
                 Msg::Plan(req, reply) => {
                     let _ = reply.send(self.plan(req));
                 }
+                Msg::Deploy(req, reply) => {
+                    let _ = reply.send(self.deploy(req));
+                }
+                Msg::FollowDeploy { id, after, reply } => {
+                    let _ = reply.send(self.follow_deploy(id, after).map(|rx| (id, rx)));
+                }
                 Msg::DeployPlan(req, reply) => {
                     let _ = reply.send(self.deploy_plan(req));
                 }

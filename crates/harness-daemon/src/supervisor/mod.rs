@@ -10,10 +10,12 @@
 //! - `execute`: each action's effect (spawn, stop, probe, history, logs);
 //! - `runs`: the task of each run (spawn, watch, notify, log readiness) and
 //!   how a run's end is found out, also for a run nobody watched;
+//! - `deploys`: one deploy at a time, and the log of its events;
 //! - `outcomes`: what is kept in the store for the next daemon.
 
 mod boot;
 mod config_file;
+mod deploys;
 mod execute;
 mod handle;
 mod main_loop;
@@ -22,8 +24,9 @@ mod outcomes;
 mod requests;
 mod runs;
 
+pub use deploys::Numbered;
 pub(crate) use execute::is_restart_mark;
-pub use handle::{Handle, Msg, OpReply};
+pub use handle::{DeployReply, Handle, Msg, OpReply};
 
 use crate::metrics;
 use crate::process;
@@ -61,6 +64,8 @@ pub struct Supervisor {
     latencies: metrics::Latencies,
     /// The spare shim new runs start under.
     shims: process::ShimPool,
+    /// The deploys run, with their events.
+    deploys: deploys::DeployLogs,
 }
 
 /// Wall-clock milliseconds since the Unix epoch, as the store keeps time.

@@ -36,6 +36,7 @@ impl Supervisor {
         &mut self,
         req: StartRequest,
     ) -> Result<(OpId, mpsc::Receiver<OpEvent>), ApiError> {
+        self.not_deploying()?;
         self.reload()?;
         let (targets, options) = start_targets(&self.engine, &req)?;
         let (op, rx) = self.open_client();
@@ -80,6 +81,7 @@ impl Supervisor {
         &mut self,
         req: StopRequest,
     ) -> Result<(OpId, mpsc::Receiver<OpEvent>), ApiError> {
+        self.not_deploying()?;
         let sel = Selection {
             names: req.services,
             all: req.all,

@@ -8,6 +8,7 @@ use crate::restart_policy::Tracker;
 use std::time::{Duration, Instant};
 
 mod attach;
+mod deploy;
 mod deploy_plan;
 mod history;
 mod machine;

@@ -1,0 +1,292 @@
+//! Deploys carried out: the order of operations, the health gate, the
+//! revert, per-service isolation, removals never lost.
+
+use super::*;
+use crate::report::{DeployEvent, DeployPhase, DeploySummary, Kept};
+
+const RUNNING: &str = r#"
+services:
+  db:
+    command: db v1
+  api:
+    command: api v1
+    depends_on: [db]
+    update: { min_healthy: 2s }
+  web:
+    command: web v1
+    depends_on: [api]
+  old:
+    command: old
+    depends_on: [db]
+"#;
+
+fn file(yaml: &str) -> crate::config::Config {
+    parse(yaml, "services.yaml").unwrap()
+}
+
+impl Rig {
+    fn deploy(&mut self, yaml: &str, no_prune: bool) -> Vec<Action> {
+        let file = file(yaml);
+        let plan = self.engine.deploy_plan(&file, &[]).unwrap();
+        self.feed(Input::Deploy {
+            op: OpId(9),
+            file: Box::new(file),
+            plan,
+            options: DeployOptions { no_prune },
+        })
+    }
+    /// Exits confirmed for every Stop in `actions` (the stop signal).
+    fn stopped(&mut self, actions: &[Action]) -> Vec<Action> {
+        let mut out = Vec::new();
+        for a in actions {
+            if let Action::Stop { service, run, .. } = a {
+                out.extend(self.feed(Input::Exited {
+                    service: *service,
+                    run: *run,
+                    end: ProcessEnd::Signaled(15),
+                }));
+            }
+        }
+        out
+    }
+    fn deploy_done(&self) -> Option<DeploySummary> {
+        self.log.iter().find_map(|a| match a {
+            Action::DeployDone { summary, .. } => Some(summary.clone()),
+            _ => None,
+        })
+    }
+    fn deploy_events(&self) -> Vec<String> {
+        self.log
+            .iter()
+            .filter_map(|a| match a {
+                Action::Deploy {
+                    event: DeployEvent::Progress { service, phase, .. },
+                    ..
+                } => Some(format!("{service} {phase:?}")),
+                Action::Deploy {
+                    event:
+                        DeployEvent::Failed {
+                            service,
+                            reason,
+                            kept,
+                        },
+                    ..
+                } => Some(format!("{service} failed ({reason}) kept {kept:?}")),
+                _ => None,
+            })
+            .collect()
+    }
+    fn spawned_commands(actions: &[Action]) -> Vec<String> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Spawn { spec, .. } => Some(match &spec.command {
+                    crate::config::Command::Shell(s) => s.clone(),
+                    crate::config::Command::Argv(v) => v.join(" "),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn removals_stop_first_then_changes_go_in_waves_each_committed_after_its_gate() {
+    let mut r = all_up(RUNNING);
+    let new = RUNNING
+        .replace("api v1", "api v2")
+        .replace("web v1", "web v2")
+        .replace("  old:\n    command: old\n    depends_on: [db]\n", "");
+    let a = r.at(10_000).deploy(&new, false);
+    // Only the removal acts first: nothing else is touched while it runs.
+    let stops: Vec<_> = a
+        .iter()
+        .filter_map(|a| match a {
+            Action::Stop { service, .. } => Some(r.engine.graph().name(service.0).to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stops, ["old"]);
+    assert!(Rig::spawned_commands(&a).is_empty());
+    // `old` is down: api (stop-first) is stopped, web waits for api.
+    let a = r.at(10_100).stopped(&a);
+    assert!(Rig::spawned_commands(&a).is_empty(), "{a:?}");
+    let a = r.at(10_200).stopped(&a);
+    assert_eq!(Rig::spawned_commands(&a), ["api v2"]);
+    r.at(10_300).confirm(&a);
+    // Ready after 250 ms (no check), committed 2 s later; only then web.
+    let a = r.at(10_600).feed(Input::Tick);
+    assert!(a.iter().all(|a| !matches!(a, Action::Stop { .. })), "{a:?}");
+    let a = r.at(12_600).feed(Input::Tick);
+    let a = r.at(12_700).stopped(&a);
+    assert_eq!(Rig::spawned_commands(&a), ["web v2"]);
+    r.at(12_800).confirm(&a);
+    let _ = r.at(13_100).feed(Input::Tick);
+    let _ = r.at(15_100).feed(Input::Tick);
+    assert_eq!(
+        r.deploy_events(),
+        [
+            "old Stopping",
+            "old Removed",
+            "api Scheduled",
+            "api Stopping",
+            "api Starting",
+            "api Healthy",
+            "web Scheduled",
+            "web Stopping",
+            "web Starting",
+            "web Healthy",
+        ]
+    );
+    let done = r.deploy_done().expect("deploy done");
+    assert!(done.success);
+    assert_eq!(done.deployed, ["api", "web"]);
+    assert_eq!(done.removed, ["old"]);
+    assert_eq!(done.unchanged, ["db"]);
+    // The removed service is gone from the config once down; what runs
+    // now is the file.
+    assert!(r.engine.graph().index("old").is_none());
+    assert!(!r.engine.deploy_plan(&file(&new), &[]).unwrap().pending());
+}
+
+#[test]
+fn an_exit_inside_the_gate_fails_at_once_and_the_previous_version_comes_back() {
+    let mut r = all_up(RUNNING);
+    let new = RUNNING
+        .replace("api v1", "api v2")
+        .replace("web v1", "web v2");
+    let a = r.at(10_000).deploy(&new, true);
+    let a = r.at(10_100).stopped(&a);
+    r.at(10_200).confirm(&a);
+    let _ = r.at(10_500).feed(Input::Tick); // ready; the gate runs to 12.5 s
+    let i = r.idx("api");
+    let run = r.run_of("api");
+    let a = r.at(11_000).feed(Input::Exited {
+        service: ServiceId(i),
+        run,
+        end: ProcessEnd::Exited(3),
+    });
+    // At once, not at the end of the gate, and not the restart policy.
+    assert_eq!(Rig::spawned_commands(&a), ["api v1"]);
+    r.at(11_100).confirm(&a);
+    let _ = r.at(11_400).feed(Input::Tick);
+    let events = r.deploy_events();
+    assert!(
+        events.contains(&"api failed (exit code 3) kept Reverted".to_string()),
+        "{events:?}"
+    );
+    let done = r.deploy_done().expect("deploy done");
+    assert!(!done.success);
+    assert_eq!(done.failed, ["api"]);
+    assert_eq!(done.reverted, ["api"]);
+    // web (dependent of api) was not touched: blocked, still running v1.
+    assert_eq!(done.blocked, ["web"]);
+    assert!(matches!(r.engine.phase(r.idx("web")), Phase::Up { .. }));
+    // What runs is v1 again, and the plan says so.
+    let plan = r.engine.deploy_plan(&file(&new), &[]).unwrap();
+    let api = plan.entry("api").unwrap();
+    assert_eq!(api.reasons, ["command changed"]);
+    let rows = transitions(&r, "api");
+    assert!(
+        rows.iter()
+            .any(|(_, to, why)| to == "failed" && why == "deploy failed: new version exit code 3"),
+        "{rows:?}"
+    );
+    // A later crash restarts the version that runs, v1, not the file's.
+    let run = r.run_of("api");
+    let _ = r.at(20_000).feed(Input::Exited {
+        service: ServiceId(i),
+        run,
+        end: ProcessEnd::Exited(1),
+    });
+    let a = r.at(30_000).feed(Input::Tick);
+    assert_eq!(Rig::spawned_commands(&a), ["api v1"]);
+}
+
+#[test]
+fn a_failed_spawn_of_a_new_service_keeps_none_and_does_not_undo_the_others() {
+    let mut r = all_up(RUNNING);
+    let new = format!(
+        "{}  broken:\n    command: nothere\n  front:\n    command: front\n    depends_on: [broken]\n",
+        RUNNING.replace("db v1", "db v2")
+    );
+    let a = r.at(10_000).deploy(&new, false);
+    // db is stopped first (stop-first); broken has no dependency.
+    let spawned = Rig::spawned_commands(&a);
+    assert_eq!(spawned, ["nothere"]);
+    let broken = r.idx("broken");
+    let run = r.run_of("broken");
+    let _ = r.feed(Input::SpawnFailed {
+        service: ServiceId(broken),
+        run,
+        reason: "command not found: nothere".into(),
+    });
+    let a = r.at(10_100).stopped(&a);
+    r.confirm(&a);
+    let _ = r.at(10_400).feed(Input::Tick);
+    let _ = r.at(12_400).feed(Input::Tick);
+    let done = r.deploy_done().expect("deploy done");
+    assert!(!done.success);
+    assert_eq!(done.deployed, ["db"]);
+    assert_eq!(done.failed, ["broken"]);
+    assert!(done.reverted.is_empty());
+    assert_eq!(done.blocked, ["front"]);
+    assert!(
+        r.deploy_events()
+            .contains(&"broken failed (command not found: nothere) kept None".to_string())
+    );
+    assert!(matches!(r.engine.phase(broken), Phase::Stopped));
+}
+
+#[test]
+fn a_new_version_never_ready_is_stopped_at_its_deadline_and_reverted() {
+    let yaml = RUNNING.replace(
+        "    update: { min_healthy: 2s }",
+        "    update: { min_healthy: 2s, healthy_deadline: 5s }\n    health_check: { tcp: \"127.0.0.1:1\" }",
+    );
+    let mut r = Rig::new(&yaml);
+    let a = r.start(&["api"], StartOptions::default());
+    r.confirm(&a);
+    let a = r.at(300).feed(Input::Tick); // db up: api spawned
+    r.confirm(&a);
+    let _ = r.probe("api", true);
+    assert!(r.done().is_some_and(|s| s.success), "{:?}", r.done());
+    r.log.clear();
+    let new = yaml.replace("api v1", "api v2");
+    let a = r.at(10_000).deploy(&new, true);
+    let a = r.stopped(&a);
+    assert_eq!(Rig::spawned_commands(&a), ["api v2"]);
+    r.confirm(&a);
+    let _ = r.probe("api", false);
+    let a = r.at(15_000).feed(Input::Tick);
+    let a = r.stopped(&a);
+    assert_eq!(Rig::spawned_commands(&a), ["api v1"]);
+    r.confirm(&a);
+    let _ = r.probe("api", true);
+    let events = r.deploy_events();
+    assert!(
+        events.contains(&"api failed (not healthy within 5s) kept Reverted".to_string()),
+        "{events:?} {:?}",
+        r.log
+    );
+}
+
+#[test]
+fn no_prune_keeps_a_removed_service_running_and_known() {
+    let mut r = all_up(RUNNING);
+    let new = RUNNING.replace("  old:\n    command: old\n    depends_on: [db]\n", "");
+    let a = r.at(10_000).deploy(&new, true);
+    assert!(a.iter().all(|a| !matches!(a, Action::Stop { .. })));
+    let done = r.deploy_done().expect("nothing to wait for");
+    assert_eq!(done.kept, ["old"]);
+    assert!(done.success);
+    // Still in the config in force, so still stoppable; and a reload of
+    // the file keeps it too, while it runs.
+    let old = r.idx("old");
+    assert!(matches!(r.engine.phase(old), Phase::Up { .. }));
+    r.engine.reload(file(&new)).unwrap();
+    assert!(r.engine.graph().index("old").is_some());
+    let _ = &mut r;
+    let _: Kept = Kept::None;
+    let _ = DeployPhase::Kept;
+}

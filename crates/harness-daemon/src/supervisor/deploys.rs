@@ -1,0 +1,176 @@
+//! Deploys as the daemon runs them: one at a time, each with the log of
+//! its events. A client that goes away does not stop a deploy (its work
+//! must end in a known state, not half done): anyone may follow it again,
+//! from any event on, with `GET /v1/deploys/ID/events`.
+
+use super::{CLIENT_BUFFER, Supervisor};
+use crate::wire;
+use harness_api::{ApiError, ApiErrorKind, DeployEvent, DeployRequest};
+use harness_core::engine::{DeployOptions, Input, OpId};
+use std::collections::VecDeque;
+use tokio::sync::mpsc;
+
+/// How many finished deploys keep their events here to be followed again.
+const KEPT_LOGS: usize = 16;
+
+/// An event of a deploy with its place in it, from 1 (the SSE `id:`).
+pub type Numbered = (u64, DeployEvent);
+
+/// The events of one deploy, and who follows them.
+pub(super) struct DeployLog {
+    id: u64,
+    events: Vec<DeployEvent>,
+    followers: Vec<mpsc::Sender<Numbered>>,
+}
+
+impl DeployLog {
+    fn done(&self) -> bool {
+        matches!(self.events.last(), Some(DeployEvent::Done(_)))
+    }
+
+    /// A follower that gets every event after `after`, then what follows.
+    fn follow(&mut self, after: u64) -> mpsc::Receiver<Numbered> {
+        let (tx, rx) = mpsc::channel(CLIENT_BUFFER.max(self.events.len() + 1));
+        for (n, e) in self.numbered().skip(after as usize) {
+            let _ = tx.try_send((n, e.clone()));
+        }
+        if !self.done() {
+            self.followers.push(tx);
+        }
+        rx
+    }
+
+    fn numbered(&self) -> impl Iterator<Item = (u64, &DeployEvent)> {
+        self.events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (i as u64 + 1, e))
+    }
+
+    fn push(&mut self, event: DeployEvent) {
+        let n = self.events.len() as u64 + 1;
+        // A follower too slow to keep up is dropped; it can follow again
+        // from the last event it read.
+        self.followers
+            .retain(|f| f.try_send((n, event.clone())).is_ok());
+        if matches!(event, DeployEvent::Done(_)) {
+            self.followers.clear();
+        }
+        self.events.push(event);
+    }
+}
+
+/// The deploys this daemon ran, the newest last.
+#[derive(Default)]
+pub(super) struct DeployLogs(VecDeque<DeployLog>);
+
+impl DeployLogs {
+    fn running(&self) -> Option<u64> {
+        self.0.iter().find(|l| !l.done()).map(|l| l.id)
+    }
+
+    fn get(&mut self, id: u64) -> Option<&mut DeployLog> {
+        self.0.iter_mut().find(|l| l.id == id)
+    }
+}
+
+impl Supervisor {
+    /// `POST /v1/deploy`: begins a deploy of the file as it is now and
+    /// answers with its id and its events. Refused while another deploy,
+    /// a start or a stop runs.
+    pub(super) fn deploy(
+        &mut self,
+        req: DeployRequest,
+    ) -> Result<(u64, mpsc::Receiver<Numbered>), ApiError> {
+        self.not_deploying()?;
+        if self.engine.busy() {
+            return Err(ApiError::new(
+                ApiErrorKind::Busy,
+                "a start or stop is in progress; deploy when it is done",
+            ));
+        }
+        let file = self.config.for_deploy()?.clone();
+        let plan = self
+            .engine
+            .deploy_plan(&file, &req.services)
+            .map_err(|e| ApiError::new(ApiErrorKind::Usage, e.to_string()))?;
+        let op = self.next_op;
+        self.next_op.0 += 1;
+        let mut log = DeployLog {
+            id: op.0,
+            events: Vec::new(),
+            followers: Vec::new(),
+        };
+        let rx = log.follow(0);
+        if self.deploys.0.len() >= KEPT_LOGS {
+            self.deploys.0.pop_front();
+        }
+        self.deploys.0.push_back(log);
+        tracing::info!(deploy = op.0, pending = plan.pending(), "deploy begins");
+        self.feed(Input::Deploy {
+            op,
+            file: Box::new(file),
+            plan,
+            options: DeployOptions {
+                no_prune: req.no_prune,
+            },
+        });
+        Ok((op.0, rx))
+    }
+
+    /// `GET /v1/deploys/ID/events`: the events of deploy `id` after the
+    /// `after`th, then the rest as they come.
+    pub(super) fn follow_deploy(
+        &mut self,
+        id: u64,
+        after: u64,
+    ) -> Result<mpsc::Receiver<Numbered>, ApiError> {
+        let known: Vec<String> = self.deploys.0.iter().map(|l| l.id.to_string()).collect();
+        match self.deploys.get(id) {
+            Some(log) => Ok(log.follow(after)),
+            None => Err(ApiError::new(
+                ApiErrorKind::Usage,
+                if known.is_empty() {
+                    format!("no deploy {id}: this daemon has run none")
+                } else {
+                    format!("no deploy {id}; this daemon knows {}", known.join(", "))
+                },
+            )),
+        }
+    }
+
+    /// Refuses a request while a deploy runs: its services are the
+    /// deploy's until it is done.
+    pub(super) fn not_deploying(&self) -> Result<(), ApiError> {
+        match self.deploys.running() {
+            Some(id) => Err(ApiError::new(
+                ApiErrorKind::Busy,
+                format!(
+                    "deploy {id} is in progress; follow it with GET /v1/deploys/{id}/events, \
+                     or try again when it is done"
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// An event of deploy `op`, for its log and its followers.
+    pub(super) fn tell_deploy(&mut self, op: OpId, event: DeployEvent) {
+        if let DeployEvent::Done(d) = &event {
+            tracing::info!(
+                deploy = op.0,
+                success = d.success,
+                elapsed = d.elapsed,
+                "deploy done"
+            );
+        }
+        if let Some(log) = self.deploys.get(op.0) {
+            log.push(event);
+        }
+    }
+
+    /// The `done` event of deploy `op`.
+    pub(super) fn deploy_done(&mut self, op: OpId, s: harness_core::report::DeploySummary) {
+        self.tell_deploy(op, wire::deploy_done(op.0, s));
+    }
+}

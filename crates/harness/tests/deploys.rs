@@ -1,0 +1,306 @@
+//! `harness deploy` with real processes: seed 002's partial failure, the
+//! order that cannot leak a removed service, the health gate's revert,
+//! `--no-prune`, `--dry-run --detailed-exitcode`, and a deploy that goes on
+//! when its client goes away.
+
+mod common;
+use common::*;
+use std::io::{Read, Write};
+use std::time::Duration;
+
+/// web and front run v1; old runs and is about to be removed.
+const BEFORE: &str = "services:
+  db:
+    command: sleep 1000
+  web:
+    command: sleep 1001
+    depends_on: [db]
+    update: { min_healthy: 300ms }
+  old:
+    command: sleep 1002
+  broken:
+    command: sleep 1003
+    update: { min_healthy: 300ms, auto_revert: false }
+  front:
+    command: sleep 1004
+    depends_on: [broken]
+";
+
+/// web changes (good), old is gone, broken's new version cannot start,
+/// front (its dependent) changes too.
+const AFTER: &str = "services:
+  db:
+    command: sleep 1000
+  web:
+    command: sleep 2001
+    depends_on: [db]
+    update: { min_healthy: 300ms }
+  broken:
+    command: /nonexistent/broken-binary
+    update: { min_healthy: 300ms, auto_revert: false }
+  front:
+    command: sleep 2004
+    depends_on: [broken]
+";
+
+fn cmdline(pid: u32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+        .unwrap_or_default()
+}
+
+fn index_of(out: &str, line: &str) -> usize {
+    out.find(line)
+        .unwrap_or_else(|| panic!("no `{line}` in:\n{out}"))
+}
+
+#[test]
+fn seed_002_a_good_and_a_broken_service_exit_3_and_the_good_one_is_committed() {
+    let s = Stack::new(BEFORE);
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    let [db, old, front] = [s.pid("db"), s.pid("old"), s.pid("front")].map(Option::unwrap);
+    std::fs::write(s.path().join("services.yaml"), AFTER).unwrap();
+
+    let plan = s.harness(&["deploy", "--dry-run", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 4, "{}", plan.all());
+    for line in [
+        "- old     remove: removed from the file",
+        "= db      unchanged",
+        "~ web     change: command changed",
+        "~ broken  change: command changed",
+    ] {
+        assert!(plan.stdout.contains(line), "{line}: {}", plan.stdout);
+    }
+    assert_eq!(s.pid("old"), Some(old), "a dry run changes nothing");
+
+    let r = s.harness(&["deploy"]);
+    assert_eq!(r.code, 3, "{}", r.all());
+    let out = &r.stdout;
+    // Seed 002's lines.
+    for line in [
+        "  web:    scheduled on local\n",
+        "  web:    healthy\n",
+        "  broken: failed: ",
+        "  deploy finished with errors\n",
+    ] {
+        assert!(out.contains(line), "{line:?} in:\n{out}");
+    }
+    // The removal was stopped, and confirmed, before anything else began.
+    assert!(index_of(out, "  old:    removed") < index_of(out, "  web:    scheduled"));
+    assert!(!alive(old) || wait_for(5, || !alive(old)));
+    assert!(
+        s.status()["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["name"] != "old")
+    );
+
+    // web runs its new version; db was not touched.
+    let web = s.pid("web").expect("web runs");
+    assert!(cmdline(web).contains("sleep 2001"), "{}", cmdline(web));
+    assert!(s.service("web").get("changes").is_none());
+    assert_eq!(s.pid("db"), Some(db));
+    // broken: nothing kept (no revert asked for), failed in status.
+    assert!(out.contains("  broken: failed: "), "{out}");
+    let broken = s.service("broken");
+    assert_eq!(broken["health"], "failed", "{broken}");
+    assert!(broken["pid"].is_null());
+    // front: blocked, still running v1, and says so.
+    assert!(
+        out.contains("  front:  blocked, still running what it ran: dependency failed: broken"),
+        "{out}"
+    );
+    assert_eq!(s.pid("front"), Some(front));
+    assert!(cmdline(front).contains("sleep 1004"));
+    assert_eq!(
+        s.service("front")["changes"],
+        serde_json::json!(["command changed"])
+    );
+
+    // The history tells it: old stopped as removed, web's new run.
+    let rows = s.history();
+    assert!(
+        rows.iter().any(|h| h["service"] == "old"
+            && h["to"] == "stopping"
+            && h["reason"] == "stop requested (removed from the file)"),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|h| h["service"] == "web" && h["reason"] == "start requested (deploy)")
+    );
+}
+
+#[test]
+fn a_new_version_that_exits_inside_the_gate_is_reverted_and_the_deploy_exits_3() {
+    let yaml = "services:\n  api:\n    command: sleep 1000\n    update: { min_healthy: 3s }\n";
+    let s = Stack::new(yaml);
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    let v1 = s.pid("api").unwrap();
+    let bad =
+        "services:\n  api:\n    command: sleep 0.8; exit 7\n    update: { min_healthy: 3s }\n";
+    std::fs::write(s.path().join("services.yaml"), bad).unwrap();
+    let t = std::time::Instant::now();
+    let r = s.harness(&["deploy"]);
+    assert_eq!(r.code, 3, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("  api: failed: exit code 7 (reverted: the previous version runs again)"),
+        "{}",
+        r.stdout
+    );
+    // At once, not at the end of the gate (3 s) or after a restart loop.
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    let api = s.service("api");
+    let pid = api["pid"].as_u64().unwrap() as u32;
+    assert_ne!(pid, v1);
+    assert!(cmdline(pid).contains("sleep 1000"), "{}", cmdline(pid));
+    assert_eq!(api["health"], "healthy");
+    // What runs is the old version: a second deploy plans the change again.
+    let plan = s.harness(&["deploy", "--dry-run", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 4);
+    assert!(
+        plan.stdout.contains("~ api  change: command changed"),
+        "{}",
+        plan.stdout
+    );
+}
+
+#[test]
+fn no_prune_keeps_a_removed_service_running_and_stop_still_reaches_it() {
+    let s =
+        Stack::new("services:\n  a:\n    command: sleep 1000\n  gone:\n    command: sleep 1001\n");
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    let gone = s.pid("gone").unwrap();
+    std::fs::write(
+        s.path().join("services.yaml"),
+        "services:\n  a:\n    command: sleep 1000\n",
+    )
+    .unwrap();
+    let r = s.harness(&["deploy", "--no-prune"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("! gone  keep running (--no-prune)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("1 kept running (--no-prune)"),
+        "{}",
+        r.stdout
+    );
+    assert!(alive(gone));
+    // Known, shown and stoppable while it runs.
+    let v = s.service("gone");
+    assert_eq!(v["pid"].as_u64(), Some(gone as u64));
+    assert_eq!(s.harness(&["stop", "gone"]).code, 0);
+    assert!(wait_for(5, || !alive(gone)));
+    // Nothing left to do.
+    let again = s.harness(&["deploy", "--dry-run", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.all());
+}
+
+/// Reads SSE events (name, id, data) from a raw HTTP response until `done`.
+fn read_events(
+    stream: &mut impl Read,
+    until_done: bool,
+    max: usize,
+) -> (String, Vec<(String, u64, String)>) {
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&raw).to_string();
+        let events = parse_events(&text);
+        if (until_done && events.iter().any(|e| e.0 == "done"))
+            || (!until_done && events.len() >= max)
+        {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let events = parse_events(&text);
+    (text, events)
+}
+
+fn parse_events(text: &str) -> Vec<(String, u64, String)> {
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    body.split("\n\n")
+        .filter_map(|block| {
+            let mut e = (String::new(), 0, String::new());
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    e.0 = v.trim().into();
+                } else if let Some(v) = line.strip_prefix("id:") {
+                    e.1 = v.trim().parse().unwrap_or(0);
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    e.2 = v.trim().into();
+                }
+            }
+            (!e.0.is_empty()).then_some(e)
+        })
+        .collect()
+}
+
+#[test]
+fn a_client_that_goes_away_does_not_stop_the_deploy_and_its_events_replay() {
+    let yaml = "services:\n  a:\n    command: sleep 1000\n    update: { min_healthy: 1s }\n";
+    let s = Stack::new(yaml);
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    std::fs::write(
+        s.path().join("services.yaml"),
+        yaml.replace("sleep 1000", "sleep 1001"),
+    )
+    .unwrap();
+    let mut c = s.socket();
+    let body = "{}";
+    write!(
+        c,
+        "POST /v1/deploy HTTP/1.1\r\nHost: harness\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let (head, first) = read_events(&mut c, false, 1);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let id: u64 = head
+        .lines()
+        .find_map(|l| l.strip_prefix("x-harness-deploy: "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no deploy id in {head}"));
+    assert_eq!(first[0].0, "progress");
+    assert_eq!(first[0].1, 1);
+    assert_eq!(
+        first[0].2,
+        r#"{"service":"a","phase":"scheduled","node":"local"}"#
+    );
+    drop(c); // the client goes away inside the gate
+
+    let mut f = s.socket();
+    write!(
+        f,
+        "GET /v1/deploys/{id}/events HTTP/1.1\r\nHost: harness\r\nLast-Event-ID: 1\r\n\r\n"
+    )
+    .unwrap();
+    let (_, rest) = read_events(&mut f, true, 0);
+    let ids: Vec<u64> = rest.iter().map(|e| e.1).collect();
+    assert_eq!(ids.first(), Some(&2), "{rest:?}");
+    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "{rest:?}");
+    let names: Vec<&str> = rest.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(names.last(), Some(&"done"));
+    let done: serde_json::Value = serde_json::from_str(&rest.last().unwrap().2).unwrap();
+    assert_eq!(done["success"], true, "{done}");
+    assert_eq!(done["deployed"], serde_json::json!(["a"]));
+    assert!(
+        rest.iter()
+            .any(|e| e.2 == r#"{"service":"a","phase":"healthy"}"#
+                || e.2.starts_with(r#"{"service":"a","phase":"healthy","#)),
+        "{rest:?}"
+    );
+    let pid = s.pid("a").unwrap();
+    assert!(cmdline(pid).contains("sleep 1001"));
+}
