@@ -3,7 +3,8 @@
 # Usage: bench/run.sh [SECTION…]  (builds release binaries first)
 # Sections: flat (100 services: start, stop, status, memory, idle CPU),
 # chain (TCP hand-off), crash (crash → restart), notify (READY=1 hand-off),
-# probed (probe CPU). Without a name, all of them.
+# probed (probe CPU), deploy (100 services: unchanged deploy, one changed).
+# Without a name, all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --workspace -q
@@ -14,7 +15,9 @@ work=$(mktemp -d /tmp/harness-bench.XXXXXX)
 trap 'for d in "$work"/*/; do "$H" -f "$d/services.yaml" stop --all >/dev/null 2>&1 || true; "$H" -f "$d/services.yaml" daemon stop >/dev/null 2>&1 || true; done; rm -rf "$work"' EXIT
 only=" $* "
 section() { [ "$only" = "  " ] || [[ "$only" == *" $1 "* ]]; }
-ms() { python3 -c 'import time; print(time.monotonic_ns())'; }
+# Nanoseconds of wall clock, from bash itself: a python3 here would add its
+# own start-up (≈ 100 ms on this machine) to every single-run figure.
+ms() { local t=${EPOCHREALTIME/./}; echo "${t}000"; }
 elapsed() { python3 -c "print(f'{($2-$1)/1e6:.0f} ms')"; }
 
 if section flat; then
@@ -165,4 +168,52 @@ a = cpu(); t = time.monotonic(); time.sleep(20); b = cpu(); dt = time.monotonic(
 print(f"daemon CPU with 100 services × 2 probes per second: {(b-a)/tick/dt*100:.2f}% of one core (20 s)")
 PY
 "$H" -f "$P" stop --all >/dev/null
+fi
+
+if section deploy; then
+echo "== deploy, 100 services with ready: notify"
+mkdir -p "$work/deploy"
+gen() { # $1: the command argument of service d050
+  echo "settings:"; echo "  update: { min_healthy: 0s }"; echo "services:"
+  for i in $(seq 1 100); do
+    arg=0; [ "$i" = 50 ] && arg=$1
+    printf '  d%03d:
+    command: ["%s", "notify", "%s"]\n    ready: notify\n' "$i" "$HK" "$arg"
+  done
+}
+D="$work/deploy/services.yaml"
+gen 0 > "$D"
+"$H" -f "$D" start --all >/dev/null
+runs=20; t0=$(ms); for _ in $(seq $runs); do "$H" -f "$D" deploy >/dev/null; done; t1=$(ms)
+python3 -c "print(f'deploy of an unchanged 100-service stack (plan, nothing to do), end to end: {($t1-$t0)/1e6/$runs:.1f} ms per call (mean of $runs)')"
+for n in 1 2 3 4 5; do
+  gen "$n" > "$D"
+  t0=$(ms); "$H" -f "$D" deploy >/dev/null; t1=$(ms)
+  gen "$((n + 10))" > "$D"
+  python3 - "$t0" "$t1" "$work/deploy/.harness" <<'PY'
+import json, re, socket, sys
+t0, t1, state = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+def own():
+    log = open(f"{state}/logs/d050.log").read()
+    started = [int(x) for x in re.findall(r"started_ns=(\d+)", log)][-1]
+    ready = [int(x) for x in re.findall(r"ready_ns=(\d+)", log)][-1]
+    return (ready - started) / 1e6
+cli_own = own()
+# The same deploy over the API alone: `done`'s elapsed is the daemon's time
+# from the request to the service committed.
+s = socket.socket(socket.AF_UNIX); s.connect(f"{state}/harness.sock")
+s.sendall(b"POST /v1/deploy HTTP/1.0\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+raw = b""
+while b"event: done" not in raw or not raw.endswith(b"\n\n"):
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    raw += chunk
+done = json.loads(raw.decode().split("event: done\ndata: ")[1].split("\n")[0])
+api_own = own()
+print(f"1 changed among 100 (stop-first, min_healthy 0): CLI end to end {(t1-t0)/1e6:.1f} ms (own start {cli_own:.1f}); "
+      f"daemon, request to committed {done['elapsed']*1e3:.1f} ms (own start {api_own:.1f}): harness overhead {done['elapsed']*1e3 - api_own:.1f} ms")
+PY
+done
+"$H" -f "$D" stop --all >/dev/null
 fi

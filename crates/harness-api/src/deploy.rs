@@ -41,6 +41,13 @@ pub struct DeployEntry {
     /// Why, never with a value ("command changed", "env PGPORT changed").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
+    /// The version that runs (six hex digits of its definition print),
+    /// when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// The version the file asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
 }
 
 /// The answer of `POST /v1/deploy/plan`: removals first (in the order they
@@ -209,4 +216,52 @@ impl DeployEvent {
             _ => None,
         })
     }
+}
+
+/// A deploy as `state.db` keeps it (`GET /v1/deploys`, `GET
+/// /v1/deploys/ID`, `harness deploy history` and `deploy status`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeployRecord {
+    /// Its id.
+    pub id: u64,
+    /// When it began (local time).
+    pub started: String,
+    /// When it ended, if it did.
+    #[serde(default)]
+    pub ended: Option<String>,
+    /// Seconds it took, once ended.
+    #[serde(default)]
+    pub took_secs: Option<f64>,
+    /// The config file's name.
+    pub config: String,
+    /// `running`, `succeeded`, `failed` or `interrupted` (its daemon died
+    /// before it ended; the next one finished its removals).
+    pub status: String,
+    /// What it did with each service, in plan order.
+    pub services: Vec<DeployedService>,
+}
+
+/// What a deploy did with one service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployedService {
+    /// The service.
+    pub service: String,
+    /// What the plan said.
+    pub action: DeployAction,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+    /// The version it ran, when known.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// The version the file asked for.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// `deployed`, `in-place`, `unchanged`, `removed`, `kept`, `failed`,
+    /// `reverted`, `blocked`, `interrupted`; `null` while the deploy runs.
+    #[serde(default)]
+    pub outcome: Option<String>,
+    /// Why it failed or was blocked.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
 }

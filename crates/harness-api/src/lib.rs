@@ -17,7 +17,7 @@ mod status;
 
 pub use deploy::{
     DeployAction, DeployDone, DeployEntry, DeployEvent, DeployFailed, DeployPhase, DeployPlan,
-    DeployProgress, DeployRequest, Kept,
+    DeployProgress, DeployRecord, DeployRequest, DeployedService, Kept,
 };
 pub use error::{ApiError, ApiErrorKind};
 pub use events::{

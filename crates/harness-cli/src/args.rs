@@ -125,8 +125,12 @@ pub struct FailureFlags {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct DeployArgs {
-    /// Only these services (of the file, or running and gone from it).
+    #[command(subcommand)]
+    pub command: Option<DeployCommand>,
+    /// Only these services (of the file, or running and gone from it). A
+    /// service called `history` or `status` is named after `--`.
     pub services: Vec<String>,
     /// Print the plan; change nothing.
     #[arg(long)]
@@ -137,6 +141,24 @@ pub struct DeployArgs {
     /// Leave services gone from the file running (they are listed).
     #[arg(long)]
     pub no_prune: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeployCommand {
+    /// The last deploys, newest first.
+    History {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One deploy (default: the last) and what it did with each service.
+    Status {
+        /// The deploy's id.
+        id: Option<u64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

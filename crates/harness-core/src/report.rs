@@ -276,6 +276,11 @@ pub struct DeployEntry {
     /// Why, never with a value: "command changed", "env PGPORT changed",
     /// "health_check changed", "removed from the file".
     pub reasons: Vec<String>,
+    /// The version its run runs ([`crate::engine::Definition::version`]),
+    /// when it has a run whose print is known.
+    pub from: Option<String>,
+    /// The version the file asks for (none for a removal).
+    pub to: Option<String>,
 }
 
 /// What a deploy would do: removals first (dependents before their

@@ -51,7 +51,18 @@ pub async fn run(
         .load()
         .map_err(|e| anyhow::anyhow!("invalid config:\n{e}"))?;
     let (handle, sup) = supervisor::Supervisor::boot(project.clone(), config)?;
-    let sup_task = tokio::spawn(sup.run());
+    // A supervisor that fails (a bug) takes the daemon down with it rather
+    // than leave a socket that answers nothing: the services run on under
+    // their shims, and the next command's daemon re-attaches to them.
+    let sup_task = {
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            if let Err(e) = tokio::spawn(sup.run()).await {
+                tracing::error!(error = %e, "the supervisor failed; the daemon exits, services keep running");
+            }
+            handle.shutdown();
+        })
+    };
     let served = api::serve(&project, handle.clone(), shutdown).await;
     handle.shutdown();
     let _ = sup_task.await;

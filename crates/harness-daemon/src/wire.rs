@@ -205,6 +205,8 @@ pub fn deploy_plan(p: core::DeployPlan) -> api::DeployPlan {
                     core::DeployAction::Unchanged => api::DeployAction::Unchanged,
                 },
                 reasons: e.reasons,
+                from: e.from,
+                to: e.to,
             })
             .collect(),
     }

@@ -7,10 +7,13 @@
 //! `outcomes` has what the engine knows of each service apart from its
 //! process (failed, blocked, last exit, wanted up, the restart policy's
 //! streak, window and total, a restart that is due). `history` is the
-//! append-only log of every state transition with its reason. The schema is
+//! append-only log of every state transition with its reason. `deploys` and
+//! `deploy_services` record each deploy and what it did with each service,
+//! as it happens. The schema is
 //! versioned in `meta`; opening an older database migrates it forward.
 
 mod clock;
+mod deploys;
 mod error;
 mod history;
 mod outcomes;
@@ -24,6 +27,7 @@ mod write;
 #[cfg(test)]
 mod tests;
 
+pub use deploys::{DeployRow, DeployServiceRow};
 pub use error::StoreError;
 pub use history::HistoryRow;
 pub use project::{CONFIG_NAMES, Project, same_file};

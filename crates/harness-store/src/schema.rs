@@ -6,7 +6,7 @@ use crate::error::StoreError;
 use rusqlite::{Connection, OptionalExtension};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 // SQLite keeps the text of every CREATE TABLE (and of each column ALTER
 // TABLE adds) in `sqlite_master`, whitespace and all, so even re-indenting
@@ -73,8 +73,29 @@ const TO_5: &str = "BEGIN;
                  UPDATE meta SET value = 5 WHERE key = 'schema_version';
                  COMMIT;";
 
+/// Version 6: deploys (`deploys`), and what each did with each service,
+/// with the versions it went from and to (`deploy_services`).
+const TO_6: &str = "BEGIN;
+                 CREATE TABLE deploys (
+                   id INTEGER PRIMARY KEY, started_ms INTEGER NOT NULL, ended_ms INTEGER,
+                   config TEXT NOT NULL, status TEXT NOT NULL);
+                 CREATE TABLE deploy_services (
+                   deploy INTEGER NOT NULL, service TEXT NOT NULL, action TEXT NOT NULL,
+                   reasons TEXT NOT NULL, from_version TEXT, to_version TEXT,
+                   outcome TEXT, detail TEXT NOT NULL,
+                   PRIMARY KEY (deploy, service));
+                 UPDATE meta SET value = 6 WHERE key = 'schema_version';
+                 COMMIT;";
+
 /// Each step with the version it brings a file to, oldest first.
-const STEPS: [(i64, &str); 5] = [(1, TO_1), (2, TO_2), (3, TO_3), (4, TO_4), (5, TO_5)];
+const STEPS: [(i64, &str); 6] = [
+    (1, TO_1),
+    (2, TO_2),
+    (3, TO_3),
+    (4, TO_4),
+    (5, TO_5),
+    (6, TO_6),
+];
 
 /// Brings the database to [`SCHEMA_VERSION`]. A newer one is refused rather
 /// than opened, since this build would not know what its columns mean.

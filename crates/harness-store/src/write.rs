@@ -1,5 +1,6 @@
 //! The writes the daemon's store thread batches, and applying a batch.
 
+use crate::deploys::{self, DeployRow, DeployServiceRow};
 use crate::error::StoreError;
 use crate::history::{self, HistoryRow};
 use crate::outcomes;
@@ -39,6 +40,28 @@ pub enum Write {
     Served(std::path::PathBuf),
     /// Every outcome is forgotten (they were another file's).
     ForgetOutcomes,
+    /// A deploy begins, with every service it considers.
+    DeployBegan(DeployRow, Vec<DeployServiceRow>),
+    /// A service of a deploy settled.
+    DeploySettled {
+        /// The deploy.
+        id: i64,
+        /// The service.
+        service: String,
+        /// How (see [`DeployServiceRow::outcome`]).
+        outcome: String,
+        /// Why it failed or was blocked.
+        detail: String,
+    },
+    /// A deploy ended.
+    DeployEnded {
+        /// The deploy.
+        id: i64,
+        /// When, ms since the Unix epoch.
+        ended_ms: i64,
+        /// `succeeded`, `failed` or `interrupted`.
+        status: String,
+    },
 }
 
 impl Store {
@@ -55,6 +78,18 @@ impl Store {
                 Write::ReserveRuns { up_to } => runs::reserve_up_to(&tx, *up_to)?,
                 Write::Served(config) => served::set(&tx, config)?,
                 Write::ForgetOutcomes => served::forget_outcomes(&tx)?,
+                Write::DeployBegan(d, services) => deploys::begin(&tx, d, services)?,
+                Write::DeploySettled {
+                    id,
+                    service,
+                    outcome,
+                    detail,
+                } => deploys::settle(&tx, *id, service, outcome, detail)?,
+                Write::DeployEnded {
+                    id,
+                    ended_ms,
+                    status,
+                } => deploys::end(&tx, *id, *ended_ms, status)?,
             }
         }
         tx.commit()?;

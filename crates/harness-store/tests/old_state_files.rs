@@ -1,4 +1,4 @@
-//! State files written by real older builds (schema 1 to 4; how each was
+//! State files written by real older builds (schema 1 to 5; how each was
 //! made is in `tests/data/README.md`) open with this build, migrate to the
 //! current schema, and keep what the old daemon wrote; opening one again
 //! changes nothing.
@@ -438,6 +438,44 @@ fn a_schema_4_file_from_51ca8e9() {
     );
     assert_eq!(store.served().unwrap(), None);
     assert!(store.runs().unwrap().is_empty());
+    second_open_is_a_no_op(&path, &store);
+    takes_new_writes(store, &path, 7);
+}
+
+#[test]
+fn a_schema_5_file_from_9e3677b() {
+    let (_dir, path, store) = open_migrated("state-v5.db", 5);
+    let history = store.history(None, 1000).unwrap();
+    assert_eq!(history.len(), 21, "{history:#?}");
+    let rows: Vec<Row> = history.iter().map(row).collect();
+    assert_eq!(
+        rows[7],
+        want(
+            1796281150744,
+            "api",
+            "starting",
+            "stopped",
+            "failed: exit code 1"
+        )
+    );
+    assert_eq!(
+        rows[20],
+        want(
+            1796281154767,
+            "cache",
+            "stopping",
+            "stopped",
+            "stop requested; ended by SIGTERM"
+        )
+    );
+    assert_eq!(
+        store.served().unwrap().as_deref(),
+        Some(Path::new("services.yaml"))
+    );
+    assert!(store.runs().unwrap().is_empty());
+    // Schema 6 adds the deploy tables, empty.
+    assert!(store.deploys(10).unwrap().is_empty());
+    assert_eq!(store.last_deploy_id().unwrap(), 0);
     second_open_is_a_no_op(&path, &store);
     takes_new_writes(store, &path, 7);
 }

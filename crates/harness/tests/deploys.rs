@@ -123,12 +123,53 @@ fn seed_002_a_good_and_a_broken_service_exit_3_and_the_good_one_is_committed() {
     assert!(
         rows.iter().any(|h| h["service"] == "old"
             && h["to"] == "stopping"
-            && h["reason"] == "stop requested (removed from the file)"),
+            && h["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("stop requested (removed from the file; deploy ")),
+        "{rows:?}"
+    );
+    // web's new run, and its commit with both versions.
+    let reason = |h: &serde_json::Value| h["reason"].as_str().unwrap_or("").to_string();
+    assert!(
+        rows.iter().any(|h| h["service"] == "web"
+            && h["to"] == "starting"
+            && reason(h).starts_with("start requested (deploy ")),
         "{rows:?}"
     );
     assert!(
-        rows.iter()
-            .any(|h| h["service"] == "web" && h["reason"] == "start requested (deploy)")
+        rows.iter().any(|h| h["service"] == "web"
+            && h["from"] == "running"
+            && h["to"] == "running"
+            && reason(h).starts_with("deployed ")
+            && reason(h).contains(", was ")),
+        "{rows:?}"
+    );
+    // The deploy as state.db keeps it.
+    let st = s.harness(&["deploy", "status", "--json"]);
+    assert_eq!(st.code, 0, "{}", st.all());
+    let d: serde_json::Value = serde_json::from_str(&st.stdout).unwrap();
+    assert_eq!(d["status"], "failed", "{d}");
+    let outcome = |name: &str| {
+        d["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["service"] == name)
+            .map(|v| v["outcome"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(outcome("web"), "deployed");
+    assert_eq!(outcome("old"), "removed");
+    assert_eq!(outcome("broken"), "failed");
+    assert_eq!(outcome("front"), "blocked");
+    assert_eq!(outcome("db"), "unchanged");
+    let h = s.harness(&["deploy", "history"]);
+    assert!(
+        h.stdout
+            .contains("failed       1 deployed, 1 removed, 1 unchanged, 1 failed, 1 blocked"),
+        "{}",
+        h.stdout
     );
 }
 
@@ -303,4 +344,115 @@ fn a_client_that_goes_away_does_not_stop_the_deploy_and_its_events_replay() {
     );
     let pid = s.pid("a").unwrap();
     assert!(cmdline(pid).contains("sleep 1001"));
+}
+
+#[test]
+fn a_new_daemon_keeps_a_running_service_gone_from_the_file_and_a_deploy_stops_it() {
+    let s = Stack::new(
+        "services:\n  a:\n    command: sleep 1000\n  gone:\n    command: sleep 1001\n    stop_signal: SIGINT\n",
+    );
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    let gone = s.pid("gone").unwrap();
+    let daemon = s.daemon_pid().expect("daemon");
+    kill(daemon, libc::SIGKILL);
+    assert!(wait_for(5, || !alive(daemon)));
+    std::fs::write(
+        s.path().join("services.yaml"),
+        "services:\n  a:\n    command: sleep 1000\n",
+    )
+    .unwrap();
+    // The next daemon (for the edited file) knows it, shows it, plans it.
+    let v = s.service("gone");
+    assert_eq!(v["pid"].as_u64(), Some(gone as u64), "{v}");
+    assert_eq!(v["removed_from_file"], true, "{v}");
+    let r = s.harness(&["deploy"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("- gone  remove: removed from the file"),
+        "{}",
+        r.stdout
+    );
+    assert!(wait_for(5, || !alive(gone)));
+    // Stopped with its own signal, which the new daemon read from its print.
+    let rows = s.history();
+    assert!(
+        rows.iter()
+            .any(|h| h["service"] == "gone" && h["reason"] == "stop requested; ended by SIGINT"),
+        "{rows:?}"
+    );
+    assert!(
+        s.status()["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["name"] != "gone")
+    );
+}
+
+#[test]
+fn a_daemon_killed_while_a_deploy_removes_a_service_leaves_the_next_one_to_finish_it() {
+    // `stubborn` ignores SIGTERM, so its removal is still under way when
+    // the daemon is killed.
+    let s = Stack::new(
+        "services:\n  a:\n    command: sleep 1000\n  stubborn:\n    command: trap '' TERM; sleep 1000\n    stop_timeout: 30s\n",
+    );
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    let stubborn = s.pid("stubborn").unwrap();
+    let members = group_members(stubborn);
+    std::fs::write(
+        s.path().join("services.yaml"),
+        "services:\n  a:\n    command: sleep 1000\n",
+    )
+    .unwrap();
+    let mut deploy = Background::start(
+        s.command(&["deploy"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    );
+    assert_eq!(
+        deploy.next_line(Duration::from_secs(10)).as_deref(),
+        Some("Deploy plan for services.yaml:")
+    );
+    assert!(
+        wait_for(10, || s
+            .history()
+            .iter()
+            .any(|h| h["service"] == "stubborn" && h["to"] == "stopping")),
+        "the removal began"
+    );
+    let daemon = s.daemon_pid().expect("daemon");
+    kill(daemon, libc::SIGKILL);
+    assert!(wait_for(5, || !alive(daemon)));
+    let _ = deploy.wait(Duration::from_secs(10));
+    assert!(
+        alive(stubborn),
+        "it ignores SIGTERM and nobody has killed it yet"
+    );
+
+    // The next daemon finds the deploy unfinished: interrupted, and its
+    // removal carried out (SIGKILL after the grace).
+    let st = s.harness(&["deploy", "status", "--json"]);
+    assert_eq!(st.code, 0, "{}", st.all());
+    let d: serde_json::Value = serde_json::from_str(&st.stdout).unwrap();
+    assert_eq!(d["status"], "interrupted", "{d}");
+    assert!(
+        wait_for(15, || members.iter().all(|&p| !alive(p))),
+        "stubborn was stopped"
+    );
+    // (Its end reaches the history a moment after the processes are gone.)
+    let killed = |rows: &[serde_json::Value]| {
+        rows.iter().any(|h| {
+            h["service"] == "stubborn"
+                && h["to"] == "stopped"
+                && h["reason"].as_str().unwrap_or("").contains("SIGKILL")
+        })
+    };
+    assert!(wait_for(5, || killed(&s.history())), "{:?}", s.history());
+    assert!(
+        s.status()["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["name"] != "stubborn")
+    );
 }

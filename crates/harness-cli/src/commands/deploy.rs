@@ -1,16 +1,21 @@
 //! `harness deploy [SVC…] [--dry-run [--detailed-exitcode]] [--no-prune]`:
 //! the plan first, then the deploy's events as they stream in.
 
-use crate::args::DeployArgs;
+use crate::args::{DeployArgs, DeployCommand};
 use crate::client::{Client, SseReader};
 use crate::error::CliError;
 use crate::render;
-use harness_api::{DEPLOY_HEADER, DeployEvent, DeployPlan, DeployRequest};
+use harness_api::{DEPLOY_HEADER, DeployEvent, DeployPlan, DeployRecord, DeployRequest};
 use harness_store::Project;
 use hyper::Method;
 
 pub async fn deploy(project: &Project, a: DeployArgs) -> Result<(), CliError> {
     let client = Client::connect(project).await?;
+    match a.command {
+        Some(DeployCommand::History { json }) => return history(&client, json).await,
+        Some(DeployCommand::Status { id, json }) => return status(&client, id, json).await,
+        None => {}
+    }
     let req = DeployRequest {
         services: a.services.clone(),
         no_prune: a.no_prune,
@@ -47,8 +52,17 @@ pub async fn deploy(project: &Project, a: DeployArgs) -> Result<(), CliError> {
     let width = render::event_width(&plan);
     let mut events = SseReader::new(resp);
     loop {
+        let lost = |why: String| -> CliError {
+            anyhow::anyhow!(
+                "the daemon went away before deploy {id} finished ({why}); `{} deploy status \
+                 {id}` shows where it stands (the next daemon marks it interrupted and \
+                 finishes its removals)",
+                render::hx()
+            )
+            .into()
+        };
         let next = tokio::select! {
-            e = events.next() => e?,
+            e = events.next() => e.map_err(|e| lost(e.to_string()))?,
             _ = tokio::signal::ctrl_c() => {
                 eprintln!(
                     "interrupted: deploy {id} goes on in the daemon (it is never left half \
@@ -59,10 +73,7 @@ pub async fn deploy(project: &Project, a: DeployArgs) -> Result<(), CliError> {
             }
         };
         let Some((name, data)) = next else {
-            return Err(anyhow::anyhow!(
-                "the daemon closed the stream before deploy {id} finished"
-            )
-            .into());
+            return Err(lost("it closed the stream".into()));
         };
         let event = DeployEvent::parse(&name, &data).map_err(|e| {
             anyhow::anyhow!("the daemon sent an event this harness cannot read: {e}")
@@ -79,4 +90,46 @@ pub async fn deploy(project: &Project, a: DeployArgs) -> Result<(), CliError> {
             None => {} // an event a newer daemon sends
         }
     }
+}
+
+/// `harness deploy history [--json]`.
+async fn history(client: &Client, json: bool) -> Result<(), CliError> {
+    let rows: Vec<DeployRecord> = client.json(Method::GET, "/v1/deploys", None).await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
+    } else {
+        render::deploy_history(&rows);
+    }
+    Ok(())
+}
+
+/// `harness deploy status [ID] [--json]`: the last deploy by default.
+async fn status(client: &Client, id: Option<u64>, json: bool) -> Result<(), CliError> {
+    let record: DeployRecord = match id {
+        Some(id) => {
+            client
+                .json(Method::GET, &format!("/v1/deploys/{id}"), None)
+                .await?
+        }
+        None => {
+            let rows: Vec<DeployRecord> = client
+                .json(Method::GET, "/v1/deploys?limit=1", None)
+                .await?;
+            rows.into_iter()
+                .next()
+                .ok_or_else(|| CliError::Usage("no deploy has run here yet".into()))?
+        }
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&record).unwrap_or_default()
+        );
+    } else {
+        render::deploy_record(&record);
+    }
+    Ok(())
 }

@@ -5,7 +5,7 @@
 use super::to_stdout;
 use harness_api::{
     DeployAction, DeployDone, DeployEvent, DeployFailed, DeployPhase, DeployPlan, DeployProgress,
-    Kept,
+    DeployRecord, Kept,
 };
 use std::io::{self, Write};
 
@@ -52,6 +52,11 @@ pub fn write_deploy_plan(
         } else {
             format!(": {}", e.reasons.join(", "))
         };
+        let versions = match (e.action, &e.from, &e.to) {
+            (DeployAction::Change, Some(f), Some(t)) if f != t => format!(" ({f} → {t})"),
+            _ => String::new(),
+        };
+        let why = format!("{why}{versions}");
         writeln!(w, "  {mark} {:<width$}  {word}{why}", e.service)?;
     }
     if !plan.pending {
@@ -147,4 +152,115 @@ pub fn write_deploy_done(w: &mut impl Write, d: &DeployDone) -> io::Result<()> {
         writeln!(w, "  {}", said.join(", "))?;
         writeln!(w, "  deploy finished with errors")
     }
+}
+
+/// Prints the last deploys.
+pub fn deploy_history(rows: &[DeployRecord]) {
+    to_stdout(|w| write_deploy_history(w, rows));
+}
+
+/// One line per deploy, newest first: id, start, duration, status, and
+/// what it did.
+pub fn write_deploy_history(w: &mut impl Write, rows: &[DeployRecord]) -> io::Result<()> {
+    if rows.is_empty() {
+        return writeln!(w, "No deploys yet.");
+    }
+    writeln!(
+        w,
+        "{:<6}  {:<23}  {:>6}  {:<11}  what",
+        "deploy", "started", "took", "status"
+    )?;
+    for d in rows {
+        let took = d
+            .took_secs
+            .map(|t| format!("{t:.1}s"))
+            .unwrap_or_else(|| "-".into());
+        writeln!(
+            w,
+            "{:<6}  {:<23}  {:>6}  {:<11}  {}",
+            d.id,
+            d.started,
+            took,
+            d.status,
+            outcome_counts(d)
+        )?;
+    }
+    Ok(())
+}
+
+/// "1 deployed, 1 failed, 3 unchanged", in a fixed order.
+fn outcome_counts(d: &DeployRecord) -> String {
+    const ORDER: [&str; 10] = [
+        "deployed",
+        "in-place",
+        "removed",
+        "kept",
+        "unchanged",
+        "failed",
+        "reverted",
+        "blocked",
+        "interrupted",
+        "",
+    ];
+    let outcome = |s: &harness_api::DeployedService| s.outcome.clone().unwrap_or_default();
+    ORDER
+        .iter()
+        .filter_map(|o| {
+            let n = d.services.iter().filter(|s| outcome(s) == *o).count();
+            let word = if o.is_empty() { "in progress" } else { o };
+            (n > 0).then(|| format!("{n} {word}"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Prints one deploy.
+pub fn deploy_record(d: &DeployRecord) {
+    to_stdout(|w| write_deploy_record(w, d));
+}
+
+/// A deploy's heading, then each service: its action, versions and end.
+pub fn write_deploy_record(w: &mut impl Write, d: &DeployRecord) -> io::Result<()> {
+    let took = d
+        .took_secs
+        .map(|t| format!(", took {t:.1}s"))
+        .unwrap_or_default();
+    writeln!(
+        w,
+        "Deploy {} of {}: {}, began {}{took}",
+        d.id, d.config, d.status, d.started
+    )?;
+    let width = d
+        .services
+        .iter()
+        .map(|s| s.service.len())
+        .max()
+        .unwrap_or(0);
+    for s in &d.services {
+        let action = match s.action {
+            DeployAction::Add => "add",
+            DeployAction::Change => "change",
+            DeployAction::InPlace => "in-place",
+            DeployAction::Remove => "remove",
+            DeployAction::Unchanged => "unchanged",
+        };
+        let versions = match (&s.from, &s.to) {
+            (Some(f), Some(t)) if f != t => format!("{f} → {t}"),
+            (_, Some(t)) => t.clone(),
+            (Some(f), None) => format!("{f} → -"),
+            (None, None) => "-".into(),
+        };
+        let outcome = s.outcome.as_deref().unwrap_or("in progress");
+        let detail = if s.detail.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", s.detail)
+        };
+        writeln!(
+            w,
+            "  {:<width$}  {action:<9}  {versions:<15}  {outcome}{detail}",
+            s.service
+        )?;
+    }
+    Ok(())
 }

@@ -12,7 +12,9 @@ mod status;
 #[cfg(test)]
 mod tests;
 
-pub use deploy::{deploy_done, deploy_event, deploy_plan, event_width};
+pub use deploy::{
+    deploy_done, deploy_event, deploy_history, deploy_plan, deploy_record, event_width,
+};
 pub use history::history;
 pub use outcome::{failure_summary, interrupted, recovery, stopped, success};
 pub use plan::{plan, state_check};

@@ -444,6 +444,11 @@ fn deploy_entry(service: &str, action: DeployAction, reasons: &[&str]) -> Deploy
         service: service.into(),
         action,
         reasons: reasons.iter().map(|r| r.to_string()).collect(),
+        from: (action != DeployAction::Add).then(|| "3f2a9c".into()),
+        to: (action != DeployAction::Remove).then(|| match action {
+            DeployAction::Change => "8b1e44".into(),
+            _ => "3f2a9c".into(),
+        }),
     }
 }
 
@@ -534,5 +539,100 @@ fn deploy_plan_events_and_endings() {
         text(|w| write_deploy_done(w, &failed)),
         text(|w| write_deploy_done(w, &good)),
         text(|w| write_deploy_plan(w, &nothing, "services.yaml", true)),
+    ));
+}
+
+#[test]
+fn deploy_history_and_one_deploy() {
+    use super::deploy::{write_deploy_history, write_deploy_record};
+    let svc = |service: &str,
+               action,
+               from: Option<&str>,
+               to: Option<&str>,
+               outcome: &str,
+               detail: &str| {
+        DeployedService {
+            service: service.into(),
+            action,
+            reasons: Vec::new(),
+            from: from.map(str::to_string),
+            to: to.map(str::to_string),
+            outcome: Some(outcome.into()),
+            detail: detail.into(),
+        }
+    };
+    let failed = DeployRecord {
+        id: 17,
+        started: "2026-12-03 06:44:10.361".into(),
+        ended: Some("2026-12-03 06:44:11.661".into()),
+        took_secs: Some(1.3),
+        config: "services.yaml".into(),
+        status: "failed".into(),
+        services: vec![
+            svc(
+                "old",
+                DeployAction::Remove,
+                Some("77aa01"),
+                None,
+                "removed",
+                "",
+            ),
+            svc(
+                "db",
+                DeployAction::Unchanged,
+                Some("3f2a9c"),
+                Some("3f2a9c"),
+                "unchanged",
+                "",
+            ),
+            svc(
+                "web",
+                DeployAction::Change,
+                Some("3f2a9c"),
+                Some("8b1e44"),
+                "deployed",
+                "",
+            ),
+            svc(
+                "broken",
+                DeployAction::Add,
+                None,
+                Some("1a2b3c"),
+                "failed",
+                "exit code 127",
+            ),
+            svc(
+                "front",
+                DeployAction::Change,
+                Some("0c0c0c"),
+                Some("0d0d0d"),
+                "blocked",
+                "dependency failed: broken",
+            ),
+        ],
+    };
+    let running = DeployRecord {
+        id: 18,
+        ended: None,
+        took_secs: None,
+        status: "running".into(),
+        services: vec![DeployedService {
+            outcome: None,
+            ..svc(
+                "web",
+                DeployAction::Change,
+                Some("8b1e44"),
+                Some("9c9c9c"),
+                "",
+                "",
+            )
+        }],
+        ..failed.clone()
+    };
+    insta::assert_snapshot!(format!(
+        "{}---\n{}---\n{}",
+        text(|w| write_deploy_history(w, &[running.clone(), failed.clone()])),
+        text(|w| write_deploy_record(w, &failed)),
+        text(|w| write_deploy_record(w, &running)),
     ));
 }

@@ -197,6 +197,42 @@ pub struct Service {
     pub observed: BTreeMap<String, String>,
 }
 
+impl Service {
+    /// A service gone from the file whose run a new daemon found still
+    /// running: known by its name and how it is stopped, and nothing
+    /// else (the file no longer says, and harness keeps no copy of an
+    /// environment). It is never started: not restarted when it ends
+    /// (its run is its last), and dropped from the config once down.
+    pub fn left_over(name: &str, stop_signal: StopSignal) -> Service {
+        Service {
+            name: name.to_string(),
+            location: Location::default(),
+            command: Command::Argv(Vec::new()),
+            working_dir: None,
+            env: Vec::new(),
+            env_file: None,
+            depends_on: Vec::new(),
+            health_check: None,
+            liveness: None,
+            startup: None,
+            startup_timeout: None,
+            stop_signal,
+            stop_timeout: Duration::from_secs(10),
+            network: None,
+            ready: None,
+            watchdog: None,
+            restart: Restart {
+                policy: RestartPolicy::Never,
+                ..Restart::default()
+            },
+            success_exit_codes: vec![0],
+            update: Update::default(),
+            version: Version::default(),
+            observed: BTreeMap::new(),
+        }
+    }
+}
+
 /// `version:` of a service. A rebuilt binary changes neither the command
 /// nor the environment; these say where to look.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -14,7 +14,7 @@
 //! not known to differ, so it is not said to.
 
 use super::spec::RunSpec;
-use crate::config::Command;
+use crate::config::{Command, StopSignal};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -65,6 +65,22 @@ impl Definition {
             out.push(format!("{part} removed"));
         }
         out
+    }
+
+    /// The stop signal the run was spawned with, when the print has it.
+    pub fn stop_signal(&self) -> Option<StopSignal> {
+        let h = self.parts.get("stop_signal")?;
+        StopSignal::ALL
+            .iter()
+            .map(|(s, _)| *s)
+            .find(|s| hash(s.name()) == *h)
+    }
+
+    /// The version this print names: six hex digits of a hash of the
+    /// whole print, as deploys and their history rows show it
+    /// (`deployed 8b1e44, was 3f2a9c`).
+    pub fn version(&self) -> String {
+        hash(&self.to_text()).chars().take(6).collect()
     }
 
     /// The print as stored: one `part=hash` line each.

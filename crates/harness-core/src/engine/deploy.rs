@@ -31,9 +31,6 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub(crate) struct Deploy {
     pub units: Vec<Unit>,
-    /// The services of the file, to drop the removed ones from the config
-    /// once the deploy is over and they are down.
-    pub file: Box<Config>,
 }
 
 /// One service of a deploy.
@@ -47,6 +44,9 @@ pub(crate) struct Unit {
     pub stable: Option<RunSpec>,
     /// Why its new version failed.
     pub failure: Option<String>,
+    /// The version it ran and the one the file asks for (history rows).
+    pub from: Option<String>,
+    pub to: Option<String>,
 }
 
 /// Where a unit stands.
@@ -148,6 +148,19 @@ impl Engine {
         }
     }
 
+    /// [`Engine::merged`] put in force: the services it kept that `file`
+    /// does not have are known as removed (shown so, dropped once down).
+    pub(crate) fn take_merged(&mut self, file: &Config, selected: &dyn Fn(&str) -> bool) {
+        let config = self.merged(file, selected);
+        let removed = config
+            .names()
+            .filter(|n| file.service(n).is_none())
+            .map(str::to_string)
+            .collect();
+        self.swap_config(config);
+        self.removed = removed;
+    }
+
     pub(super) fn begin_deploy(
         &mut self,
         id: OpId,
@@ -192,8 +205,7 @@ impl Engine {
             })
             .collect();
         let selected = |name: &str| plan.entry(name).is_some();
-        let config = self.merged(&file, &selected);
-        self.swap_config(config);
+        self.take_merged(&file, &selected);
         let mut units = Vec::new();
         for e in &plan.services {
             let Some(service) = self.graph.index(&e.service) else {
@@ -225,6 +237,8 @@ impl Engine {
                     .find(|(n, _)| *n == e.service)
                     .map(|(_, s)| s.clone()),
                 failure: None,
+                from: e.from.clone(),
+                to: e.to.clone(),
             });
         }
         // Probes a run did not have before start now; changed ones take
@@ -249,10 +263,7 @@ impl Engine {
         }
         self.ops.push(Op {
             id,
-            kind: OpKind::Deploy(Box::new(Deploy {
-                units,
-                file: Box::new(file),
-            })),
+            kind: OpKind::Deploy(Box::new(Deploy { units })),
             started: now,
             members: Vec::new(),
             recovering: None,
@@ -304,7 +315,8 @@ impl Engine {
                     "removed from the file".into(),
                     out,
                 );
-                let why = "stop requested (removed from the file)".to_string();
+                let why = format!("stop requested (removed from the file; deploy {})", id.0);
+                self.svcs[i].wanted = false;
                 self.send_stop(i, why, None, None, out);
                 self.unit_mut(k, u).step = Step::StoppingOld;
                 true
@@ -330,9 +342,12 @@ impl Engine {
                         if phase == Phase::Stopped {
                             self.deploy_spawn(k, u, now, out);
                         } else {
-                            let why = "stop requested (deploy: replacing it with its new version)";
+                            let why = format!(
+                                "stop requested (deploy {}: replacing it with its new version)",
+                                id.0
+                            );
                             self.event(id, i, DeployPhase::Stopping, String::new(), out);
-                            self.send_stop(i, why.to_string(), None, None, out);
+                            self.send_stop(i, why, None, None, out);
                             self.unit_mut(k, u).step = Step::StoppingOld;
                         }
                         true
@@ -380,6 +395,8 @@ impl Engine {
                     if now < until {
                         return false;
                     }
+                    let why = format!("deployed {} (deploy {})", versions(&unit), id.0);
+                    self.record(i, HistoryState::Running, why, None, out);
                     self.event(id, i, DeployPhase::Healthy, String::new(), out);
                     self.unit_mut(k, u).step = Step::Settled(End::Deployed);
                     true
@@ -403,8 +420,12 @@ impl Engine {
                 match unit.stable {
                     Some(spec) if auto_revert => {
                         self.event(id, i, DeployPhase::Reverting, String::new(), out);
-                        let why = "deploy failed; starting the previous version again";
-                        self.spawn_version(i, spec, why.to_string(), out);
+                        let was = unit.from.as_deref().unwrap_or("?");
+                        let why = format!(
+                            "deploy {} failed; starting the previous version ({was}) again",
+                            id.0
+                        );
+                        self.spawn_version(i, spec, why, out);
                         let deadline = now + self.healthy_deadline(i);
                         self.unit_mut(k, u).step = Step::Reverting { deadline };
                     }
@@ -488,7 +509,12 @@ impl Engine {
         let i = self.deploy_of(k).units[u].service;
         let id = self.ops[k].id;
         let spec = RunSpec::of(&self.config.services[i]);
-        self.spawn_version(i, spec, "start requested (deploy)".into(), out);
+        let why = format!(
+            "start requested (deploy {}: {})",
+            id.0,
+            versions(&self.deploy_of(k).units[u])
+        );
+        self.spawn_version(i, spec, why, out);
         self.event(id, i, DeployPhase::Starting, String::new(), out);
         let deadline = now + self.healthy_deadline(i);
         self.unit_mut(k, u).step = Step::Starting { deadline };
@@ -519,7 +545,8 @@ impl Engine {
         let unit = self.unit_mut(k, u);
         unit.failure = Some(why.clone());
         unit.step = Step::Discarding;
-        let stop = format!("stop requested (deploy failed: {why})");
+        let stop = format!("stop requested (deploy {} failed: {why})", self.ops[k].id.0);
+        self.svcs[i].wanted = false;
         self.send_stop(i, stop, None, None, out);
     }
 
@@ -612,7 +639,7 @@ impl Engine {
                 self.settle_failed(k, u, Kept::None, Some(note), out);
             }
             _ => {
-                let row = format!("deploy failed: new version {why}");
+                let row = format!("deploy {} failed: new version {why}", id.0);
                 self.record(i, HistoryState::Failed, row, None, out);
                 let unit = self.unit_mut(k, u);
                 unit.failure = Some(why.to_string());
@@ -652,16 +679,33 @@ impl Engine {
             list.push(name);
         }
         s.success = s.failed.is_empty() && s.blocked.is_empty();
-        // The removed services are down now (or kept running): the config
-        // forgets those that are down.
+        out.push(Action::DeployDone {
+            op: op.id,
+            summary: s,
+        });
+    }
+
+    /// Drops from the config the services gone from the file that are
+    /// down now (a deploy's removals, a left-over that was stopped), once
+    /// no operation is in progress. The runtime calls it after it has
+    /// carried out each step's actions: they name services by their place
+    /// in the config the step ended with, so it cannot happen inside one.
+    pub fn drop_removed(&mut self) {
+        if self.removed.is_empty() || self.busy() {
+            return;
+        }
+        let down = |(i, svc): &(usize, &crate::config::Service)| {
+            self.removed.contains(&svc.name) && self.svcs[*i].phase == Phase::Stopped
+        };
+        if !self.config.services.iter().enumerate().any(|s| down(&s)) {
+            return;
+        }
         let services = self
             .config
             .services
             .iter()
             .enumerate()
-            .filter(|(i, svc)| {
-                d.file.service(&svc.name).is_some() || self.svcs[*i].phase != Phase::Stopped
-            })
+            .filter(|s| !down(s))
             .map(|(_, svc)| svc.clone())
             .collect();
         let config = Config {
@@ -669,10 +713,6 @@ impl Engine {
             services,
         };
         self.swap_config(config);
-        out.push(Action::DeployDone {
-            op: op.id,
-            summary: s,
-        });
     }
 
     fn event(&self, op: OpId, i: usize, phase: DeployPhase, detail: String, out: &mut Vec<Action>) {
@@ -684,5 +724,14 @@ impl Engine {
                 detail,
             },
         });
+    }
+}
+
+/// "8b1e44, was 3f2a9c": the version a unit goes to, and the one it ran.
+fn versions(u: &Unit) -> String {
+    let to = u.to.as_deref().unwrap_or("?");
+    match &u.from {
+        Some(from) if from != to => format!("{to}, was {from}"),
+        _ => to.to_string(),
     }
 }

@@ -49,6 +49,8 @@ impl Engine {
                     service: name.to_string(),
                     action: DeployAction::Remove,
                     reasons: vec!["removed from the file".into()],
+                    from: self.running_version(i),
+                    to: None,
                 });
             }
         }
@@ -57,10 +59,16 @@ impl Engine {
                 Some(i) => self.compare(i, svc),
                 None => (DeployAction::Add, Vec::new()),
             };
+            let from = self
+                .graph
+                .index(&svc.name)
+                .and_then(|i| self.running_version(i));
             services.push(DeployEntry {
                 service: svc.name.clone(),
                 action,
                 reasons,
+                from,
+                to: Some(Definition::of(&RunSpec::of(svc)).version()),
             });
         }
         Ok(DeployPlan { services })
@@ -87,6 +95,15 @@ impl Engine {
 
     fn has_process(&self, i: usize) -> bool {
         !matches!(self.svcs[i].phase, Phase::Stopped)
+    }
+
+    /// The version service `i`'s run runs, if it has one with a known print.
+    fn running_version(&self, i: usize) -> Option<String> {
+        let s = &self.svcs[i];
+        s.phase
+            .run()
+            .and(s.running.as_ref())
+            .map(Definition::version)
     }
 
     /// Service `i` as it runs against `new`, its definition in the file.

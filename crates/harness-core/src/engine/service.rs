@@ -208,6 +208,9 @@ pub struct Engine {
     pub(crate) svcs: Vec<ServiceState>,
     pub(crate) ops: Vec<Op>,
     pub(crate) next_run: RunId,
+    /// Services in the config that the file does not have: kept while
+    /// they have a process, dropped once down ([`Engine::drop_removed`]).
+    pub(crate) removed: std::collections::BTreeSet<String>,
 }
 
 impl Engine {
@@ -237,6 +240,7 @@ impl Engine {
             svcs,
             ops: Vec::new(),
             next_run: first_run,
+            removed: Default::default(),
         }
     }
 
@@ -356,9 +360,29 @@ impl Engine {
         if self.busy() {
             return Err(ReloadError::Busy);
         }
-        let config = self.merged(&file, &|_| true);
-        self.swap_config(config);
+        self.take_merged(&file, &|_| true);
         Ok(())
+    }
+
+    /// Keeps a service gone from the file whose run (spawned with
+    /// `print`) a new daemon found alive, so that it is shown, stoppable,
+    /// and stopped by the next deploy, never lost (see
+    /// [`Service::left_over`]). Call right before feeding its run's
+    /// `Attached`: until then it is down, and down services gone from the
+    /// file are dropped after every step.
+    pub fn keep_left_over(&mut self, name: &str, print: Option<&Definition>) {
+        if self.graph.index(name).is_some() {
+            return;
+        }
+        let signal = print
+            .and_then(Definition::stop_signal)
+            .unwrap_or(crate::config::StopSignal::Term);
+        let mut config = self.config.clone();
+        config
+            .services
+            .push(crate::config::Service::left_over(name, signal));
+        self.swap_config(config);
+        self.removed.insert(name.to_string());
     }
 
     /// The config in force becomes `config`; state moves with the names.
@@ -370,6 +394,8 @@ impl Engine {
             }
         }
         next.ops = std::mem::take(&mut self.ops);
+        next.removed = std::mem::take(&mut self.removed);
+        next.removed.retain(|n| next.graph.index(n).is_some());
         *self = next;
     }
 

@@ -58,7 +58,11 @@ impl Engine {
                 None
             },
             network: cfg.network.clone().unwrap_or_else(|| "local".into()),
-            notes: with_changes(self.notes(i, now), &changes),
+            notes: if removed {
+                removed_note(self.notes(i, now), status)
+            } else {
+                with_changes(self.notes(i, now), &changes)
+            },
             changes,
             removed,
         }
@@ -183,6 +187,21 @@ impl Engine {
         } else {
             SystemState::Partial
         }
+    }
+}
+
+/// `notes` of a service gone from the file that still has a process: what
+/// happens to it ("removed from the file, stopping"), never "running an
+/// older definition" as if it were the file's.
+fn removed_note(notes: String, status: Status) -> String {
+    let what = match status {
+        Status::Stopping => "removed from the file, stopping",
+        _ => "removed from the file, still running (a deploy stops it)",
+    };
+    if notes.is_empty() {
+        what.to_string()
+    } else {
+        format!("{notes}; {what}")
     }
 }
 

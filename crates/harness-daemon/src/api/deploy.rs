@@ -1,18 +1,25 @@
+//! `GET /v1/deploys` and `GET /v1/deploys/ID` read deploys from the store.
 //! `POST /v1/deploy` and `GET /v1/deploys/ID/events`: a deploy's events as
 //! SSE, each with its `id:`. The answer is 200 before any work; the result
 //! is the final `done` event's `success`. Closing the stream does not stop
 //! the deploy: following it again with `Last-Event-ID` picks up after the
 //! last event read.
 
-use super::{api_error, gone};
+use super::history::format_ts;
+use super::{api_error, error, gone};
 use crate::supervisor::{DeployReply, Handle, Msg, Numbered};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream};
-use harness_api::{DEPLOY_HEADER, DeployEvent, DeployRequest};
+use harness_api::{
+    ApiError, ApiErrorKind, DEPLOY_HEADER, DeployAction, DeployEvent, DeployRecord, DeployRequest,
+    DeployedService,
+};
+use harness_store::{DeployRow, DeployServiceRow, Store};
 use std::convert::Infallible;
 use tokio::sync::{mpsc, oneshot};
 
@@ -63,4 +70,92 @@ fn numbered(events: mpsc::Receiver<Numbered>) -> impl Stream<Item = Result<Event
             .data(e.data());
         Some((Ok(event), (events, last)))
     })
+}
+
+/// `GET /v1/deploys?limit=N`: the last deploys, newest first.
+pub(crate) async fn list(
+    State(h): State<Handle>,
+    axum::extract::Query(p): axum::extract::Query<ListParams>,
+) -> Response {
+    let db = h.project.database();
+    let limit = p.limit.unwrap_or(20);
+    let found = tokio::task::spawn_blocking(move || {
+        let store = Store::open_read_only(&db)?;
+        let mut out = Vec::new();
+        for d in store.deploys(limit)? {
+            if let Some(record) = store.deploy(d.id)? {
+                out.push(record);
+            }
+        }
+        Ok::<_, harness_store::StoreError>(out)
+    })
+    .await;
+    match found {
+        Ok(Ok(rows)) => Json(rows.into_iter().map(record).collect::<Vec<_>>()).into_response(),
+        Ok(Err(e)) => internal(e.to_string()),
+        Err(e) => internal(e.to_string()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct ListParams {
+    limit: Option<u32>,
+}
+
+/// `GET /v1/deploys/ID`: one deploy and what it did with each service.
+pub(crate) async fn show(State(h): State<Handle>, Path(id): Path<i64>) -> Response {
+    let db = h.project.database();
+    let found = tokio::task::spawn_blocking(move || Store::open_read_only(&db)?.deploy(id)).await;
+    match found {
+        Ok(Ok(Some(d))) => Json(record(d)).into_response(),
+        Ok(Ok(None)) => error(
+            StatusCode::NOT_FOUND,
+            ApiError::new(ApiErrorKind::Usage, format!("no deploy {id}")),
+        ),
+        Ok(Err(e)) => internal(e.to_string()),
+        Err(e) => internal(e.to_string()),
+    }
+}
+
+fn internal(e: String) -> Response {
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        ApiError::new(ApiErrorKind::Internal, e),
+    )
+}
+
+fn record((d, services): (DeployRow, Vec<DeployServiceRow>)) -> DeployRecord {
+    DeployRecord {
+        id: d.id as u64,
+        started: format_ts(d.started_ms),
+        ended: d.ended_ms.map(format_ts),
+        took_secs: d
+            .ended_ms
+            .map(|e| (e - d.started_ms).max(0) as f64 / 1000.0),
+        config: d.config,
+        status: d.status,
+        services: services
+            .into_iter()
+            .map(|s| DeployedService {
+                action: match s.action.as_str() {
+                    "add" => DeployAction::Add,
+                    "change" => DeployAction::Change,
+                    "in-place" => DeployAction::InPlace,
+                    "remove" => DeployAction::Remove,
+                    _ => DeployAction::Unchanged,
+                },
+                service: s.service,
+                reasons: s
+                    .reasons
+                    .split(", ")
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                from: s.from_version,
+                to: s.to_version,
+                outcome: s.outcome,
+                detail: s.detail,
+            })
+            .collect(),
+    }
 }

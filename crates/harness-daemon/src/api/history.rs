@@ -54,7 +54,7 @@ pub(crate) async fn history(State(h): State<Handle>, Query(p): Query<Params>) ->
 }
 
 /// Local time with milliseconds: `2024-01-24 10:15:23.412`.
-fn format_ts(ms: i64) -> String {
+pub(crate) fn format_ts(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| {
             t.with_timezone(&chrono::Local)

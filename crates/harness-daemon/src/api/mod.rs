@@ -52,6 +52,8 @@ pub async fn serve(
         .route("/v1/info", get(info::info))
         .route("/v1/shutdown", post(info::shutdown))
         .route("/v1/history", get(history::history))
+        .route("/v1/deploys", get(deploy::list))
+        .route("/v1/deploys/{id}", get(deploy::show))
         .route("/v1/deploys/{id}/events", get(deploy::events))
         .route("/v1/choice", post(choice::choice))
         .route("/v1/logs/{service}", get(logs::logs))

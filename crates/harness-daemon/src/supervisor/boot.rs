@@ -9,7 +9,9 @@ use crate::metrics;
 use crate::process;
 use crate::store_writer::StoreWriter;
 use harness_core::config::Config;
-use harness_core::engine::{Engine, Found, HistoryState, Input, OpId, Outcome, RunId, ServiceId};
+use harness_core::engine::{
+    Engine, Found, HistoryState, Input, OpId, Outcome, RunId, ServiceId, StopOptions,
+};
 use harness_store::{Project, RunRecord, Store, Write, runs_here};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -49,13 +51,31 @@ impl Supervisor {
                 engine.restore(i, outcome.clone(), Instant::now());
             }
         }
-        for (name, state) in store.last_states()?.into_iter().filter(|_| !fresh) {
+        let last_states: HashMap<String, String> = if fresh {
+            HashMap::new()
+        } else {
+            store.last_states()?.into_iter().collect()
+        };
+        for (name, state) in last_states.clone() {
             if let (Some(i), Some(state)) =
                 (engine.graph().index(&name), HistoryState::parse(&state))
             {
                 engine.restore_recorded(i, state);
             }
         }
+        let unfinished: Vec<(i64, Vec<harness_store::DeployServiceRow>)> = if fresh {
+            Vec::new()
+        } else {
+            store
+                .deploys(u32::MAX)?
+                .into_iter()
+                .filter(|d| d.status == "running")
+                .filter_map(|d| store.deploy(d.id).ok().flatten())
+                .map(|(d, services)| (d.id, services))
+                .collect()
+        };
+        // Operation ids name deploys too: past every recorded one.
+        let next_op = OpId(store.last_deploy_id()?.max(0) as u64 + 1);
         let mut sup = Supervisor {
             engine,
             config: ConfigFile::new(project.clone(), config),
@@ -65,7 +85,7 @@ impl Supervisor {
             tx,
             clients: HashMap::new(),
             stops: HashMap::new(),
-            next_op: OpId(1),
+            next_op,
             saved,
             latencies: metrics::Latencies::new(),
             shims: process::ShimPool::default(),
@@ -83,8 +103,11 @@ impl Supervisor {
             sup.store.send(Write::ForgetOutcomes);
         } else {
             for record in runs {
-                sup.reattach(record);
+                sup.reattach(record, &last_states);
             }
+        }
+        for (id, services) in unfinished {
+            sup.finish_interrupted(id, services);
         }
         let name = sup
             .project
@@ -96,13 +119,84 @@ impl Supervisor {
         Ok((handle, sup))
     }
 
+    /// A deploy the last daemon did not finish: it is `interrupted`; its
+    /// services that it had not settled say so, and the removals it had
+    /// decided are carried out now (those services still run: see
+    /// `keep_left_over`).
+    fn finish_interrupted(&mut self, id: i64, services: Vec<harness_store::DeployServiceRow>) {
+        tracing::warn!(
+            deploy = id,
+            "a deploy was interrupted by the last daemon's end"
+        );
+        let mut removals = Vec::new();
+        for s in services.iter().filter(|s| s.outcome.is_none()) {
+            let running =
+                self.engine.graph().index(&s.service).filter(|&i| {
+                    !matches!(self.engine.phase(i), harness_core::engine::Phase::Stopped)
+                });
+            let detail = match running {
+                Some(i) if s.action == "remove" => {
+                    removals.push(ServiceId(i));
+                    "interrupted; stopped by the next daemon"
+                }
+                _ => "interrupted",
+            };
+            self.store.send(Write::DeploySettled {
+                id,
+                service: s.service.clone(),
+                outcome: "interrupted".into(),
+                detail: detail.into(),
+            });
+        }
+        self.store.send(Write::DeployEnded {
+            id,
+            ended_ms: super::wall_ms(),
+            status: "interrupted".into(),
+        });
+        if !removals.is_empty() {
+            let op = self.next_op;
+            self.next_op.0 += 1;
+            self.feed(Input::Stop {
+                op,
+                targets: removals,
+                options: StopOptions {
+                    exact: true,
+                    cause: Some(format!("finishing deploy {id}'s removal")),
+                },
+            });
+        }
+    }
+
     /// Takes over a run the last daemon recorded: watch it again if its
     /// shim lives, else learn how it ended (or that nobody saw it end).
     /// What follows — supervising it, finishing the stop the last daemon
     /// began, recording its end — the engine decides.
-    fn reattach(&mut self, r: RunRecord) {
+    fn reattach(&mut self, r: RunRecord, last_states: &HashMap<String, String>) {
+        // A service gone from the file that still runs is kept, never left
+        // alone unseen: a deploy the last daemon did not finish, one that
+        // kept it (`--no-prune`), or a file edited meanwhile.
+        if let Some(name) = r.unit.service()
+            && self.engine.graph().index(name).is_none()
+            && r.alive()
+        {
+            tracing::warn!(service = %name, pid = r.pid, "a running service is gone from the file; kept until it is stopped");
+            self.engine.keep_left_over(name, r.definition.as_ref());
+            if let Some(i) = self.engine.graph().index(name) {
+                if let Some(o) = self.saved.get(name) {
+                    self.engine.restore(i, o.clone(), Instant::now());
+                }
+                if let Some(state) = last_states.get(name).and_then(|s| HistoryState::parse(s)) {
+                    self.engine.restore_recorded(i, state);
+                }
+            }
+        }
         let Some(service) = r.unit.service().and_then(|n| self.engine.graph().index(n)) else {
-            tracing::warn!(unit = %r.unit, pid = r.pid, "a recorded run belongs to a service no longer in the config; leaving it alone");
+            // Gone from the file, and not running (a live one was kept).
+            tracing::info!(unit = %r.unit, pid = r.pid, "a recorded run of a service gone from the file has ended");
+            self.store.send(Write::RunEnded {
+                unit: r.unit.clone(),
+                run: r.run,
+            });
             return;
         };
         let name = r.unit.key().to_string();

@@ -5,10 +5,16 @@
 
 use super::{CLIENT_BUFFER, Supervisor};
 use crate::wire;
-use harness_api::{ApiError, ApiErrorKind, DeployEvent, DeployRequest};
+use harness_api::{ApiError, ApiErrorKind, DeployEvent, DeployRequest, Kept};
 use harness_core::engine::{DeployOptions, Input, OpId};
+use harness_core::report::{DeployAction, DeployPlan};
+use harness_store::{DeployRow, DeployServiceRow, Write};
 use std::collections::VecDeque;
+use std::time::Duration;
 use tokio::sync::mpsc;
+
+/// How long a deploy waits for its record to be on disk before it acts.
+const RECORD_LIMIT: Duration = Duration::from_secs(2);
 
 /// How many finished deploys keep their events here to be followed again.
 const KEPT_LOGS: usize = 16;
@@ -107,6 +113,20 @@ impl Supervisor {
         }
         self.deploys.0.push_back(log);
         tracing::info!(deploy = op.0, pending = plan.pending(), "deploy begins");
+        // The deploy and every service it considers (the managed set: what
+        // runs and what the file has) are on disk before anything is
+        // stopped, so a daemon that dies at any point leaves it known.
+        self.store.send(Write::DeployBegan(
+            DeployRow {
+                id: op.0 as i64,
+                started_ms: super::wall_ms(),
+                ended_ms: None,
+                config: self.config_name(),
+                status: "running".into(),
+            },
+            rows(&plan),
+        ));
+        self.store.flush(RECORD_LIMIT);
         self.feed(Input::Deploy {
             op,
             file: Box::new(file),
@@ -156,21 +176,92 @@ impl Supervisor {
 
     /// An event of deploy `op`, for its log and its followers.
     pub(super) fn tell_deploy(&mut self, op: OpId, event: DeployEvent) {
-        if let DeployEvent::Done(d) = &event {
-            tracing::info!(
-                deploy = op.0,
-                success = d.success,
-                elapsed = d.elapsed,
-                "deploy done"
-            );
+        let id = op.0 as i64;
+        match &event {
+            DeployEvent::Done(d) => {
+                tracing::info!(
+                    deploy = op.0,
+                    success = d.success,
+                    elapsed = d.elapsed,
+                    "deploy done"
+                );
+                self.store.send(Write::DeployEnded {
+                    id,
+                    ended_ms: super::wall_ms(),
+                    status: if d.success { "succeeded" } else { "failed" }.into(),
+                });
+            }
+            DeployEvent::Failed(f) => {
+                let outcome = match f.kept {
+                    Kept::Reverted => "reverted",
+                    Kept::None | Kept::Previous => "failed",
+                };
+                self.settled(id, &f.service, outcome, &f.reason);
+            }
+            DeployEvent::Progress(p) => {
+                use harness_api::DeployPhase as P;
+                let outcome = match p.phase {
+                    P::Healthy => "deployed",
+                    P::InPlace => "in-place",
+                    P::Removed => "removed",
+                    P::Kept => "kept",
+                    P::Blocked => "blocked",
+                    P::Scheduled | P::Stopping | P::Starting | P::Reverting => "",
+                };
+                if !outcome.is_empty() {
+                    self.settled(id, &p.service, outcome, &p.detail);
+                }
+            }
         }
         if let Some(log) = self.deploys.get(op.0) {
             log.push(event);
         }
     }
 
+    fn settled(&self, id: i64, service: &str, outcome: &str, detail: &str) {
+        self.store.send(Write::DeploySettled {
+            id,
+            service: service.to_string(),
+            outcome: outcome.to_string(),
+            detail: detail.to_string(),
+        });
+    }
+
+    /// The config file's name, as deploys record it.
+    fn config_name(&self) -> String {
+        self.project
+            .config
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
     /// The `done` event of deploy `op`.
     pub(super) fn deploy_done(&mut self, op: OpId, s: harness_core::report::DeploySummary) {
         self.tell_deploy(op, wire::deploy_done(op.0, s));
     }
+}
+
+/// The rows of a deploy's services, as its plan has them; an unchanged one
+/// is settled from the start.
+fn rows(plan: &DeployPlan) -> Vec<DeployServiceRow> {
+    plan.services
+        .iter()
+        .map(|e| DeployServiceRow {
+            service: e.service.clone(),
+            action: match e.action {
+                DeployAction::Add => "add",
+                DeployAction::Change => "change",
+                DeployAction::InPlace => "in-place",
+                DeployAction::Remove => "remove",
+                DeployAction::Unchanged => "unchanged",
+            }
+            .into(),
+            reasons: e.reasons.join(", "),
+            from_version: e.from.clone(),
+            to_version: e.to.clone(),
+            outcome: (e.action == DeployAction::Unchanged).then(|| "unchanged".into()),
+            detail: String::new(),
+        })
+        .collect()
 }

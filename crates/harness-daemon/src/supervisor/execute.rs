@@ -23,6 +23,7 @@ impl Supervisor {
         for action in actions {
             self.execute(action);
         }
+        self.engine.drop_removed();
         self.save_outcomes();
     }
 

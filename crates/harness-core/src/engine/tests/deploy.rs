@@ -143,8 +143,10 @@ fn removals_stop_first_then_changes_go_in_waves_each_committed_after_its_gate() 
     assert_eq!(done.deployed, ["api", "web"]);
     assert_eq!(done.removed, ["old"]);
     assert_eq!(done.unchanged, ["db"]);
-    // The removed service is gone from the config once down; what runs
-    // now is the file.
+    // The removed service is gone from the config once down (after the
+    // step's actions are carried out); what runs now is the file.
+    assert!(r.engine.graph().index("old").is_some());
+    r.engine.drop_removed();
     assert!(r.engine.graph().index("old").is_none());
     assert!(!r.engine.deploy_plan(&file(&new), &[]).unwrap().pending());
 }
@@ -189,7 +191,7 @@ fn an_exit_inside_the_gate_fails_at_once_and_the_previous_version_comes_back() {
     let rows = transitions(&r, "api");
     assert!(
         rows.iter()
-            .any(|(_, to, why)| to == "failed" && why == "deploy failed: new version exit code 3"),
+            .any(|(_, to, why)| to == "failed" && why == "deploy 9 failed: new version exit code 3"),
         "{rows:?}"
     );
     // A later crash restarts the version that runs, v1, not the file's.
