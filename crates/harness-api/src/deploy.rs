@@ -83,6 +83,8 @@ pub enum DeployPhase {
     Reverting,
     /// Not acted on because of a dependency; runs what it ran (final).
     Blocked,
+    /// Not acted on: the deploy was cancelled first (final).
+    Cancelled,
 }
 
 impl DeployPhase {
@@ -95,6 +97,7 @@ impl DeployPhase {
                 | DeployPhase::Removed
                 | DeployPhase::Kept
                 | DeployPhase::Blocked
+                | DeployPhase::Cancelled
         )
     }
 }
@@ -172,6 +175,10 @@ pub struct DeployDone {
     /// Not acted on because of a dependency.
     #[serde(default)]
     pub blocked: Vec<String>,
+    /// Not acted on: the deploy was cancelled first
+    /// (`POST /v1/deploys/ID/cancel`, Ctrl-C).
+    #[serde(default)]
+    pub cancelled: Vec<String>,
 }
 
 /// The events of a deploy stream (Server-Sent Events); each is sent with
@@ -234,8 +241,9 @@ pub struct DeployRecord {
     pub took_secs: Option<f64>,
     /// The config file's name.
     pub config: String,
-    /// `running`, `succeeded`, `failed` or `interrupted` (its daemon died
-    /// before it ended; the next one finished its removals).
+    /// `running`, `succeeded`, `failed`, `cancelled` (Ctrl-C: some
+    /// services never began) or `interrupted` (its daemon died before it
+    /// ended; the next one finished its removals).
     pub status: String,
     /// What it did with each service, in plan order.
     pub services: Vec<DeployedService>,

@@ -330,6 +330,8 @@ pub enum DeployPhase {
     /// Not acted on: a dependency of it in this deploy failed, or is not
     /// up. It keeps running what it ran (final).
     Blocked,
+    /// Not acted on: the deploy was cancelled first (final).
+    Cancelled,
 }
 
 /// What a service whose new version failed runs afterwards.
@@ -391,4 +393,6 @@ pub struct DeploySummary {
     pub reverted: Vec<String>,
     /// Not acted on because of a dependency; running what they ran.
     pub blocked: Vec<String>,
+    /// Not acted on: the deploy was cancelled first.
+    pub cancelled: Vec<String>,
 }

@@ -10,6 +10,15 @@ use std::time::Duration;
 /// Last probe latency per service and probe.
 pub type Latencies = HashMap<(String, ProbeKind), Duration>;
 
+/// Deploys this daemon ran, by result, and their services, by outcome.
+#[derive(Debug, Default)]
+pub struct DeployCounts {
+    /// `succeeded`, `failed`, `cancelled` → count.
+    pub deploys: std::collections::BTreeMap<String, u64>,
+    /// `deployed`, `failed`, `reverted`, … → count.
+    pub services: std::collections::BTreeMap<String, u64>,
+}
+
 const STATES: [(Status, &str); 7] = [
     (Status::Stopped, "stopped"),
     (Status::Starting, "starting"),
@@ -21,7 +30,7 @@ const STATES: [(Status, &str); 7] = [
 ];
 
 /// Renders every family.
-pub fn render(report: &StatusView, latencies: &Latencies) -> String {
+pub fn render(report: &StatusView, latencies: &Latencies, deploys: &DeployCounts) -> String {
     let mut out = String::new();
     let mut family = |name: &str, kind: &str, help: &str, samples: Vec<(String, String)>| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -73,6 +82,23 @@ pub fn render(report: &StatusView, latencies: &Latencies) -> String {
         "gauge",
         "How long the last probe took.",
         probes,
+    );
+    let counted = |m: &std::collections::BTreeMap<String, u64>, label: &str| {
+        m.iter()
+            .map(|(k, n)| (format!("{label}=\"{k}\""), n.to_string()))
+            .collect::<Vec<_>>()
+    };
+    family(
+        "harness_deploys_total",
+        "counter",
+        "Deploys this daemon ran, by result.",
+        counted(&deploys.deploys, "result"),
+    );
+    family(
+        "harness_deploy_services_total",
+        "counter",
+        "Services of those deploys, by how each ended.",
+        counted(&deploys.services, "outcome"),
     );
     out
 }
@@ -145,7 +171,7 @@ mod tests {
             ("api".into(), ProbeKind::Ready),
             Duration::from_micros(1500),
         );
-        let text = render(&report, &lat);
+        let text = render(&report, &lat, &DeployCounts::default());
         for line in [
             "# TYPE harness_service_up gauge",
             "harness_service_up{service=\"api\"} 1",

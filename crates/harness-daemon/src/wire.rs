@@ -232,6 +232,7 @@ pub fn deploy_event(e: core::DeployEvent) -> api::DeployEvent {
                 core::DeployPhase::Kept => api::DeployPhase::Kept,
                 core::DeployPhase::Reverting => api::DeployPhase::Reverting,
                 core::DeployPhase::Blocked => api::DeployPhase::Blocked,
+                core::DeployPhase::Cancelled => api::DeployPhase::Cancelled,
             },
             detail,
         }),
@@ -265,5 +266,6 @@ pub fn deploy_done(id: u64, s: core::DeploySummary) -> api::DeployEvent {
         failed: s.failed,
         reverted: s.reverted,
         blocked: s.blocked,
+        cancelled: s.cancelled,
     })
 }

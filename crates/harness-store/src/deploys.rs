@@ -18,7 +18,7 @@ pub struct DeployRow {
     pub ended_ms: Option<i64>,
     /// The config file's name.
     pub config: String,
-    /// `running`, `succeeded`, `failed` or `interrupted`.
+    /// `running`, `succeeded`, `failed`, `cancelled` or `interrupted`.
     pub status: String,
 }
 
@@ -36,7 +36,8 @@ pub struct DeployServiceRow {
     /// The version the file asked for.
     pub to_version: Option<String>,
     /// How it ended: `deployed`, `in-place`, `unchanged`, `removed`,
-    /// `kept`, `failed`, `reverted`, `blocked`; `None` while open.
+    /// `kept`, `failed`, `reverted`, `blocked`, `cancelled`,
+    /// `interrupted`; `None` while open.
     pub outcome: Option<String>,
     /// Why it failed or was blocked.
     pub detail: String,

@@ -164,6 +164,18 @@ fn seed_002_a_good_and_a_broken_service_exit_3_and_the_good_one_is_committed() {
     assert_eq!(outcome("broken"), "failed");
     assert_eq!(outcome("front"), "blocked");
     assert_eq!(outcome("db"), "unchanged");
+    // And /metrics counts it.
+    let (code, metrics) = http(s.socket(), "GET", "/metrics");
+    assert_eq!(code, 200);
+    for line in [
+        "harness_deploys_total{result=\"failed\"} 1",
+        "harness_deploy_services_total{outcome=\"deployed\"} 1",
+        "harness_deploy_services_total{outcome=\"failed\"} 1",
+        "harness_deploy_services_total{outcome=\"blocked\"} 1",
+        "harness_deploy_services_total{outcome=\"removed\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in:\n{metrics}");
+    }
     let h = s.harness(&["deploy", "history"]);
     assert!(
         h.stdout
@@ -455,4 +467,51 @@ fn a_daemon_killed_while_a_deploy_removes_a_service_leaves_the_next_one_to_finis
             .iter()
             .all(|v| v["name"] != "stubborn")
     );
+}
+
+#[test]
+fn ctrl_c_begins_no_further_service_finishes_the_one_under_way_and_exits_130() {
+    let yaml = "services:\n  a:\n    command: sleep 1000\n    update: { min_healthy: 1500ms }\n  b:\n    command: sleep 1001\n    depends_on: [a]\n";
+    let s = Stack::new(yaml);
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    let b = s.pid("b").unwrap();
+    std::fs::write(
+        s.path().join("services.yaml"),
+        yaml.replace("sleep 1000", "sleep 2000")
+            .replace("sleep 1001", "sleep 2001"),
+    )
+    .unwrap();
+    let mut deploy = Background::start(
+        s.command(&["deploy"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    );
+    // Inside a's health gate, b waits for a: Ctrl-C.
+    loop {
+        let line = deploy
+            .next_line(Duration::from_secs(10))
+            .expect("the deploy's lines");
+        if line == "  a: starting the new version" {
+            break;
+        }
+    }
+    kill(deploy.pid(), libc::SIGINT);
+    let rest = deploy.rest_of_stdout(Duration::from_secs(10));
+    let status = deploy.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(130), "{rest}");
+    assert!(rest.contains("  a: healthy"), "{rest}");
+    assert!(
+        rest.contains("  b: not deployed: the deploy was cancelled before it began"),
+        "{rest}"
+    );
+    assert!(rest.contains("1 deployed, 1 cancelled"), "{rest}");
+    let err = deploy.stderr_to_end(Duration::from_secs(5));
+    assert!(err.contains("no further service begins"), "{err}");
+    // a runs its new version; b was never touched.
+    let a = s.pid("a").unwrap();
+    assert!(cmdline(a).contains("sleep 2000"));
+    assert_eq!(s.pid("b"), Some(b));
+    let d: serde_json::Value =
+        serde_json::from_str(&s.harness(&["deploy", "status", "--json"]).stdout).unwrap();
+    assert_eq!(d["status"], "cancelled", "{d}");
 }

@@ -51,6 +51,7 @@ pub async fn deploy(project: &Project, a: DeployArgs) -> Result<(), CliError> {
     println!("Deploying (deploy {id})...");
     let width = render::event_width(&plan);
     let mut events = SseReader::new(resp);
+    let mut cancelled = false;
     loop {
         let lost = |why: String| -> CliError {
             anyhow::anyhow!(
@@ -64,9 +65,22 @@ pub async fn deploy(project: &Project, a: DeployArgs) -> Result<(), CliError> {
         let next = tokio::select! {
             e = events.next() => e.map_err(|e| lost(e.to_string()))?,
             _ = tokio::signal::ctrl_c() => {
+                if !cancelled {
+                    // First Ctrl-C: no further service begins; the ones
+                    // under way finish or go back, and we wait for them.
+                    cancelled = true;
+                    let path = format!("/v1/deploys/{id}/cancel");
+                    let asked = client.request(Method::POST, &path, None).await;
+                    eprintln!(
+                        "interrupted: no further service begins; waiting for the ones under \
+                         way (Ctrl-C again to stop waiting){}",
+                        asked.err().map(|e| format!(" [{e}]")).unwrap_or_default()
+                    );
+                    continue;
+                }
                 eprintln!(
                     "interrupted: deploy {id} goes on in the daemon (it is never left half \
-                     done); `{} status` shows where it stands",
+                     done); `{} deploy status {id}` shows where it stands",
                     render::hx()
                 );
                 return Err(CliError::Interrupted);
@@ -81,9 +95,10 @@ pub async fn deploy(project: &Project, a: DeployArgs) -> Result<(), CliError> {
         match event {
             Some(DeployEvent::Done(done)) => {
                 render::deploy_done(&done);
-                return match done.success {
-                    true => Ok(()),
-                    false => Err(CliError::ServiceFailed),
+                return match (cancelled, done.success) {
+                    (true, _) => Err(CliError::Interrupted),
+                    (false, true) => Ok(()),
+                    (false, false) => Err(CliError::ServiceFailed),
                 };
             }
             Some(e) => render::deploy_event(&e, width),

@@ -115,6 +115,7 @@ fn progress_words(p: &DeployProgress) -> String {
         DeployPhase::Kept => with("kept"),
         DeployPhase::Reverting => "reverting to the previous version".into(),
         DeployPhase::Blocked => with("blocked, still running what it ran"),
+        DeployPhase::Cancelled => "not deployed: the deploy was cancelled before it began".into(),
     }
 }
 
@@ -134,6 +135,7 @@ pub fn write_deploy_done(w: &mut impl Write, d: &DeployDone) -> io::Result<()> {
         (d.failed.len(), "failed"),
         (d.reverted.len(), "reverted"),
         (d.blocked.len(), "blocked"),
+        (d.cancelled.len(), "cancelled"),
     ];
     let said: Vec<String> = counts
         .iter()
@@ -190,7 +192,7 @@ pub fn write_deploy_history(w: &mut impl Write, rows: &[DeployRecord]) -> io::Re
 
 /// "1 deployed, 1 failed, 3 unchanged", in a fixed order.
 fn outcome_counts(d: &DeployRecord) -> String {
-    const ORDER: [&str; 10] = [
+    const ORDER: [&str; 11] = [
         "deployed",
         "in-place",
         "removed",
@@ -199,6 +201,7 @@ fn outcome_counts(d: &DeployRecord) -> String {
         "failed",
         "reverted",
         "blocked",
+        "cancelled",
         "interrupted",
         "",
     ];

@@ -79,6 +79,8 @@ pub(crate) enum End {
     Kept,
     Failed(Kept),
     Blocked,
+    /// Not begun: the deploy was cancelled first.
+    Cancelled,
 }
 
 impl Deploy {
@@ -112,6 +114,30 @@ enum DepsAre {
 }
 
 impl Engine {
+    /// Deploy `op`, if it is one, begins no further service: each unit
+    /// not acted on yet is settled as cancelled (it keeps running what it
+    /// ran; a removal not begun keeps running, known as removed). Units
+    /// under way go on to their end, so none is left half swapped.
+    pub(super) fn cancel_deploy(&mut self, op: OpId, out: &mut Vec<Action>) {
+        let Some(k) = self
+            .ops
+            .iter()
+            .position(|o| o.id == op && o.deploy().is_some())
+        else {
+            return;
+        };
+        let n = self.deploy_of(k).units.len();
+        for u in 0..n {
+            if self.deploy_of(k).units[u].step != Step::Waiting {
+                continue;
+            }
+            let i = self.deploy_of(k).units[u].service;
+            let why = "the deploy was cancelled before it began".to_string();
+            self.event(op, i, DeployPhase::Cancelled, why, out);
+            self.unit_mut(k, u).step = Step::Settled(End::Cancelled);
+        }
+    }
+
     /// Whether a deploy is in progress.
     pub fn deploying(&self) -> bool {
         self.ops.iter().any(|o| o.deploy().is_some())
@@ -471,6 +497,9 @@ impl Engine {
                 Some(Step::Settled(End::Blocked)) => {
                     return DepsAre::Broken(format!("dependency blocked: {name}"));
                 }
+                Some(Step::Settled(End::Cancelled)) => {
+                    return DepsAre::Broken(format!("dependency not deployed: {name}"));
+                }
                 Some(Step::Settled(_)) | None => {}
                 Some(_) => {
                     state = DepsAre::Pending;
@@ -668,6 +697,7 @@ impl Engine {
                 Step::Settled(End::Removed) => &mut s.removed,
                 Step::Settled(End::Kept) => &mut s.kept,
                 Step::Settled(End::Blocked) => &mut s.blocked,
+                Step::Settled(End::Cancelled) => &mut s.cancelled,
                 Step::Settled(End::Failed(kept)) => {
                     if kept == Kept::Reverted {
                         s.reverted.push(name.clone());
@@ -678,7 +708,7 @@ impl Engine {
             };
             list.push(name);
         }
-        s.success = s.failed.is_empty() && s.blocked.is_empty();
+        s.success = s.failed.is_empty() && s.blocked.is_empty() && s.cancelled.is_empty();
         out.push(Action::DeployDone {
             op: op.id,
             summary: s,

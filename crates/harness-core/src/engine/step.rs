@@ -40,11 +40,13 @@ impl Engine {
             } => self.begin_deploy(op, *file, plan, options, now, &mut out),
             // A start stops starting when its client goes; a stop that has
             // begun always runs to the end, or services would be left half
-            // stopped with their dependents already gone; a deploy too
-            // (its client may follow it again from its events).
-            Input::Cancel { op } => self
-                .ops
-                .retain(|o| o.id != op || !matches!(o.kind, OpKind::Start(_))),
+            // stopped with their dependents already gone. A deploy begins
+            // no further service; the ones under way finish (or go back).
+            Input::Cancel { op } => {
+                self.cancel_deploy(op, &mut out);
+                self.ops
+                    .retain(|o| o.id != op || !matches!(o.kind, OpKind::Start(_)));
+            }
             Input::Attached { service, found } => self.attached(service.0, found, now, &mut out),
             Input::Tick => {}
             fact => self.run_fact(fact, now, &mut out),

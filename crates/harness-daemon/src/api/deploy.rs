@@ -72,6 +72,21 @@ fn numbered(events: mpsc::Receiver<Numbered>) -> impl Stream<Item = Result<Event
     })
 }
 
+/// `POST /v1/deploys/ID/cancel`: no further service of the deploy begins.
+pub(crate) async fn cancel(State(h): State<Handle>, Path(id): Path<u64>) -> Response {
+    match h.ask(|reply| Msg::CancelDeploy(id, reply)).await {
+        Some(Ok(())) => Json(Cancelled { cancelled: id }).into_response(),
+        Some(Err(e)) => api_error(e),
+        None => gone(),
+    }
+}
+
+/// The answer of a cancel: which deploy.
+#[derive(serde::Serialize)]
+struct Cancelled {
+    cancelled: u64,
+}
+
 /// `GET /v1/deploys?limit=N`: the last deploys, newest first.
 pub(crate) async fn list(
     State(h): State<Handle>,

@@ -55,6 +55,7 @@ pub async fn serve(
         .route("/v1/deploys", get(deploy::list))
         .route("/v1/deploys/{id}", get(deploy::show))
         .route("/v1/deploys/{id}/events", get(deploy::events))
+        .route("/v1/deploys/{id}/cancel", post(deploy::cancel))
         .route("/v1/choice", post(choice::choice))
         .route("/v1/logs/{service}", get(logs::logs))
         .with_state(handle.clone());

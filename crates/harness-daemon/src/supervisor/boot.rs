@@ -90,6 +90,7 @@ impl Supervisor {
             latencies: metrics::Latencies::new(),
             shims: process::ShimPool::default(),
             deploys: Default::default(),
+            deploy_counts: Default::default(),
         };
         if fresh {
             // Ended runs of the other file (none of them lives: see

@@ -126,6 +126,18 @@ impl Supervisor {
             },
             rows(&plan),
         ));
+        let unchanged = plan
+            .services
+            .iter()
+            .filter(|e| e.action == DeployAction::Unchanged)
+            .count() as u64;
+        if unchanged > 0 {
+            *self
+                .deploy_counts
+                .services
+                .entry("unchanged".into())
+                .or_default() += unchanged;
+        }
         self.store.flush(RECORD_LIMIT);
         self.feed(Input::Deploy {
             op,
@@ -159,6 +171,21 @@ impl Supervisor {
         }
     }
 
+    /// `POST /v1/deploys/ID/cancel`: deploy `id` begins no further service;
+    /// those under way finish (or go back), and its `done` lists the rest
+    /// as `cancelled`.
+    pub(super) fn cancel_deploy(&mut self, id: u64) -> Result<(), ApiError> {
+        if self.deploys.running() != Some(id) {
+            return Err(ApiError::new(
+                ApiErrorKind::Usage,
+                format!("deploy {id} is not in progress"),
+            ));
+        }
+        tracing::info!(deploy = id, "deploy cancelled: no further service begins");
+        self.feed(Input::Cancel { op: OpId(id) });
+        Ok(())
+    }
+
     /// Refuses a request while a deploy runs: its services are the
     /// deploy's until it is done.
     pub(super) fn not_deploying(&self) -> Result<(), ApiError> {
@@ -185,10 +212,16 @@ impl Supervisor {
                     elapsed = d.elapsed,
                     "deploy done"
                 );
+                let status = match (d.success, d.cancelled.is_empty()) {
+                    (true, _) => "succeeded",
+                    (false, false) => "cancelled",
+                    (false, true) => "failed",
+                };
+                *self.deploy_counts.deploys.entry(status.into()).or_default() += 1;
                 self.store.send(Write::DeployEnded {
                     id,
                     ended_ms: super::wall_ms(),
-                    status: if d.success { "succeeded" } else { "failed" }.into(),
+                    status: status.into(),
                 });
             }
             DeployEvent::Failed(f) => {
@@ -206,6 +239,7 @@ impl Supervisor {
                     P::Removed => "removed",
                     P::Kept => "kept",
                     P::Blocked => "blocked",
+                    P::Cancelled => "cancelled",
                     P::Scheduled | P::Stopping | P::Starting | P::Reverting => "",
                 };
                 if !outcome.is_empty() {
@@ -218,7 +252,12 @@ impl Supervisor {
         }
     }
 
-    fn settled(&self, id: i64, service: &str, outcome: &str, detail: &str) {
+    fn settled(&mut self, id: i64, service: &str, outcome: &str, detail: &str) {
+        *self
+            .deploy_counts
+            .services
+            .entry(outcome.into())
+            .or_default() += 1;
         self.store.send(Write::DeploySettled {
             id,
             service: service.to_string(),

@@ -40,6 +40,9 @@ impl Supervisor {
                 Msg::FollowDeploy { id, after, reply } => {
                     let _ = reply.send(self.follow_deploy(id, after).map(|rx| (id, rx)));
                 }
+                Msg::CancelDeploy(id, reply) => {
+                    let _ = reply.send(self.cancel_deploy(id));
+                }
                 Msg::DeployPlan(req, reply) => {
                     let _ = reply.send(self.deploy_plan(req));
                 }
@@ -68,7 +71,11 @@ impl Supervisor {
                 }
                 Msg::Metrics(reply) => {
                     let report = self.engine.report(Instant::now());
-                    let _ = reply.send(metrics::render(&report, &self.latencies));
+                    let _ = reply.send(metrics::render(
+                        &report,
+                        &self.latencies,
+                        &self.deploy_counts,
+                    ));
                 }
                 Msg::Names(reply) => {
                     let g = self.engine.graph();

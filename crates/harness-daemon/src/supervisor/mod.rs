@@ -66,6 +66,8 @@ pub struct Supervisor {
     shims: process::ShimPool,
     /// The deploys run, with their events.
     deploys: deploys::DeployLogs,
+    /// Deploys and their services counted, for `/metrics`.
+    deploy_counts: metrics::DeployCounts,
 }
 
 /// Wall-clock milliseconds since the Unix epoch, as the store keeps time.

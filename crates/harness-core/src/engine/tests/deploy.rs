@@ -292,3 +292,28 @@ fn no_prune_keeps_a_removed_service_running_and_known() {
     let _: Kept = Kept::None;
     let _ = DeployPhase::Kept;
 }
+
+#[test]
+fn a_cancelled_deploy_begins_no_further_service_and_finishes_the_one_under_way() {
+    let mut r = all_up(RUNNING);
+    let new = RUNNING
+        .replace("api v1", "api v2")
+        .replace("web v1", "web v2");
+    let a = r.at(10_000).deploy(&new, true);
+    let a = r.stopped(&a);
+    assert_eq!(Rig::spawned_commands(&a), ["api v2"]);
+    r.confirm(&a);
+    // Cancelled inside api's gate: web (waiting for api) never begins.
+    let a = r.at(10_500).feed(Input::Cancel { op: OpId(9) });
+    assert!(
+        a.iter()
+            .all(|a| !matches!(a, Action::Stop { .. } | Action::Spawn { .. }))
+    );
+    let _ = r.at(12_600).feed(Input::Tick);
+    let done = r.deploy_done().expect("deploy done");
+    assert_eq!(done.deployed, ["api"]);
+    assert_eq!(done.cancelled, ["web"]);
+    assert!(!done.success);
+    assert!(matches!(r.engine.phase(r.idx("web")), Phase::Up { .. }));
+    assert!(r.deploy_events().contains(&"web Cancelled".to_string()));
+}
