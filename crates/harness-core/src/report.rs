@@ -295,9 +295,16 @@ pub struct DeployPlan {
 impl DeployPlan {
     /// Whether anything would change (`--detailed-exitcode`).
     pub fn pending(&self) -> bool {
-        self.services
-            .iter()
-            .any(|e| e.action != DeployAction::Unchanged)
+        self.pending_with(false)
+    }
+
+    /// Whether anything would change; with `no_prune`, a removal would not.
+    pub fn pending_with(&self, no_prune: bool) -> bool {
+        self.services.iter().any(|e| match e.action {
+            DeployAction::Unchanged => false,
+            DeployAction::Remove => !no_prune,
+            _ => true,
+        })
     }
 
     /// The entry of `service`.

@@ -9,8 +9,9 @@ use std::time::Duration;
 enum Job {
     /// Apply this (batched with whatever else queued).
     Write(Write),
-    /// Answer once everything sent before has been applied.
-    Flush(mpsc::Sender<()>),
+    /// Answer once everything sent before has been applied: whether all
+    /// of it was.
+    Flush(mpsc::Sender<bool>),
 }
 
 /// Sends writes to the store thread.
@@ -26,6 +27,8 @@ impl StoreWriter {
         std::thread::Builder::new()
             .name("store".into())
             .spawn(move || {
+                // Whether every write since the last flush was applied.
+                let mut all_applied = true;
                 while let Ok(first) = rx.recv() {
                     let mut batch = Vec::new();
                     let mut waiting = Vec::new();
@@ -39,9 +42,11 @@ impl StoreWriter {
                         && let Err(e) = store.apply(&batch)
                     {
                         tracing::error!(error = %e, "cannot write to the state database");
+                        all_applied = false;
                     }
                     for done in waiting {
-                        let _ = done.send(());
+                        let _ = done.send(all_applied);
+                        all_applied = true;
                     }
                 }
             })
@@ -56,12 +61,11 @@ impl StoreWriter {
 
     /// Waits (at most `limit`) until every write sent so far is applied:
     /// the daemon's last writes (a run that ended, the history row of a
-    /// stop) are on disk before it exits.
-    pub fn flush(&self, limit: Duration) {
+    /// stop) are on disk before it exits, and a deploy's record before it
+    /// acts. True when they all were applied in time.
+    pub fn flush(&self, limit: Duration) -> bool {
         let (done, applied) = mpsc::channel();
-        if self.tx.send(Job::Flush(done)).is_ok() {
-            let _ = applied.recv_timeout(limit);
-        }
+        self.tx.send(Job::Flush(done)).is_ok() && applied.recv_timeout(limit) == Ok(true)
     }
 }
 

@@ -189,9 +189,9 @@ pub fn plan(p: core::Plan) -> api::Plan {
 }
 
 /// `POST /v1/deploy/plan`.
-pub fn deploy_plan(p: core::DeployPlan) -> api::DeployPlan {
+pub fn deploy_plan(p: core::DeployPlan, no_prune: bool) -> api::DeployPlan {
     api::DeployPlan {
-        pending: p.pending(),
+        pending: p.pending_with(no_prune),
         services: p
             .services
             .into_iter()

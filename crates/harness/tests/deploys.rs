@@ -108,7 +108,7 @@ fn seed_002_a_good_and_a_broken_service_exit_3_and_the_good_one_is_committed() {
     assert!(broken["pid"].is_null());
     // front: blocked, still running v1, and says so.
     assert!(
-        out.contains("  front:  blocked, still running what it ran: dependency failed: broken"),
+        out.contains("  front:  blocked: dependency failed: broken (still running what it ran)"),
         "{out}"
     );
     assert_eq!(s.pid("front"), Some(front));
@@ -231,6 +231,21 @@ fn no_prune_keeps_a_removed_service_running_and_stop_still_reaches_it() {
         "services:\n  a:\n    command: sleep 1000\n",
     )
     .unwrap();
+    // Only a removal, kept: nothing would change.
+    let dry = s.harness(&["deploy", "--no-prune", "--dry-run", "--detailed-exitcode"]);
+    assert_eq!(dry.code, 0, "{}", dry.all());
+    assert!(
+        dry.stdout.contains(
+            "Nothing to deploy: services gone from the file are left running (--no-prune)."
+        ),
+        "{}",
+        dry.stdout
+    );
+    std::fs::write(
+        s.path().join("services.yaml"),
+        "services:\n  a:\n    command: sleep 2000\n",
+    )
+    .unwrap();
     let r = s.harness(&["deploy", "--no-prune"]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(
@@ -239,7 +254,7 @@ fn no_prune_keeps_a_removed_service_running_and_stop_still_reaches_it() {
         r.stdout
     );
     assert!(
-        r.stdout.contains("1 kept running (--no-prune)"),
+        r.stdout.contains("1 deployed, 1 kept running (--no-prune)"),
         "{}",
         r.stdout
     );

@@ -59,8 +59,18 @@ pub fn write_deploy_plan(
         let why = format!("{why}{versions}");
         writeln!(w, "  {mark} {:<width$}  {word}{why}", e.service)?;
     }
-    if !plan.pending {
-        writeln!(w, "Nothing to deploy: everything runs what the file says.")?;
+    let kept = no_prune
+        && plan
+            .services
+            .iter()
+            .any(|e| e.action == DeployAction::Remove);
+    match (plan.pending, kept) {
+        (false, true) => writeln!(
+            w,
+            "Nothing to deploy: services gone from the file are left running (--no-prune)."
+        )?,
+        (false, false) => writeln!(w, "Nothing to deploy: everything runs what the file says.")?,
+        (true, _) => {}
     }
     Ok(())
 }
@@ -109,12 +119,14 @@ fn progress_words(p: &DeployProgress) -> String {
         DeployPhase::Stopping if p.detail.is_empty() => "stopping the running version".into(),
         DeployPhase::Stopping => with("stopping"),
         DeployPhase::Starting => "starting the new version".into(),
+        // A one-shot that others wait on says it completed.
+        DeployPhase::Healthy if !p.detail.is_empty() => p.detail.clone(),
         DeployPhase::Healthy => "healthy".into(),
         DeployPhase::InPlace => with("updated in place"),
         DeployPhase::Removed => "removed (stopped)".into(),
         DeployPhase::Kept => with("kept"),
         DeployPhase::Reverting => "reverting to the previous version".into(),
-        DeployPhase::Blocked => with("blocked, still running what it ran"),
+        DeployPhase::Blocked => with("blocked"),
         DeployPhase::Cancelled => "not deployed: the deploy was cancelled before it began".into(),
     }
 }
@@ -133,14 +145,19 @@ pub fn write_deploy_done(w: &mut impl Write, d: &DeployDone) -> io::Result<()> {
         (d.kept.len(), "kept running (--no-prune)"),
         (d.unchanged.len(), "unchanged"),
         (d.failed.len(), "failed"),
-        (d.reverted.len(), "reverted"),
         (d.blocked.len(), "blocked"),
         (d.cancelled.len(), "cancelled"),
     ];
     let said: Vec<String> = counts
         .iter()
         .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
+        .map(|(n, what)| match *what {
+            // Reverted ones are among the failed: said with them.
+            "failed" if !d.reverted.is_empty() => {
+                format!("{n} failed ({} reverted)", d.reverted.len())
+            }
+            _ => format!("{n} {what}"),
+        })
         .collect();
     let took = format!("{:.1}s", d.elapsed);
     if d.success {

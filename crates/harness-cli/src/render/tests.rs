@@ -496,7 +496,11 @@ fn deploy_plan_events_and_endings() {
             reason: "command not found: broken-binary".into(),
             kept: Kept::None,
         }),
-        dprogress("front", DeployPhase::Blocked, "dependency failed: broken"),
+        dprogress(
+            "front",
+            DeployPhase::Blocked,
+            "dependency failed: broken (still running what it ran)",
+        ),
         dprogress("api", DeployPhase::Reverting, ""),
         DeployEvent::Failed(DeployFailed {
             service: "api".into(),
@@ -513,13 +517,15 @@ fn deploy_plan_events_and_endings() {
         in_place: vec!["api".into()],
         unchanged: vec!["db".into()],
         removed: vec!["old".into()],
-        failed: vec!["broken".into()],
+        failed: vec!["broken".into(), "api".into()],
+        reverted: vec!["api".into()],
         blocked: vec!["front".into()],
         ..DeployDone::default()
     };
     let good = DeployDone {
         success: true,
         failed: Vec::new(),
+        reverted: Vec::new(),
         blocked: Vec::new(),
         ..failed.clone()
     };

@@ -13,18 +13,18 @@
 //! back to the version it ran (`auto_revert`); a failure never undoes the
 //! others, and blocks only its dependents in the deploy, which keep
 //! running what they ran.
+//!
+//! Here: the operation and its units, beginning, cancelling and closing a
+//! deploy. Each unit's steps are in `deploy_unit.rs`; how services gone
+//! from the file are kept and dropped, in `removed.rs`.
 
 use super::definition::Definition;
-use super::history::HistoryState;
-use super::io::{Action, DeployOptions, OpId, ProbeKind, ProcessEnd};
+use super::io::{Action, DeployOptions, OpId, ProbeKind};
 use super::op::{Op, OpKind};
-use super::service::{Engine, Phase, ProbeHealth, Verdict};
+use super::service::{Engine, Phase, ProbeHealth};
 use super::spec::RunSpec;
-use super::transition::Move;
-use crate::config::{Condition, Config};
-use crate::duration::short;
+use crate::config::Config;
 use crate::report::{DeployAction, DeployEvent, DeployPhase, DeployPlan, DeploySummary, Kept};
-use crate::timeout::startup_timeout;
 use std::time::{Duration, Instant};
 
 /// A deploy in progress: one unit per service of its plan.
@@ -47,6 +47,9 @@ pub(crate) struct Unit {
     /// The version it ran and the one the file asks for (history rows).
     pub from: Option<String>,
     pub to: Option<String>,
+    /// Until when it may wait for dependencies outside the deploy to be
+    /// ready: then it is blocked.
+    pub wait_until: Instant,
 }
 
 /// Where a unit stands.
@@ -96,21 +99,15 @@ impl Deploy {
             .filter_map(|u| match u.step {
                 Step::Starting { deadline } | Step::Reverting { deadline } => Some(deadline),
                 Step::Gate { until } => Some(until),
+                Step::Waiting => Some(u.wait_until),
                 _ => None,
             })
             .min()
     }
 
-    fn unit(&self, service: usize) -> Option<&Unit> {
+    pub(super) fn unit(&self, service: usize) -> Option<&Unit> {
         self.units.iter().find(|u| u.service == service)
     }
-}
-
-/// What a dependency means for a unit waiting on it.
-enum DepsAre {
-    Ready,
-    Pending,
-    Broken(String),
 }
 
 impl Engine {
@@ -143,50 +140,6 @@ impl Engine {
         self.ops.iter().any(|o| o.deploy().is_some())
     }
 
-    /// The config in force during a deploy of `file`: the file's services
-    /// that `selected` names, with their definitions there; the others of
-    /// the file as the engine has them (a deploy of some services leaves
-    /// the rest as they are); and every service gone from the file that
-    /// still has a process, as it was.
-    pub(crate) fn merged(&self, file: &Config, selected: &dyn Fn(&str) -> bool) -> Config {
-        let mut services: Vec<_> = file
-            .services
-            .iter()
-            .map(|s| match self.config.service(&s.name) {
-                Some(old) if !selected(&s.name) => old.clone(),
-                _ => s.clone(),
-            })
-            .collect();
-        services.extend(
-            self.config
-                .services
-                .iter()
-                .enumerate()
-                .filter(|(i, s)| {
-                    file.service(&s.name).is_none()
-                        && !matches!(self.svcs[*i].phase, Phase::Stopped)
-                })
-                .map(|(_, s)| s.clone()),
-        );
-        Config {
-            settings: file.settings.clone(),
-            services,
-        }
-    }
-
-    /// [`Engine::merged`] put in force: the services it kept that `file`
-    /// does not have are known as removed (shown so, dropped once down).
-    pub(crate) fn take_merged(&mut self, file: &Config, selected: &dyn Fn(&str) -> bool) {
-        let config = self.merged(file, selected);
-        let removed = config
-            .names()
-            .filter(|n| file.service(n).is_none())
-            .map(str::to_string)
-            .collect();
-        self.swap_config(config);
-        self.removed = removed;
-    }
-
     pub(super) fn begin_deploy(
         &mut self,
         id: OpId,
@@ -196,6 +149,9 @@ impl Engine {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
+        // The config is swapped under it: no other operation's members
+        // may be held by their place in it.
+        debug_assert!(self.ops.is_empty(), "a deploy begins alone");
         // What each changed service ran, to go back to: its run's spec, or
         // its definition in the config when the run's print says it is
         // exactly that (a run a new daemon re-attached to).
@@ -216,7 +172,7 @@ impl Engine {
                 Some((e.service.clone(), spec))
             })
             .collect();
-        let in_place: Vec<(String, bool, bool)> = plan
+        let in_place: Vec<(String, bool, bool, bool)> = plan
             .services
             .iter()
             .filter(|e| e.action == DeployAction::InPlace)
@@ -227,6 +183,7 @@ impl Engine {
                     e.service.clone(),
                     old.health_check.is_none() && new.health_check.is_some(),
                     old.liveness.is_none() && new.liveness.is_some(),
+                    old.health_check.is_some() && new.health_check.is_none() && new.ready.is_none(),
                 ))
             })
             .collect();
@@ -235,7 +192,7 @@ impl Engine {
         let mut units = Vec::new();
         for e in &plan.services {
             let Some(service) = self.graph.index(&e.service) else {
-                continue; // (a removal the plan saw that has ended since)
+                continue; // (the plan and the merged config have the same names)
             };
             let step = match e.action {
                 DeployAction::Unchanged => Step::Settled(End::Unchanged),
@@ -265,15 +222,22 @@ impl Engine {
                 failure: None,
                 from: e.from.clone(),
                 to: e.to.clone(),
+                wait_until: now + self.healthy_deadline(service),
             });
         }
         // Probes a run did not have before start now; changed ones take
         // their new settings with their next round.
-        for (name, ready, live) in in_place {
+        for (name, ready, live, unchecked) in in_place {
             let Some(i) = self.graph.index(&name) else {
                 continue;
             };
-            if let Phase::Up { run, .. } = self.svcs[i].phase {
+            if let Phase::Up { run, health, .. } = &mut self.svcs[i].phase {
+                let run = *run;
+                // Without a check any more, a run that is up counts as
+                // healthy (as one started without a check would).
+                if unchecked {
+                    *health = ProbeHealth::Healthy;
+                }
                 if ready {
                     self.push_probe(i, run, ProbeKind::Ready, now, out);
                 }
@@ -296,390 +260,8 @@ impl Engine {
         });
     }
 
-    /// Moves every unit of deploy `k` as far as it can go now.
-    pub(super) fn advance_deploy(&mut self, k: usize, now: Instant, out: &mut Vec<Action>) -> bool {
-        let mut changed = false;
-        let n = self.deploy_of(k).units.len();
-        for u in 0..n {
-            changed |= self.advance_unit(k, u, now, out);
-        }
-        changed
-    }
-
-    fn deploy_of(&self, k: usize) -> &Deploy {
-        self.ops[k].deploy().expect("a deploy operation")
-    }
-
-    fn unit_mut(&mut self, k: usize, u: usize) -> &mut Unit {
-        match &mut self.ops[k].kind {
-            OpKind::Deploy(d) => &mut d.units[u],
-            _ => unreachable!("a deploy operation"),
-        }
-    }
-
-    fn advance_unit(&mut self, k: usize, u: usize, now: Instant, out: &mut Vec<Action>) -> bool {
-        let unit = self.deploy_of(k).units[u].clone();
-        let i = unit.service;
-        let id = self.ops[k].id;
-        let phase = self.svcs[i].phase;
-        match unit.step {
-            Step::Settled(_) => false,
-            Step::Waiting if unit.action == DeployAction::Remove => {
-                // Its dependents among the removals go first.
-                let d = self.deploy_of(k);
-                let first = self.graph.dependents(i).iter().any(|&j| {
-                    d.unit(j).is_some_and(|o| o.action == DeployAction::Remove)
-                        && self.svcs[j].phase != Phase::Stopped
-                });
-                if first {
-                    return false;
-                }
-                self.event(
-                    id,
-                    i,
-                    DeployPhase::Stopping,
-                    "removed from the file".into(),
-                    out,
-                );
-                let why = format!("stop requested (removed from the file; deploy {})", id.0);
-                self.svcs[i].wanted = false;
-                self.send_stop(i, why, None, None, out);
-                self.unit_mut(k, u).step = Step::StoppingOld;
-                true
-            }
-            Step::Waiting => {
-                let removing = self.deploy_of(k).units.iter().any(|o| {
-                    o.action == DeployAction::Remove && !matches!(o.step, Step::Settled(_))
-                });
-                if removing {
-                    return false;
-                }
-                match self.deps_are(k, i) {
-                    DepsAre::Pending => false,
-                    DepsAre::Broken(why) => {
-                        self.svcs[i].verdict = Verdict::Blocked(why.clone());
-                        self.event(id, i, DeployPhase::Blocked, why, out);
-                        self.unit_mut(k, u).step = Step::Settled(End::Blocked);
-                        true
-                    }
-                    DepsAre::Ready => {
-                        self.event(id, i, DeployPhase::Scheduled, String::new(), out);
-                        self.svcs[i].wanted = true;
-                        if phase == Phase::Stopped {
-                            self.deploy_spawn(k, u, now, out);
-                        } else {
-                            let why = format!(
-                                "stop requested (deploy {}: replacing it with its new version)",
-                                id.0
-                            );
-                            self.event(id, i, DeployPhase::Stopping, String::new(), out);
-                            self.send_stop(i, why, None, None, out);
-                            self.unit_mut(k, u).step = Step::StoppingOld;
-                        }
-                        true
-                    }
-                }
-            }
-            Step::StoppingOld => {
-                if phase != Phase::Stopped {
-                    return false;
-                }
-                if unit.action == DeployAction::Remove {
-                    self.svcs[i].verdict = Verdict::None;
-                    self.event(id, i, DeployPhase::Removed, String::new(), out);
-                    self.unit_mut(k, u).step = Step::Settled(End::Removed);
-                } else {
-                    self.deploy_spawn(k, u, now, out);
-                }
-                true
-            }
-            Step::Starting { deadline } => match phase {
-                Phase::Up {
-                    health: ProbeHealth::Healthy,
-                    ..
-                } => {
-                    let until = now + self.config.services[i].update.min_healthy;
-                    self.unit_mut(k, u).step = Step::Gate { until };
-                    true
-                }
-                Phase::Up { .. } | Phase::Spawning { .. } if now < deadline => false,
-                Phase::Up { .. } | Phase::Spawning { .. } => {
-                    let why = format!("not healthy within {}", short(self.healthy_deadline(i)));
-                    self.discard(k, u, why, out);
-                    true
-                }
-                _ => {
-                    self.discard(k, u, "stopped while starting".into(), out);
-                    true
-                }
-            },
-            Step::Gate { until } => match phase {
-                Phase::Up {
-                    health: ProbeHealth::Healthy,
-                    ..
-                } => {
-                    if now < until {
-                        return false;
-                    }
-                    let why = format!("deployed {} (deploy {})", versions(&unit), id.0);
-                    self.record(i, HistoryState::Running, why, None, out);
-                    self.event(id, i, DeployPhase::Healthy, String::new(), out);
-                    self.unit_mut(k, u).step = Step::Settled(End::Deployed);
-                    true
-                }
-                _ => {
-                    let min = short(self.config.services[i].update.min_healthy);
-                    let why = format!("health check failed within min_healthy ({min})");
-                    self.discard(k, u, why, out);
-                    true
-                }
-            },
-            Step::Discarding => {
-                match phase {
-                    Phase::Stopped => {}
-                    Phase::Backoff { .. } => {
-                        self.apply(i, Move::CancelBackoff);
-                    }
-                    _ => return false,
-                }
-                let auto_revert = self.config.services[i].update.auto_revert;
-                match unit.stable {
-                    Some(spec) if auto_revert => {
-                        self.event(id, i, DeployPhase::Reverting, String::new(), out);
-                        let was = unit.from.as_deref().unwrap_or("?");
-                        let why = format!(
-                            "deploy {} failed; starting the previous version ({was}) again",
-                            id.0
-                        );
-                        self.spawn_version(i, spec, why, out);
-                        let deadline = now + self.healthy_deadline(i);
-                        self.unit_mut(k, u).step = Step::Reverting { deadline };
-                    }
-                    _ => self.settle_failed(k, u, Kept::None, None, out),
-                }
-                true
-            }
-            Step::Reverting { deadline } => match phase {
-                Phase::Up {
-                    health: ProbeHealth::Healthy,
-                    ..
-                } => {
-                    self.settle_failed(k, u, Kept::Reverted, None, out);
-                    true
-                }
-                Phase::Up { .. } | Phase::Spawning { .. } if now < deadline => false,
-                Phase::Up { .. } | Phase::Spawning { .. } => {
-                    let note = "the previous version runs again but is not healthy";
-                    self.settle_failed(k, u, Kept::Reverted, Some(note.into()), out);
-                    true
-                }
-                _ => {
-                    let note = "the previous version did not come back";
-                    self.settle_failed(k, u, Kept::None, Some(note.into()), out);
-                    true
-                }
-            },
-        }
-    }
-
-    /// Whether unit `i` of deploy `k` may be acted on: each dependency in
-    /// the deploy must have settled well, and each must meet its
-    /// condition (a dependency not in the deploy must already).
-    fn deps_are(&self, k: usize, i: usize) -> DepsAre {
-        let d = self.deploy_of(k);
-        let mut state = DepsAre::Ready;
-        for &(dep, cond) in self.graph.deps(i) {
-            let name = self.graph.name(dep);
-            match d.unit(dep).map(|u| u.step) {
-                Some(Step::Settled(End::Failed(_))) => {
-                    return DepsAre::Broken(format!("dependency failed: {name}"));
-                }
-                Some(Step::Settled(End::Blocked)) => {
-                    return DepsAre::Broken(format!("dependency blocked: {name}"));
-                }
-                Some(Step::Settled(End::Cancelled)) => {
-                    return DepsAre::Broken(format!("dependency not deployed: {name}"));
-                }
-                Some(Step::Settled(_)) | None => {}
-                Some(_) => {
-                    state = DepsAre::Pending;
-                    continue;
-                }
-            }
-            if self.meets(dep, cond) {
-                continue;
-            }
-            let on_its_way = matches!(
-                self.svcs[dep].phase,
-                Phase::Up { .. } | Phase::Spawning { .. }
-            ) && cond != Condition::Completed;
-            if !on_its_way {
-                return DepsAre::Broken(format!("dependency not up: {name}"));
-            }
-            state = DepsAre::Pending;
-        }
-        state
-    }
-
-    /// How long a new version of service `i` has to be ready.
-    fn healthy_deadline(&self, i: usize) -> Duration {
-        let svc = &self.config.services[i];
-        svc.update.healthy_deadline.unwrap_or_else(|| {
-            startup_timeout(
-                None,
-                svc.startup_timeout,
-                self.config.settings.startup_timeout,
-            )
-        })
-    }
-
-    /// Spawns the file's version of unit `u`'s service.
-    fn deploy_spawn(&mut self, k: usize, u: usize, now: Instant, out: &mut Vec<Action>) {
-        let i = self.deploy_of(k).units[u].service;
-        let id = self.ops[k].id;
-        let spec = RunSpec::of(&self.config.services[i]);
-        let why = format!(
-            "start requested (deploy {}: {})",
-            id.0,
-            versions(&self.deploy_of(k).units[u])
-        );
-        self.spawn_version(i, spec, why, out);
-        self.event(id, i, DeployPhase::Starting, String::new(), out);
-        let deadline = now + self.healthy_deadline(i);
-        self.unit_mut(k, u).step = Step::Starting { deadline };
-    }
-
-    /// Spawns `spec` as service `i`'s run, with its history row.
-    fn spawn_version(&mut self, i: usize, spec: RunSpec, why: String, out: &mut Vec<Action>) {
-        let run = self.new_run();
-        self.apply(
-            i,
-            Move::Spawn {
-                run,
-                restart: false,
-            },
-        );
-        let svc = &mut self.svcs[i];
-        svc.verdict = Verdict::None;
-        svc.wanted = true;
-        svc.tracker.reset();
-        self.record(i, HistoryState::Starting, why, None, out);
-        self.push_spawn_spec(i, run, spec, out);
-    }
-
-    /// Unit `u`'s new version failed because of `why`: it is stopped (if
-    /// it still runs) before anything else happens to the service.
-    fn discard(&mut self, k: usize, u: usize, why: String, out: &mut Vec<Action>) {
-        let i = self.deploy_of(k).units[u].service;
-        let unit = self.unit_mut(k, u);
-        unit.failure = Some(why.clone());
-        unit.step = Step::Discarding;
-        let stop = format!("stop requested (deploy {} failed: {why})", self.ops[k].id.0);
-        self.svcs[i].wanted = false;
-        self.send_stop(i, stop, None, None, out);
-    }
-
-    fn settle_failed(
-        &mut self,
-        k: usize,
-        u: usize,
-        kept: Kept,
-        note: Option<String>,
-        out: &mut Vec<Action>,
-    ) {
-        let id = self.ops[k].id;
-        let unit = self.unit_mut(k, u);
-        unit.step = Step::Settled(End::Failed(kept));
-        let i = unit.service;
-        let failure = unit.failure.clone().unwrap_or_default();
-        let reason = match note {
-            Some(n) => format!("{failure}; {n}"),
-            None => failure,
-        };
-        if kept == Kept::None {
-            self.svcs[i].verdict = Verdict::Failed(format!("deploy: {reason}"));
-            self.svcs[i].wanted = false;
-        }
-        out.push(Action::Deploy {
-            op: id,
-            event: DeployEvent::Failed {
-                service: self.graph.name(i).to_string(),
-                reason,
-                kept,
-            },
-        });
-    }
-
-    /// The unit of a deploy whose new (or reverted) run service `i` runs,
-    /// while its outcome is open.
-    fn gated(&self, i: usize) -> Option<(usize, usize)> {
-        self.ops.iter().enumerate().find_map(|(k, o)| {
-            let d = o.deploy()?;
-            let u = d.units.iter().position(|u| {
-                u.service == i
-                    && matches!(
-                        u.step,
-                        Step::Starting { .. } | Step::Gate { .. } | Step::Reverting { .. }
-                    )
-            })?;
-            Some((k, u))
-        })
-    }
-
-    /// Service `i`'s run ended (`end`, told as `why`) while a deploy waits
-    /// on it; false if none does. Inside the health gate an end is a
-    /// failure at once, not a restart: a one-shot others wait on to
-    /// complete has completed when it exits 0.
-    pub(super) fn deploy_run_ended(
-        &mut self,
-        i: usize,
-        end: ProcessEnd,
-        why: &str,
-        out: &mut Vec<Action>,
-    ) -> bool {
-        let Some((k, u)) = self.gated(i) else {
-            return false;
-        };
-        let id = self.ops[k].id;
-        let step = self.deploy_of(k).units[u].step;
-        if end.success()
-            && self.is_completion_dependency(i)
-            && !matches!(step, Step::Reverting { .. })
-        {
-            self.svcs[i].wanted = false;
-            self.svcs[i].verdict = Verdict::Exited(end);
-            self.record(
-                i,
-                HistoryState::Exited,
-                "completed (exit code 0)".into(),
-                None,
-                out,
-            );
-            self.event(id, i, DeployPhase::Healthy, "completed".into(), out);
-            self.unit_mut(k, u).step = Step::Settled(End::Deployed);
-            return true;
-        }
-        self.svcs[i].last_end = Some(end);
-        match step {
-            Step::Reverting { .. } => {
-                let row = format!("failed: previous version {why}");
-                self.record(i, HistoryState::Failed, row, None, out);
-                let note = format!("the previous version did not come back: {why}");
-                self.settle_failed(k, u, Kept::None, Some(note), out);
-            }
-            _ => {
-                let row = format!("deploy {} failed: new version {why}", id.0);
-                self.record(i, HistoryState::Failed, row, None, out);
-                let unit = self.unit_mut(k, u);
-                unit.failure = Some(why.to_string());
-                unit.step = Step::Discarding;
-            }
-        }
-        true
-    }
-
-    /// The summary of deploy `op`, and the config without the services
-    /// it removed.
+    /// The summary of deploy `op` (the services it removed leave the
+    /// config afterwards: [`Engine::drop_removed`]).
     pub(super) fn close_deploy(&mut self, op: Op, now: Instant, out: &mut Vec<Action>) {
         let Some(d) = op.deploy() else {
             return;
@@ -715,37 +297,14 @@ impl Engine {
         });
     }
 
-    /// Drops from the config the services gone from the file that are
-    /// down now (a deploy's removals, a left-over that was stopped), once
-    /// no operation is in progress. The runtime calls it after it has
-    /// carried out each step's actions: they name services by their place
-    /// in the config the step ended with, so it cannot happen inside one.
-    pub fn drop_removed(&mut self) {
-        if self.removed.is_empty() || self.busy() {
-            return;
-        }
-        let down = |(i, svc): &(usize, &crate::config::Service)| {
-            self.removed.contains(&svc.name) && self.svcs[*i].phase == Phase::Stopped
-        };
-        if !self.config.services.iter().enumerate().any(|s| down(&s)) {
-            return;
-        }
-        let services = self
-            .config
-            .services
-            .iter()
-            .enumerate()
-            .filter(|s| !down(s))
-            .map(|(_, svc)| svc.clone())
-            .collect();
-        let config = Config {
-            settings: self.config.settings.clone(),
-            services,
-        };
-        self.swap_config(config);
-    }
-
-    fn event(&self, op: OpId, i: usize, phase: DeployPhase, detail: String, out: &mut Vec<Action>) {
+    pub(super) fn event(
+        &self,
+        op: OpId,
+        i: usize,
+        phase: DeployPhase,
+        detail: String,
+        out: &mut Vec<Action>,
+    ) {
         out.push(Action::Deploy {
             op,
             event: DeployEvent::Progress {
@@ -758,7 +317,7 @@ impl Engine {
 }
 
 /// "8b1e44, was 3f2a9c": the version a unit goes to, and the one it ran.
-fn versions(u: &Unit) -> String {
+pub(super) fn versions(u: &Unit) -> String {
     let to = u.to.as_deref().unwrap_or("?");
     match &u.from {
         Some(from) if from != to => format!("{to}, was {from}"),

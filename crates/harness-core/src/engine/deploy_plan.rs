@@ -59,16 +59,23 @@ impl Engine {
                 Some(i) => self.compare(i, svc),
                 None => (DeployAction::Add, Vec::new()),
             };
-            let from = self
+            let to = Definition::of(&RunSpec::of(svc)).version();
+            let running = self
                 .graph
                 .index(&svc.name)
                 .and_then(|i| self.running_version(i));
+            // Unchanged runs what the file says: the same version, even
+            // when its print lacks a part harness learned to see later.
+            let from = match action {
+                DeployAction::Unchanged => running.map(|_| to.clone()),
+                _ => running,
+            };
             services.push(DeployEntry {
                 service: svc.name.clone(),
                 action,
                 reasons,
                 from,
-                to: Some(Definition::of(&RunSpec::of(svc)).version()),
+                to: Some(to),
             });
         }
         Ok(DeployPlan { services })
@@ -114,7 +121,13 @@ impl Engine {
             Some(print) => print.changes(&Definition::of(&RunSpec::of(new))),
             None => vec!["running definition not recorded".to_string()],
         };
-        changes.extend(spec_keys(old, new));
+        // What the run was set up with (a reverted run keeps its own),
+        // else its definition in the config.
+        let (ready, watchdog) = match &state.spec {
+            Some(s) => (&s.ready, s.watchdog),
+            None => (&old.ready, old.watchdog),
+        };
+        changes.extend(spec_keys(ready, watchdog, new));
         let completed = matches!(&state.verdict, Verdict::Exited(end) if end.success());
         match state.phase {
             Phase::Stopped if completed && changes.is_empty() => {
@@ -137,12 +150,16 @@ impl Engine {
 /// Keys of a run's spec that its print does not hold, changed: a run
 /// set up for another `ready` (a notify socket, a log pattern) or
 /// `watchdog` must be replaced.
-fn spec_keys(old: &Service, new: &Service) -> Vec<String> {
+fn spec_keys(
+    ready: &Option<crate::config::Ready>,
+    watchdog: Option<std::time::Duration>,
+    new: &Service,
+) -> Vec<String> {
     let mut out = Vec::new();
-    if old.ready != new.ready {
+    if *ready != new.ready {
         out.push("ready changed".into());
     }
-    if old.watchdog != new.watchdog {
+    if watchdog != new.watchdog {
         out.push("watchdog changed".into());
     }
     out

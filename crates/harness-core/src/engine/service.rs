@@ -364,6 +364,12 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether service `name` is in force only because it still runs: the
+    /// file has it no more.
+    pub fn is_gone_from_file(&self, name: &str) -> bool {
+        self.removed.contains(name)
+    }
+
     /// Keeps a service gone from the file whose run (spawned with
     /// `print`) a new daemon found alive, so that it is shown, stoppable,
     /// and stopped by the next deploy, never lost (see

@@ -118,7 +118,7 @@ impl Engine {
                     self.ended_on_its_own(i, e, now, out);
                     return;
                 }
-                let why = stopped_on_request(end, self.config.services[i].stop_signal);
+                let why = stopped_on_request(end, self.run_stop_signal(i));
                 self.record(i, HistoryState::Stopped, why, None, out);
             }
             Phase::Up { health, since, .. } => self.ended_while_up(i, end, since, health, now, out),

@@ -159,6 +159,19 @@ impl Engine {
         changed
     }
 
+    /// The signal that stops service `i`'s run: the run's own (a deploy may
+    /// be replacing it with a version that has another; a re-attached run
+    /// says it in its print), else the config's. The grace is always the
+    /// config's as it is now (an in-place key).
+    pub(super) fn run_stop_signal(&self, i: usize) -> crate::config::StopSignal {
+        let svc = &self.svcs[i];
+        svc.spec
+            .as_ref()
+            .map(|s| s.stop_signal)
+            .or_else(|| svc.running.as_ref().and_then(|d| d.stop_signal()))
+            .unwrap_or(self.config.services[i].stop_signal)
+    }
+
     /// Stops service `i`'s run (or ends its backoff) because of `why`;
     /// `cause` names the request behind it, if any; `restart` when harness
     /// stops it to restart it. A service already stopping or stopped is
@@ -171,14 +184,8 @@ impl Engine {
         restart: Option<KillForRestart>,
         out: &mut Vec<Action>,
     ) {
-        // The run's own signal (a deploy may be replacing it with a
-        // version that has another); the grace as the config says now.
-        let cfg = &self.config.services[i];
-        let signal = self.svcs[i]
-            .spec
-            .as_ref()
-            .map_or(cfg.stop_signal, |s| s.stop_signal);
-        let grace = cfg.stop_timeout;
+        let signal = self.run_stop_signal(i);
+        let grace = self.config.services[i].stop_timeout;
         let before = self.svcs[i].phase;
         if !self.apply(i, Move::Stop { restart }) {
             return;

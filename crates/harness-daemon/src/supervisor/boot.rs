@@ -135,8 +135,11 @@ impl Supervisor {
                 self.engine.graph().index(&s.service).filter(|&i| {
                     !matches!(self.engine.phase(i), harness_core::engine::Phase::Stopped)
                 });
+            // Only a service the file still does not have: one it has
+            // again is the file's now.
+            let gone = self.engine.is_gone_from_file(&s.service);
             let detail = match running {
-                Some(i) if s.action == "remove" => {
+                Some(i) if s.action == "remove" && gone => {
                     removals.push(ServiceId(i));
                     "interrupted; stopped by the next daemon"
                 }

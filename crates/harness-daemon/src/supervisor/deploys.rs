@@ -124,7 +124,7 @@ impl Supervisor {
                 config: self.config_name(),
                 status: "running".into(),
             },
-            rows(&plan),
+            rows(&plan, req.no_prune),
         ));
         let unchanged = plan
             .services
@@ -138,7 +138,21 @@ impl Supervisor {
                 .entry("unchanged".into())
                 .or_default() += unchanged;
         }
-        self.store.flush(RECORD_LIMIT);
+        if !self.store.flush(RECORD_LIMIT) {
+            // Acting on a deploy that is not recorded would leave it
+            // unknown to a daemon that follows: refused, nothing changed.
+            self.deploys.0.pop_back();
+            self.store.send(Write::DeployEnded {
+                id: op.0 as i64,
+                ended_ms: super::wall_ms(),
+                status: "refused".into(),
+            });
+            return Err(ApiError::new(
+                ApiErrorKind::Internal,
+                "the deploy could not be recorded in state.db; nothing was changed \
+                 (see .harness/daemon.log)",
+            ));
+        }
         self.feed(Input::Deploy {
             op,
             file: Box::new(file),
@@ -281,9 +295,9 @@ impl Supervisor {
     }
 }
 
-/// The rows of a deploy's services, as its plan has them; an unchanged one
-/// is settled from the start.
-fn rows(plan: &DeployPlan) -> Vec<DeployServiceRow> {
+/// The rows of a deploy's services, as its plan has them; an unchanged one,
+/// and a removal `--no-prune` keeps, are settled from the start.
+fn rows(plan: &DeployPlan, no_prune: bool) -> Vec<DeployServiceRow> {
     plan.services
         .iter()
         .map(|e| DeployServiceRow {
@@ -299,7 +313,13 @@ fn rows(plan: &DeployPlan) -> Vec<DeployServiceRow> {
             reasons: e.reasons.join(", "),
             from_version: e.from.clone(),
             to_version: e.to.clone(),
-            outcome: (e.action == DeployAction::Unchanged).then(|| "unchanged".into()),
+            outcome: match e.action {
+                DeployAction::Unchanged => Some("unchanged".into()),
+                // Kept by the request itself: never stopped by a daemon
+                // that finds this deploy unfinished.
+                DeployAction::Remove if no_prune => Some("kept".into()),
+                _ => None,
+            },
             detail: String::new(),
         })
         .collect()

@@ -74,7 +74,7 @@ impl Supervisor {
             .engine
             .deploy_plan(file, &req.services)
             .map_err(usage)?;
-        Ok(wire::deploy_plan(plan))
+        Ok(wire::deploy_plan(plan, req.no_prune))
     }
 
     pub(super) fn stop(

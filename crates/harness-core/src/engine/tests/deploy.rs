@@ -317,3 +317,78 @@ fn a_cancelled_deploy_begins_no_further_service_and_finishes_the_one_under_way()
     assert!(matches!(r.engine.phase(r.idx("web")), Phase::Up { .. }));
     assert!(r.deploy_events().contains(&"web Cancelled".to_string()));
 }
+
+const CHECKED: &str = r#"
+services:
+  db:
+    command: db
+    health_check: { tcp: "127.0.0.1:1", retries: 1 }
+  api:
+    command: api v1
+    depends_on: [db]
+    liveness: { tcp: "127.0.0.1:2", interval: 1s, retries: 2 }
+    update: { min_healthy: 5s }
+"#;
+
+/// db healthy, api up (no readiness check: 250 ms).
+fn checked_up() -> Rig {
+    let mut r = Rig::new(CHECKED);
+    let a = r.start(&["api"], StartOptions::default());
+    r.confirm(&a);
+    let a = r.probe("db", true);
+    r.confirm(&a);
+    let _ = r.at(300).feed(Input::Tick);
+    assert!(r.done().is_some_and(|s| s.success), "{:?}", r.done());
+    r.log.clear();
+    r
+}
+
+#[test]
+fn a_dependency_outside_the_deploy_that_is_unhealthy_blocks_at_once_never_hangs() {
+    let mut r = checked_up();
+    let _ = r.at(1_000).probe("db", false); // retries 1: unhealthy
+    let _ = r
+        .at(2_000)
+        .deploy(&CHECKED.replace("api v1", "api v2"), true);
+    let done = r.deploy_done().expect("the deploy ends at once");
+    assert_eq!(done.blocked, ["api"]);
+    assert!(
+        r.deploy_events().iter().any(|e| e == "api Blocked"),
+        "{:?}",
+        r.deploy_events()
+    );
+    // Still running v1, not marked blocked in status (it runs).
+    assert!(matches!(r.engine.phase(r.idx("api")), Phase::Up { .. }));
+    assert_eq!(r.engine.outcome(r.idx("api")).verdict, Verdict::None);
+}
+
+#[test]
+fn a_liveness_kill_inside_the_gate_is_the_failure_it_is_and_reverts() {
+    let mut r = checked_up();
+    let a = r
+        .at(1_000)
+        .deploy(&CHECKED.replace("api v1", "api v2"), true);
+    let a = r.stopped(&a);
+    assert_eq!(Rig::spawned_commands(&a), ["api v2"]);
+    r.confirm(&a);
+    let _ = r.at(1_400).feed(Input::Tick); // up (250 ms): the gate runs to 6.4 s
+    let (i, run) = (r.idx("api"), r.run_of("api"));
+    let mut kill = Vec::new();
+    for t in [2_000, 3_000] {
+        kill = r.at(t).feed(Input::Probed {
+            service: ServiceId(i),
+            run,
+            kind: ProbeKind::Live,
+            ok: false,
+        });
+    }
+    let a = r.at(3_100).stopped(&kill);
+    assert_eq!(Rig::spawned_commands(&a), ["api v1"], "{a:?}");
+    r.confirm(&a);
+    let _ = r.at(3_500).feed(Input::Tick);
+    let events = r.deploy_events();
+    assert!(
+        events.contains(&"api failed (liveness probe failed 2 times) kept Reverted".to_string()),
+        "{events:?}"
+    );
+}
