@@ -15,6 +15,17 @@ pub struct DeployRequest {
     pub no_prune: bool,
 }
 
+/// `POST /v1/rollback`: deploy an earlier version of one service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RollbackRequest {
+    /// The service.
+    pub service: String,
+    /// The version (six hex digits); default: the one it ran before the
+    /// deploy that brought what runs.
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
 /// What a deploy does with one service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

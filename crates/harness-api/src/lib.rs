@@ -17,7 +17,7 @@ mod status;
 
 pub use deploy::{
     DeployAction, DeployDone, DeployEntry, DeployEvent, DeployFailed, DeployPhase, DeployPlan,
-    DeployProgress, DeployRecord, DeployRequest, DeployedService, Kept,
+    DeployProgress, DeployRecord, DeployRequest, DeployedService, Kept, RollbackRequest,
 };
 pub use error::{ApiError, ApiErrorKind};
 pub use events::{

@@ -32,6 +32,9 @@ pub enum Command {
     /// remove services, each committed only once its new version is
     /// healthy; exit 3 if any did not reach its new version.
     Deploy(DeployArgs),
+    /// Deploy an earlier version of one service (default: the one it ran
+    /// before the deploy that brought what runs).
+    Rollback(RollbackArgs),
     /// Show a service's output.
     Logs(LogsArgs),
     /// Run the health checks now; exit 3 if any fails.
@@ -141,6 +144,15 @@ pub struct DeployArgs {
     /// Leave services gone from the file running (they are listed).
     #[arg(long)]
     pub no_prune: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The service.
+    pub service: String,
+    /// The version to run (six hex digits, as `deploy status` shows them).
+    #[arg(long)]
+    pub to: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

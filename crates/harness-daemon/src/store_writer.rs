@@ -1,7 +1,9 @@
 //! The store on its own thread: the supervisor sends writes and moves on;
 //! the thread batches whatever has queued into one transaction.
 
+use harness_core::engine::RunSpec;
 use harness_store::{Store, Write};
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -12,6 +14,9 @@ enum Job {
     /// Answer once everything sent before has been applied: whether all
     /// of it was.
     Flush(mpsc::Sender<bool>),
+    /// Keep this version of a service in this folder
+    /// ([`harness_store::versions`]).
+    Version(PathBuf, Box<RunSpec>),
 }
 
 /// Sends writes to the store thread.
@@ -36,6 +41,12 @@ impl StoreWriter {
                         match job {
                             Job::Write(w) => batch.push(w),
                             Job::Flush(done) => waiting.push(done),
+                            Job::Version(dir, spec) => {
+                                if let Err(e) = harness_store::versions::save(&dir, &spec) {
+                                    tracing::warn!(unit = %spec.unit, error = %e, "cannot keep the version");
+                                    all_applied = false;
+                                }
+                            }
                         }
                     }
                     if !batch.is_empty()
@@ -52,6 +63,12 @@ impl StoreWriter {
             })
             .expect("spawn store thread");
         StoreWriter { tx }
+    }
+
+    /// Keeps `spec` as a version of its service in `dir`, off the
+    /// supervisor's loop (a flush waits for it too).
+    pub fn save_version(&self, dir: PathBuf, spec: RunSpec) {
+        let _ = self.tx.send(Job::Version(dir, Box::new(spec)));
     }
 
     /// Queues a write.

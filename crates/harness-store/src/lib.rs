@@ -22,6 +22,7 @@ mod runs;
 mod schema;
 mod served;
 mod store;
+pub mod versions;
 mod write;
 
 #[cfg(test)]

@@ -70,6 +70,10 @@ impl Project {
     pub fn log(&self, service: &str) -> PathBuf {
         self.logs_dir().join(format!("{service}.log"))
     }
+    /// Folder of each service's versions (`versions/NAME/VERSION.json`).
+    pub fn versions_dir(&self) -> PathBuf {
+        self.state_dir().join("versions")
+    }
     /// Folder of exit files.
     pub fn run_dir(&self) -> PathBuf {
         self.state_dir().join("run")

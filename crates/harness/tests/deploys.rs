@@ -458,13 +458,25 @@ fn a_daemon_killed_while_a_deploy_removes_a_service_leaves_the_next_one_to_finis
 
     // The next daemon finds the deploy unfinished: interrupted, and its
     // removal carried out (SIGKILL after the grace).
-    let st = s.harness(&["deploy", "status", "--json"]);
-    assert_eq!(st.code, 0, "{}", st.all());
-    let d: serde_json::Value = serde_json::from_str(&st.stdout).unwrap();
-    assert_eq!(d["status"], "interrupted", "{d}");
+    let deploys = || -> Vec<serde_json::Value> {
+        let h = s.harness(&["deploy", "history", "--json"]);
+        assert_eq!(h.code, 0, "{}", h.all());
+        serde_json::from_str(&h.stdout).unwrap()
+    };
+    let first = deploys();
+    assert_eq!(first.len(), 2, "{first:?}");
+    assert_eq!(first[1]["status"], "interrupted", "{first:?}");
+    // The next daemon's own deploy finishes the removal.
+    assert_eq!(first[0]["services"][0]["service"], "stubborn", "{first:?}");
+    assert_eq!(first[0]["services"][0]["action"], "remove", "{first:?}");
     assert!(
         wait_for(15, || members.iter().all(|&p| !alive(p))),
         "stubborn was stopped"
+    );
+    assert!(
+        wait_for(5, || deploys()[0]["status"] == "succeeded"),
+        "{:?}",
+        deploys()
     );
     // (Its end reaches the history a moment after the processes are gone.)
     let killed = |rows: &[serde_json::Value]| {
@@ -529,4 +541,105 @@ fn ctrl_c_begins_no_further_service_finishes_the_one_under_way_and_exits_130() {
     let d: serde_json::Value =
         serde_json::from_str(&s.harness(&["deploy", "status", "--json"]).stdout).unwrap();
     assert_eq!(d["status"], "cancelled", "{d}");
+}
+
+#[test]
+fn a_daemon_killed_inside_a_changes_gate_leaves_the_next_one_to_go_back_to_the_version_that_ran() {
+    let yaml = "services:\n  api:\n    command: sleep 1000\n    update: { min_healthy: 60s }\n";
+    let s = Stack::new(yaml);
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    std::fs::write(
+        s.path().join("services.yaml"),
+        yaml.replace("sleep 1000", "sleep 2000"),
+    )
+    .unwrap();
+    let mut deploy = Background::start(
+        s.command(&["deploy"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    );
+    loop {
+        let line = deploy
+            .next_line(Duration::from_secs(10))
+            .expect("the deploy's lines");
+        if line == "  api: starting the new version" {
+            break;
+        }
+    }
+    let v2 = s.pid("api").unwrap();
+    assert!(wait_for(5, || cmdline(v2).contains("sleep 2000")));
+    // Inside the 60 s gate: the daemon dies.
+    let daemon = s.daemon_pid().expect("daemon");
+    kill(daemon, libc::SIGKILL);
+    assert!(wait_for(5, || !alive(daemon)));
+    let _ = deploy.wait(Duration::from_secs(10));
+    // The next daemon stops the uncommitted version and starts v1 again
+    // (its own gate is 60 s too: the processes show it at once).
+    assert_eq!(s.harness(&["status"]).code, 0);
+    assert!(
+        wait_for(10, || !alive(v2)),
+        "the uncommitted version was stopped"
+    );
+    assert!(
+        wait_for(10, || s
+            .pid("api")
+            .is_some_and(|p| cmdline(p).contains("sleep 1000"))),
+        "v1 runs again"
+    );
+    let h = s.harness(&["deploy", "history", "--json"]);
+    let d: Vec<serde_json::Value> = serde_json::from_str(&h.stdout).unwrap();
+    assert_eq!(d[1]["status"], "interrupted", "{d:?}");
+    assert_eq!(d[0]["status"], "running", "{d:?}");
+    assert!(
+        d[1]["services"][0]["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("the next daemon goes back to"),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn rollback_runs_the_version_before_the_last_deploy_and_says_it_differs_from_the_file() {
+    let yaml = "services:\n  api:\n    command: sleep 1000\n    env: { TOKEN: rollback-secret }\n    update: { min_healthy: 200ms }\n";
+    let s = Stack::new(yaml);
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    std::fs::write(
+        s.path().join("services.yaml"),
+        yaml.replace("sleep 1000", "sleep 2000"),
+    )
+    .unwrap();
+    assert_eq!(s.harness(&["deploy"]).code, 0);
+    let r = s.harness(&["rollback", "api"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("  api: healthy"), "{}", r.stdout);
+    let api = s.service("api");
+    let pid = api["pid"].as_u64().unwrap() as u32;
+    assert!(cmdline(pid).contains("sleep 1000"), "{}", cmdline(pid));
+    // It runs what the file does not say, and says so.
+    assert_eq!(
+        api["changes"],
+        serde_json::json!(["command changed"]),
+        "{api}"
+    );
+    // Versions are kept outside state.db, the user's alone.
+    let state: Vec<u8> = ["state.db", "state.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::read(s.path().join(".harness").join(f)).ok())
+        .flatten()
+        .collect();
+    assert!(!String::from_utf8_lossy(&state).contains("rollback-secret"));
+    let kept = std::fs::read_dir(s.path().join(".harness/versions/api"))
+        .unwrap()
+        .count();
+    assert_eq!(kept, 2);
+    // An unknown version is a usage error, naming the ones kept.
+    let bad = s.harness(&["rollback", "api", "--to", "abcdef"]);
+    assert_eq!(bad.code, 2, "{}", bad.all());
+    assert!(
+        bad.stderr
+            .contains("version abcdef of api is not kept; kept: "),
+        "{}",
+        bad.stderr
+    );
 }

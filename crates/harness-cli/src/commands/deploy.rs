@@ -1,11 +1,13 @@
 //! `harness deploy [SVC…] [--dry-run [--detailed-exitcode]] [--no-prune]`:
 //! the plan first, then the deploy's events as they stream in.
 
-use crate::args::{DeployArgs, DeployCommand};
+use crate::args::{DeployArgs, DeployCommand, RollbackArgs};
 use crate::client::{Client, SseReader};
 use crate::error::CliError;
 use crate::render;
-use harness_api::{DEPLOY_HEADER, DeployEvent, DeployPlan, DeployRecord, DeployRequest};
+use harness_api::{
+    DEPLOY_HEADER, DeployEvent, DeployPlan, DeployRecord, DeployRequest, RollbackRequest,
+};
 use harness_store::Project;
 use hyper::Method;
 
@@ -42,14 +44,46 @@ pub async fn deploy(project: &Project, a: DeployArgs) -> Result<(), CliError> {
     let resp = client
         .request(Method::POST, "/v1/deploy", Some(body))
         .await?;
-    let id = resp
-        .headers()
+    let id = deploy_id(&resp);
+    println!("Deploying (deploy {id})...");
+    follow(&client, resp, render::event_width(&plan), &id).await
+}
+
+/// `harness rollback SVC [--to VERSION]`: an earlier version of one
+/// service, deployed (health gate, revert, events and exit codes as a
+/// deploy's).
+pub async fn rollback(project: &Project, a: RollbackArgs) -> Result<(), CliError> {
+    let client = Client::connect(project).await?;
+    let req = RollbackRequest {
+        service: a.service.clone(),
+        to: a.to.clone(),
+    };
+    let body = serde_json::to_string(&req).unwrap_or_default();
+    let resp = client
+        .request(Method::POST, "/v1/rollback", Some(body))
+        .await?;
+    let id = deploy_id(&resp);
+    let to = a.to.as_deref().unwrap_or("its previous version");
+    println!("Rolling back {} to {to} (deploy {id})...", a.service);
+    follow(&client, resp, a.service.len() + 1, &id).await
+}
+
+/// The deploy id a `POST /v1/deploy` or `/v1/rollback` answer names.
+fn deploy_id(resp: &hyper::Response<hyper::body::Incoming>) -> String {
+    resp.headers()
         .get(DEPLOY_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("?")
-        .to_string();
-    println!("Deploying (deploy {id})...");
-    let width = render::event_width(&plan);
+        .to_string()
+}
+
+/// Prints a deploy's events to its `done`; the exit code follows from it.
+async fn follow(
+    client: &Client,
+    resp: hyper::Response<hyper::body::Incoming>,
+    width: usize,
+    id: &str,
+) -> Result<(), CliError> {
     let mut events = SseReader::new(resp);
     let mut cancelled = false;
     loop {

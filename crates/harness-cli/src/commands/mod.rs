@@ -39,6 +39,7 @@ pub fn dispatch(cli: Cli, daemon: crate::DaemonMain) -> Result<(), CliError> {
             Command::Restart(a) => start::restart(&project, &config, a).await,
             Command::Stop(t) => stop::stop(&project, &t).await,
             Command::Deploy(a) => deploy::deploy(&project, a).await,
+            Command::Rollback(a) => deploy::rollback(&project, a).await,
             Command::Status(a) => status::status(&project, a).await,
             Command::Logs(a) => logs::logs(&project, a).await,
             Command::Health(t) => health::health(&project, t).await,

@@ -50,6 +50,8 @@ pub(crate) struct Unit {
     /// Until when it may wait for dependencies outside the deploy to be
     /// ready: then it is blocked.
     pub wait_until: Instant,
+    /// The version to run instead of the file's definition (a rollback).
+    pub target: Option<RunSpec>,
 }
 
 /// Where a unit stands.
@@ -135,6 +137,21 @@ impl Engine {
         }
     }
 
+    /// What service `name`'s run (up now) was spawned with, when that is
+    /// known exactly: its spec, or its definition in the config when the
+    /// run's print says it is that (a run a new daemon re-attached to).
+    pub fn current_spec(&self, name: &str) -> Option<RunSpec> {
+        let i = self.graph.index(name)?;
+        let svc = &self.svcs[i];
+        if !matches!(svc.phase, Phase::Up { .. }) {
+            return None;
+        }
+        svc.spec.clone().or_else(|| {
+            let spec = RunSpec::of(&self.config.services[i]);
+            (svc.running.as_ref() == Some(&Definition::of(&spec))).then_some(spec)
+        })
+    }
+
     /// Whether a deploy is in progress.
     pub fn deploying(&self) -> bool {
         self.ops.iter().any(|o| o.deploy().is_some())
@@ -159,18 +176,7 @@ impl Engine {
             .services
             .iter()
             .filter(|e| e.action == DeployAction::Change)
-            .filter_map(|e| {
-                let i = self.graph.index(&e.service)?;
-                let svc = &self.svcs[i];
-                if !matches!(svc.phase, Phase::Up { .. }) {
-                    return None;
-                }
-                let spec = svc.spec.clone().or_else(|| {
-                    let spec = RunSpec::of(&self.config.services[i]);
-                    (svc.running.as_ref() == Some(&Definition::of(&spec))).then_some(spec)
-                })?;
-                Some((e.service.clone(), spec))
-            })
+            .filter_map(|e| Some((e.service.clone(), self.current_spec(&e.service)?)))
             .collect();
         let in_place: Vec<(String, bool, bool, bool)> = plan
             .services
@@ -223,6 +229,11 @@ impl Engine {
                 from: e.from.clone(),
                 to: e.to.clone(),
                 wait_until: now + self.healthy_deadline(service),
+                target: options
+                    .versions
+                    .iter()
+                    .find(|(n, _)| *n == e.service)
+                    .map(|(_, s)| s.clone()),
             });
         }
         // Probes a run did not have before start now; changed ones take

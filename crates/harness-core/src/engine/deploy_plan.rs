@@ -105,7 +105,7 @@ impl Engine {
     }
 
     /// The version service `i`'s run runs, if it has one with a known print.
-    fn running_version(&self, i: usize) -> Option<String> {
+    pub fn running_version(&self, i: usize) -> Option<String> {
         let s = &self.svcs[i];
         s.phase
             .run()

@@ -314,7 +314,10 @@ impl Engine {
     fn deploy_spawn(&mut self, k: usize, u: usize, now: Instant, out: &mut Vec<Action>) {
         let i = self.deploy_of(k).units[u].service;
         let id = self.ops[k].id;
-        let spec = RunSpec::of(&self.config.services[i]);
+        let spec = self.deploy_of(k).units[u]
+            .target
+            .clone()
+            .unwrap_or_else(|| RunSpec::of(&self.config.services[i]));
         let why = format!(
             "start requested (deploy {}: {})",
             id.0,

@@ -109,6 +109,9 @@ pub struct StopOptions {
 pub struct DeployOptions {
     /// Leave services gone from the file running (`--no-prune`).
     pub no_prune: bool,
+    /// Run these versions instead of the file's definitions (a rollback,
+    /// or going back after a daemon died mid-deploy), by service.
+    pub versions: Vec<(String, RunSpec)>,
 }
 
 /// A run the last daemon recorded, as a new daemon found it.

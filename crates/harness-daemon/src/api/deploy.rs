@@ -72,6 +72,15 @@ fn numbered(events: mpsc::Receiver<Numbered>) -> impl Stream<Item = Result<Event
     })
 }
 
+/// `POST /v1/rollback`: an earlier version of one service, deployed; the
+/// same events as a deploy.
+pub(crate) async fn rollback(
+    State(h): State<Handle>,
+    Json(req): Json<harness_api::RollbackRequest>,
+) -> Response {
+    answer(h, |reply| Msg::Rollback(req, reply)).await
+}
+
 /// `POST /v1/deploys/ID/cancel`: no further service of the deploy begins.
 pub(crate) async fn cancel(State(h): State<Handle>, Path(id): Path<u64>) -> Response {
     match h.ask(|reply| Msg::CancelDeploy(id, reply)).await {

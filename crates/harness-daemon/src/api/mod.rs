@@ -40,6 +40,7 @@ pub async fn serve(
         .route("/v1/plan", post(plan::plan))
         .route("/v1/deploy/plan", post(plan::deploy_plan))
         .route("/v1/deploy", post(deploy::deploy))
+        .route("/v1/rollback", post(deploy::rollback))
         .route("/v1/start", post(start::start))
         .route("/v1/stop", post(stop::stop))
         .route("/v1/health", post(health::health))

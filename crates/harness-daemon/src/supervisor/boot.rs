@@ -9,9 +9,7 @@ use crate::metrics;
 use crate::process;
 use crate::store_writer::StoreWriter;
 use harness_core::config::Config;
-use harness_core::engine::{
-    Engine, Found, HistoryState, Input, OpId, Outcome, RunId, ServiceId, StopOptions,
-};
+use harness_core::engine::{Engine, Found, HistoryState, Input, OpId, Outcome, RunId, ServiceId};
 use harness_store::{Project, RunRecord, Store, Write, runs_here};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -107,9 +105,14 @@ impl Supervisor {
                 sup.reattach(record, &last_states);
             }
         }
+        let mut recovery = Recovery {
+            id: sup.next_op.0,
+            ..Recovery::default()
+        };
         for (id, services) in unfinished {
-            sup.finish_interrupted(id, services);
+            sup.finish_interrupted(id, services, &mut recovery);
         }
+        sup.recover(recovery);
         let name = sup
             .project
             .config
@@ -120,36 +123,58 @@ impl Supervisor {
         Ok((handle, sup))
     }
 
-    /// A deploy the last daemon did not finish: it is `interrupted`; its
-    /// services that it had not settled say so, and the removals it had
-    /// decided are carried out now (those services still run: see
-    /// `keep_left_over`).
-    fn finish_interrupted(&mut self, id: i64, services: Vec<harness_store::DeployServiceRow>) {
+    /// A deploy the last daemon did not finish: it is `interrupted`, and
+    /// so are its services it had not settled. What it had decided and not
+    /// done is returned for [`Supervisor::recover`]: its removals (of
+    /// services the file still does not have) and, for a change whose new
+    /// version had not passed its gate, the version to go back to.
+    fn finish_interrupted(
+        &mut self,
+        id: i64,
+        services: Vec<harness_store::DeployServiceRow>,
+        recovery: &mut Recovery,
+    ) {
         tracing::warn!(
             deploy = id,
             "a deploy was interrupted by the last daemon's end"
         );
-        let mut removals = Vec::new();
+        let versions = self.project.versions_dir();
         for s in services.iter().filter(|s| s.outcome.is_none()) {
-            let running =
-                self.engine.graph().index(&s.service).filter(|&i| {
-                    !matches!(self.engine.phase(i), harness_core::engine::Phase::Stopped)
-                });
+            let i = self.engine.graph().index(&s.service);
+            let running = i
+                .filter(|&i| !matches!(self.engine.phase(i), harness_core::engine::Phase::Stopped));
             // Only a service the file still does not have: one it has
             // again is the file's now.
             let gone = self.engine.is_gone_from_file(&s.service);
-            let detail = match running {
-                Some(i) if s.action == "remove" && gone => {
-                    removals.push(ServiceId(i));
-                    "interrupted; stopped by the next daemon"
+            let back = s
+                .from_version
+                .as_ref()
+                .filter(|f| i.and_then(|i| self.engine.running_version(i)).as_ref() != Some(*f))
+                .and_then(|f| {
+                    harness_store::versions::load(&versions, &s.service, f).map(|spec| (f, spec))
+                });
+            let detail = match (s.action.as_str(), running, back) {
+                ("remove", Some(_), _) if gone => {
+                    recovery.removals.push(s.service.clone());
+                    format!(
+                        "interrupted; removed by the next daemon (deploy {})",
+                        recovery.id
+                    )
                 }
-                _ => "interrupted",
+                ("change", _, Some((f, spec))) => {
+                    recovery.reverts.push((s.service.clone(), f.clone(), spec));
+                    format!(
+                        "interrupted; the next daemon goes back to {f} (deploy {})",
+                        recovery.id
+                    )
+                }
+                _ => "interrupted".to_string(),
             };
             self.store.send(Write::DeploySettled {
                 id,
                 service: s.service.clone(),
                 outcome: "interrupted".into(),
-                detail: detail.into(),
+                detail,
             });
         }
         self.store.send(Write::DeployEnded {
@@ -157,17 +182,60 @@ impl Supervisor {
             ended_ms: super::wall_ms(),
             status: "interrupted".into(),
         });
-        if !removals.is_empty() {
-            let op = self.next_op;
-            self.next_op.0 += 1;
-            self.feed(Input::Stop {
-                op,
-                targets: removals,
-                options: StopOptions {
-                    exact: true,
-                    cause: Some(format!("finishing deploy {id}'s removal")),
-                },
+    }
+
+    /// Carries out what interrupted deploys left undone, as one deploy of
+    /// its own: their removals first, then each unfinished change back to
+    /// the version it ran (with the gate, and the new version again if
+    /// that fails).
+    fn recover(&mut self, recovery: Recovery) {
+        if recovery.removals.is_empty() && recovery.reverts.is_empty() {
+            return;
+        }
+        let file = match self.config.for_deploy() {
+            Ok(f) => f.clone(),
+            Err(e) => {
+                tracing::error!(error = %e.error, "cannot finish the interrupted deploy: the file does not load");
+                return;
+            }
+        };
+        let mut services: Vec<harness_core::report::DeployEntry> = recovery
+            .removals
+            .iter()
+            .map(|name| harness_core::report::DeployEntry {
+                service: name.clone(),
+                action: harness_core::report::DeployAction::Remove,
+                reasons: vec!["removed from the file (an interrupted deploy's removal)".into()],
+                from: self
+                    .engine
+                    .graph()
+                    .index(name)
+                    .and_then(|i| self.engine.running_version(i)),
+                to: None,
+            })
+            .collect();
+        let mut versions = Vec::new();
+        for (name, to, spec) in recovery.reverts {
+            services.push(harness_core::report::DeployEntry {
+                service: name.clone(),
+                action: harness_core::report::DeployAction::Change,
+                reasons: vec![format!("going back to {to}: its deploy was interrupted")],
+                from: self
+                    .engine
+                    .graph()
+                    .index(&name)
+                    .and_then(|i| self.engine.running_version(i)),
+                to: Some(to),
             });
+            versions.push((name, spec));
+        }
+        let plan = harness_core::report::DeployPlan { services };
+        let options = harness_core::engine::DeployOptions {
+            no_prune: false,
+            versions,
+        };
+        if let Err(e) = self.begin_recovery(file, plan, options) {
+            tracing::error!(error = %e.error, "cannot finish the interrupted deploy");
         }
     }
 
@@ -282,4 +350,13 @@ fn keep_logs_apart(project: &Project, previous: &str) {
         Err(e) => tracing::warn!(error = %e, "cannot move the other file's logs apart"),
     }
     let _ = std::fs::create_dir_all(&logs);
+}
+
+/// What interrupted deploys left undone, for the deploy (numbered `id`)
+/// that finishes it.
+#[derive(Default)]
+struct Recovery {
+    id: u64,
+    removals: Vec<String>,
+    reverts: Vec<(String, String, harness_core::engine::RunSpec)>,
 }

@@ -100,6 +100,110 @@ impl Supervisor {
             .engine
             .deploy_plan(&file, &req.services)
             .map_err(|e| ApiError::new(ApiErrorKind::Usage, e.to_string()))?;
+        let options = DeployOptions {
+            no_prune: req.no_prune,
+            versions: Vec::new(),
+        };
+        self.begin_deploy(file, plan, options)
+    }
+
+    /// `POST /v1/rollback`: deploys an earlier version of one service —
+    /// `to`, or the one it ran before the deploy that brought what runs.
+    /// What runs then differs from the file, and says so, until the file
+    /// is changed (a `harness deploy` would bring the file's back).
+    pub(super) fn rollback(
+        &mut self,
+        req: harness_api::RollbackRequest,
+    ) -> Result<(u64, mpsc::Receiver<Numbered>), ApiError> {
+        self.not_deploying()?;
+        if self.engine.busy() {
+            return Err(ApiError::new(
+                ApiErrorKind::Busy,
+                "a start or stop is in progress; roll back when it is done",
+            ));
+        }
+        let usage = |m: String| ApiError::new(ApiErrorKind::Usage, m);
+        let i = self
+            .engine
+            .resolve_or_all(std::slice::from_ref(&req.service))
+            .map_err(|e| usage(e.to_string()))?[0];
+        let running = self.engine.running_version(i);
+        let versions = self.project.versions_dir();
+        let to = match &req.to {
+            Some(v) => v.clone(),
+            None => self
+                .previous_version(&req.service, running.as_deref())
+                .ok_or_else(|| {
+                    usage(format!(
+                        "no earlier version of {} is known to go back to; name one with \
+                         --to (kept: {})",
+                        req.service,
+                        harness_store::versions::list(&versions, &req.service).join(", ")
+                    ))
+                })?,
+        };
+        if running.as_deref() == Some(to.as_str()) {
+            return Err(usage(format!("{} already runs version {to}", req.service)));
+        }
+        let spec =
+            harness_store::versions::load(&versions, &req.service, &to).ok_or_else(|| {
+                usage(format!(
+                    "version {to} of {} is not kept; kept: {}",
+                    req.service,
+                    harness_store::versions::list(&versions, &req.service).join(", ")
+                ))
+            })?;
+        let file = self.config.for_deploy()?.clone();
+        let plan = DeployPlan {
+            services: vec![harness_core::report::DeployEntry {
+                service: req.service.clone(),
+                action: DeployAction::Change,
+                reasons: vec![format!("rollback to {to}")],
+                from: running,
+                to: Some(to),
+            }],
+        };
+        let options = DeployOptions {
+            no_prune: true,
+            versions: vec![(req.service, spec)],
+        };
+        self.begin_deploy(file, plan, options)
+    }
+
+    /// The version `service` ran before the deploy that brought `running`.
+    fn previous_version(&self, service: &str, running: Option<&str>) -> Option<String> {
+        let store = harness_store::Store::open_read_only(&self.project.database()).ok()?;
+        for d in store.deploys(200).ok()? {
+            let (_, rows) = store.deploy(d.id).ok()??;
+            if let Some(r) = rows.iter().find(|r| {
+                r.service == service
+                    && r.to_version.as_deref() == running
+                    && matches!(r.outcome.as_deref(), Some("deployed"))
+            }) {
+                return r.from_version.clone();
+            }
+        }
+        None
+    }
+
+    /// A deploy a new daemon makes to finish what interrupted ones left.
+    pub(super) fn begin_recovery(
+        &mut self,
+        file: harness_core::config::Config,
+        plan: DeployPlan,
+        options: DeployOptions,
+    ) -> Result<u64, ApiError> {
+        self.begin_deploy(file, plan, options).map(|(id, _)| id)
+    }
+
+    /// Records a deploy (on disk before it acts) and feeds it to the
+    /// engine; answers its id and its events.
+    fn begin_deploy(
+        &mut self,
+        file: harness_core::config::Config,
+        plan: DeployPlan,
+        options: DeployOptions,
+    ) -> Result<(u64, mpsc::Receiver<Numbered>), ApiError> {
         let op = self.next_op;
         self.next_op.0 += 1;
         let mut log = DeployLog {
@@ -113,6 +217,17 @@ impl Supervisor {
         }
         self.deploys.0.push_back(log);
         tracing::info!(deploy = op.0, pending = plan.pending(), "deploy begins");
+        // What each changed service runs now is kept as a version before
+        // it is stopped: the deploy, or a daemon after it, can go back.
+        for e in plan
+            .services
+            .iter()
+            .filter(|e| e.action == DeployAction::Change)
+        {
+            if let Some(spec) = self.engine.current_spec(&e.service) {
+                self.store.save_version(self.project.versions_dir(), spec);
+            }
+        }
         // The deploy and every service it considers (the managed set: what
         // runs and what the file has) are on disk before anything is
         // stopped, so a daemon that dies at any point leaves it known.
@@ -124,7 +239,7 @@ impl Supervisor {
                 config: self.config_name(),
                 status: "running".into(),
             },
-            rows(&plan, req.no_prune),
+            rows(&plan, options.no_prune),
         ));
         let unchanged = plan
             .services
@@ -157,9 +272,7 @@ impl Supervisor {
             op,
             file: Box::new(file),
             plan,
-            options: DeployOptions {
-                no_prune: req.no_prune,
-            },
+            options,
         });
         Ok((op.0, rx))
     }

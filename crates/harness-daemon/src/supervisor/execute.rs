@@ -31,6 +31,10 @@ impl Supervisor {
         match action {
             Action::Spawn { service, run, spec } => {
                 self.store.send(Write::ReserveRuns { up_to: run.0 + 1 });
+                // Every version that runs is kept: a deploy can go back to
+                // it, and `harness rollback` can run it again.
+                self.store
+                    .save_version(self.project.versions_dir(), (*spec).clone());
                 self.spawn(service, run, *spec);
             }
             Action::Stop {

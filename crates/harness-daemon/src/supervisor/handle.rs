@@ -42,6 +42,8 @@ pub enum Msg {
         /// Its events.
         reply: DeployReply,
     },
+    /// `POST /v1/rollback`.
+    Rollback(harness_api::RollbackRequest, DeployReply),
     /// `POST /v1/deploys/ID/cancel`: deploy ID begins no further service.
     CancelDeploy(u64, oneshot::Sender<Result<(), ApiError>>),
     /// `POST /v1/choice`.

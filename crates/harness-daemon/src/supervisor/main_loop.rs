@@ -40,6 +40,9 @@ impl Supervisor {
                 Msg::FollowDeploy { id, after, reply } => {
                     let _ = reply.send(self.follow_deploy(id, after).map(|rx| (id, rx)));
                 }
+                Msg::Rollback(req, reply) => {
+                    let _ = reply.send(self.rollback(req));
+                }
                 Msg::CancelDeploy(id, reply) => {
                     let _ = reply.send(self.cancel_deploy(id));
                 }

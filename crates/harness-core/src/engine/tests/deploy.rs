@@ -32,7 +32,10 @@ impl Rig {
             op: OpId(9),
             file: Box::new(file),
             plan,
-            options: DeployOptions { no_prune },
+            options: DeployOptions {
+                no_prune,
+                ..DeployOptions::default()
+            },
         })
     }
     /// Exits confirmed for every Stop in `actions` (the stop signal).
