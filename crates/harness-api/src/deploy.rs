@@ -34,6 +34,9 @@ pub enum DeployAction {
     Add,
     /// Its run is of another definition: replaced.
     Change,
+    /// Like a change, and a deploy of it failed before (the first reason
+    /// says which).
+    Drifted,
     /// Only how harness watches it changed: taken without a restart.
     InPlace,
     /// Running, gone from the file: stopped.

@@ -247,6 +247,9 @@ pub enum DeployAction {
     Add,
     /// Its run is of another definition: replaced by a run of the file's.
     Change,
+    /// Like a change, and a deploy of it failed before (it runs the
+    /// version it went back to, or nothing): the reasons say which.
+    Drifted,
     /// Only how harness watches it changed (probes, restart, timeouts,
     /// network): taken without touching the run.
     InPlace,
@@ -257,11 +260,16 @@ pub enum DeployAction {
 }
 
 impl DeployAction {
+    /// Whether its run is replaced by a run of another version.
+    pub fn replaces_run(self) -> bool {
+        matches!(self, DeployAction::Change | DeployAction::Drifted)
+    }
+
     /// Whether the deploy acts on the service's process.
     pub fn touches_process(self) -> bool {
         matches!(
             self,
-            DeployAction::Add | DeployAction::Change | DeployAction::Remove
+            DeployAction::Add | DeployAction::Change | DeployAction::Drifted | DeployAction::Remove
         )
     }
 }

@@ -200,6 +200,7 @@ pub fn deploy_plan(p: core::DeployPlan, no_prune: bool) -> api::DeployPlan {
                 action: match e.action {
                     core::DeployAction::Add => api::DeployAction::Add,
                     core::DeployAction::Change => api::DeployAction::Change,
+                    core::DeployAction::Drifted => api::DeployAction::Drifted,
                     core::DeployAction::InPlace => api::DeployAction::InPlace,
                     core::DeployAction::Remove => api::DeployAction::Remove,
                     core::DeployAction::Unchanged => api::DeployAction::Unchanged,

@@ -210,11 +210,20 @@ fn a_new_version_that_exits_inside_the_gate_is_reverted_and_the_deploy_exits_3()
     assert_ne!(pid, v1);
     assert!(cmdline(pid).contains("sleep 1000"), "{}", cmdline(pid));
     assert_eq!(api["health"], "healthy");
+    let notes = api["notes"].as_str().unwrap_or("");
+    assert!(
+        notes.contains(" failed: exit code 7; reverted")
+            && notes.contains("running an older definition: command changed"),
+        "{api}"
+    );
     // What runs is the old version: a second deploy plans the change again.
     let plan = s.harness(&["deploy", "--dry-run", "--detailed-exitcode"]);
     assert_eq!(plan.code, 4);
     assert!(
-        plan.stdout.contains("~ api  change: command changed"),
+        plan.stdout.contains("✗ api  drifted: deploy ")
+            && plan
+                .stdout
+                .contains(" failed: exit code 7; reverted, command changed"),
         "{}",
         plan.stdout
     );

@@ -42,6 +42,7 @@ pub fn write_deploy_plan(
         let (mark, word) = match e.action {
             DeployAction::Add => ("+", "add"),
             DeployAction::Change => ("~", "change"),
+            DeployAction::Drifted => ("✗", "drifted"),
             DeployAction::InPlace => ("≈", "in-place"),
             DeployAction::Remove if no_prune => ("!", "keep running (--no-prune)"),
             DeployAction::Remove => ("-", "remove"),
@@ -53,7 +54,9 @@ pub fn write_deploy_plan(
             format!(": {}", e.reasons.join(", "))
         };
         let versions = match (e.action, &e.from, &e.to) {
-            (DeployAction::Change, Some(f), Some(t)) if f != t => format!(" ({f} → {t})"),
+            (DeployAction::Change | DeployAction::Drifted, Some(f), Some(t)) if f != t => {
+                format!(" ({f} → {t})")
+            }
             _ => String::new(),
         };
         let why = format!("{why}{versions}");
@@ -260,6 +263,7 @@ pub fn write_deploy_record(w: &mut impl Write, d: &DeployRecord) -> io::Result<(
         let action = match s.action {
             DeployAction::Add => "add",
             DeployAction::Change => "change",
+            DeployAction::Drifted => "drifted",
             DeployAction::InPlace => "in-place",
             DeployAction::Remove => "remove",
             DeployAction::Unchanged => "unchanged",

@@ -478,6 +478,11 @@ fn deploy_plan_events_and_endings() {
             deploy_entry("api", DeployAction::InPlace, &["health_check changed"]),
             deploy_entry("broken", DeployAction::Add, &[]),
             deploy_entry("front", DeployAction::Change, &["env_file changed"]),
+            deploy_entry(
+                "search",
+                DeployAction::Drifted,
+                &["deploy 16 failed: exit code 7; reverted", "command changed"],
+            ),
         ],
         pending: true,
     };

@@ -175,7 +175,7 @@ impl Engine {
         let stable: Vec<(String, RunSpec)> = plan
             .services
             .iter()
-            .filter(|e| e.action == DeployAction::Change)
+            .filter(|e| e.action.replaces_run())
             .filter_map(|e| Some((e.service.clone(), self.current_spec(&e.service)?)))
             .collect();
         let in_place: Vec<(String, bool, bool, bool)> = plan
@@ -204,7 +204,10 @@ impl Engine {
                 DeployAction::Unchanged => Step::Settled(End::Unchanged),
                 DeployAction::InPlace => Step::Settled(End::InPlace),
                 DeployAction::Remove if options.no_prune => Step::Settled(End::Kept),
-                DeployAction::Remove | DeployAction::Add | DeployAction::Change => Step::Waiting,
+                DeployAction::Remove
+                | DeployAction::Add
+                | DeployAction::Change
+                | DeployAction::Drifted => Step::Waiting,
             };
             let detail = e.reasons.join(", ");
             match step {

@@ -134,7 +134,15 @@ impl Engine {
                 (DeployAction::Unchanged, vec!["completed".into()])
             }
             Phase::Stopped => (DeployAction::Add, Vec::new()),
-            _ if !changes.is_empty() => (DeployAction::Change, changes),
+            _ if !changes.is_empty() => match &state.drift {
+                // A deploy of it failed: said first, then what differs.
+                Some(why) => {
+                    let mut reasons = vec![why.clone()];
+                    reasons.extend(changes);
+                    (DeployAction::Drifted, reasons)
+                }
+                None => (DeployAction::Change, changes),
+            },
             _ => {
                 let keys = watch_keys(old, new);
                 if keys.is_empty() {

@@ -185,6 +185,7 @@ impl Engine {
                     let why = format!("deployed {} (deploy {})", versions(&unit), id.0);
                     self.record(i, HistoryState::Running, why, None, out);
                     self.event(id, i, DeployPhase::Healthy, String::new(), out);
+                    self.svcs[i].drift = None;
                     self.unit_mut(k, u).step = Step::Settled(End::Deployed);
                     true
                 }
@@ -393,6 +394,12 @@ impl Engine {
             self.svcs[i].verdict = Verdict::Failed(format!("deploy: {reason}"));
             self.svcs[i].wanted = false;
         }
+        let what = match kept {
+            Kept::Reverted => "; reverted",
+            Kept::Previous => "; the previous run kept",
+            Kept::None => "",
+        };
+        self.svcs[i].drift = Some(format!("deploy {} failed: {reason}{what}", id.0));
         out.push(Action::Deploy {
             op: id,
             event: DeployEvent::Failed {

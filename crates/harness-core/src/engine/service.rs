@@ -132,6 +132,9 @@ pub(crate) struct ServiceState {
     /// daemon: what an automatic restart runs again, and what a failed
     /// deploy goes back to. `None` for a run re-attached from a record.
     pub spec: Option<RunSpec>,
+    /// The last deploy of it failed ("deploy 3 failed: exit code 7"):
+    /// until one commits, the plan says `drifted` and status says so.
+    pub drift: Option<String>,
 }
 
 /// What the engine knows of a service apart from its process: how its last
@@ -232,6 +235,7 @@ impl Engine {
                 recorded: HistoryState::Stopped,
                 running: None,
                 spec: None,
+                drift: None,
             })
             .collect();
         Engine {

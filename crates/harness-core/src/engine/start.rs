@@ -305,6 +305,9 @@ impl Engine {
             },
         );
         self.svcs[service].verdict = Verdict::None;
+        // A person starts the file's version: a failed deploy's drift is
+        // over (the plan compares what runs with the file again).
+        self.svcs[service].drift = None;
         let cause = self.ops[k].options().and_then(|o| o.cause.clone());
         let notes: Vec<String> = forced
             .then(|| "forced: dependencies not up".to_string())

@@ -61,7 +61,7 @@ impl Engine {
             notes: if removed {
                 removed_note(self.notes(i, now), status)
             } else {
-                with_changes(self.notes(i, now), &changes)
+                with_changes(with_drift(self.notes(i, now), &svc.drift), &changes)
             },
             changes,
             removed,
@@ -187,6 +187,16 @@ impl Engine {
         } else {
             SystemState::Partial
         }
+    }
+}
+
+/// `notes`, and that the last deploy of it failed, if it did (and nothing
+/// else said so already).
+fn with_drift(notes: String, drift: &Option<String>) -> String {
+    match drift {
+        Some(d) if !notes.contains(d.as_str()) && notes.is_empty() => d.clone(),
+        Some(d) if !notes.contains(d.as_str()) => format!("{notes}; {d}"),
+        _ => notes,
     }
 }
 

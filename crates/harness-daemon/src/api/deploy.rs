@@ -164,6 +164,7 @@ fn record((d, services): (DeployRow, Vec<DeployServiceRow>)) -> DeployRecord {
                 action: match s.action.as_str() {
                     "add" => DeployAction::Add,
                     "change" => DeployAction::Change,
+                    "drifted" => DeployAction::Drifted,
                     "in-place" => DeployAction::InPlace,
                     "remove" => DeployAction::Remove,
                     _ => DeployAction::Unchanged,

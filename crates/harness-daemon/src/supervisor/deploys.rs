@@ -219,11 +219,7 @@ impl Supervisor {
         tracing::info!(deploy = op.0, pending = plan.pending(), "deploy begins");
         // What each changed service runs now is kept as a version before
         // it is stopped: the deploy, or a daemon after it, can go back.
-        for e in plan
-            .services
-            .iter()
-            .filter(|e| e.action == DeployAction::Change)
-        {
+        for e in plan.services.iter().filter(|e| e.action.replaces_run()) {
             if let Some(spec) = self.engine.current_spec(&e.service) {
                 self.store.save_version(self.project.versions_dir(), spec);
             }
@@ -418,6 +414,7 @@ fn rows(plan: &DeployPlan, no_prune: bool) -> Vec<DeployServiceRow> {
             action: match e.action {
                 DeployAction::Add => "add",
                 DeployAction::Change => "change",
+                DeployAction::Drifted => "drifted",
                 DeployAction::InPlace => "in-place",
                 DeployAction::Remove => "remove",
                 DeployAction::Unchanged => "unchanged",

@@ -190,7 +190,11 @@ fn an_exit_inside_the_gate_fails_at_once_and_the_previous_version_comes_back() {
     // What runs is v1 again, and the plan says so.
     let plan = r.engine.deploy_plan(&file(&new), &[]).unwrap();
     let api = plan.entry("api").unwrap();
-    assert_eq!(api.reasons, ["command changed"]);
+    assert_eq!(api.action, crate::report::DeployAction::Drifted);
+    assert_eq!(
+        api.reasons,
+        ["deploy 9 failed: exit code 3; reverted", "command changed"]
+    );
     let rows = transitions(&r, "api");
     assert!(
         rows.iter()
