@@ -191,9 +191,11 @@ for n in 1 2 3 4 5; do
   t0=$(ms); "$H" -f "$D" deploy >/dev/null; t1=$(ms)
   gen "$((n + 10))" > "$D"
   python3 - "$t0" "$t1" "$work/deploy/.harness" <<'PY'
-import json, re, socket, sys
+import json, re, socket, sys, time
 t0, t1, state = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 def own():
+    # The shim writes the service's lines a moment after it printed them.
+    time.sleep(0.2)
     log = open(f"{state}/logs/d050.log").read()
     started = [int(x) for x in re.findall(r"started_ns=(\d+)", log)][-1]
     ready = [int(x) for x in re.findall(r"ready_ns=(\d+)", log)][-1]
