@@ -132,6 +132,9 @@ fn command_output(root: &Path, cmd: &str) -> Result<Vec<u8>, String> {
         }
         Err(e) => return Err(e.to_string()),
     };
+    // What it left behind in its group (`cmd &`) would hold the pipe open
+    // and the read would never end: a version command leaves nothing.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
     let out = reader.join().unwrap_or_default();
     match status.code() {
         Some(0) => Ok(out),
@@ -150,9 +153,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("bin"), "v1").unwrap();
         std::fs::write(dir.path().join(".env"), "A=1\n").unwrap();
-        let yaml = "services:\n  api:\n    command: ./bin\n    env_file: .env\n    version: { files: [bin], command: cat bin }\n  bad:\n    command: x\n    version: { command: exit 3 }\n";
+        let yaml = "services:\n  api:\n    command: ./bin\n    env_file: .env\n    version: { files: [bin], command: cat bin }\n  bad:\n    command: x\n    version: { command: exit 3 }\n  bg:\n    command: x\n    version: { command: sleep 30 & echo v1 }\n";
         let mut config = parse(yaml, "s.yaml").unwrap();
+        let t = std::time::Instant::now();
         let failed = observe(dir.path(), &mut config);
+        // A command that leaves a child holding its output does not hang.
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
         assert_eq!(
             failed,
             [VersionCommandFailed {
