@@ -22,7 +22,13 @@ pub fn save(dir: &Path, spec: &RunSpec) -> std::io::Result<String> {
     use std::os::unix::fs::OpenOptionsExt;
     let version = Definition::of(spec).version();
     let folder = dir.join(spec.unit.key());
-    std::fs::create_dir_all(&folder)?;
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&folder)?;
+    }
     let path = folder.join(format!("{version}.json"));
     if path.exists() {
         // Touched, so the versions kept are the ones run most recently.

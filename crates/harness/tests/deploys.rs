@@ -76,6 +76,8 @@ fn seed_002_a_good_and_a_broken_service_exit_3_and_the_good_one_is_committed() {
     let r = s.harness(&["deploy"]);
     assert_eq!(r.code, 3, "{}", r.all());
     let out = &r.stdout;
+    // Deploys are numbered from 1, whatever starts and stops ran before.
+    assert!(out.contains("Deploying (deploy 1)..."), "{out}");
     // Seed 002's lines.
     for line in [
         "  web:    scheduled on local\n",
@@ -530,6 +532,16 @@ fn ctrl_c_begins_no_further_service_finishes_the_one_under_way_and_exits_130() {
         if line == "  a: starting the new version" {
             break;
         }
+    }
+    // Mid-deploy, neither a plan nor a stop is made behind its back.
+    for args in [&["deploy", "--dry-run"][..], &["stop", "--all"][..]] {
+        let busy = s.harness(args);
+        assert_eq!(busy.code, 1, "{args:?}: {}", busy.all());
+        assert!(
+            busy.stderr.contains("deploy 1 is in progress"),
+            "{args:?}: {}",
+            busy.stderr
+        );
     }
     kill(deploy.pid(), libc::SIGINT);
     let rest = deploy.rest_of_stdout(Duration::from_secs(10));

@@ -79,12 +79,22 @@ pub fn write_status(w: &mut impl Write, r: &StatusReport) -> io::Result<()> {
         .filter(|s| !s.changes.is_empty() && !s.removed_from_file)
         .map(|s| s.name.as_str())
         .collect();
-    if !older.is_empty() {
+    let gone = r.services.iter().any(|s| s.removed_from_file);
+    if !older.is_empty() || gone {
         writeln!(w, "\nTo run what the file says:")?;
+    }
+    if !older.is_empty() {
         writeln!(
             w,
             "  {hx} deploy {}   # Replace with the file's definition (kept only once healthy)",
             older.join(" "),
+            hx = hx()
+        )?;
+    }
+    if gone {
+        writeln!(
+            w,
+            "  {hx} deploy   # Also stops the services gone from the file",
             hx = hx()
         )?;
     }

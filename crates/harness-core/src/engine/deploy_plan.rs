@@ -104,13 +104,14 @@ impl Engine {
         !matches!(self.svcs[i].phase, Phase::Stopped)
     }
 
-    /// The version service `i`'s run runs, if it has one with a known print.
+    /// The version service `i` runs, if it has a run (or one is due: a
+    /// restart runs the same version again) with a known print.
     pub fn running_version(&self, i: usize) -> Option<String> {
         let s = &self.svcs[i];
-        s.phase
-            .run()
-            .and(s.running.as_ref())
-            .map(Definition::version)
+        if matches!(s.phase, Phase::Stopped) {
+            return None;
+        }
+        s.running.as_ref().map(Definition::version)
     }
 
     /// Service `i` as it runs against `new`, its definition in the file.

@@ -6,7 +6,7 @@
 
 use super::deploy::{Deploy, End, Step, Unit, versions};
 use super::history::HistoryState;
-use super::io::{Action, ProcessEnd};
+use super::io::{Action, OpId, ProcessEnd};
 use super::op::OpKind;
 use super::service::{Engine, Phase, ProbeHealth, Verdict};
 use super::spec::RunSpec;
@@ -76,7 +76,7 @@ impl Engine {
                 );
                 let why = format!("stop requested (removed from the file; deploy {})", id.0);
                 self.svcs[i].wanted = false;
-                self.send_stop(i, why, None, None, out);
+                self.send_stop(i, why, Some(cause(id)), None, out);
                 self.unit_mut(k, u).step = Step::StoppingOld;
                 true
             }
@@ -104,6 +104,10 @@ impl Engine {
                             self.svcs[i].verdict = Verdict::Blocked(why.clone());
                             format!("{why} (not started)")
                         } else {
+                            // Its last deploy did not apply: the plan says
+                            // drifted, status says why.
+                            self.svcs[i].drift =
+                                Some(format!("deploy {} left it as it was: {why}", id.0));
                             format!("{why} (still running what it ran)")
                         };
                         self.event(id, i, DeployPhase::Blocked, detail, out);
@@ -123,7 +127,7 @@ impl Engine {
                             // Not wanted until its new version is spawned:
                             // a restart in flight must not bring it back.
                             self.svcs[i].wanted = false;
-                            self.send_stop(i, why, None, None, out);
+                            self.send_stop(i, why, Some(cause(id)), None, out);
                             self.unit_mut(k, u).step = Step::StoppingOld;
                         }
                         true
@@ -183,7 +187,7 @@ impl Engine {
                         return false;
                     }
                     let why = format!("deployed {} (deploy {})", versions(&unit), id.0);
-                    self.record(i, HistoryState::Running, why, None, out);
+                    self.record(i, HistoryState::Running, why, Some(cause(id)), out);
                     self.event(id, i, DeployPhase::Healthy, String::new(), out);
                     self.svcs[i].drift = None;
                     self.unit_mut(k, u).step = Step::Settled(End::Deployed);
@@ -220,7 +224,7 @@ impl Engine {
                             "deploy {} failed; starting the previous version ({was}) again",
                             id.0
                         );
-                        self.spawn_version(i, spec, why, out);
+                        self.spawn_version(i, spec, why, id, out);
                         let deadline = now + self.healthy_deadline(i);
                         self.unit_mut(k, u).step = Step::Reverting { deadline };
                     }
@@ -324,14 +328,21 @@ impl Engine {
             id.0,
             versions(&self.deploy_of(k).units[u])
         );
-        self.spawn_version(i, spec, why, out);
+        self.spawn_version(i, spec, why, id, out);
         self.event(id, i, DeployPhase::Starting, String::new(), out);
         let deadline = now + self.healthy_deadline(i);
         self.unit_mut(k, u).step = Step::Starting { deadline };
     }
 
     /// Spawns `spec` as service `i`'s run, with its history row.
-    fn spawn_version(&mut self, i: usize, spec: RunSpec, why: String, out: &mut Vec<Action>) {
+    fn spawn_version(
+        &mut self,
+        i: usize,
+        spec: RunSpec,
+        why: String,
+        op: OpId,
+        out: &mut Vec<Action>,
+    ) {
         let run = self.new_run();
         self.apply(
             i,
@@ -344,7 +355,7 @@ impl Engine {
         svc.verdict = Verdict::None;
         svc.wanted = true;
         svc.tracker.reset();
-        self.record(i, HistoryState::Starting, why, None, out);
+        self.record(i, HistoryState::Starting, why, Some(cause(op)), out);
         self.push_spawn_spec(i, run, spec, out);
     }
 
@@ -370,7 +381,7 @@ impl Engine {
         unit.step = Step::Discarding;
         let stop = format!("stop requested (deploy {} failed: {why})", self.ops[k].id.0);
         self.svcs[i].wanted = false;
-        self.send_stop(i, stop, None, None, out);
+        self.send_stop(i, stop, Some(cause(self.ops[k].id)), None, out);
     }
 
     fn settle_failed(
@@ -391,8 +402,10 @@ impl Engine {
             None => failure,
         };
         if kept == Kept::None {
-            self.svcs[i].verdict = Verdict::Failed(format!("deploy: {reason}"));
-            self.svcs[i].wanted = false;
+            // Asked for by the file and failed, as a failed start is: the
+            // system is partial, not running.
+            self.svcs[i].verdict = Verdict::Failed(format!("deploy {}: {reason}", id.0));
+            self.svcs[i].wanted = true;
         }
         let what = match kept {
             Kept::Reverted => "; reverted",
@@ -463,13 +476,13 @@ impl Engine {
         match step {
             Step::Reverting { .. } => {
                 let row = format!("failed: previous version {why}");
-                self.record(i, HistoryState::Failed, row, None, out);
+                self.record(i, HistoryState::Failed, row, Some(cause(id)), out);
                 let note = format!("the previous version did not come back: {why}");
                 self.settle_failed(k, u, Kept::None, Some(note), out);
             }
             _ => {
                 let row = format!("deploy {} failed: new version {why}", id.0);
-                self.record(i, HistoryState::Failed, row, None, out);
+                self.record(i, HistoryState::Failed, row, Some(cause(id)), out);
                 let unit = self.unit_mut(k, u);
                 unit.failure = Some(why.to_string());
                 unit.step = Step::Discarding;
@@ -477,4 +490,9 @@ impl Engine {
         }
         true
     }
+}
+
+/// The request behind a deploy's history rows (`cause` in their JSON).
+fn cause(op: OpId) -> String {
+    format!("deploy {}", op.0)
 }

@@ -17,6 +17,12 @@ impl Engine {
     /// taking it (only a request that acts does).
     pub fn report_against(&self, now: Instant, file: &Config) -> StatusView {
         let services: Vec<ServiceView> = (0..self.svcs.len())
+            // Gone from the file and down: nothing to show (the config
+            // forgets it at its next reload).
+            .filter(|&i| {
+                file.service(self.graph.name(i)).is_some()
+                    || !matches!(self.svcs[i].phase, Phase::Stopped)
+            })
             .map(|i| {
                 let changes = self.changes_against(i, file);
                 let removed = !changes.is_empty() && file.service(self.graph.name(i)).is_none();
@@ -61,7 +67,9 @@ impl Engine {
             notes: if removed {
                 removed_note(self.notes(i, now), status)
             } else {
-                with_changes(with_drift(self.notes(i, now), &svc.drift), &changes)
+                // (A failed service's verdict already says how it failed.)
+                let drift = svc.drift.as_ref().filter(|_| svc.phase.run().is_some());
+                with_changes(with_drift(self.notes(i, now), drift), &changes)
             },
             changes,
             removed,
@@ -192,7 +200,7 @@ impl Engine {
 
 /// `notes`, and that the last deploy of it failed, if it did (and nothing
 /// else said so already).
-fn with_drift(notes: String, drift: &Option<String>) -> String {
+fn with_drift(notes: String, drift: Option<&String>) -> String {
     match drift {
         Some(d) if !notes.contains(d.as_str()) && notes.is_empty() => d.clone(),
         Some(d) if !notes.contains(d.as_str()) => format!("{notes}; {d}"),

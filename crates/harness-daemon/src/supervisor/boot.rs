@@ -72,8 +72,10 @@ impl Supervisor {
                 .map(|(d, services)| (d.id, services))
                 .collect()
         };
-        // Operation ids name deploys too: past every recorded one.
-        let next_op = OpId(store.last_deploy_id()?.max(0) as u64 + 1);
+        // Deploys are numbered on from the last recorded one (their number
+        // is their operation's id); starts and stops take ids from far
+        // above, so the numbers users see have no gaps.
+        let next_deploy = store.last_deploy_id()?.max(0) as u64 + 1;
         let mut sup = Supervisor {
             engine,
             config: ConfigFile::new(project.clone(), config),
@@ -83,7 +85,8 @@ impl Supervisor {
             tx,
             clients: HashMap::new(),
             stops: HashMap::new(),
-            next_op,
+            next_op: OpId(FIRST_OP),
+            next_deploy,
             saved,
             latencies: metrics::Latencies::new(),
             shims: process::ShimPool::default(),
@@ -106,7 +109,7 @@ impl Supervisor {
             }
         }
         let mut recovery = Recovery {
-            id: sup.next_op.0,
+            id: sup.next_deploy,
             ..Recovery::default()
         };
         for (id, services) in unfinished {
@@ -360,3 +363,6 @@ struct Recovery {
     removals: Vec<String>,
     reverts: Vec<(String, String, harness_core::engine::RunSpec)>,
 }
+
+/// The first id of a start's or stop's operation: above any deploy number.
+const FIRST_OP: u64 = 1 << 40;

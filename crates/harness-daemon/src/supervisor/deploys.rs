@@ -204,8 +204,8 @@ impl Supervisor {
         plan: DeployPlan,
         options: DeployOptions,
     ) -> Result<(u64, mpsc::Receiver<Numbered>), ApiError> {
-        let op = self.next_op;
-        self.next_op.0 += 1;
+        let op = OpId(self.next_deploy);
+        self.next_deploy += 1;
         let mut log = DeployLog {
             id: op.0,
             events: Vec::new(),

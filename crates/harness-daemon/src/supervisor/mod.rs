@@ -58,6 +58,8 @@ pub struct Supervisor {
     /// aborted when the run ends.
     stops: HashMap<RunId, AbortHandle>,
     next_op: OpId,
+    /// The next deploy's number (its operation's id).
+    next_deploy: u64,
     /// Each service's outcome as last written to the store.
     saved: HashMap<String, Outcome>,
     /// Last probe latencies, for `/metrics`.

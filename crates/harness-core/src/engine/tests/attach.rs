@@ -166,9 +166,13 @@ fn a_running_service_the_file_no_longer_has_reads_removed() {
         "services.yaml",
     )
     .unwrap();
-    let cache = &r.engine.report_against(r.now, &without).services[r.idx("cache")];
+    let report = r.engine.report_against(r.now, &without);
+    let cache = report.services.iter().find(|v| v.name == "cache").unwrap();
     assert!(cache.removed);
     assert_eq!(cache.changes, ["removed from the file"]);
+    // Gone from the file and down: not shown at all.
+    let names: Vec<&str> = report.services.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["postgres", "cache"]);
     let same = r.engine.config().clone();
     assert!(!r.engine.report_against(r.now, &same).services[r.idx("cache")].removed);
 }
