@@ -7,6 +7,66 @@ use crate::error::StoreError;
 use crate::store::Store;
 use rusqlite::{Connection, OptionalExtension, params};
 
+/// How a deploy ended with one service: the one spelling of
+/// `deploy_services.outcome`, for the daemon that writes it and the
+/// clients that read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeployOutcome {
+    /// Its new version passed the gate.
+    Deployed,
+    /// Taken without a restart.
+    InPlace,
+    /// Already as the file says.
+    Unchanged,
+    /// Gone from the file, stopped.
+    Removed,
+    /// Gone from the file, left running (`--no-prune`).
+    Kept,
+    /// Its new version failed; nothing of it runs, or the new one does
+    /// not (see the detail).
+    Failed,
+    /// Its new version failed; its previous one runs again.
+    Reverted,
+    /// Not acted on because of a dependency.
+    Blocked,
+    /// Not acted on: the deploy was cancelled first.
+    Cancelled,
+    /// Its daemon died before it settled.
+    Interrupted,
+}
+
+impl DeployOutcome {
+    /// Every outcome, in the order reports list them.
+    pub const ALL: [DeployOutcome; 10] = [
+        DeployOutcome::Deployed,
+        DeployOutcome::InPlace,
+        DeployOutcome::Removed,
+        DeployOutcome::Kept,
+        DeployOutcome::Unchanged,
+        DeployOutcome::Failed,
+        DeployOutcome::Reverted,
+        DeployOutcome::Blocked,
+        DeployOutcome::Cancelled,
+        DeployOutcome::Interrupted,
+    ];
+
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeployOutcome::Deployed => "deployed",
+            DeployOutcome::InPlace => "in-place",
+            DeployOutcome::Unchanged => "unchanged",
+            DeployOutcome::Removed => "removed",
+            DeployOutcome::Kept => "kept",
+            DeployOutcome::Failed => "failed",
+            DeployOutcome::Reverted => "reverted",
+            DeployOutcome::Blocked => "blocked",
+            DeployOutcome::Cancelled => "cancelled",
+            DeployOutcome::Interrupted => "interrupted",
+        }
+    }
+}
+
 /// One deploy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeployRow {

@@ -28,7 +28,7 @@ mod write;
 #[cfg(test)]
 mod tests;
 
-pub use deploys::{DeployRow, DeployServiceRow};
+pub use deploys::{DeployOutcome, DeployRow, DeployServiceRow};
 pub use error::StoreError;
 pub use history::HistoryRow;
 pub use project::{CONFIG_NAMES, Project, same_file};

@@ -212,25 +212,14 @@ pub fn write_deploy_history(w: &mut impl Write, rows: &[DeployRecord]) -> io::Re
 
 /// "1 deployed, 1 failed, 3 unchanged", in a fixed order.
 fn outcome_counts(d: &DeployRecord) -> String {
-    const ORDER: [&str; 11] = [
-        "deployed",
-        "in-place",
-        "removed",
-        "kept",
-        "unchanged",
-        "failed",
-        "reverted",
-        "blocked",
-        "cancelled",
-        "interrupted",
-        "",
-    ];
     let outcome = |s: &harness_api::DeployedService| s.outcome.clone().unwrap_or_default();
-    ORDER
+    let words = harness_store::DeployOutcome::ALL
         .iter()
-        .filter_map(|o| {
-            let n = d.services.iter().filter(|s| outcome(s) == *o).count();
-            let word = if o.is_empty() { "in progress" } else { o };
+        .map(|o| (o.as_str(), o.as_str()))
+        .chain([("", "in progress")]);
+    words
+        .filter_map(|(o, word)| {
+            let n = d.services.iter().filter(|s| outcome(s) == o).count();
             (n > 0).then(|| format!("{n} {word}"))
         })
         .collect::<Vec<_>>()

@@ -176,7 +176,7 @@ impl Supervisor {
             self.store.send(Write::DeploySettled {
                 id,
                 service: s.service.clone(),
-                outcome: "interrupted".into(),
+                outcome: harness_store::DeployOutcome::Interrupted.as_str().into(),
                 detail,
             });
         }

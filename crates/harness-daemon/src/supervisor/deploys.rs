@@ -8,7 +8,7 @@ use crate::wire;
 use harness_api::{ApiError, ApiErrorKind, DeployEvent, DeployRequest, Kept};
 use harness_core::engine::{DeployOptions, Input, OpId};
 use harness_core::report::{DeployAction, DeployPlan};
-use harness_store::{DeployRow, DeployServiceRow, Write};
+use harness_store::{DeployOutcome, DeployRow, DeployServiceRow, Write};
 use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -178,7 +178,7 @@ impl Supervisor {
             if let Some(r) = rows.iter().find(|r| {
                 r.service == service
                     && r.to_version.as_deref() == running
-                    && matches!(r.outcome.as_deref(), Some("deployed"))
+                    && matches!(r.outcome.as_deref(), Some(s) if s == DeployOutcome::Deployed.as_str())
             }) {
                 return r.from_version.clone();
             }
@@ -246,7 +246,7 @@ impl Supervisor {
             *self
                 .deploy_counts
                 .services
-                .entry("unchanged".into())
+                .entry(DeployOutcome::Unchanged.as_str().into())
                 .or_default() += unchanged;
         }
         if !self.store.flush(RECORD_LIMIT) {
@@ -349,23 +349,23 @@ impl Supervisor {
             }
             DeployEvent::Failed(f) => {
                 let outcome = match f.kept {
-                    Kept::Reverted => "reverted",
-                    Kept::None | Kept::Previous => "failed",
+                    Kept::Reverted => DeployOutcome::Reverted,
+                    Kept::None | Kept::Previous => DeployOutcome::Failed,
                 };
                 self.settled(id, &f.service, outcome, &f.reason);
             }
             DeployEvent::Progress(p) => {
                 use harness_api::DeployPhase as P;
                 let outcome = match p.phase {
-                    P::Healthy => "deployed",
-                    P::InPlace => "in-place",
-                    P::Removed => "removed",
-                    P::Kept => "kept",
-                    P::Blocked => "blocked",
-                    P::Cancelled => "cancelled",
-                    P::Scheduled | P::Stopping | P::Starting | P::Reverting => "",
+                    P::Healthy => Some(DeployOutcome::Deployed),
+                    P::InPlace => Some(DeployOutcome::InPlace),
+                    P::Removed => Some(DeployOutcome::Removed),
+                    P::Kept => Some(DeployOutcome::Kept),
+                    P::Blocked => Some(DeployOutcome::Blocked),
+                    P::Cancelled => Some(DeployOutcome::Cancelled),
+                    P::Scheduled | P::Stopping | P::Starting | P::Reverting => None,
                 };
-                if !outcome.is_empty() {
+                if let Some(outcome) = outcome {
                     self.settled(id, &p.service, outcome, &p.detail);
                 }
             }
@@ -375,7 +375,8 @@ impl Supervisor {
         }
     }
 
-    fn settled(&mut self, id: i64, service: &str, outcome: &str, detail: &str) {
+    fn settled(&mut self, id: i64, service: &str, outcome: DeployOutcome, detail: &str) {
+        let outcome = outcome.as_str();
         *self
             .deploy_counts
             .services
@@ -424,10 +425,10 @@ fn rows(plan: &DeployPlan, no_prune: bool) -> Vec<DeployServiceRow> {
             from_version: e.from.clone(),
             to_version: e.to.clone(),
             outcome: match e.action {
-                DeployAction::Unchanged => Some("unchanged".into()),
+                DeployAction::Unchanged => Some(DeployOutcome::Unchanged.as_str().into()),
                 // Kept by the request itself: never stopped by a daemon
                 // that finds this deploy unfinished.
-                DeployAction::Remove if no_prune => Some("kept".into()),
+                DeployAction::Remove if no_prune => Some(DeployOutcome::Kept.as_str().into()),
                 _ => None,
             },
             detail: String::new(),

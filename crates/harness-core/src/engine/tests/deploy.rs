@@ -399,3 +399,42 @@ fn a_liveness_kill_inside_the_gate_is_the_failure_it_is_and_reverts() {
         "{events:?}"
     );
 }
+
+#[test]
+fn a_deploy_with_a_kept_version_runs_it_instead_of_the_files_and_goes_back_if_it_fails() {
+    let mut r = all_up(RUNNING);
+    let file = file(RUNNING);
+    let old = RunSpec {
+        command: crate::config::Command::Shell("api v0".into()),
+        ..RunSpec::of(file.service("api").unwrap())
+    };
+    let plan = crate::report::DeployPlan {
+        services: vec![crate::report::DeployEntry {
+            service: "api".into(),
+            action: crate::report::DeployAction::Change,
+            reasons: vec!["rollback to v0".into()],
+            from: None,
+            to: Some(Definition::of(&old).version()),
+        }],
+    };
+    let a = r.at(10_000).feed(Input::Deploy {
+        op: OpId(9),
+        file: Box::new(file),
+        plan,
+        options: DeployOptions {
+            no_prune: true,
+            versions: vec![("api".into(), old)],
+        },
+    });
+    let a = r.stopped(&a);
+    assert_eq!(Rig::spawned_commands(&a), ["api v0"]);
+    r.confirm(&a);
+    // It dies inside the gate: back to what ran (the file's v1).
+    let (i, run) = (r.idx("api"), r.run_of("api"));
+    let a = r.at(10_500).feed(Input::Exited {
+        service: ServiceId(i),
+        run,
+        end: ProcessEnd::Exited(1),
+    });
+    assert_eq!(Rig::spawned_commands(&a), ["api v1"]);
+}
