@@ -664,3 +664,27 @@ fn rollback_runs_the_version_before_the_last_deploy_and_says_it_differs_from_the
         bad.stderr
     );
 }
+
+#[test]
+fn a_slow_version_command_never_holds_up_the_supervisor() {
+    let yaml =
+        "services:\n  a:\n    command: sleep 1000\n    version: { command: sleep 2; echo v1 }\n";
+    let s = Stack::new(yaml);
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    let mut plan = Background::start(
+        s.command(&["deploy", "--dry-run"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    // While the plan's version command runs, the daemon answers at once.
+    let t = std::time::Instant::now();
+    assert_eq!(s.harness(&["status"]).code, 0);
+    assert!(
+        t.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        t.elapsed()
+    );
+    let out = plan.rest_of_stdout(Duration::from_secs(15));
+    assert!(out.contains("= a  unchanged"), "{out}");
+}

@@ -24,7 +24,21 @@ use std::convert::Infallible;
 use tokio::sync::{mpsc, oneshot};
 
 pub(crate) async fn deploy(State(h): State<Handle>, Json(req): Json<DeployRequest>) -> Response {
-    answer(h, |reply| Msg::Deploy(req, reply)).await
+    let observed = observed(&h).await;
+    answer(h, |reply| Msg::Deploy(req, observed, reply)).await
+}
+
+/// The file parsed and observed (version commands run) on a blocking
+/// thread, so the supervisor never waits for a version command.
+pub(crate) async fn observed(
+    h: &Handle,
+) -> Box<Result<crate::supervisor::observe::Observed, ApiError>> {
+    let project = h.project.clone();
+    Box::new(
+        tokio::task::spawn_blocking(move || crate::supervisor::observe::load_observed(&project))
+            .await
+            .unwrap_or_else(|e| Err(ApiError::new(ApiErrorKind::Internal, e.to_string()))),
+    )
 }
 
 pub(crate) async fn events(
@@ -78,7 +92,8 @@ pub(crate) async fn rollback(
     State(h): State<Handle>,
     Json(req): Json<harness_api::RollbackRequest>,
 ) -> Response {
-    answer(h, |reply| Msg::Rollback(req, reply)).await
+    let observed = observed(&h).await;
+    answer(h, |reply| Msg::Rollback(req, observed, reply)).await
 }
 
 /// `POST /v1/deploys/ID/cancel`: no further service of the deploy begins.

@@ -27,8 +27,9 @@ pub(crate) async fn deploy_plan(
     State(h): State<Handle>,
     Json(req): Json<DeployRequest>,
 ) -> Response {
+    let observed = super::deploy::observed(&h).await;
     let (tx, rx) = oneshot::channel();
-    if !h.send(Msg::DeployPlan(req, tx)) {
+    if !h.send(Msg::DeployPlan(req, observed, tx)) {
         return gone();
     }
     match rx.await {

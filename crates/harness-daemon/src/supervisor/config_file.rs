@@ -69,6 +69,23 @@ impl ConfigFile {
         Ok(&self.config)
     }
 
+    /// The file as a request observed it off the supervisor's loop
+    /// ([`super::observe::load_observed`]), taken as the last parse; for a
+    /// deploy, like [`ConfigFile::for_deploy`].
+    pub fn take_observed(
+        &mut self,
+        observed: super::observe::Observed,
+    ) -> Result<&Config, ApiError> {
+        self.watched = watched_files(&self.project.root, &observed.config);
+        self.stamps = stamps(&self.project.config, &self.watched);
+        self.config = observed.config;
+        self.failed = observed.failed;
+        if let Some(f) = self.failed.first() {
+            return Err(ApiError::new(ApiErrorKind::Config, f.to_string()));
+        }
+        Ok(&self.config)
+    }
+
     /// [`ConfigFile::fresh`], for a deploy: a version command that fails
     /// is a config error, since a deploy never guesses a version.
     pub fn for_deploy(&mut self) -> Result<&Config, ApiError> {

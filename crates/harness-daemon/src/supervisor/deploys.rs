@@ -87,6 +87,7 @@ impl Supervisor {
     pub(super) fn deploy(
         &mut self,
         req: DeployRequest,
+        observed: Result<super::observe::Observed, ApiError>,
     ) -> Result<(u64, mpsc::Receiver<Numbered>), ApiError> {
         self.not_deploying()?;
         if self.engine.busy() {
@@ -95,7 +96,7 @@ impl Supervisor {
                 "a start or stop is in progress; deploy when it is done",
             ));
         }
-        let file = self.config.for_deploy()?.clone();
+        let file = self.config.take_observed(observed?)?.clone();
         let plan = self
             .engine
             .deploy_plan(&file, &req.services)
@@ -114,6 +115,7 @@ impl Supervisor {
     pub(super) fn rollback(
         &mut self,
         req: harness_api::RollbackRequest,
+        observed: Result<super::observe::Observed, ApiError>,
     ) -> Result<(u64, mpsc::Receiver<Numbered>), ApiError> {
         self.not_deploying()?;
         if self.engine.busy() {
@@ -153,7 +155,7 @@ impl Supervisor {
                     harness_store::versions::list(&versions, &req.service).join(", ")
                 ))
             })?;
-        let file = self.config.for_deploy()?.clone();
+        let file = self.config.take_observed(observed?)?.clone();
         let plan = DeployPlan {
             services: vec![harness_core::report::DeployEntry {
                 service: req.service.clone(),

@@ -29,10 +29,18 @@ pub enum Msg {
     Cancel(OpId),
     /// `POST /v1/plan`.
     Plan(PlanRequest, oneshot::Sender<Result<Plan, ApiError>>),
-    /// `POST /v1/deploy/plan`.
-    DeployPlan(DeployRequest, oneshot::Sender<Result<DeployPlan, ApiError>>),
-    /// `POST /v1/deploy`.
-    Deploy(DeployRequest, DeployReply),
+    /// `POST /v1/deploy/plan`, with the file as the request observed it.
+    DeployPlan(
+        DeployRequest,
+        Box<Result<super::observe::Observed, ApiError>>,
+        oneshot::Sender<Result<DeployPlan, ApiError>>,
+    ),
+    /// `POST /v1/deploy`, with the file as the request observed it.
+    Deploy(
+        DeployRequest,
+        Box<Result<super::observe::Observed, ApiError>>,
+        DeployReply,
+    ),
     /// `GET /v1/deploys/ID/events`: deploy ID's events after the Nth.
     FollowDeploy {
         /// The deploy.
@@ -42,8 +50,12 @@ pub enum Msg {
         /// Its events.
         reply: DeployReply,
     },
-    /// `POST /v1/rollback`.
-    Rollback(harness_api::RollbackRequest, DeployReply),
+    /// `POST /v1/rollback`, with the file as the request observed it.
+    Rollback(
+        harness_api::RollbackRequest,
+        Box<Result<super::observe::Observed, ApiError>>,
+        DeployReply,
+    ),
     /// `POST /v1/deploys/ID/cancel`: deploy ID begins no further service.
     CancelDeploy(u64, oneshot::Sender<Result<(), ApiError>>),
     /// `POST /v1/choice`.

@@ -34,20 +34,20 @@ impl Supervisor {
                 Msg::Plan(req, reply) => {
                     let _ = reply.send(self.plan(req));
                 }
-                Msg::Deploy(req, reply) => {
-                    let _ = reply.send(self.deploy(req));
+                Msg::Deploy(req, observed, reply) => {
+                    let _ = reply.send(self.deploy(req, *observed));
                 }
                 Msg::FollowDeploy { id, after, reply } => {
                     let _ = reply.send(self.follow_deploy(id, after).map(|rx| (id, rx)));
                 }
-                Msg::Rollback(req, reply) => {
-                    let _ = reply.send(self.rollback(req));
+                Msg::Rollback(req, observed, reply) => {
+                    let _ = reply.send(self.rollback(req, *observed));
                 }
                 Msg::CancelDeploy(id, reply) => {
                     let _ = reply.send(self.cancel_deploy(id));
                 }
-                Msg::DeployPlan(req, reply) => {
-                    let _ = reply.send(self.deploy_plan(req));
+                Msg::DeployPlan(req, observed, reply) => {
+                    let _ = reply.send(self.deploy_plan(req, *observed));
                 }
                 Msg::Choice(c) => {
                     tracing::info!(prompt = %c.prompt, answer = %c.answer, detail = %c.detail, "choice at a prompt");

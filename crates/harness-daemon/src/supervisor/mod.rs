@@ -19,7 +19,7 @@ mod deploys;
 mod execute;
 mod handle;
 mod main_loop;
-mod observe;
+pub(crate) mod observe;
 mod outcomes;
 mod requests;
 mod runs;

@@ -20,7 +20,7 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A `version.command` that could not say a version: which service, why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct VersionCommandFailed {
+pub struct VersionCommandFailed {
     pub service: String,
     pub why: String,
 }
@@ -141,6 +141,23 @@ fn command_output(root: &Path, cmd: &str) -> Result<Vec<u8>, String> {
         Some(c) => Err(format!("exit code {c}")),
         None => Err("killed by a signal".into()),
     }
+}
+
+/// The file parsed and observed, every `version.command` run: what a
+/// deploy acts on. Made off the supervisor's loop (a version command may
+/// take seconds; supervision must not wait for it) and handed to it.
+pub struct Observed {
+    pub(super) config: Config,
+    pub(super) failed: Vec<VersionCommandFailed>,
+}
+
+/// Reads and observes the project's file; blocking, for a blocking task.
+pub fn load_observed(project: &harness_store::Project) -> Result<Observed, harness_api::ApiError> {
+    let mut config = project.load().map_err(|e| {
+        harness_api::ApiError::new(harness_api::ApiErrorKind::Config, e.to_string())
+    })?;
+    let failed = observe(&project.root, &mut config);
+    Ok(Observed { config, failed })
 }
 
 #[cfg(test)]

@@ -68,11 +68,15 @@ impl Supervisor {
 
     /// What a deploy of the file as it is now would do; changes nothing.
     /// Every `version.command` runs again for it.
-    pub(super) fn deploy_plan(&mut self, req: DeployRequest) -> Result<DeployPlan, ApiError> {
+    pub(super) fn deploy_plan(
+        &mut self,
+        req: DeployRequest,
+        observed: Result<super::observe::Observed, ApiError>,
+    ) -> Result<DeployPlan, ApiError> {
         // Mid-deploy, what runs is not settled: a plan would call a
         // service under its gate unchanged.
         self.not_deploying()?;
-        let file = self.config.for_deploy()?;
+        let file = self.config.take_observed(observed?)?;
         let plan = self
             .engine
             .deploy_plan(file, &req.services)
