@@ -15,7 +15,7 @@ impl Store {
             "SELECT service, mark, detail, timeout_ms, mark_code, mark_signal,
                     last_code, last_signal, wanted, restart_streak, restarts_total,
                     restart_times_ns, backoff_until_ns, backoff_attempt, backoff_max,
-                    mark_end_kind, last_end_kind
+                    mark_end_kind, last_end_kind, drift
              FROM outcomes",
         )?;
         let rows = stmt.query_map([], outcome_row)?;
@@ -35,6 +35,7 @@ fn outcome_row(r: &Row) -> rusqlite::Result<(String, Outcome)> {
             wanted: r.get(8)?,
             restarts: restarts(r)?,
             backoff: backoff(r)?,
+            drift: r.get(17)?,
         },
     ))
 }
@@ -97,9 +98,9 @@ pub(crate) fn save(conn: &Connection, service: &str, outcome: &Outcome) -> Resul
            (service, mark, detail, timeout_ms, mark_code, mark_signal,
             last_code, last_signal, wanted, restart_streak, restarts_total,
             restart_times_ns, backoff_until_ns, backoff_attempt, backoff_max,
-            mark_end_kind, last_end_kind)
+            mark_end_kind, last_end_kind, drift)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                 ?16, ?17)",
+                 ?16, ?17, ?18)",
         params![
             service,
             kind,
@@ -117,7 +118,8 @@ pub(crate) fn save(conn: &Connection, service: &str, outcome: &Outcome) -> Resul
             b.map(|b| b.attempt),
             b.map(|b| b.max),
             mk,
-            lk
+            lk,
+            outcome.drift
         ],
     )?;
     Ok(())
@@ -225,6 +227,7 @@ mod tests {
                     attempt: 3,
                     max: 10,
                 }),
+                drift: Some("deploy 4 failed: exit code 7; reverted".into()),
             },
         ]
     }

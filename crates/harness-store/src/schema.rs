@@ -74,7 +74,8 @@ const TO_5: &str = "BEGIN;
                  COMMIT;";
 
 /// Version 6: deploys (`deploys`), and what each did with each service,
-/// with the versions it went from and to (`deploy_services`).
+/// with the versions it went from and to (`deploy_services`); and a
+/// service's drift — how its last deploy failed — in `outcomes.drift`.
 const TO_6: &str = "BEGIN;
                  CREATE TABLE deploys (
                    id INTEGER PRIMARY KEY, started_ms INTEGER NOT NULL, ended_ms INTEGER,
@@ -84,6 +85,7 @@ const TO_6: &str = "BEGIN;
                    reasons TEXT NOT NULL, from_version TEXT, to_version TEXT,
                    outcome TEXT, detail TEXT NOT NULL,
                    PRIMARY KEY (deploy, service));
+                 ALTER TABLE outcomes ADD COLUMN drift TEXT;
                  UPDATE meta SET value = 6 WHERE key = 'schema_version';
                  COMMIT;";
 

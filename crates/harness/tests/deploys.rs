@@ -229,6 +229,16 @@ fn a_new_version_that_exits_inside_the_gate_is_reverted_and_the_deploy_exits_3()
         "{}",
         plan.stdout
     );
+    // A new daemon still knows (state.db keeps the drift).
+    let daemon = s.daemon_pid().expect("daemon");
+    kill(daemon, libc::SIGKILL);
+    assert!(wait_for(5, || !alive(daemon)));
+    let again = s.harness(&["deploy", "--dry-run"]);
+    assert!(
+        again.stdout.contains("✗ api  drifted: deploy "),
+        "{}",
+        again.stdout
+    );
 }
 
 #[test]

@@ -155,6 +155,9 @@ pub struct Outcome {
     pub restarts: Tracker,
     /// The restart it is backing off towards, if any.
     pub backoff: Option<Backoff>,
+    /// How its last deploy failed, until one commits (the plan's
+    /// `drifted`).
+    pub drift: Option<String>,
 }
 
 /// Why a changed config cannot be taken now.
@@ -306,6 +309,7 @@ impl Engine {
             wanted: s.wanted,
             restarts: s.tracker.clone(),
             backoff: s.backoff(),
+            drift: s.drift.clone(),
         }
     }
 
@@ -317,6 +321,7 @@ impl Engine {
             && s.wanted == o.wanted
             && s.tracker == o.restarts
             && s.backoff() == o.backoff
+            && s.drift == o.drift
     }
 
     /// Restores what an earlier daemon knew of service `i`; call before
@@ -333,6 +338,7 @@ impl Engine {
         s.verdict = o.verdict;
         s.last_end = o.last_end;
         s.wanted = o.wanted;
+        s.drift = o.drift;
         s.tracker = Tracker::from_parts(
             o.restarts.streak,
             o.restarts.total,
