@@ -260,6 +260,33 @@ pub enum DeployAction {
 }
 
 impl DeployAction {
+    /// Every action.
+    pub const ALL: [DeployAction; 6] = [
+        DeployAction::Add,
+        DeployAction::Change,
+        DeployAction::Drifted,
+        DeployAction::InPlace,
+        DeployAction::Remove,
+        DeployAction::Unchanged,
+    ];
+
+    /// Its one spelling, on the wire and in `state.db`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeployAction::Add => "add",
+            DeployAction::Change => "change",
+            DeployAction::Drifted => "drifted",
+            DeployAction::InPlace => "in-place",
+            DeployAction::Remove => "remove",
+            DeployAction::Unchanged => "unchanged",
+        }
+    }
+
+    /// The action `word` spells.
+    pub fn parse(word: &str) -> Option<DeployAction> {
+        Self::ALL.into_iter().find(|a| a.as_str() == word)
+    }
+
     /// Whether its run is replaced by a run of another version.
     pub fn replaces_run(self) -> bool {
         matches!(self, DeployAction::Change | DeployAction::Drifted)

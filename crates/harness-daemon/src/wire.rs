@@ -197,14 +197,7 @@ pub fn deploy_plan(p: core::DeployPlan, no_prune: bool) -> api::DeployPlan {
             .into_iter()
             .map(|e| api::DeployEntry {
                 service: e.service,
-                action: match e.action {
-                    core::DeployAction::Add => api::DeployAction::Add,
-                    core::DeployAction::Change => api::DeployAction::Change,
-                    core::DeployAction::Drifted => api::DeployAction::Drifted,
-                    core::DeployAction::InPlace => api::DeployAction::InPlace,
-                    core::DeployAction::Remove => api::DeployAction::Remove,
-                    core::DeployAction::Unchanged => api::DeployAction::Unchanged,
-                },
+                action: deploy_action(e.action),
                 reasons: e.reasons,
                 from: e.from,
                 to: e.to,
@@ -269,4 +262,16 @@ pub fn deploy_done(id: u64, s: core::DeploySummary) -> api::DeployEvent {
         blocked: s.blocked,
         cancelled: s.cancelled,
     })
+}
+
+/// A deploy's action on one service.
+pub fn deploy_action(a: core::DeployAction) -> api::DeployAction {
+    match a {
+        core::DeployAction::Add => api::DeployAction::Add,
+        core::DeployAction::Change => api::DeployAction::Change,
+        core::DeployAction::Drifted => api::DeployAction::Drifted,
+        core::DeployAction::InPlace => api::DeployAction::InPlace,
+        core::DeployAction::Remove => api::DeployAction::Remove,
+        core::DeployAction::Unchanged => api::DeployAction::Unchanged,
+    }
 }

@@ -16,7 +16,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream};
 use harness_api::{
-    ApiError, ApiErrorKind, DEPLOY_HEADER, DeployAction, DeployEvent, DeployRecord, DeployRequest,
+    ApiError, ApiErrorKind, DEPLOY_HEADER, DeployEvent, DeployRecord, DeployRequest,
     DeployedService,
 };
 use harness_store::{DeployRow, DeployServiceRow, Store};
@@ -176,14 +176,11 @@ fn record((d, services): (DeployRow, Vec<DeployServiceRow>)) -> DeployRecord {
         services: services
             .into_iter()
             .map(|s| DeployedService {
-                action: match s.action.as_str() {
-                    "add" => DeployAction::Add,
-                    "change" => DeployAction::Change,
-                    "drifted" => DeployAction::Drifted,
-                    "in-place" => DeployAction::InPlace,
-                    "remove" => DeployAction::Remove,
-                    _ => DeployAction::Unchanged,
-                },
+                // (A word this build does not know reads as unchanged.)
+                action: crate::wire::deploy_action(
+                    harness_core::report::DeployAction::parse(&s.action)
+                        .unwrap_or(harness_core::report::DeployAction::Unchanged),
+                ),
                 service: s.service,
                 reasons: s
                     .reasons

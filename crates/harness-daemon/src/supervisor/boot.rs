@@ -156,15 +156,16 @@ impl Supervisor {
                 .and_then(|f| {
                     harness_store::versions::load(&versions, &s.service, f).map(|spec| (f, spec))
                 });
-            let detail = match (s.action.as_str(), running, back) {
-                ("remove", Some(_), _) if gone => {
+            use harness_core::report::DeployAction as A;
+            let detail = match (A::parse(&s.action), running, back) {
+                (Some(A::Remove), Some(_), _) if gone => {
                     recovery.removals.push(s.service.clone());
                     format!(
                         "interrupted; removed by the next daemon (deploy {})",
                         recovery.id
                     )
                 }
-                ("change", _, Some((f, spec))) => {
+                (Some(A::Change | A::Drifted), _, Some((f, spec))) => {
                     recovery.reverts.push((s.service.clone(), f.clone(), spec));
                     format!(
                         "interrupted; the next daemon goes back to {f} (deploy {})",

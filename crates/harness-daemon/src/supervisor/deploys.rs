@@ -414,15 +414,7 @@ fn rows(plan: &DeployPlan, no_prune: bool) -> Vec<DeployServiceRow> {
         .iter()
         .map(|e| DeployServiceRow {
             service: e.service.clone(),
-            action: match e.action {
-                DeployAction::Add => "add",
-                DeployAction::Change => "change",
-                DeployAction::Drifted => "drifted",
-                DeployAction::InPlace => "in-place",
-                DeployAction::Remove => "remove",
-                DeployAction::Unchanged => "unchanged",
-            }
-            .into(),
+            action: e.action.as_str().into(),
             reasons: e.reasons.join(", "),
             from_version: e.from.clone(),
             to_version: e.to.clone(),
