@@ -170,7 +170,7 @@ impl Engine {
                     restart: Some(kill),
                     ..
                 } => {
-                    self.killed_in_gate(k, u, kill.why.describe(), out);
+                    self.killed_in_gate(k, u, kill.why.describe());
                     true
                 }
                 _ => {
@@ -197,7 +197,7 @@ impl Engine {
                     restart: Some(kill),
                     ..
                 } => {
-                    self.killed_in_gate(k, u, kill.why.describe(), out);
+                    self.killed_in_gate(k, u, kill.why.describe());
                     true
                 }
                 _ => {
@@ -361,11 +361,10 @@ impl Engine {
 
     /// Unit `u`'s new version was killed by a probe (liveness, startup,
     /// watchdog) inside its gate: a failure at once, not a restart. The
-    /// kill is under way; its end is recorded as a stop.
-    fn killed_in_gate(&mut self, k: usize, u: usize, why: String, out: &mut Vec<Action>) {
-        let (i, id) = (self.deploy_of(k).units[u].service, self.ops[k].id);
-        // (The kill's own row says why; the end follows as a stop.)
-        let _ = (id, out);
+    /// kill is under way, and its own history row says why; not wanted
+    /// any more, its end is recorded as a stop, not a restart.
+    fn killed_in_gate(&mut self, k: usize, u: usize, why: String) {
+        let i = self.deploy_of(k).units[u].service;
         self.svcs[i].wanted = false;
         let unit = self.unit_mut(k, u);
         unit.failure = Some(why);
