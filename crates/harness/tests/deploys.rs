@@ -49,6 +49,24 @@ fn cmdline(pid: u32) -> String {
         .unwrap_or_default()
 }
 
+/// `harness ARGS` in the background, its output piped to be read.
+fn in_background(s: &Stack, args: &[&str]) -> Background {
+    Background::start(
+        s.command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    )
+}
+
+/// Reads a command's lines up to `line` (the test fails past 10 s each).
+fn read_until(b: &mut Background, line: &str) {
+    while b
+        .next_line(Duration::from_secs(10))
+        .expect("its lines, up to the one awaited")
+        != line
+    {}
+}
+
 fn index_of(out: &str, line: &str) -> usize {
     out.find(line)
         .unwrap_or_else(|| panic!("no `{line}` in:\n{out}"))
@@ -452,11 +470,7 @@ fn a_daemon_killed_while_a_deploy_removes_a_service_leaves_the_next_one_to_finis
         "services:\n  a:\n    command: sleep 1000\n",
     )
     .unwrap();
-    let mut deploy = Background::start(
-        s.command(&["deploy"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped()),
-    );
+    let mut deploy = in_background(&s, &["deploy"]);
     assert_eq!(
         deploy.next_line(Duration::from_secs(10)).as_deref(),
         Some("Deploy plan for services.yaml:")
@@ -529,20 +543,9 @@ fn ctrl_c_begins_no_further_service_finishes_the_one_under_way_and_exits_130() {
             .replace("sleep 1001", "sleep 2001"),
     )
     .unwrap();
-    let mut deploy = Background::start(
-        s.command(&["deploy"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped()),
-    );
+    let mut deploy = in_background(&s, &["deploy"]);
     // Inside a's health gate, b waits for a: Ctrl-C.
-    loop {
-        let line = deploy
-            .next_line(Duration::from_secs(10))
-            .expect("the deploy's lines");
-        if line == "  a: starting the new version" {
-            break;
-        }
-    }
+    read_until(&mut deploy, "  a: starting the new version");
     // Mid-deploy, neither a plan nor a stop is made behind its back.
     for args in [&["deploy", "--dry-run"][..], &["stop", "--all"][..]] {
         let busy = s.harness(args);
@@ -584,19 +587,8 @@ fn a_daemon_killed_inside_a_changes_gate_leaves_the_next_one_to_go_back_to_the_v
         yaml.replace("sleep 1000", "sleep 2000"),
     )
     .unwrap();
-    let mut deploy = Background::start(
-        s.command(&["deploy"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped()),
-    );
-    loop {
-        let line = deploy
-            .next_line(Duration::from_secs(10))
-            .expect("the deploy's lines");
-        if line == "  api: starting the new version" {
-            break;
-        }
-    }
+    let mut deploy = in_background(&s, &["deploy"]);
+    read_until(&mut deploy, "  api: starting the new version");
     let v2 = s.pid("api").unwrap();
     assert!(wait_for(5, || cmdline(v2).contains("sleep 2000")));
     // Inside the 60 s gate: the daemon dies.
@@ -681,11 +673,7 @@ fn a_slow_version_command_never_holds_up_the_supervisor() {
         "services:\n  a:\n    command: sleep 1000\n    version: { command: sleep 2; echo v1 }\n";
     let s = Stack::new(yaml);
     assert_eq!(s.harness(&["start", "--all"]).code, 0);
-    let mut plan = Background::start(
-        s.command(&["deploy", "--dry-run"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped()),
-    );
+    let mut plan = in_background(&s, &["deploy", "--dry-run"]);
     std::thread::sleep(Duration::from_millis(500));
     // While the plan's version command runs, the daemon answers at once.
     let t = std::time::Instant::now();

@@ -87,60 +87,54 @@ impl Engine {
                 if removing {
                     return false;
                 }
-                let waited_out = now >= unit.wait_until;
-                match self.deps_are(k, i) {
-                    DepsAre::Pending { outside_only } if !(outside_only && waited_out) => false,
-                    DepsAre::Pending { .. } | DepsAre::Broken(_) => {
-                        let why = match self.deps_are(k, i) {
-                            DepsAre::Broken(why) => why,
-                            _ => format!(
-                                "dependencies not ready within {}",
-                                short(self.healthy_deadline(i))
-                            ),
-                        };
-                        // What it runs stays as it is; only a service with
-                        // nothing running is blocked in status.
-                        let detail = if phase == Phase::Stopped {
-                            self.svcs[i].verdict = Verdict::Blocked(why.clone());
-                            format!("{why} (not started)")
-                        } else {
-                            // Its last deploy did not apply: the plan says
-                            // drifted, status says why.
-                            self.svcs[i].drift =
-                                Some(format!("deploy {} left it as it was: {why}", id.0));
-                            format!("{why} (still running what it ran)")
-                        };
-                        self.event(id, i, DeployPhase::Blocked, detail, out);
-                        self.unit_mut(k, u).step = Step::Settled(End::Blocked);
-                        true
+                let blocked = match self.deps_are(k, i) {
+                    DepsAre::Ready => None,
+                    DepsAre::Pending { outside_only } if outside_only && now >= unit.wait_until => {
+                        Some(format!(
+                            "dependencies not ready within {}",
+                            short(self.healthy_deadline(i))
+                        ))
                     }
-                    DepsAre::Ready => {
-                        self.event(id, i, DeployPhase::Scheduled, String::new(), out);
-                        if phase == Phase::Stopped {
-                            self.deploy_spawn(k, u, now, out);
-                        } else {
-                            let why = format!(
-                                "stop requested (deploy {}: replacing it with its new version)",
-                                id.0
-                            );
-                            self.event(id, i, DeployPhase::Stopping, String::new(), out);
-                            // Not wanted until its new version is spawned:
-                            // a restart in flight must not bring it back.
-                            self.svcs[i].wanted = false;
-                            self.send_stop(i, why, Some(cause(id)), None, out);
-                            self.unit_mut(k, u).step = Step::StoppingOld;
-                        }
-                        true
-                    }
+                    DepsAre::Pending { .. } => return false,
+                    DepsAre::Broken(why) => Some(why),
+                };
+                if let Some(why) = blocked {
+                    // What it runs stays as it is; only a service with
+                    // nothing running is blocked in status.
+                    let detail = if phase == Phase::Stopped {
+                        self.svcs[i].verdict = Verdict::Blocked(why.clone());
+                        format!("{why} (not started)")
+                    } else {
+                        // Its last deploy did not apply: the plan says
+                        // drifted, status says why.
+                        self.svcs[i].drift =
+                            Some(format!("deploy {} left it as it was: {why}", id.0));
+                        format!("{why} (still running what it ran)")
+                    };
+                    self.event(id, i, DeployPhase::Blocked, detail, out);
+                    self.unit_mut(k, u).step = Step::Settled(End::Blocked);
+                    return true;
                 }
+                self.event(id, i, DeployPhase::Scheduled, String::new(), out);
+                if phase == Phase::Stopped {
+                    self.deploy_spawn(k, u, now, out);
+                } else {
+                    let why = format!(
+                        "stop requested (deploy {}: replacing it with its new version)",
+                        id.0
+                    );
+                    self.event(id, i, DeployPhase::Stopping, String::new(), out);
+                    // Not wanted until its new version is spawned: a restart
+                    // in flight must not bring it back.
+                    self.svcs[i].wanted = false;
+                    self.send_stop(i, why, Some(cause(id)), None, out);
+                    self.unit_mut(k, u).step = Step::StoppingOld;
+                }
+                true
             }
             Step::StoppingOld => {
-                match phase {
-                    Phase::Stopped => {}
-                    Phase::Backoff { .. } => {
-                        self.apply(i, Move::CancelBackoff);
-                    }
-                    _ => return false,
+                if !self.down_now(i) {
+                    return false;
                 }
                 if unit.action == DeployAction::Remove {
                     self.svcs[i].verdict = Verdict::None;
@@ -208,12 +202,8 @@ impl Engine {
                 }
             },
             Step::Discarding => {
-                match phase {
-                    Phase::Stopped => {}
-                    Phase::Backoff { .. } => {
-                        self.apply(i, Move::CancelBackoff);
-                    }
-                    _ => return false,
+                if !self.down_now(i) {
+                    return false;
                 }
                 let auto_revert = self.config.services[i].update.auto_revert;
                 match unit.stable {
@@ -252,6 +242,16 @@ impl Engine {
                     true
                 }
             },
+        }
+    }
+
+    /// Whether service `i` has no process now: stopped, or only a restart
+    /// due, which is dropped (a deploy decides what runs next).
+    fn down_now(&mut self, i: usize) -> bool {
+        match self.svcs[i].phase {
+            Phase::Stopped => true,
+            Phase::Backoff { .. } => self.apply(i, Move::CancelBackoff),
+            _ => false,
         }
     }
 

@@ -89,13 +89,7 @@ impl Supervisor {
         req: DeployRequest,
         observed: Result<super::observe::Observed, ApiError>,
     ) -> Result<(u64, mpsc::Receiver<Numbered>), ApiError> {
-        self.not_deploying()?;
-        if self.engine.busy() {
-            return Err(ApiError::new(
-                ApiErrorKind::Busy,
-                "a start or stop is in progress; deploy when it is done",
-            ));
-        }
+        self.may_begin("deploy")?;
         let file = self.config.take_observed(observed?)?.clone();
         let plan = self
             .engine
@@ -117,13 +111,7 @@ impl Supervisor {
         req: harness_api::RollbackRequest,
         observed: Result<super::observe::Observed, ApiError>,
     ) -> Result<(u64, mpsc::Receiver<Numbered>), ApiError> {
-        self.not_deploying()?;
-        if self.engine.busy() {
-            return Err(ApiError::new(
-                ApiErrorKind::Busy,
-                "a start or stop is in progress; roll back when it is done",
-            ));
-        }
+        self.may_begin("roll back")?;
         let usage = |m: String| ApiError::new(ApiErrorKind::Usage, m);
         let i = self
             .engine
@@ -308,6 +296,19 @@ impl Supervisor {
         }
         tracing::info!(deploy = id, "deploy cancelled: no further service begins");
         self.feed(Input::Cancel { op: OpId(id) });
+        Ok(())
+    }
+
+    /// A deploy begins alone: not beside another, nor beside a start or
+    /// stop (`what` names the request in the refusal).
+    fn may_begin(&self, what: &str) -> Result<(), ApiError> {
+        self.not_deploying()?;
+        if self.engine.busy() {
+            return Err(ApiError::new(
+                ApiErrorKind::Busy,
+                format!("a start or stop is in progress; {what} when it is done"),
+            ));
+        }
         Ok(())
     }
 
