@@ -3,7 +3,8 @@
 # Usage: bench/run.sh [SECTION…]  (builds release binaries first)
 # Sections: flat (100 services: start, stop, status, memory, idle CPU),
 # chain (TCP hand-off), crash (crash → restart), notify (READY=1 hand-off),
-# probed (probe CPU), deploy (100 services: unchanged deploy, one changed).
+# probed (probe CPU), deploy (100 services: unchanged deploy, one changed),
+# handoff (a socket service replaced start-first under load).
 # Without a name, all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -218,4 +219,63 @@ print(f"1 changed among 100 (stop-first, min_healthy 0): CLI end to end {(t1-t0)
 PY
 done
 "$H" -f "$D" stop --all >/dev/null
+fi
+
+if section handoff; then
+echo "== socket hand-off: start-first deploys of a service on a fixed port, under load"
+mkdir -p "$work/handoff"
+S="$work/handoff/services.yaml"
+port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+genh() { # $1: the version the service answers
+  printf 'services:\n  web:\n    command: ["%s", "activated", "%s", "--after", "200"]\n    socket: { tcp: "127.0.0.1:%s" }\n    ready: notify\n    update: { order: start-first, min_healthy: 3s }\n' "$HK" "$1" "$port"
+}
+genh v0 > "$S"
+"$H" -f "$S" start --all >/dev/null
+for n in 1 2 3; do
+  genh "v$n" > "$S"
+  python3 - "$H" "$S" "$port" "v$n" <<'PY'
+import socket, subprocess, sys, threading, time
+harness, conf, port, version = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+done = threading.Event()
+counts = {"ok": 0, "failed": 0, "new": 0}
+errors = []
+lock = threading.Lock()
+def client():
+    while not done.is_set():
+        try:
+            c = socket.create_connection(("127.0.0.1", port), timeout=5)
+            c.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            data = b""
+            while True:
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            c.close()
+            ok = data.startswith(b"HTTP/1.1 200")
+            with lock:
+                counts["ok" if ok else "failed"] += 1
+                counts["new"] += data.rstrip().endswith(version.encode())
+                if not ok:
+                    errors.append(repr(data[:60]))
+        except OSError as e:
+            with lock:
+                counts["failed"] += 1
+                errors.append(str(e))
+threads = [threading.Thread(target=client) for _ in range(4)]
+for t in threads:
+    t.start()
+t0 = time.monotonic()
+rc = subprocess.run([harness, "-f", conf, "deploy"], stdout=subprocess.DEVNULL).returncode
+took = time.monotonic() - t0
+done.set()
+for t in threads:
+    t.join()
+total = counts["ok"] + counts["failed"]
+print(f"deploy to {version} (exit {rc}, {took:.2f} s): {total} connections during the deploy, "
+      f"{counts['failed']} failed, {counts['new']} answered by the new version"
+      + (f"; first errors: {errors[:3]}" if errors else ""))
+PY
+done
+"$H" -f "$S" stop --all >/dev/null
 fi

@@ -19,6 +19,7 @@
 //! a pid only when its process start time matches the recorded one.
 
 pub mod api;
+pub mod listeners;
 pub mod lock;
 pub mod log_follow;
 pub mod metrics;

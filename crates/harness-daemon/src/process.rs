@@ -5,7 +5,7 @@ use harness_core::config::{Command, StopSignal};
 use harness_core::engine::{ProcessEnd, RunId, RunSpec};
 use harness_store::Project;
 use std::ffi::OsString;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::unix::AsyncFd;
@@ -75,11 +75,38 @@ struct Shim {
 
 impl Shim {
     fn start() -> Result<Shim, String> {
-        let child = tokio::process::Command::new(shim_path())
-            .stdin(std::process::Stdio::piped())
+        Shim::start_with(None)
+    }
+
+    /// A shim with `listen` (a service's socket) as its fd 3, which it and
+    /// the service inherit.
+    fn start_with(listen: Option<&OwnedFd>) -> Result<Shim, String> {
+        let mut cmd = tokio::process::Command::new(shim_path());
+        cmd.stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
-            .kill_on_drop(false)
+            .kill_on_drop(false);
+        if let Some(fd) = listen {
+            let raw = fd.as_raw_fd();
+            // SAFETY: between fork and exec only dup2 and fcntl run, both
+            // async-signal-safe; `fd` outlives the spawn.
+            unsafe {
+                cmd.pre_exec(move || {
+                    // dup2 clears close-on-exec on fd 3; when the socket is
+                    // fd 3 already, clear it by hand.
+                    let ok = if raw == 3 {
+                        libc::fcntl(3, libc::F_SETFD, 0)
+                    } else {
+                        libc::dup2(raw, 3)
+                    };
+                    if ok < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                })
+            };
+        }
+        let child = cmd
             .spawn()
             .map_err(|e| format!("cannot run harness-shim: {e}"))?;
         let pid = child.id().ok_or("harness-shim exited at once")?;
@@ -162,14 +189,24 @@ impl ShimPool {
 
 /// Spawns run `run` of `spec` under a shim (the spare one when there is
 /// one) and waits for it to say whether the service's exec succeeded.
+/// A service with a socket gets a shim of its own, started with the
+/// socket as its fd 3 (`listen`); the spare has none.
 pub async fn spawn(
     pool: &ShimPool,
     project: &Project,
     spec: &RunSpec,
     run: RunId,
+    listen: Option<OwnedFd>,
 ) -> Result<Spawned, String> {
     let job = job(project, spec, run)?.encode();
-    let _ = std::fs::remove_file(project.exit_file(spec.unit.key()));
+    if let Some(fd) = listen {
+        let shim = Shim::start_with(Some(&fd))?;
+        drop(fd); // the shim has its copy
+        return shim
+            .launch(&job)
+            .await
+            .map_err(|e| e.unwrap_or_else(|| "harness-shim exited before it read its job".into()));
+    }
     let mut spawned = Err(None);
     if let Some(spare) = pool.take() {
         spawned = spare.launch(&job).await;
@@ -188,10 +225,17 @@ fn job(project: &Project, spec: &RunSpec, run: RunId) -> Result<harness_shim::Ar
         Some(dir) => project.root.join(dir),
         None => project.root.clone(),
     };
-    let argv = match &spec.command {
+    let mut argv: Vec<OsString> = match &spec.command {
         Command::Shell(s) => vec!["sh".into(), "-c".into(), s.into()],
         Command::Argv(a) => a.iter().map(Into::into).collect(),
     };
+    if spec.socket.is_some() {
+        // Socket activation: fd 3 is the socket; `LISTEN_PID` is set by the
+        // shim itself, in the service's process, before its exec.
+        let mut with_pid = vec![shim_path().into(), harness_shim::WITH_LISTEN_PID.into()];
+        with_pid.append(&mut argv);
+        argv = with_pid;
+    }
     let mut env: Vec<(OsString, OsString)> = Vec::new();
     if let Some(file) = &spec.env_file {
         let iter = dotenvy::from_path_iter(project.root.join(file))
@@ -202,10 +246,14 @@ fn job(project: &Project, spec: &RunSpec, run: RunId) -> Result<harness_shim::Ar
         }
     }
     env.extend(spec.env.iter().map(|(k, v)| (k.into(), v.into())));
+    if spec.socket.is_some() {
+        env.push(("LISTEN_FDS".into(), "1".into()));
+        env.push(("LISTEN_FDNAMES".into(), spec.unit.key().into()));
+    }
     if spec.ready == Some(harness_core::config::Ready::Notify) {
         env.push((
             "NOTIFY_SOCKET".into(),
-            project.notify_socket(spec.unit.key()).into(),
+            project.notify_socket(spec.unit.key(), run.0).into(),
         ));
         if let Some(w) = spec.watchdog {
             env.push(("WATCHDOG_USEC".into(), w.as_micros().to_string().into()));
@@ -214,7 +262,7 @@ fn job(project: &Project, spec: &RunSpec, run: RunId) -> Result<harness_shim::Ar
     Ok(harness_shim::Args {
         run: run.0,
         log: project.log(spec.unit.key()),
-        exit_file: project.exit_file(spec.unit.key()),
+        exit_file: project.exit_file(spec.unit.key(), run.0),
         stop_signal: signal_number(spec.stop_signal),
         stop_timeout_ms: spec.stop_timeout.as_millis() as u64,
         cwd: Some(cwd),

@@ -19,6 +19,12 @@
 //!    group, drains the pipes, writes the exit status to the exit file and
 //!    exits. The daemon learns of the end from the shim's pidfd.
 //!
+//! A service with `socket:` gets its listening socket as fd 3, which the
+//! daemon puts there when it starts the shim; the shim keeps its copy open
+//! for the run's life (so a daemon that died can take it back) and runs
+//! the service through [`WITH_LISTEN_PID`], which sets `LISTEN_PID` to the
+//! service's own pid — known only after the fork — before the exec.
+//!
 //! No async runtime and almost no allocation: a hundred shims must fit in a
 //! few megabytes.
 
@@ -30,6 +36,10 @@ mod sys;
 pub use args::Args;
 pub use log::LogWriter;
 pub use run::main;
+
+/// The shim's first argument when it is to set `LISTEN_PID` to its own
+/// pid and exec the rest (`harness-shim --with-listen-pid ARGV…`).
+pub const WITH_LISTEN_PID: &str = "--with-listen-pid";
 
 /// Parses an exit file written by a shim: `(run, end)` where `end` is
 /// `Ok(code)` for an exit and `Err(signal)` for a death by signal.

@@ -20,6 +20,10 @@ const DRAIN_GRACE_MS: u64 = 500;
 /// so a spawn costs one process creation instead of two. A spare whose
 /// stdin closes with no job (the daemon exited) exits quietly.
 pub fn main() -> i32 {
+    let mut argv = std::env::args_os().skip(1);
+    if argv.next().is_some_and(|a| a == crate::WITH_LISTEN_PID) {
+        return exec_with_listen_pid(argv.collect());
+    }
     sys::setsid();
     sys::ignore_hangups();
     let _ = sys::become_subreaper();
@@ -57,6 +61,23 @@ pub fn main() -> i32 {
     let end = Watch::new(&args, pid, out, err).run(&mut log);
     write_exit_file(&args, end);
     0
+}
+
+/// Sets `LISTEN_PID` to this process's pid and becomes `argv`: the
+/// service's side of socket activation, as systemd does between its fork
+/// and exec (the shim spawns with posix_spawn, where no code runs in the
+/// child). Only returns when the exec failed: 127, as a shell says.
+fn exec_with_listen_pid(argv: Vec<std::ffi::OsString>) -> i32 {
+    let Some((program, rest)) = argv.split_first() else {
+        eprintln!("harness-shim: {} needs a command", crate::WITH_LISTEN_PID);
+        return 2;
+    };
+    // SAFETY: the process is single-threaded here; nothing else reads or
+    // writes the environment.
+    unsafe { std::env::set_var("LISTEN_PID", std::process::id().to_string()) };
+    let e = Command::new(program).args(rest).exec();
+    eprintln!("[harness] cannot start {program:?}: {e}");
+    127
 }
 
 /// The job: from the command line, or else from stdin (a spare shim);

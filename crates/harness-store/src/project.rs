@@ -45,10 +45,12 @@ impl Project {
     pub fn socket(&self) -> PathBuf {
         self.state_dir().join("harness.sock")
     }
-    /// Where a service with `ready: notify` sends `READY=1`
-    /// (its `$NOTIFY_SOCKET`).
-    pub fn notify_socket(&self, service: &str) -> PathBuf {
-        self.run_dir().join(format!("{service}.notify"))
+    /// Where run `run` of a service with `ready: notify` sends `READY=1`
+    /// (its `$NOTIFY_SOCKET`). One per run: while a start-first deploy
+    /// runs two versions, each one's messages must be told apart (`@` is
+    /// never in a service's name).
+    pub fn notify_socket(&self, service: &str, run: u64) -> PathBuf {
+        self.run_dir().join(format!("{service}@{run}.notify"))
     }
     /// The state database.
     pub fn database(&self) -> PathBuf {
@@ -78,8 +80,13 @@ impl Project {
     pub fn run_dir(&self) -> PathBuf {
         self.state_dir().join("run")
     }
-    /// Exit file of one service.
-    pub fn exit_file(&self, service: &str) -> PathBuf {
+    /// Exit file of run `run` of a service: one per run, as two runs of
+    /// one service may end at once.
+    pub fn exit_file(&self, service: &str, run: u64) -> PathBuf {
+        self.run_dir().join(format!("{service}@{run}.exit"))
+    }
+    /// The exit file a shim of an earlier harness wrote (one per service).
+    pub fn legacy_exit_file(&self, service: &str) -> PathBuf {
         self.run_dir().join(format!("{service}.exit"))
     }
 

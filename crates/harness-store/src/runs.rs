@@ -1,5 +1,6 @@
-//! Live runs: one row per unit (a service today) that has a process, and
-//! the counter that hands out run ids. The `service` column holds the
+//! Live runs: one row per run that has a process (a service has one, or
+//! two while a start-first deploy runs its new version beside the old),
+//! and the counter that hands out run ids. The `service` column holds the
 //! unit's key ([`UnitId::key`]), which for a service is its name, so files
 //! written before units existed read the same.
 
@@ -38,11 +39,11 @@ impl RunRecord {
 }
 
 impl Store {
-    /// Every recorded live run.
+    /// Every recorded live run, oldest first.
     pub fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT service, run, shim_pid, shim_start, pid, pid_start, started_at_ms, definition
-             FROM runs",
+             FROM runs ORDER BY run",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(RunRecord {
@@ -77,8 +78,7 @@ impl Store {
     }
 }
 
-/// Records a run that started or was re-attached, in place of the
-/// service's last one: a service has at most one process.
+/// Records a run that started or was re-attached.
 pub(crate) fn insert(conn: &Connection, r: &RunRecord) -> Result<(), StoreError> {
     conn.execute(
         "INSERT OR REPLACE INTO runs
@@ -99,7 +99,7 @@ pub(crate) fn insert(conn: &Connection, r: &RunRecord) -> Result<(), StoreError>
 }
 
 /// Forgets `unit`'s run `run`; only that run, so the end of an older run
-/// cannot remove the row of a newer one.
+/// cannot remove the row of a newer one (nor of one beside it).
 pub(crate) fn delete(conn: &Connection, unit: &UnitId, run: RunId) -> Result<(), StoreError> {
     conn.execute(
         "DELETE FROM runs WHERE service = ?1 AND run = ?2",

@@ -6,7 +6,7 @@ use crate::error::StoreError;
 use rusqlite::{Connection, OptionalExtension};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 // SQLite keeps the text of every CREATE TABLE (and of each column ALTER
 // TABLE adds) in `sqlite_master`, whitespace and all, so even re-indenting
@@ -89,14 +89,33 @@ const TO_6: &str = "BEGIN;
                  UPDATE meta SET value = 6 WHERE key = 'schema_version';
                  COMMIT;";
 
+/// Version 7: a service may have two live runs — a start-first deploy
+/// runs the new version beside the old until it is healthy — so `runs`
+/// is keyed by the run (ids are never reused), not by the service.
+const TO_7: &str = "BEGIN;
+                 CREATE TABLE runs_by_run (
+                   run INTEGER PRIMARY KEY, service TEXT NOT NULL,
+                   shim_pid INTEGER NOT NULL, shim_start INTEGER NOT NULL,
+                   pid INTEGER NOT NULL, pid_start INTEGER NOT NULL,
+                   started_at_ms INTEGER NOT NULL, definition TEXT);
+                 INSERT INTO runs_by_run
+                   SELECT run, service, shim_pid, shim_start, pid, pid_start,
+                          started_at_ms, definition FROM runs;
+                 DROP TABLE runs;
+                 ALTER TABLE runs_by_run RENAME TO runs;
+                 CREATE INDEX runs_service ON runs (service, run);
+                 UPDATE meta SET value = 7 WHERE key = 'schema_version';
+                 COMMIT;";
+
 /// Each step with the version it brings a file to, oldest first.
-const STEPS: [(i64, &str); 6] = [
+const STEPS: [(i64, &str); 7] = [
     (1, TO_1),
     (2, TO_2),
     (3, TO_3),
     (4, TO_4),
     (5, TO_5),
     (6, TO_6),
+    (7, TO_7),
 ];
 
 /// Brings the database to [`SCHEMA_VERSION`]. A newer one is refused rather

@@ -116,6 +116,7 @@ fn to_json(s: &RunSpec) -> Value {
         },
         "watchdog_ms": s.watchdog.map(|w| w.as_millis() as u64),
         "observed": s.observed,
+        "socket": s.socket.map(|a| a.to_string()),
     })
 }
 
@@ -163,6 +164,7 @@ fn from_json(service: &str, v: &Value) -> Option<RunSpec> {
         ready,
         watchdog: v["watchdog_ms"].as_u64().map(Duration::from_millis),
         observed,
+        socket: v["socket"].as_str().and_then(|a| a.parse().ok()),
     })
 }
 
@@ -182,6 +184,7 @@ mod tests {
             ready: Some(Ready::Log("listening on".into())),
             watchdog: None,
             observed: [("env_file contents".to_string(), "abc123".to_string())].into(),
+            socket: Some("127.0.0.1:8080".parse().unwrap()),
         }
     }
 

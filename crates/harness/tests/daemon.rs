@@ -12,8 +12,7 @@ fn sigkilled_daemon_stops_nothing_and_the_next_one_reattaches() {
     let steady = s.pid("steady").unwrap();
     let doomed = s.pid("doomed").unwrap();
     let daemon = s.daemon_pid().expect("daemon pid in lock file");
-    kill(daemon, libc::SIGKILL);
-    assert!(wait_for(5, || !alive(daemon)));
+    s.kill_daemon();
 
     // While no daemon runs: the service keeps logging, and one service dies.
     let before = s.log("steady").lines().count();
@@ -193,9 +192,7 @@ fn a_run_whose_shim_vanished_unseen_is_reported_as_lost_not_as_a_signal() {
         .unwrap()
         .parse()
         .unwrap();
-    let daemon = s.daemon_pid().unwrap();
-    kill(daemon, libc::SIGKILL);
-    assert!(wait_for(5, || !alive(daemon)));
+    s.kill_daemon();
     kill(shim, libc::SIGKILL);
     assert!(wait_for(5, || !alive(shim)));
     // The next daemon finds the service without its shim: it stops it

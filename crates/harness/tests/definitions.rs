@@ -73,9 +73,7 @@ fn a_service_edited_in_place_is_never_used_without_a_word() {
     assert_eq!(s.pid("db"), pid, "start used it as it is");
 
     // A new daemon knows what the run was spawned with.
-    let daemon = s.daemon_pid().expect("daemon");
-    kill(daemon, libc::SIGKILL);
-    assert!(wait_for(5, || !alive(daemon)));
+    s.kill_daemon();
     assert_eq!(
         s.service("db")["changes"],
         serde_json::json!(["command changed", "env PGPORT changed"])

@@ -67,6 +67,26 @@ fn read_until(b: &mut Background, line: &str) {
     {}
 }
 
+/// `yaml` (one service, api, running `sleep 1000`) started, then a deploy
+/// of it running `sleep 2000`, in the background, up to the point where
+/// the new version runs inside its gate: the stack, the deploy, and the
+/// pids of api's first run and of its new version.
+fn inside_the_gate(yaml: &str) -> (Stack, Background, u32, u32) {
+    let s = Stack::new(yaml);
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    let v1 = s.pid("api").unwrap();
+    std::fs::write(
+        s.path().join("services.yaml"),
+        yaml.replace("sleep 1000", "sleep 2000"),
+    )
+    .unwrap();
+    let mut deploy = in_background(&s, &["deploy"]);
+    read_until(&mut deploy, "  api: starting the new version");
+    let v2 = s.pid("api").unwrap();
+    assert!(wait_for(5, || cmdline(v2).contains("sleep 2000")));
+    (s, deploy, v1, v2)
+}
+
 fn index_of(out: &str, line: &str) -> usize {
     out.find(line)
         .unwrap_or_else(|| panic!("no `{line}` in:\n{out}"))
@@ -248,9 +268,7 @@ fn a_new_version_that_exits_inside_the_gate_is_reverted_and_the_deploy_exits_3()
         plan.stdout
     );
     // A new daemon still knows (state.db keeps the drift).
-    let daemon = s.daemon_pid().expect("daemon");
-    kill(daemon, libc::SIGKILL);
-    assert!(wait_for(5, || !alive(daemon)));
+    s.kill_daemon();
     let again = s.harness(&["deploy", "--dry-run"]);
     assert!(
         again.stdout.contains("✗ api  drifted: deploy "),
@@ -419,9 +437,7 @@ fn a_new_daemon_keeps_a_running_service_gone_from_the_file_and_a_deploy_stops_it
     );
     assert_eq!(s.harness(&["start", "--all"]).code, 0);
     let gone = s.pid("gone").unwrap();
-    let daemon = s.daemon_pid().expect("daemon");
-    kill(daemon, libc::SIGKILL);
-    assert!(wait_for(5, || !alive(daemon)));
+    s.kill_daemon();
     std::fs::write(
         s.path().join("services.yaml"),
         "services:\n  a:\n    command: sleep 1000\n",
@@ -482,9 +498,7 @@ fn a_daemon_killed_while_a_deploy_removes_a_service_leaves_the_next_one_to_finis
             .any(|h| h["service"] == "stubborn" && h["to"] == "stopping")),
         "the removal began"
     );
-    let daemon = s.daemon_pid().expect("daemon");
-    kill(daemon, libc::SIGKILL);
-    assert!(wait_for(5, || !alive(daemon)));
+    s.kill_daemon();
     let _ = deploy.wait(Duration::from_secs(10));
     assert!(
         alive(stubborn),
@@ -579,22 +593,11 @@ fn ctrl_c_begins_no_further_service_finishes_the_one_under_way_and_exits_130() {
 
 #[test]
 fn a_daemon_killed_inside_a_changes_gate_leaves_the_next_one_to_go_back_to_the_version_that_ran() {
-    let yaml = "services:\n  api:\n    command: sleep 1000\n    update: { min_healthy: 60s }\n";
-    let s = Stack::new(yaml);
-    assert_eq!(s.harness(&["start", "--all"]).code, 0);
-    std::fs::write(
-        s.path().join("services.yaml"),
-        yaml.replace("sleep 1000", "sleep 2000"),
-    )
-    .unwrap();
-    let mut deploy = in_background(&s, &["deploy"]);
-    read_until(&mut deploy, "  api: starting the new version");
-    let v2 = s.pid("api").unwrap();
-    assert!(wait_for(5, || cmdline(v2).contains("sleep 2000")));
+    let (s, mut deploy, _, v2) = inside_the_gate(
+        "services:\n  api:\n    command: sleep 1000\n    update: { min_healthy: 60s }\n",
+    );
     // Inside the 60 s gate: the daemon dies.
-    let daemon = s.daemon_pid().expect("daemon");
-    kill(daemon, libc::SIGKILL);
-    assert!(wait_for(5, || !alive(daemon)));
+    s.kill_daemon();
     let _ = deploy.wait(Duration::from_secs(10));
     // The next daemon stops the uncommitted version and starts v1 again
     // (its own gate is 60 s too: the processes show it at once).
@@ -620,6 +623,45 @@ fn a_daemon_killed_inside_a_changes_gate_leaves_the_next_one_to_go_back_to_the_v
             .contains("the next daemon goes back to"),
         "{d:?}"
     );
+}
+
+#[test]
+fn a_daemon_killed_inside_a_start_first_gate_leaves_the_old_run_and_the_next_one_stops_the_new() {
+    let (s, mut deploy, v1, v2) = inside_the_gate(
+        "services:\n  api:\n    command: sleep 1000\n    update: { order: start-first, min_healthy: 60s }\n",
+    );
+    assert_ne!(v1, v2);
+    let notes = s.service("api")["notes"].as_str().unwrap_or("").to_string();
+    assert!(
+        notes.contains(&format!(
+            "previous version (PID {v1}) runs until this one is healthy"
+        )),
+        "{notes}"
+    );
+    s.kill_daemon();
+    let _ = deploy.wait(Duration::from_secs(10));
+    // The next daemon keeps v1 — never stopped, the same process — and
+    // stops the uncommitted v2.
+    assert_eq!(s.harness(&["status"]).code, 0);
+    assert!(
+        wait_for(10, || !alive(v2)),
+        "the uncommitted version was stopped"
+    );
+    assert_eq!(s.pid("api"), Some(v1));
+    assert!(alive(v1));
+    let h = s.harness(&["deploy", "history", "--json"]);
+    let d: Vec<serde_json::Value> = serde_json::from_str(&h.stdout).unwrap();
+    assert_eq!(d[0]["status"], "interrupted", "{d:?}");
+    assert!(
+        d[0]["services"][0]["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("kept the version that ran"),
+        "{d:?}"
+    );
+    // A deploy again applies it, beside v1 once more.
+    let plan = s.harness(&["deploy", "--dry-run", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 4, "{}", plan.all());
 }
 
 #[test]

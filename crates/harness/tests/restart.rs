@@ -147,9 +147,7 @@ fn a_restarted_daemon_still_restarts_a_crashed_service() {
     let s = stack("  db:\n    command: sleep 1000\n");
     assert_eq!(s.harness(&["start", "db"]).code, 0);
     let db = s.pid("db").unwrap();
-    let daemon = s.daemon_pid().unwrap();
-    kill(daemon, libc::SIGKILL);
-    assert!(wait_for(5, || !alive(daemon)));
+    s.kill_daemon();
     assert_eq!(s.pid("db"), Some(db), "a new daemon re-attaches");
     kill(db, libc::SIGKILL);
     let again = new_pid(&s, "db", db).expect("restarted by the new daemon");
@@ -163,9 +161,7 @@ fn a_daemon_killed_during_a_backoff_leaves_the_restart_and_the_count_to_the_next
     );
     assert_eq!(s.harness(&["start", "flaky"]).code, 0);
     assert!(wait_for(5, || s.service("flaky")["status"] == "restarting"));
-    let daemon = s.daemon_pid().unwrap();
-    kill(daemon, libc::SIGKILL);
-    assert!(wait_for(5, || !alive(daemon)));
+    s.kill_daemon();
 
     // The next daemon knows a restart is due and how many came before.
     let row = s.service("flaky");

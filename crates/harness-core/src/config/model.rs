@@ -190,6 +190,10 @@ pub struct Service {
     /// `version:`: what makes a new version that harness cannot see in
     /// the definition (a rebuilt binary).
     pub version: Version,
+    /// `socket: { tcp }`: the address harness listens on for it and hands
+    /// over as fd 3 (`LISTEN_FDS`), kept open across its restarts and
+    /// deploys.
+    pub socket: Option<(std::net::SocketAddr, Location)>,
     /// Hashes of what the definition names outside the file, as the loader
     /// saw them: `env_file contents`, `version files`, `version command`.
     /// Empty when the config was parsed without looking (`parse` never
@@ -228,6 +232,7 @@ impl Service {
             success_exit_codes: vec![0],
             update: Update::default(),
             version: Version::default(),
+            socket: None,
             observed: BTreeMap::new(),
         }
     }

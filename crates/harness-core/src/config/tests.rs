@@ -346,3 +346,60 @@ fn env_names_the_environment_cannot_hold_are_rejected_where_written() {
         ]
     );
 }
+
+#[test]
+fn a_socket_is_an_address_of_one_service_and_never_checked_through_itself() {
+    let c = parse(
+        "services:\n  web:\n    command: x\n    socket: { tcp: \"127.0.0.1:8080\" }\n    ready: notify\n    liveness: { http: \"http://127.0.0.1:8080/health\" }\n",
+        "services.yaml",
+    )
+    .unwrap();
+    assert_eq!(
+        c.services[0].socket.map(|(a, _)| a),
+        Some("127.0.0.1:8080".parse().unwrap())
+    );
+    let errs = errors(
+        "services:
+  a:
+    command: x
+    socket: { tcp: \"localhost:80\" }
+  b:
+    command: y
+    socket: { tcp: \"[::1]:9000\" }
+    health_check: { tcp: \"localhost:9000\" }
+  c:
+    command: z
+    socket: { tcp: \"0.0.0.0:9001\" }
+    health_check: { http: \"http://127.0.0.1:9001/ready\" }
+  d:
+    command: w
+    socket: { tcp: \"[::1]:9000\" }
+    socket2: 1
+",
+    );
+    assert_eq!(errs.len(), 5, "{errs:#?}");
+    assert!(
+        errs[0].starts_with(
+            "services.yaml:4:20: `socket.tcp` must be an IP address and port, not `localhost:80`"
+        ),
+        "{}",
+        errs[0]
+    );
+    assert!(
+        errs[1].starts_with("services.yaml:7:20: service `b`: a tcp readiness check on the service's own socket always passes"),
+        "{}",
+        errs[1]
+    );
+    assert!(
+        errs[2].starts_with("services.yaml:11:20: service `c`: an http readiness check through the service's own socket may be answered"),
+        "{}",
+        errs[2]
+    );
+    assert!(
+        errs[3]
+            .starts_with("services.yaml:15:20: `[::1]:9000` is already the socket of service `b`"),
+        "{}",
+        errs[3]
+    );
+    assert!(errs[4].contains("unknown key `socket2`"), "{}", errs[4]);
+}

@@ -42,6 +42,7 @@ pub(crate) fn validate(config: &Config, errs: &mut Errors) {
             }
         }
     }
+    check_sockets(config, errs);
     if !errs.list.is_empty() {
         return;
     }
@@ -60,6 +61,85 @@ pub(crate) fn validate(config: &Config, errs: &mut Errors) {
             .collect();
         path.push(path[0]);
         errs.push(at, format!("dependency cycle: {}", path.join(" → ")));
+    }
+}
+
+/// `socket:` addresses: one service each, and never probed with `tcp`.
+/// harness holds the socket, so the kernel accepts a connection on it
+/// before the service has even started: a tcp check on it always passes.
+fn check_sockets(config: &Config, errs: &mut Errors) {
+    for (i, svc) in config.services.iter().enumerate() {
+        let Some((addr, at)) = svc.socket else {
+            continue;
+        };
+        if let Some(other) = config.services[..i]
+            .iter()
+            .find(|o| o.socket.is_some_and(|(a, _)| a == addr))
+        {
+            errs.push(
+                at,
+                format!("`{addr}` is already the socket of service `{}`", other.name),
+            );
+        }
+        // A tcp check always passes; an http check of readiness may be
+        // answered by the version being replaced, which shares the socket.
+        let checks = [
+            ("readiness", &svc.health_check, true),
+            ("liveness", &svc.liveness, false),
+            ("startup", &svc.startup, true),
+        ];
+        for (what, check, ready) in checks {
+            let Some(check) = check else { continue };
+            let problem = match &check.probe {
+                super::model::Probe::Tcp(target) if same_socket(target, addr) => Some(format!(
+                    "a tcp {what} check on the service's own socket always passes: \
+                     harness holds the socket, so connections are accepted before the service runs"
+                )),
+                super::model::Probe::Http(url) if ready && same_socket(authority(url), addr) => {
+                    Some(format!(
+                        "an http {what} check through the service's own socket may be answered \
+                         by the version it replaces, which shares the socket during a deploy"
+                    ))
+                }
+                _ => None,
+            };
+            if let Some(problem) = problem {
+                errs.push_help(
+                    at,
+                    format!("service `{}`: {problem}", svc.name),
+                    Some(
+                        "use `ready: notify`, `ready: log`, a command, or a check on another port"
+                            .into(),
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// `host:port` of an http URL (port 80 when none is written).
+fn authority(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    host.rsplit_once('@').map_or(host, |(_, h)| h)
+}
+
+/// Whether a tcp check's `host:port` reaches socket `addr` on this machine.
+fn same_socket(target: &str, addr: std::net::SocketAddr) -> bool {
+    // `host:port`, `[v6]:port`, or a host alone (an http URL's port 80).
+    let (host, port) = match target.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((h, p)) => (h, p.strip_prefix(':').unwrap_or("80")),
+            None => return false,
+        },
+        None => target.rsplit_once(':').unwrap_or((target, "80")),
+    };
+    if port.parse::<u16>().ok() != Some(addr.port()) {
+        return false;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip == addr.ip() || ip.is_loopback() || addr.ip().is_unspecified(),
+        Err(_) => host == "localhost",
     }
 }
 

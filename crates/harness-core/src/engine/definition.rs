@@ -43,6 +43,9 @@ impl Definition {
             parts.insert("env_file".into(), hash(&file.to_string_lossy()));
         }
         parts.insert("stop_signal".into(), hash(spec.stop_signal.name()));
+        if let Some(addr) = spec.socket {
+            parts.insert("socket".into(), hash(&addr.to_string()));
+        }
         for (part, h) in &spec.observed {
             parts.insert(part.clone(), h.clone());
         }

@@ -65,6 +65,9 @@ pub(crate) enum Step {
     Starting { deadline: Instant },
     /// Ready; committed if it is still ready at `until`.
     Gate { until: Instant },
+    /// Committed (start-first): the version it ran beside the new one is
+    /// being stopped.
+    Retiring,
     /// Its new version failed and is being stopped.
     Discarding,
     /// Its previous version was started again and must be ready by

@@ -118,6 +118,11 @@ impl Engine {
                 self.event(id, i, DeployPhase::Scheduled, String::new(), out);
                 if phase == Phase::Stopped {
                     self.deploy_spawn(k, u, now, out);
+                } else if self.starts_first(i) {
+                    // The running version runs on, untouched, until the new
+                    // one has passed its gate.
+                    self.set_aside(i);
+                    self.deploy_spawn(k, u, now, out);
                 } else {
                     let why = format!(
                         "stop requested (deploy {}: replacing it with its new version)",
@@ -180,11 +185,19 @@ impl Engine {
                     if now < until {
                         return false;
                     }
+                    // Committed, and recorded so, before the version beside
+                    // it (start-first) is stopped: a daemon that dies
+                    // meanwhile leaves the next one knowing which to keep.
                     let why = format!("deployed {} (deploy {})", versions(&unit), id.0);
                     self.record(i, HistoryState::Running, why, Some(cause(id)), out);
                     self.event(id, i, DeployPhase::Healthy, String::new(), out);
                     self.svcs[i].drift = None;
-                    self.unit_mut(k, u).step = Step::Settled(End::Deployed);
+                    if self.svcs[i].beside.is_some() {
+                        self.stop_beside(i, out);
+                        self.unit_mut(k, u).step = Step::Retiring;
+                    } else {
+                        self.unit_mut(k, u).step = Step::Settled(End::Deployed);
+                    }
                     true
                 }
                 Phase::Stopping {
@@ -201,9 +214,25 @@ impl Engine {
                     true
                 }
             },
+            Step::Retiring if self.svcs[i].beside.is_some() => false,
+            Step::Retiring => {
+                self.unit_mut(k, u).step = Step::Settled(End::Deployed);
+                true
+            }
             Step::Discarding => {
                 if !self.down_now(i) {
                     return false;
+                }
+                if self.restore_beside(i, now, out) {
+                    // start-first: the version it ran was never touched.
+                    let why = format!(
+                        "deploy {} failed; the previous version ({}) kept running",
+                        id.0,
+                        unit.from.as_deref().unwrap_or("?")
+                    );
+                    self.record(i, HistoryState::Running, why, Some(cause(id)), out);
+                    self.settle_failed(k, u, Kept::Previous, None, out);
+                    return true;
                 }
                 let auto_revert = self.config.services[i].update.auto_revert;
                 match unit.stable {
@@ -323,8 +352,12 @@ impl Engine {
             .target
             .clone()
             .unwrap_or_else(|| RunSpec::of(&self.config.services[i]));
+        let beside = match &self.svcs[i].beside {
+            Some(b) => format!("; beside the running version, PID {}", b.pid),
+            None => String::new(),
+        };
         let why = format!(
-            "start requested (deploy {}: {})",
+            "start requested (deploy {}: {}{beside})",
             id.0,
             versions(&self.deploy_of(k).units[u])
         );

@@ -199,6 +199,15 @@ pub enum Input {
         /// The run, as found.
         found: Found,
     },
+    /// A second live run of a service the last daemon recorded — a
+    /// start-first deploy's other version — that is not to be kept: it is
+    /// stopped. Fed after the service's own run's `Attached`.
+    AttachedBeside {
+        /// Service index (fed at boot, before any reload).
+        service: ServiceId,
+        /// The run, as found.
+        found: Found,
+    },
     /// A run ended.
     Exited {
         /// Service index when the run began (the engine goes by `run`).

@@ -7,6 +7,7 @@
 //! blocked or used as it was; the operation is done when all have settled.
 
 mod auto_restart;
+mod beside;
 mod check_now;
 mod definition;
 mod deploy;

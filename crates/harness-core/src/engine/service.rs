@@ -135,6 +135,8 @@ pub(crate) struct ServiceState {
     /// The last deploy of it failed ("deploy 3 failed: exit code 7"):
     /// until one commits, the plan says `drifted` and status says so.
     pub drift: Option<String>,
+    /// The run a start-first deploy keeps beside its new one.
+    pub beside: Option<super::beside::Beside>,
 }
 
 /// What the engine knows of a service apart from its process: how its last
@@ -239,6 +241,7 @@ impl Engine {
                 running: None,
                 spec: None,
                 drift: None,
+                beside: None,
             })
             .collect();
         Engine {
@@ -350,6 +353,13 @@ impl Engine {
         }
     }
 
+    /// Whether service `i` has no process (none set aside either) and no
+    /// restart due: what it holds open (its socket) may be let go.
+    pub fn is_down(&self, i: usize) -> bool {
+        let s = &self.svcs[i];
+        matches!(s.phase, Phase::Stopped) && s.beside.is_none()
+    }
+
     /// Whether any operation is in progress.
     pub fn busy(&self) -> bool {
         !self.ops.is_empty()
@@ -358,7 +368,11 @@ impl Engine {
     /// Whether nothing happens: no operation, no process, no restart due.
     /// Only then may the daemon make way for one serving another file.
     pub fn idle(&self) -> bool {
-        !self.busy() && self.svcs.iter().all(|s| matches!(s.phase, Phase::Stopped))
+        !self.busy()
+            && self
+                .svcs
+                .iter()
+                .all(|s| matches!(s.phase, Phase::Stopped) && s.beside.is_none())
     }
 
     /// Takes the config file as it is now, keeping the state of services

@@ -33,6 +33,8 @@ pub struct RunSpec {
     pub watchdog: Option<Duration>,
     /// Hashes of what it names outside the file (`Service::observed`).
     pub observed: BTreeMap<String, String>,
+    /// The listening socket harness hands it as fd 3 (`socket.tcp`).
+    pub socket: Option<std::net::SocketAddr>,
 }
 
 impl RunSpec {
@@ -49,6 +51,7 @@ impl RunSpec {
             ready: svc.ready.clone(),
             watchdog: svc.watchdog,
             observed: svc.observed.clone(),
+            socket: svc.socket.map(|(addr, _)| addr),
         }
     }
 }

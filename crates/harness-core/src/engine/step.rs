@@ -48,6 +48,9 @@ impl Engine {
                     .retain(|o| o.id != op || !matches!(o.kind, OpKind::Start(_)));
             }
             Input::Attached { service, found } => self.attached(service.0, found, now, &mut out),
+            Input::AttachedBeside { service, found } => {
+                self.attached_beside(service.0, found, &mut out)
+            }
             Input::Tick => {}
             fact => self.run_fact(fact, now, &mut out),
         }
@@ -69,6 +72,11 @@ impl Engine {
             _ => return,
         };
         let Some(i) = self.svcs.iter().position(|s| s.phase.run() == Some(run)) else {
+            // A run set aside by a start-first deploy: its end is all that
+            // counts (its probes and messages are no longer the service's).
+            if let Input::Exited { .. } = fact {
+                self.beside_ended(run);
+            }
             return;
         };
         match fact {

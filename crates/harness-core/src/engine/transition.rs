@@ -85,6 +85,22 @@ pub enum Move {
         /// The run.
         run: RunId,
     },
+    /// A start-first deploy sets run `run` aside (it runs on, beside the
+    /// service's new run, outside the machine: see `beside.rs`).
+    SetAside {
+        /// The run.
+        run: RunId,
+    },
+    /// A run that was set aside is the service's run again, as it was
+    /// (ready: it was when it was set aside, and its probes go on).
+    Restore {
+        /// The run.
+        run: RunId,
+        /// Its main process.
+        pid: u32,
+        /// When it started.
+        since: Instant,
+    },
     /// Wait before restarting.
     BackOff(Backoff),
     /// Drop a pending restart (a person starts it).
@@ -132,6 +148,19 @@ pub fn next_phase(phase: Phase, m: Move) -> Option<Phase> {
         (Up { run, pid, .. }, Move::Stop { restart }) => Stopping { run, pid, restart },
         (Backoff { .. }, Move::Stop { restart: None }) => Stopped,
         (Up { run: r, .. } | Stopping { run: r, .. }, Move::Ended { run }) if r == run => Stopped,
+        (Up { run: r, .. }, Move::SetAside { run }) if r == run => Stopped,
+        (Stopped, Move::Restore { run, pid, since }) => Up {
+            run,
+            pid,
+            since,
+            health: ProbeHealth::Healthy,
+            fails: 0,
+            attempts: 0,
+            live_fails: 0,
+            started: true,
+            restarting: false,
+            watchdog_due: None,
+        },
         (Stopped, Move::BackOff(b)) => Backoff {
             until: b.until,
             attempt: b.attempt,

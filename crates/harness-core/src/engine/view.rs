@@ -69,7 +69,8 @@ impl Engine {
             } else {
                 // (A failed service's verdict already says how it failed.)
                 let drift = svc.drift.as_ref().filter(|_| svc.phase.run().is_some());
-                with_changes(with_drift(self.notes(i, now), drift), &changes)
+                let notes = with_changes(with_drift(self.notes(i, now), drift), &changes);
+                with_beside(notes, svc.beside.as_ref())
             },
             changes,
             removed,
@@ -205,6 +206,27 @@ fn with_drift(notes: String, drift: Option<&String>) -> String {
         Some(d) if !notes.contains(d.as_str()) && notes.is_empty() => d.clone(),
         Some(d) if !notes.contains(d.as_str()) => format!("{notes}; {d}"),
         _ => notes,
+    }
+}
+
+/// `notes`, and the run a start-first deploy keeps beside the new one, if
+/// there is one: two processes of one service, which status must not hide.
+fn with_beside(notes: String, beside: Option<&super::beside::Beside>) -> String {
+    let Some(b) = beside else {
+        return notes;
+    };
+    let what = if b.stopping {
+        format!("previous version (PID {}) stopping", b.pid)
+    } else {
+        format!(
+            "previous version (PID {}) runs until this one is healthy",
+            b.pid
+        )
+    };
+    if notes.is_empty() {
+        what
+    } else {
+        format!("{notes}; {what}")
     }
 }
 

@@ -92,6 +92,7 @@ impl Supervisor {
             shims: process::ShimPool::default(),
             deploys: Default::default(),
             deploy_counts: Default::default(),
+            listeners: Default::default(),
         };
         if fresh {
             // Ended runs of the other file (none of them lives: see
@@ -104,8 +105,19 @@ impl Supervisor {
             }
             sup.store.send(Write::ForgetOutcomes);
         } else {
-            for record in runs {
+            // A service whose deploy had not committed its new version.
+            let uncommitted: Vec<&str> = unfinished
+                .iter()
+                .flat_map(|(_, services)| services)
+                .filter(|s| s.outcome.is_none())
+                .map(|s| s.service.as_str())
+                .collect();
+            for (record, aside) in pick_runs(runs, &uncommitted, &sup.store) {
+                let unit = record.unit.clone();
                 sup.reattach(record, &last_states);
+                for other in aside {
+                    sup.stop_aside(&unit, other);
+                }
             }
         }
         let mut recovery = Recovery {
@@ -156,6 +168,8 @@ impl Supervisor {
                 .and_then(|f| {
                     harness_store::versions::load(&versions, &s.service, f).map(|spec| (f, spec))
                 });
+            let kept = s.from_version.is_some()
+                && i.and_then(|i| self.engine.running_version(i)) == s.from_version;
             use harness_core::report::DeployAction as A;
             let detail = match (A::parse(&s.action), running, back) {
                 (Some(A::Remove), Some(_), _) if gone => {
@@ -172,6 +186,12 @@ impl Supervisor {
                         recovery.id
                     )
                 }
+                // start-first: the old run was never stopped (any new one
+                // beside it is being stopped: see `pick_runs`).
+                (Some(A::Change | A::Drifted), Some(_), None) if kept => format!(
+                    "interrupted; the next daemon kept the version that ran ({})",
+                    s.from_version.as_deref().unwrap_or("?")
+                ),
                 _ => "interrupted".to_string(),
             };
             self.store.send(Write::DeploySettled {
@@ -307,9 +327,78 @@ impl Supervisor {
         // The engine says what the run runs (its notify socket), unless it
         // has already let the run go.
         if alive && let Some(spec) = self.engine.run_spec(service, r.run) {
-            self.watch_shim(ServiceId(service), r.run, &spec, &r);
+            if spec.socket.is_some() {
+                self.listeners.adopt(&name, r.shim_pid);
+            }
+            self.watch_shim(ServiceId(service), r.run, Some(&spec), &r);
         }
     }
+
+    /// A second live run of `unit` not to be kept (see `pick_runs`): the
+    /// engine stops it; its end is watched like any run's.
+    fn stop_aside(&mut self, unit: &harness_core::engine::UnitId, r: RunRecord) {
+        let Some(service) = unit.service().and_then(|n| self.engine.graph().index(n)) else {
+            return;
+        };
+        tracing::warn!(service = %unit, pid = r.pid, run = r.run.0, "a second run of the service, left by an interrupted start-first deploy; stopping it");
+        let age = Duration::from_millis((super::wall_ms() - r.started_at_ms).max(0) as u64);
+        let found = Found {
+            run: r.run,
+            pid: r.pid,
+            since: Instant::now().checked_sub(age).unwrap_or_else(Instant::now),
+            wanted: false,
+            ended: None,
+            definition: r.definition.clone(),
+        };
+        self.feed(Input::AttachedBeside {
+            service: ServiceId(service),
+            found,
+        });
+        self.watch_shim(ServiceId(service), r.run, None, &r);
+    }
+}
+
+/// The recorded runs, one per unit, each with the other live runs of its
+/// unit that are not to be kept. A unit has two live runs only when a
+/// start-first deploy was running its new version beside the old one as
+/// the last daemon died: the new one is kept if it was committed (it
+/// passed its gate, and the old one was being stopped), the old one if
+/// not (the deploy is interrupted, and the old version never stopped).
+/// A dead run beside a live one, or older than another dead one, is only
+/// forgotten: its end is no longer news to anyone.
+fn pick_runs(
+    runs: Vec<RunRecord>,
+    uncommitted: &[&str],
+    store: &StoreWriter,
+) -> Vec<(RunRecord, Vec<RunRecord>)> {
+    let mut by_unit: Vec<(harness_core::engine::UnitId, Vec<RunRecord>)> = Vec::new();
+    for r in runs {
+        match by_unit.iter_mut().find(|(u, _)| *u == r.unit) {
+            Some((_, rs)) => rs.push(r),
+            None => by_unit.push((r.unit.clone(), vec![r])),
+        }
+    }
+    let mut picked = Vec::new();
+    for (unit, mut rs) in by_unit {
+        // Oldest first (the store gives them so); live ones before dead.
+        rs.sort_by_key(|r| (!r.alive(), r.run));
+        let live = rs.iter().filter(|r| r.alive()).count();
+        let keep = match live {
+            0 => rs.len() - 1,
+            _ if uncommitted.contains(&unit.key()) => 0,
+            n => n - 1,
+        };
+        let record = rs.remove(keep);
+        let (aside, dead): (Vec<_>, Vec<_>) = rs.into_iter().partition(|r| r.alive());
+        for d in dead {
+            store.send(Write::RunEnded {
+                unit: d.unit,
+                run: d.run,
+            });
+        }
+        picked.push((record, aside));
+    }
+    picked
 }
 
 /// Whether the state folder's state is another config file's (a folder may

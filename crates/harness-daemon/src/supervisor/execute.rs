@@ -23,6 +23,11 @@ impl Supervisor {
         for action in actions {
             self.execute(action);
         }
+        if !self.listeners.is_empty() {
+            let engine = &self.engine;
+            self.listeners
+                .release(|name| engine.graph().index(name).is_none_or(|i| engine.is_down(i)));
+        }
         self.engine.drop_removed();
         self.save_outcomes();
     }

@@ -70,6 +70,8 @@ pub struct Supervisor {
     deploys: deploys::DeployLogs,
     /// Deploys and their services counted, for `/metrics`.
     deploy_counts: metrics::DeployCounts,
+    /// The listening sockets of services with `socket:`.
+    listeners: crate::listeners::Listeners,
 }
 
 /// Wall-clock milliseconds since the Unix epoch, as the store keeps time.

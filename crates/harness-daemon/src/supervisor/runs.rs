@@ -32,6 +32,15 @@ impl Reporter {
     fn fact(&self, input: Input) {
         let _ = self.tx.send(Msg::Fact(input));
     }
+
+    fn spawn_failed(&self, spec: &RunSpec, reason: String) {
+        tracing::warn!(service = %spec.unit, reason = %reason, "spawn failed");
+        self.fact(Input::SpawnFailed {
+            service: self.service,
+            run: self.run,
+            reason,
+        });
+    }
 }
 
 impl Supervisor {
@@ -49,22 +58,21 @@ impl Supervisor {
     pub(super) fn spawn(&mut self, service: ServiceId, run: RunId, spec: RunSpec) {
         let r = self.reporter(service, run);
         let shims = self.shims.clone();
+        let listen = match spec.socket {
+            Some(addr) => match self.listeners.for_run(spec.unit.key(), addr) {
+                Ok(fd) => Some(fd),
+                Err(reason) => return r.spawn_failed(&spec, reason),
+            },
+            None => None,
+        };
         tokio::spawn(async move {
             // Output starts with the spawn: remember where this run's begins.
             let log = LogFollower::at_end(&r.project.log(spec.unit.key()));
             // The notify socket exists before the service can write to it.
-            let notify_sock = notify_socket(&r.project, &spec);
-            let s = match process::spawn(&shims, &r.project, &spec, run).await {
+            let notify_sock = notify_socket(&r.project, &spec, run);
+            let s = match process::spawn(&shims, &r.project, &spec, run, listen).await {
                 Ok(s) => s,
-                Err(reason) => {
-                    tracing::warn!(service = %spec.unit, reason = %reason, "spawn failed");
-                    r.fact(Input::SpawnFailed {
-                        service,
-                        run,
-                        reason,
-                    });
-                    return;
-                }
+                Err(reason) => return r.spawn_failed(&spec, reason),
             };
             tracing::info!(service = %spec.unit, pid = s.pid, run = run.0, "spawned");
             let record = RunRecord {
@@ -87,21 +95,22 @@ impl Supervisor {
         });
     }
 
-    /// Watches a run the last daemon started, until it ends.
+    /// Watches a run the last daemon started, until it ends; with the
+    /// `spec` it runs, if it is the service's run (its notify socket).
     pub(super) fn watch_shim(
         &self,
         service: ServiceId,
         run: RunId,
-        spec: &RunSpec,
+        spec: Option<&RunSpec>,
         record: &RunRecord,
     ) {
         let r = self.reporter(service, run);
-        let (spec, record) = (spec.clone(), record.clone());
+        let (spec, record) = (spec.cloned(), record.clone());
         tokio::spawn(async move {
             let exit = watch_until_exit(&r, &record);
             // A re-attached service keeps its NOTIFY_SOCKET path: bind it
             // again so its WATCHDOG=1 and STATUS= still arrive.
-            match notify_socket(&r.project, &spec) {
+            match spec.and_then(|spec| notify_socket(&r.project, &spec, run)) {
                 Some(sock) => {
                     tokio::pin!(exit);
                     tokio::select! {
@@ -194,7 +203,15 @@ pub(super) fn end_of(
     pid: u32,
     pid_start: u64,
 ) -> ProcessEnd {
-    if let Some(end) = process::read_exit(&project.exit_file(unit.key()), run) {
+    let file = project.exit_file(unit.key(), run.0);
+    if let Some(end) = process::read_exit(&file, run) {
+        // Read once: nothing asks for it again, and the folder must not
+        // fill up with one file per run.
+        let _ = std::fs::remove_file(&file);
+        return end;
+    }
+    // A run an earlier harness started wrote one file per service.
+    if let Some(end) = process::read_exit(&project.legacy_exit_file(unit.key()), run) {
         return end;
     }
     if process::same_process(pid, pid_start) {
@@ -209,6 +226,7 @@ async fn watch_until_exit(r: &Reporter, record: &RunRecord) {
     process::wait_exit(record.shim_pid).await;
     let unit = &record.unit;
     let end = end_of(&r.project, unit, r.run, record.pid, record.pid_start);
+    let _ = std::fs::remove_file(r.project.notify_socket(unit.key(), r.run.0));
     tracing::info!(service = %unit, pid = record.pid, end = %end.describe(), "service ended");
     r.store.send(Write::RunEnded {
         unit: unit.clone(),
@@ -222,11 +240,15 @@ async fn watch_until_exit(r: &Reporter, record: &RunRecord) {
 }
 
 /// The bound notify socket of a `ready: notify` run.
-fn notify_socket(project: &Project, spec: &RunSpec) -> Option<tokio::net::UnixDatagram> {
+fn notify_socket(
+    project: &Project,
+    spec: &RunSpec,
+    run: RunId,
+) -> Option<tokio::net::UnixDatagram> {
     if spec.ready != Some(Ready::Notify) {
         return None;
     }
-    let path = project.notify_socket(spec.unit.key());
+    let path = project.notify_socket(spec.unit.key(), run.0);
     match notify::bind(&path) {
         Ok(sock) => Some(sock),
         Err(e) => {

@@ -12,6 +12,12 @@
 //! - `hk notify [MS] [--exit]` — after MS ms, print `ready_ns=…` and send
 //!   `READY=1` to `$NOTIFY_SOCKET` (systemd's sd_notify), then sleep; with
 //!   `--exit`, exit at once instead, as `systemd-notify --ready` does.
+//! - `hk activated NAME [--after MS]` — a socket-activated server: takes
+//!   its listener from fd 3 (checking `LISTEN_FDS` and `LISTEN_PID` as
+//!   `sd_listen_fds` does), after MS ms sends `READY=1` to
+//!   `$NOTIFY_SOCKET`, and answers every request `NAME`. On SIGTERM it
+//!   stops accepting, finishes the request in hand and exits 0 — what a
+//!   server that hands its port over gracefully does.
 
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -62,6 +68,7 @@ fn main() {
             }
             sleep_forever();
         }
+        "activated" => activated(arg(1), flag("--after").unwrap_or(0)),
         "crash" => {
             std::thread::sleep(Duration::from_millis(arg(1).parse().unwrap_or(0)));
             eprintln!("crashing on purpose");
@@ -69,7 +76,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: hk serve PORT [--after MS] [--fail-health] | listen PORT [--after MS] | lines N | ignore-term | crash [MS] | notify [MS] [--exit]"
+                "usage: hk serve PORT [--after MS] [--fail-health] | listen PORT [--after MS] | lines N | ignore-term | crash [MS] | notify [MS] [--exit] | activated NAME [--after MS]"
             );
             std::process::exit(2);
         }
@@ -134,4 +141,63 @@ fn serve(port: u16, after_ms: u64, fail: bool) {
             "HTTP/1.1 {status}\r\ncontent-length: 3\r\nconnection: close\r\n\r\nok\n"
         );
     }
+}
+
+static TERM: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_term(_: libc::c_int) {
+    TERM.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+fn activated(name: &str, after_ms: u64) {
+    use std::os::fd::FromRawFd;
+    let pid_ok = std::env::var("LISTEN_PID").ok() == Some(std::process::id().to_string());
+    let fds_ok = std::env::var("LISTEN_FDS").ok().as_deref() == Some("1");
+    if !pid_ok || !fds_ok {
+        eprintln!(
+            "not socket-activated: LISTEN_FDS={:?} LISTEN_PID={:?} (my pid {})",
+            std::env::var("LISTEN_FDS"),
+            std::env::var("LISTEN_PID"),
+            std::process::id()
+        );
+        std::process::exit(1);
+    }
+    // SAFETY: LISTEN_FDS=1 for this pid: fd 3 is the listener handed over.
+    let listener = unsafe { std::net::TcpListener::from_raw_fd(3) };
+    let _ = listener.set_nonblocking(true);
+    // SAFETY: the handler only stores to an atomic.
+    unsafe { libc::signal(libc::SIGTERM, on_term as *const () as libc::sighandler_t) };
+    std::thread::sleep(Duration::from_millis(after_ms));
+    let path = std::env::var("NOTIFY_SOCKET").unwrap_or_default();
+    let sock = std::os::unix::net::UnixDatagram::unbound().expect("socket");
+    let _ = sock.send_to(b"READY=1\n", &path);
+    println!("{name} serving (pid {})", std::process::id());
+    let fd = 3;
+    while !TERM.load(std::sync::atomic::Ordering::SeqCst) {
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut pfd, 1, 20) };
+        match listener.accept() {
+            Ok((mut stream, _)) => {
+                let _ = stream.set_nonblocking(false);
+                let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+                let mut buf = [0u8; 1024];
+                let _ = stream.read(&mut buf);
+                let body = format!("{name}\n");
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => eprintln!("accept: {e}"),
+        }
+    }
+    println!("{name} stopping: SIGTERM");
 }

@@ -145,6 +145,17 @@ impl Stack {
             .ok()
     }
 
+    /// Kills the daemon with SIGKILL, as a crash would, and waits until it
+    /// is gone; the services it ran keep running under their shims.
+    pub fn kill_daemon(&self) {
+        let daemon = self.daemon_pid().expect("a daemon runs");
+        kill(daemon, libc::SIGKILL);
+        assert!(
+            wait_for(5, || !alive(daemon)),
+            "the daemon outlived SIGKILL"
+        );
+    }
+
     /// A connection to the daemon's socket that gives up on an answer
     /// after [`Stack::harness_timeout`] instead of waiting forever.
     pub fn socket(&self) -> UnixStream {

@@ -12,6 +12,7 @@ mod probe;
 mod restart;
 mod service;
 mod settings;
+mod socket;
 mod update;
 
 use super::error::Errors;

@@ -7,6 +7,7 @@ use super::env::env;
 use super::fields::{check_keys, mapping, opt_duration, opt_path, opt_string, positive};
 use super::probe::probe;
 use super::restart::{exit_codes, restart};
+use super::socket::socket;
 use super::update::{update, version};
 use crate::config::Location;
 use crate::config::error::{Errors, did_you_mean};
@@ -34,6 +35,7 @@ const SERVICE_KEYS: &[&str] = &[
     "watchdog",
     "update",
     "version",
+    "socket",
 ];
 
 pub(super) fn walk_service(
@@ -86,6 +88,7 @@ pub(super) fn walk_service(
             .get_node("version")
             .map(|n| version(n, errs))
             .unwrap_or_default(),
+        socket: map.get_node("socket").and_then(|n| socket(n, errs)),
         observed: Default::default(),
         stop_signal,
         command,

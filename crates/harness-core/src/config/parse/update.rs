@@ -23,14 +23,7 @@ pub(super) fn update(node: &Node, base: &Update, errs: &mut Errors) -> Update {
     if let Some(s) = map.get_scalar("order") {
         match s.as_str() {
             "stop-first" => u.order = UpdateOrder::StopFirst,
-            // Parsed so the model holds it, refused until a deploy can run
-            // two versions of a service side by side: a deploy must never
-            // do stop-first to a service that asked not to be stopped first.
-            "start-first" => errs.push_help(
-                Location::of(s.span()),
-                "update order `start-first` is not available yet".to_string(),
-                Some("use stop-first (the default)".into()),
-            ),
+            "start-first" => u.order = UpdateOrder::StartFirst,
             other => errs.push_help(
                 Location::of(s.span()),
                 format!("unknown update order `{other}`"),

@@ -438,3 +438,144 @@ fn a_deploy_with_a_kept_version_runs_it_instead_of_the_files_and_goes_back_if_it
     });
     assert_eq!(Rig::spawned_commands(&a), ["api v1"]);
 }
+
+const START_FIRST: &str = r#"
+services:
+  db:
+    command: db v1
+  api:
+    command: api v1
+    depends_on: [db]
+    update: { order: start-first, min_healthy: 1s }
+"#;
+
+#[test]
+fn start_first_runs_the_new_version_beside_the_old_and_stops_the_old_only_once_committed() {
+    let mut r = all_up(START_FIRST);
+    let i = r.idx("api");
+    let old = r.run_of("api");
+    let a = r
+        .at(10_000)
+        .deploy(&START_FIRST.replace("api v1", "api v2"), false);
+    assert!(a.iter().all(|a| !matches!(a, Action::Stop { .. })), "{a:?}");
+    assert_eq!(Rig::spawned_commands(&a), ["api v2"]);
+    r.at(10_100).confirm(&a);
+    let notes = &r.engine.report(r.now).services[i].notes;
+    assert!(notes.contains("previous version (PID"), "{notes}");
+    // Ready (no check: 250 ms), then the gate: the old run is untouched.
+    let a = r.at(10_400).feed(Input::Tick);
+    assert!(a.iter().all(|a| !matches!(a, Action::Stop { .. })), "{a:?}");
+    // Committed at 11.4 s: only now is the old run stopped, and the deploy
+    // ends once it is down.
+    let a = r.at(11_400).feed(Input::Tick);
+    let stops: Vec<RunId> = a
+        .iter()
+        .filter_map(|a| match a {
+            Action::Stop { run, .. } => Some(*run),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stops, [old]);
+    assert!(r.deploy_done().is_none());
+    let _ = r.at(11_500).stopped(&a);
+    let done = r.deploy_done().expect("deploy done");
+    assert!(done.success, "{done:?}");
+    assert_ne!(r.run_of("api"), old);
+    assert_eq!(
+        r.deploy_events(),
+        ["api Scheduled", "api Starting", "api Healthy"]
+    );
+    let rows = transitions(&r, "api");
+    assert!(
+        rows.iter().any(|(from, to, why)| from == "running"
+            && to == "starting"
+            && why.contains("beside the running version")),
+        "{rows:?}"
+    );
+    assert!(r.engine.report(r.now).services[i].notes.is_empty());
+}
+
+#[test]
+fn start_first_that_fails_its_gate_kills_the_new_run_and_never_touches_the_old() {
+    let mut r = all_up(START_FIRST);
+    let i = r.idx("api");
+    let old = r.run_of("api");
+    let a = r
+        .at(10_000)
+        .deploy(&START_FIRST.replace("api v1", "api v2"), false);
+    r.at(10_100).confirm(&a);
+    let _ = r.at(10_400).feed(Input::Tick);
+    let new = r.run_of("api");
+    let a = r.at(10_900).feed(Input::Exited {
+        service: ServiceId(i),
+        run: new,
+        end: ProcessEnd::Exited(3),
+    });
+    // No revert spawn and no stop: the old run was never stopped.
+    assert!(Rig::spawned_commands(&a).is_empty(), "{a:?}");
+    assert!(
+        r.log
+            .iter()
+            .all(|a| !matches!(a, Action::Stop { run, .. } if *run == old)),
+        "the old run was stopped"
+    );
+    assert_eq!(r.run_of("api"), old);
+    assert!(matches!(
+        r.engine.phase(i),
+        Phase::Up {
+            health: ProbeHealth::Healthy,
+            ..
+        }
+    ));
+    let done = r.deploy_done().expect("deploy done");
+    assert!(!done.success);
+    assert_eq!(done.failed, ["api"]);
+    assert!(
+        r.deploy_events()
+            .contains(&"api failed (exit code 3) kept Previous".to_string()),
+        "{:?}",
+        r.deploy_events()
+    );
+    // It is the service's run again: its crash goes through the restart
+    // policy and runs v1, the version it is.
+    let _ = kill9(&mut r, "api");
+    let a = r.at(20_000).feed(Input::Tick);
+    assert_eq!(Rig::spawned_commands(&a), ["api v1"]);
+}
+
+#[test]
+fn a_new_daemon_stops_a_second_live_run_it_is_told_not_to_keep() {
+    let mut r = Rig::new(START_FIRST);
+    let i = ServiceId(r.idx("api"));
+    let found = |run: u64, pid: u32| Found {
+        run: RunId(run),
+        pid,
+        since: r.now,
+        wanted: true,
+        ended: None,
+        definition: None,
+    };
+    let (keep, other) = (found(5, 500), found(6, 600));
+    let _ = r.feed(Input::Attached {
+        service: i,
+        found: keep,
+    });
+    let a = r.feed(Input::AttachedBeside {
+        service: i,
+        found: other,
+    });
+    assert!(
+        matches!(a.as_slice(), [Action::Transition { .. }, Action::Stop { run, pid: 600, .. }] if *run == RunId(6)),
+        "{a:?}"
+    );
+    let rows = transitions(&r, "api");
+    assert!(
+        rows.last().is_some_and(|(_, to, why)| to == "running"
+            && why.contains("new version (PID 600) was committed, which is stopped")),
+        "{rows:?}"
+    );
+    assert!(!r.engine.idle());
+    let _ = r.stopped(&a);
+    assert_eq!(r.run_of("api"), RunId(5));
+    assert!(r.engine.report(r.now).services[i.0].notes.is_empty());
+}

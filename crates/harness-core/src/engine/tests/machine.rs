@@ -48,7 +48,7 @@ fn phases(t: Instant) -> [(&'static str, Phase); 5] {
     ]
 }
 
-fn moves(t: Instant) -> [(&'static str, Move); 11] {
+fn moves(t: Instant) -> [(&'static str, Move); 14] {
     let kill = KillForRestart {
         why: KillReason::Liveness(3),
         since: t,
@@ -99,6 +99,16 @@ fn moves(t: Instant) -> [(&'static str, Move); 11] {
             }),
         ),
         ("cancel backoff", Move::CancelBackoff),
+        ("set aside 1", Move::SetAside { run: RunId(1) }),
+        ("set aside 2", Move::SetAside { run: RunId(2) }),
+        (
+            "restore 3",
+            Move::Restore {
+                run: RunId(3),
+                pid: 30,
+                since: t,
+            },
+        ),
     ]
 }
 
@@ -124,11 +134,11 @@ fn name(p: Option<Phase>) -> &'static str {
 #[test]
 fn every_phase_and_move() {
     // Columns: the moves, in the order of `moves`.
-    let table: [(&str, [&str; 11]); 5] = [
+    let table: [(&str, [&str; 14]); 5] = [
         (
             "stopped",
             [
-                "spawning", "-", "-", "-", "-", "-", "-", "-", "-", "backoff", "-",
+                "spawning", "-", "-", "-", "-", "-", "-", "-", "-", "backoff", "-", "-", "-", "up",
             ],
         ),
         (
@@ -140,6 +150,9 @@ fn every_phase_and_move() {
                 "stopped",
                 "-",
                 "spawning, stop asked",
+                "-",
+                "-",
+                "-",
                 "-",
                 "-",
                 "-",
@@ -161,16 +174,22 @@ fn every_phase_and_move() {
                 "-",
                 "-",
                 "-",
+                "stopped",
+                "-",
+                "-",
             ],
         ),
         (
             "stopping",
-            ["-", "-", "-", "-", "-", "-", "-", "stopped", "-", "-", "-"],
+            [
+                "-", "-", "-", "-", "-", "-", "-", "stopped", "-", "-", "-", "-", "-", "-",
+            ],
         ),
         (
             "backoff",
             [
-                "spawning", "-", "-", "-", "-", "stopped", "-", "-", "-", "-", "stopped",
+                "spawning", "-", "-", "-", "-", "stopped", "-", "-", "-", "-", "stopped", "-", "-",
+                "-",
             ],
         ),
     ];

@@ -1,0 +1,168 @@
+//! A start-first deploy's old run, kept beside the service's new one. It
+//! runs on, untouched, while the new run goes through the health gate;
+//! then it is stopped (the new one passed), or it is the service's run
+//! again (the new one failed and was stopped first). It lives outside the
+//! phase machine on purpose: the service's phase is the new run's, and the
+//! only fact about the old run that matters is its end.
+
+use super::definition::Definition;
+use super::history::HistoryState;
+use super::io::{Action, Found, RunId, ServiceId};
+use super::service::{Engine, Phase};
+use super::spec::RunSpec;
+use super::transition::Move;
+use crate::config::{StopSignal, UpdateOrder};
+use std::time::{Duration, Instant};
+
+/// The run set aside, with what stopping it or taking it back needs.
+#[derive(Debug, Clone)]
+pub(crate) struct Beside {
+    pub run: RunId,
+    pub pid: u32,
+    pub since: Instant,
+    /// What it was spawned with (`None` for a run a new daemon found).
+    pub spec: Option<RunSpec>,
+    pub running: Option<Definition>,
+    /// Its stop was sent.
+    pub stopping: bool,
+}
+
+impl Engine {
+    /// Whether a deploy of service `i` starts its new version beside the
+    /// running one: `update.order: start-first`, and a run that is up (a
+    /// service stopped, stopping or backing off has nothing to keep).
+    pub(super) fn starts_first(&self, i: usize) -> bool {
+        self.config.services[i].update.order == UpdateOrder::StartFirst
+            && matches!(self.svcs[i].phase, Phase::Up { .. })
+    }
+
+    /// Sets service `i`'s run aside; its phase is free for the new run.
+    pub(super) fn set_aside(&mut self, i: usize) {
+        let Phase::Up {
+            run, pid, since, ..
+        } = self.svcs[i].phase
+        else {
+            return;
+        };
+        if !self.apply(i, Move::SetAside { run }) {
+            return;
+        }
+        let svc = &mut self.svcs[i];
+        svc.beside = Some(Beside {
+            run,
+            pid,
+            since,
+            spec: svc.spec.clone(),
+            running: svc.running.clone(),
+            stopping: false,
+        });
+    }
+
+    /// Stops service `i`'s run set aside, with its own stop signal and
+    /// timeout.
+    pub(super) fn stop_beside(&mut self, i: usize, out: &mut Vec<Action>) {
+        let defined = &self.config.services[i];
+        let (signal, grace) = (defined.stop_signal, defined.stop_timeout);
+        let Some(b) = self.svcs[i].beside.as_mut().filter(|b| !b.stopping) else {
+            return;
+        };
+        b.stopping = true;
+        let (signal, grace) = stop_of(b, signal, grace);
+        out.push(Action::Stop {
+            service: ServiceId(i),
+            run: b.run,
+            pid: b.pid,
+            signal,
+            grace,
+        });
+    }
+
+    /// Makes the run set aside service `i`'s run again, probed as before;
+    /// false if there is none to take back (it ended, or is stopping).
+    pub(super) fn restore_beside(&mut self, i: usize, now: Instant, out: &mut Vec<Action>) -> bool {
+        let Some(b) = self.svcs[i].beside.clone().filter(|b| !b.stopping) else {
+            return false;
+        };
+        let back = Move::Restore {
+            run: b.run,
+            pid: b.pid,
+            since: b.since,
+        };
+        if !self.apply(i, back) {
+            return false;
+        }
+        let svc = &mut self.svcs[i];
+        svc.beside = None;
+        svc.spec = b.spec;
+        svc.running = b.running;
+        svc.wanted = true;
+        self.schedule_probes(i, now, out);
+        true
+    }
+
+    /// Run `run` ended: true if it was a run set aside (now forgotten).
+    pub(super) fn beside_ended(&mut self, run: RunId) -> bool {
+        let svc = self
+            .svcs
+            .iter_mut()
+            .find(|s| s.beside.as_ref().is_some_and(|b| b.run == run));
+        match svc {
+            Some(s) => {
+                s.beside = None;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A new daemon found a second live run of service `i`: the version a
+    /// start-first deploy was replacing (or had just replaced) when the
+    /// last daemon died, which the runtime decided not to keep. It is
+    /// stopped; the service's own run is untouched.
+    pub(super) fn attached_beside(&mut self, i: usize, found: Found, out: &mut Vec<Action>) {
+        if found.ended.is_some() || self.svcs[i].beside.is_some() {
+            return;
+        }
+        // The history's last row may be the new version's start, while
+        // what runs on is the old one: say which is kept.
+        let svc = &self.svcs[i];
+        if matches!(svc.phase, Phase::Up { .. }) && svc.recorded != HistoryState::Running {
+            let why = if svc.phase.run().is_some_and(|r| r < found.run) {
+                format!(
+                    "kept: its deploy was interrupted before the new version (PID {}) was committed, which is stopped",
+                    found.pid
+                )
+            } else {
+                format!(
+                    "kept: the previous version (PID {}), left by an interrupted deploy, is stopped",
+                    found.pid
+                )
+            };
+            self.record(i, HistoryState::Running, why, None, out);
+        }
+        self.svcs[i].beside = Some(Beside {
+            run: found.run,
+            pid: found.pid,
+            since: found.since,
+            spec: None,
+            running: found.definition,
+            stopping: false,
+        });
+        self.stop_beside(i, out);
+    }
+}
+
+/// How a run set aside is stopped: as it was spawned, or (found by a new
+/// daemon) as its print says, or as the file says.
+fn stop_of(b: &Beside, signal: StopSignal, grace: Duration) -> (StopSignal, Duration) {
+    match &b.spec {
+        Some(spec) => (spec.stop_signal, spec.stop_timeout),
+        None => (
+            b.running
+                .as_ref()
+                .and_then(Definition::stop_signal)
+                .unwrap_or(signal),
+            grace,
+        ),
+    }
+}
