@@ -222,20 +222,17 @@ done
 fi
 
 if section handoff; then
-echo "== socket hand-off: start-first deploys of a service on a fixed port, under load"
+echo "== socket hand-off: deploys of a service on a fixed port, under load (4 clients, a new connection per request)"
 mkdir -p "$work/handoff"
 S="$work/handoff/services.yaml"
 port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
-genh() { # $1: the version the service answers
-  printf 'services:\n  web:\n    command: ["%s", "activated", "%s", "--after", "200"]\n    socket: { tcp: "127.0.0.1:%s" }\n    ready: notify\n    update: { order: start-first, min_healthy: 3s }\n' "$HK" "$1" "$port"
-}
-genh v0 > "$S"
-"$H" -f "$S" start --all >/dev/null
-for n in 1 2 3; do
-  genh "v$n" > "$S"
-  python3 - "$H" "$S" "$port" "v$n" <<'PY'
+# Runs `harness deploy` while 4 clients connect without a pause; counts the
+# connections made during the deploy, those that failed, and those the new
+# version ($1, the body it answers) answered.
+under_load() {
+python3 - "$H" "$S" "$port" "$1" "$2" <<'PY'
 import socket, subprocess, sys, threading, time
-harness, conf, port, version = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+harness, conf, port, version, label = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
 done = threading.Event()
 counts = {"ok": 0, "failed": 0, "new": 0}
 errors = []
@@ -272,10 +269,36 @@ done.set()
 for t in threads:
     t.join()
 total = counts["ok"] + counts["failed"]
-print(f"deploy to {version} (exit {rc}, {took:.2f} s): {total} connections during the deploy, "
-      f"{counts['failed']} failed, {counts['new']} answered by the new version"
+print(f"{label}: deploy (exit {rc}, {took:.2f} s): {total} connections during the deploy, "
+      f"{counts['failed']} failed" + (f", {counts['new']} answered by the new version" if version != "-" else "")
       + (f"; first errors: {errors[:3]}" if errors else ""))
 PY
+}
+genh() { # $1: the version the service answers, $2: the update order
+  printf 'services:\n  web:\n    command: ["%s", "activated", "%s", "--after", "200"]\n    socket: { tcp: "127.0.0.1:%s" }\n    ready: notify\n    update: { order: %s, min_healthy: 3s }\n' "$HK" "$1" "$port" "$2"
+}
+genh v0 start-first > "$S"
+"$H" -f "$S" start --all >/dev/null
+for n in 1 2 3; do
+  genh "v$n" start-first > "$S"
+  under_load "v$n" "socket, start-first"
+done
+for n in 4 5; do
+  genh "v$n" stop-first > "$S"
+  under_load "v$n" "socket, stop-first"
+done
+"$H" -f "$S" stop --all >/dev/null
+# Without socket: the service binds the port itself (hk serve answers "ok"),
+# as it would under any supervisor: stop-first leaves the port closed
+# between the old version's end and the new one's listen.
+gens() { # $1: a delay before the new version listens (a new version)
+  printf 'services:\n  web:\n    command: ["%s", "serve", "%s", "--after", "%s"]\n    health_check: { http: "http://127.0.0.1:%s/" }\n    update: { min_healthy: 3s }\n' "$HK" "$port" "$1" "$port"
+}
+gens 200 > "$S"
+"$H" -f "$S" start --all >/dev/null
+for n in 201 202; do
+  gens "$n" > "$S"
+  under_load - "no socket, stop-first"
 done
 "$H" -f "$S" stop --all >/dev/null
 fi

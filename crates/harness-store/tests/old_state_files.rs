@@ -1,4 +1,4 @@
-//! State files written by real older builds (schema 1 to 5; how each was
+//! State files written by real older builds (schema 1 to 6; how each was
 //! made is in `tests/data/README.md`) open with this build, migrate to the
 //! current schema, and keep what the old daemon wrote; opening one again
 //! changes nothing.
@@ -478,4 +478,86 @@ fn a_schema_5_file_from_9e3677b() {
     assert_eq!(store.last_deploy_id().unwrap(), 0);
     second_open_is_a_no_op(&path, &store);
     takes_new_writes(store, &path, 7);
+}
+
+/// Schema 6 (b1b0a25): a deploy (cache changed and committed, api added and
+/// failed, worker blocked) and three live runs, left behind by a daemon
+/// killed with SIGKILL (their processes were stopped by hand after it).
+/// Schema 7 keys `runs` by run id: the rows come through the table's
+/// rebuild as they were, and a service can then hold two.
+#[test]
+fn a_schema_6_file_from_b1b0a25() {
+    let (_dir, path, mut store) = open_migrated("state-v6.db", 6);
+    let history = store.history(None, 1000).unwrap();
+    assert_eq!(history.len(), 22, "{history:#?}");
+    assert_eq!(
+        row(&history[21]),
+        want(
+            1796288386554,
+            "cache",
+            "running",
+            "running",
+            "deployed 1d6ff8, was c1373d (deploy 1)"
+        )
+    );
+    let runs: Vec<(String, u64, u32, u32, i64)> = store
+        .runs()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r.unit.key().to_string(),
+                r.run.0,
+                r.shim_pid,
+                r.pid,
+                r.started_at_ms,
+            )
+        })
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            ("db".into(), 1, 23017, 23021, 1796288379918),
+            ("flaky".into(), 6, 23033, 23037, 1796288381328),
+            ("cache".into(), 8, 23087, 23088, 1796288384301),
+        ]
+    );
+    let cache = store.runs().unwrap().remove(2);
+    assert!(cache.definition.is_some(), "the definition print is kept");
+    let deploys = store.deploys(10).unwrap();
+    assert_eq!(deploys.len(), 1);
+    assert_eq!(deploys[0].status, "failed");
+    let (_, services) = store.deploy(1).unwrap().unwrap();
+    let outcomes: Vec<(&str, Option<&str>)> = services
+        .iter()
+        .map(|s| (s.service.as_str(), s.outcome.as_deref()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("db", Some("unchanged")),
+            ("api", Some("failed")),
+            ("worker", Some("blocked")),
+            ("cache", Some("deployed")),
+            ("flaky", Some("unchanged")),
+        ]
+    );
+    second_open_is_a_no_op(&path, &store);
+    // A second run of cache beside run 8 (a start-first deploy's new
+    // version) is a row of its own; the end of one forgets only it.
+    let beside = harness_store::RunRecord {
+        run: harness_core::engine::RunId(9),
+        ..cache.clone()
+    };
+    store.apply(&[harness_store::Write::Run(beside)]).unwrap();
+    assert_eq!(store.runs().unwrap().len(), 4);
+    store
+        .apply(&[harness_store::Write::RunEnded {
+            unit: cache.unit.clone(),
+            run: cache.run,
+        }])
+        .unwrap();
+    let left: Vec<u64> = store.runs().unwrap().iter().map(|r| r.run.0).collect();
+    assert_eq!(left, [1, 6, 9]);
+    takes_new_writes(store, &path, 9);
 }
