@@ -665,6 +665,60 @@ fn a_daemon_killed_inside_a_start_first_gate_leaves_the_old_run_and_the_next_one
 }
 
 #[test]
+fn a_daemon_killed_before_an_added_service_was_committed_leaves_the_next_one_to_stop_it() {
+    let s = Stack::new("services:\n  api:\n    command: sleep 1000\n");
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    std::fs::write(
+        s.path().join("services.yaml"),
+        "services:\n  api:\n    command: sleep 1000\n  extra:\n    command: sleep 1005\n    update: { min_healthy: 60s }\n",
+    )
+    .unwrap();
+    let mut deploy = in_background(&s, &["deploy"]);
+    read_until(&mut deploy, "  extra: starting the new version");
+    let extra = s.pid("extra").unwrap();
+    s.kill_daemon();
+    let _ = deploy.wait(Duration::from_secs(10));
+    assert_eq!(s.harness(&["status"]).code, 0);
+    assert!(
+        wait_for(10, || !alive(extra)),
+        "the uncommitted add runs on"
+    );
+    let h = s.harness(&["deploy", "history", "--json"]);
+    let d: Vec<serde_json::Value> = serde_json::from_str(&h.stdout).unwrap();
+    let interrupted = &d[1];
+    assert_eq!(interrupted["status"], "interrupted", "{d:?}");
+    let row = interrupted["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["service"] == "extra")
+        .expect("extra's row");
+    assert!(
+        row["detail"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("interrupted before it was committed; stopped by the next daemon"),
+        "{row}"
+    );
+    assert!(
+        wait_for(10, || s.service("extra")["status"] == "stopped"),
+        "{}",
+        s.service("extra")
+    );
+    let rows = s.history();
+    assert!(
+        rows.iter().any(|r| r["service"] == "extra"
+            && r["reason"].as_str().is_some_and(|w| w.starts_with(
+                "stop requested (added by an interrupted deploy that never committed it; deploy "
+            ))),
+        "{rows:?}"
+    );
+    // The file still has it: a deploy adds it again.
+    let plan = s.harness(&["deploy", "--dry-run"]);
+    assert!(plan.stdout.contains("+ extra  add"), "{}", plan.stdout);
+}
+
+#[test]
 fn rollback_runs_the_version_before_the_last_deploy_and_says_it_differs_from_the_file() {
     let yaml = "services:\n  api:\n    command: sleep 1000\n    env: { TOKEN: rollback-secret }\n    update: { min_healthy: 200ms }\n";
     let s = Stack::new(yaml);

@@ -26,13 +26,15 @@ fn yaml(port: u16, version: &str, after_ms: u64) -> String {
 
 /// One request on a new connection: the body, or why it failed.
 fn ask(port: u16) -> Result<String, String> {
-    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    let mut c =
+        std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
     c.set_read_timeout(Some(Duration::from_secs(5)))
         .map_err(|e| e.to_string())?;
     c.write_all(b"GET / HTTP/1.0\r\n\r\n")
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("write: {e}"))?;
     let mut out = String::new();
-    c.read_to_string(&mut out).map_err(|e| e.to_string())?;
+    c.read_to_string(&mut out)
+        .map_err(|e| format!("read: {e} (after {out:?})"))?;
     match out.split_once("\r\n\r\n") {
         Some((head, body)) if head.starts_with("HTTP/1.1 200") => Ok(body.trim().to_string()),
         _ => Err(format!("bad answer {out:?}")),

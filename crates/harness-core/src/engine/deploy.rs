@@ -52,6 +52,9 @@ pub(crate) struct Unit {
     pub wait_until: Instant,
     /// The version to run instead of the file's definition (a rollback).
     pub target: Option<RunSpec>,
+    /// Why a removal stops it: "removed from the file", or (a new daemon's
+    /// recovery) that its deploy never committed it.
+    pub removal: String,
 }
 
 /// Where a unit stands.
@@ -240,6 +243,10 @@ impl Engine {
                     .iter()
                     .find(|(n, _)| *n == e.service)
                     .map(|(_, s)| s.clone()),
+                removal: match e.reasons.first() {
+                    Some(r) if e.action == DeployAction::Remove => r.clone(),
+                    _ => "removed from the file".to_string(),
+                },
             });
         }
         // Probes a run did not have before start now; changed ones take

@@ -67,14 +67,8 @@ impl Engine {
                 if first {
                     return false;
                 }
-                self.event(
-                    id,
-                    i,
-                    DeployPhase::Stopping,
-                    "removed from the file".into(),
-                    out,
-                );
-                let why = format!("stop requested (removed from the file; deploy {})", id.0);
+                self.event(id, i, DeployPhase::Stopping, unit.removal.clone(), out);
+                let why = format!("stop requested ({}; deploy {})", unit.removal, id.0);
                 self.svcs[i].wanted = false;
                 self.send_stop(i, why, Some(cause(id)), None, out);
                 self.unit_mut(k, u).step = Step::StoppingOld;

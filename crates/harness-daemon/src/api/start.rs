@@ -16,7 +16,8 @@ use std::task::{Context, Poll};
 use tokio::sync::{mpsc, oneshot};
 
 pub(crate) async fn start(State(h): State<Handle>, Json(req): Json<StartRequest>) -> Response {
-    operation(h, |reply| Msg::Start(req, reply)).await
+    let observed = super::deploy::observed(&h).await;
+    operation(h, |reply| Msg::Start(req, observed, reply)).await
 }
 
 /// Hands a start or stop to the supervisor and answers with its event

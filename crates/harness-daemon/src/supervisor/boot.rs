@@ -179,6 +179,16 @@ impl Supervisor {
                         recovery.id
                     )
                 }
+                // An added service its deploy never committed: no version
+                // of it was ever stable, so it is stopped (a deploy again
+                // adds it again).
+                (Some(A::Add), Some(_), _) => {
+                    recovery.discards.push(s.service.clone());
+                    format!(
+                        "interrupted before it was committed; stopped by the next daemon (deploy {})",
+                        recovery.id
+                    )
+                }
                 (Some(A::Change | A::Drifted), _, Some((f, spec))) => {
                     recovery.reverts.push((s.service.clone(), f.clone(), spec));
                     format!(
@@ -209,11 +219,14 @@ impl Supervisor {
     }
 
     /// Carries out what interrupted deploys left undone, as one deploy of
-    /// its own: their removals first, then each unfinished change back to
-    /// the version it ran (with the gate, and the new version again if
-    /// that fails).
+    /// its own: their removals first (and each added service they never
+    /// committed), then each unfinished change back to the version it ran
+    /// (with the gate, and the new version again if that fails).
     fn recover(&mut self, recovery: Recovery) {
-        if recovery.removals.is_empty() && recovery.reverts.is_empty() {
+        if recovery.removals.is_empty()
+            && recovery.reverts.is_empty()
+            && recovery.discards.is_empty()
+        {
             return;
         }
         let file = match self.config.for_deploy() {
@@ -223,34 +236,35 @@ impl Supervisor {
                 return;
             }
         };
-        let mut services: Vec<harness_core::report::DeployEntry> = recovery
+        use harness_core::report::{DeployAction, DeployEntry};
+        let engine = &self.engine;
+        let entry = |name: &str, action, reason: String, to: Option<String>| DeployEntry {
+            service: name.to_string(),
+            action,
+            reasons: vec![reason],
+            from: engine
+                .graph()
+                .index(name)
+                .and_then(|i| engine.running_version(i)),
+            to,
+        };
+        let removal = "removed from the file (an interrupted deploy's removal)";
+        let discard = "added by an interrupted deploy that never committed it";
+        let mut services: Vec<DeployEntry> = recovery
             .removals
             .iter()
-            .map(|name| harness_core::report::DeployEntry {
-                service: name.clone(),
-                action: harness_core::report::DeployAction::Remove,
-                reasons: vec!["removed from the file (an interrupted deploy's removal)".into()],
-                from: self
-                    .engine
-                    .graph()
-                    .index(name)
-                    .and_then(|i| self.engine.running_version(i)),
-                to: None,
-            })
+            .map(|name| entry(name, DeployAction::Remove, removal.into(), None))
+            .chain(
+                recovery
+                    .discards
+                    .iter()
+                    .map(|name| entry(name, DeployAction::Remove, discard.into(), None)),
+            )
             .collect();
         let mut versions = Vec::new();
         for (name, to, spec) in recovery.reverts {
-            services.push(harness_core::report::DeployEntry {
-                service: name.clone(),
-                action: harness_core::report::DeployAction::Change,
-                reasons: vec![format!("going back to {to}: its deploy was interrupted")],
-                from: self
-                    .engine
-                    .graph()
-                    .index(&name)
-                    .and_then(|i| self.engine.running_version(i)),
-                to: Some(to),
-            });
+            let why = format!("going back to {to}: its deploy was interrupted");
+            services.push(entry(&name, DeployAction::Change, why, Some(to)));
             versions.push((name, spec));
         }
         let plan = harness_core::report::DeployPlan { services };
@@ -451,6 +465,8 @@ fn keep_logs_apart(project: &Project, previous: &str) {
 struct Recovery {
     id: u64,
     removals: Vec<String>,
+    /// Added services never committed: stopped, though the file has them.
+    discards: Vec<String>,
     reverts: Vec<(String, String, harness_core::engine::RunSpec)>,
 }
 

@@ -70,16 +70,24 @@ impl ConfigFile {
     }
 
     /// The file as a request observed it off the supervisor's loop
-    /// ([`super::observe::load_observed`]), taken as the last parse; for a
-    /// deploy, like [`ConfigFile::for_deploy`].
-    pub fn take_observed(
-        &mut self,
-        observed: super::observe::Observed,
-    ) -> Result<&Config, ApiError> {
+    /// ([`super::observe::load_observed`]), taken as the last parse: what
+    /// a start spawns with. A version command that failed leaves its part
+    /// of the version unknown (never guessed).
+    pub fn take_fresh(&mut self, observed: super::observe::Observed) -> &Config {
         self.watched = watched_files(&self.project.root, &observed.config);
         self.stamps = stamps(&self.project.config, &self.watched);
         self.config = observed.config;
         self.failed = observed.failed;
+        &self.config
+    }
+
+    /// [`ConfigFile::take_fresh`], for a deploy, like
+    /// [`ConfigFile::for_deploy`].
+    pub fn take_observed(
+        &mut self,
+        observed: super::observe::Observed,
+    ) -> Result<&Config, ApiError> {
+        self.take_fresh(observed);
         if let Some(f) = self.failed.first() {
             return Err(ApiError::new(ApiErrorKind::Config, f.to_string()));
         }

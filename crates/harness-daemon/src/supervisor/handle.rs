@@ -22,7 +22,13 @@ pub type DeployReply = oneshot::Sender<Result<(u64, mpsc::Receiver<super::Number
 /// Messages to the supervisor.
 pub enum Msg {
     /// `POST /v1/start`.
-    Start(StartRequest, OpReply),
+    /// With the file as the API handler observed it off the loop (a
+    /// start spawns with every `version.command` run again).
+    Start(
+        StartRequest,
+        Box<Result<super::observe::Observed, ApiError>>,
+        OpReply,
+    ),
     /// `POST /v1/stop`.
     Stop(StopRequest, OpReply),
     /// The client of an operation went away.

@@ -19,8 +19,8 @@ impl Supervisor {
                 _ = sleep_until(deadline) => Msg::Fact(Input::Tick),
             };
             match msg {
-                Msg::Start(req, reply) => {
-                    let result = self.start(req);
+                Msg::Start(req, observed, reply) => {
+                    let result = self.start(req, *observed);
                     let _ = reply.send(result);
                 }
                 Msg::Stop(req, reply) => {

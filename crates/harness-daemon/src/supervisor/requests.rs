@@ -20,12 +20,13 @@ fn usage(e: impl std::fmt::Display) -> ApiError {
 }
 
 impl Supervisor {
-    /// Puts the config as the file says now in force. The rule, told to the
+    /// Puts the config as the file says now (`observed` off the loop, with
+    /// every `version.command` run again) in force. The rule, told to the
     /// user as an error: a changed file is taken when nothing runs; while a
     /// start or stop is in progress it is refused (that one keeps the
     /// config it began with), never silently ignored.
-    fn reload(&mut self) -> Result<(), ApiError> {
-        let config = self.config.fresh()?;
+    fn reload(&mut self, observed: super::observe::Observed) -> Result<(), ApiError> {
+        let config = self.config.take_fresh(observed);
         if config != self.engine.config() {
             self.engine.reload(config.clone()).map_err(usage)?;
         }
@@ -35,9 +36,10 @@ impl Supervisor {
     pub(super) fn start(
         &mut self,
         req: StartRequest,
+        observed: Result<super::observe::Observed, ApiError>,
     ) -> Result<(OpId, mpsc::Receiver<OpEvent>), ApiError> {
         self.not_deploying()?;
-        self.reload()?;
+        self.reload(observed?)?;
         let (targets, options) = start_targets(&self.engine, &req)?;
         let (op, rx) = self.open_client();
         self.feed(Input::Start {

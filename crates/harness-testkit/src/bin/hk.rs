@@ -184,7 +184,10 @@ fn activated(name: &str, after_ms: u64) {
         match listener.accept() {
             Ok((mut stream, _)) => {
                 let _ = stream.set_nonblocking(false);
-                let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+                // Long enough for a client that a loaded machine has not
+                // scheduled yet: answering before its request came, then
+                // closing, would reset its connection.
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
                 let mut buf = [0u8; 1024];
                 let _ = stream.read(&mut buf);
                 let body = format!("{name}\n");
