@@ -13,6 +13,10 @@ pub struct DeployRequest {
     /// Keep services gone from the file running (`--no-prune`).
     #[serde(default)]
     pub no_prune: bool,
+    /// The `digest` of the plan the user was shown: the deploy begins only
+    /// if the file still gives that plan (else 409, kind `changed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
 }
 
 /// `POST /v1/rollback`: deploy an earlier version of one service.
@@ -72,6 +76,10 @@ pub struct DeployPlan {
     pub services: Vec<DeployEntry>,
     /// Whether anything would change.
     pub pending: bool,
+    /// A print of the plan, to send back with the deploy
+    /// (`DeployRequest::plan`).
+    #[serde(default)]
+    pub digest: String,
 }
 
 /// Where one service of a deploy stands (the `phase` of a `progress`

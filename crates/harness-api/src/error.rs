@@ -37,4 +37,8 @@ pub enum ApiErrorKind {
     /// a deploy was asked for while a start or stop runs (CLI exit 1;
     /// HTTP 409). The message names it.
     Busy,
+    /// What the request was made against has changed: a deploy asked for
+    /// with the plan the user read, when the file no longer gives that
+    /// plan (CLI exit 1; HTTP 409). Nothing was done.
+    Changed,
 }

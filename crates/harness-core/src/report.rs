@@ -328,6 +328,31 @@ pub struct DeployPlan {
 }
 
 impl DeployPlan {
+    /// A short print of the plan: each service's action, reasons and
+    /// versions, in order. A deploy asked for with it begins only if its
+    /// own plan has the same print, so what runs is what the user read.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for e in &self.services {
+            for part in [
+                e.service.as_str(),
+                e.action.as_str(),
+                &e.reasons.join("\u{1f}"),
+                e.from.as_deref().unwrap_or(""),
+                e.to.as_deref().unwrap_or(""),
+            ] {
+                h.update(part.as_bytes());
+                h.update([0]);
+            }
+            h.update(b"\n");
+        }
+        h.finalize()[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// Whether anything would change (`--detailed-exitcode`).
     pub fn pending(&self) -> bool {
         self.pending_with(false)

@@ -192,6 +192,7 @@ pub fn plan(p: core::Plan) -> api::Plan {
 pub fn deploy_plan(p: core::DeployPlan, no_prune: bool) -> api::DeployPlan {
     api::DeployPlan {
         pending: p.pending_with(no_prune),
+        digest: p.digest(),
         services: p
             .services
             .into_iter()

@@ -782,3 +782,46 @@ fn a_slow_version_command_never_holds_up_the_supervisor() {
     let out = plan.rest_of_stdout(Duration::from_secs(15));
     assert!(out.contains("= a  unchanged"), "{out}");
 }
+
+#[test]
+fn a_deploy_asked_for_with_a_plan_the_file_no_longer_gives_does_nothing() {
+    let s = Stack::new("services:\n  api:\n    command: sleep 1000\n");
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    let api = s.pid("api").unwrap();
+    std::fs::write(
+        s.path().join("services.yaml"),
+        "services:\n  api:\n    command: sleep 2000\n",
+    )
+    .unwrap();
+    let (code, body) = http_with_body(s.socket(), "POST", "/v1/deploy/plan", "{}");
+    assert_eq!(code, 200, "{body}");
+    let shown: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let digest = shown["digest"].as_str().unwrap().to_string();
+    assert_eq!(digest.len(), 12, "{shown}");
+    // The file changes again after the plan was read.
+    std::fs::write(
+        s.path().join("services.yaml"),
+        "services:\n  api:\n    command: sleep 3000\n",
+    )
+    .unwrap();
+    let req = format!("{{\"plan\": \"{digest}\"}}");
+    let (code, body) = http_with_body(s.socket(), "POST", "/v1/deploy", &req);
+    assert_eq!(code, 409, "{body}");
+    let err: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(err["kind"], "changed", "{err}");
+    assert!(
+        err["error"]
+            .as_str()
+            .unwrap()
+            .contains("changed since the plan was shown; nothing was done"),
+        "{err}"
+    );
+    assert_eq!(s.pid("api"), Some(api), "nothing was done");
+    // The plan as it is now is taken, and the CLI sends its own.
+    let (_, body) = http_with_body(s.socket(), "POST", "/v1/deploy/plan", "{}");
+    let now: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_ne!(now["digest"], shown["digest"]);
+    let r = s.harness(&["deploy"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(cmdline(s.pid("api").unwrap()).contains("sleep 3000"));
+}

@@ -18,9 +18,10 @@ pub async fn deploy(project: &Project, a: DeployArgs) -> Result<(), CliError> {
         Some(DeployCommand::Status { id, json }) => return status(&client, id, json).await,
         None => {}
     }
-    let req = DeployRequest {
+    let mut req = DeployRequest {
         services: a.services.clone(),
         no_prune: a.no_prune,
+        plan: None,
     };
     let body = serde_json::to_string(&req).unwrap_or_default();
     let plan: DeployPlan = client
@@ -41,6 +42,10 @@ pub async fn deploy(project: &Project, a: DeployArgs) -> Result<(), CliError> {
     if !plan.pending {
         return Ok(());
     }
+    // What runs must be what was printed: the daemon refuses the deploy if
+    // its plan is no longer this one.
+    req.plan = Some(plan.digest.clone());
+    let body = serde_json::to_string(&req).unwrap_or_default();
     let resp = client
         .request(Method::POST, "/v1/deploy", Some(body))
         .await?;

@@ -485,6 +485,7 @@ fn deploy_plan_events_and_endings() {
             ),
         ],
         pending: true,
+        digest: "8b1e443f2a9c".into(),
     };
     let events = [
         dprogress("old", DeployPhase::Stopping, "removed from the file"),
@@ -537,6 +538,7 @@ fn deploy_plan_events_and_endings() {
     let nothing = DeployPlan {
         services: vec![deploy_entry("db", DeployAction::Unchanged, &[])],
         pending: false,
+        digest: "5e2a1b0c9d8f".into(),
     };
     insta::assert_snapshot!(format!(
         "{}---\n{}---\n{}---\n{}---\n{}",

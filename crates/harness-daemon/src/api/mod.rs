@@ -149,7 +149,7 @@ pub(crate) fn api_error(e: ApiError) -> Response {
     let status = match e.kind {
         ApiErrorKind::Usage | ApiErrorKind::Config => StatusCode::UNPROCESSABLE_ENTITY,
         ApiErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        ApiErrorKind::Busy => StatusCode::CONFLICT,
+        ApiErrorKind::Busy | ApiErrorKind::Changed => StatusCode::CONFLICT,
     };
     error(status, e)
 }

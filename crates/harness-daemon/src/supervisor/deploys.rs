@@ -95,6 +95,15 @@ impl Supervisor {
             .engine
             .deploy_plan(&file, &req.services)
             .map_err(|e| ApiError::new(ApiErrorKind::Usage, e.to_string()))?;
+        if let Some(shown) = &req.plan
+            && *shown != plan.digest()
+        {
+            return Err(ApiError::new(
+                ApiErrorKind::Changed,
+                "the file, or what runs, changed since the plan was shown; nothing was done: \
+                 run the deploy again to see the new plan",
+            ));
+        }
         let options = DeployOptions {
             no_prune: req.no_prune,
             versions: Vec::new(),

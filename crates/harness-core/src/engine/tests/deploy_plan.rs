@@ -105,3 +105,27 @@ fn the_file_that_runs_is_unchanged_and_a_new_ready_is_a_change() {
         Some((D::Change, vec!["ready changed".to_string()]))
     );
 }
+
+#[test]
+fn a_plans_digest_changes_with_any_action_reason_or_version_and_only_then() {
+    use crate::report::{DeployAction, DeployEntry, DeployPlan};
+    let entry = |action, reason: &str, to: &str| DeployEntry {
+        service: "api".into(),
+        action,
+        reasons: vec![reason.into()],
+        from: Some("3f2a9c".into()),
+        to: Some(to.into()),
+    };
+    let plan = |e| DeployPlan { services: vec![e] };
+    let base = plan(entry(DeployAction::Change, "command changed", "8b1e44"));
+    assert_eq!(base.digest(), base.clone().digest());
+    assert_eq!(base.digest().len(), 12);
+    for other in [
+        plan(entry(DeployAction::Drifted, "command changed", "8b1e44")),
+        plan(entry(DeployAction::Change, "env PORT changed", "8b1e44")),
+        plan(entry(DeployAction::Change, "command changed", "8b1e45")),
+        DeployPlan::default(),
+    ] {
+        assert_ne!(base.digest(), other.digest(), "{other:?}");
+    }
+}
