@@ -825,3 +825,31 @@ fn a_deploy_asked_for_with_a_plan_the_file_no_longer_gives_does_nothing() {
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(cmdline(s.pid("api").unwrap()).contains("sleep 3000"));
 }
+
+#[test]
+fn a_reverted_version_is_checked_on_its_own_port_and_is_healthy() {
+    let (old, new) = (free_port(), free_port());
+    let yaml = |cmd: String, port: u16| {
+        format!(
+            "services:\n  api:\n    command: {cmd}\n    health_check: {{ tcp: \"127.0.0.1:{port}\", interval: 200ms }}\n    update: {{ min_healthy: 300ms }}\n"
+        )
+    };
+    let s = Stack::new(&yaml(listener(old, 0).replace('\'', ""), old));
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    // The new version would listen on another port, but dies first.
+    let hk = hk().display().to_string();
+    std::fs::write(
+        s.path().join("services.yaml"),
+        yaml(format!("{hk} crash 100"), new),
+    )
+    .unwrap();
+    let r = s.harness(&["deploy"]);
+    assert_eq!(r.code, 3, "{}", r.all());
+    assert!(r.stdout.contains("reverted"), "{}", r.stdout);
+    // Probed on its own port, again and again: healthy, not failing on
+    // the new file's port it never opened.
+    std::thread::sleep(Duration::from_millis(800));
+    let api = s.service("api");
+    assert_eq!(api["health"], "healthy", "{api}");
+    assert!(cmdline(api["pid"].as_u64().unwrap() as u32).contains(&format!("listen {old}")));
+}

@@ -23,6 +23,8 @@ pub(crate) struct Beside {
     /// What it was spawned with (`None` for a run a new daemon found).
     pub spec: Option<RunSpec>,
     pub running: Option<Definition>,
+    /// The definition it is judged by, if not the config's.
+    pub judged_by: Option<Box<crate::config::Service>>,
     /// Its stop was sent.
     pub stopping: bool,
 }
@@ -37,7 +39,9 @@ impl Engine {
     }
 
     /// Sets service `i`'s run aside; its phase is free for the new run.
-    pub(super) fn set_aside(&mut self, i: usize) {
+    /// `judged_by`: the definition it ran under (the config in force is
+    /// the new file's by now), to judge it by again if it is taken back.
+    pub(super) fn set_aside(&mut self, i: usize, judged_by: Option<Box<crate::config::Service>>) {
         let Phase::Up {
             run, pid, since, ..
         } = self.svcs[i].phase
@@ -54,6 +58,7 @@ impl Engine {
             since,
             spec: svc.spec.clone(),
             running: svc.running.clone(),
+            judged_by: judged_by.or(svc.judged_by.take()),
             stopping: false,
         });
     }
@@ -95,6 +100,7 @@ impl Engine {
         svc.beside = None;
         svc.spec = b.spec;
         svc.running = b.running;
+        svc.judged_by = b.judged_by;
         svc.wanted = true;
         self.schedule_probes(i, now, out);
         true
@@ -146,6 +152,7 @@ impl Engine {
             since: found.since,
             spec: None,
             running: found.definition,
+            judged_by: None,
             stopping: false,
         });
         self.stop_beside(i, out);

@@ -28,7 +28,7 @@ impl Engine {
             self.svcs[i].phase,
             Phase::Up { .. } | Phase::Stopping { .. }
         );
-        let svc = &self.config.services[i];
+        let svc = self.def(i);
         match (&svc.health_check, running) {
             (_, false) => CheckNow::Settled {
                 healthy: false,

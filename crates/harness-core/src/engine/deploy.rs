@@ -55,6 +55,9 @@ pub(crate) struct Unit {
     /// Why a removal stops it: "removed from the file", or (a new daemon's
     /// recovery) that its deploy never committed it.
     pub removal: String,
+    /// The definition `stable` was judged by (its checks), to judge it by
+    /// again if the deploy goes back to it.
+    pub stable_def: Option<Box<crate::config::Service>>,
 }
 
 /// Where a unit stands.
@@ -178,11 +181,15 @@ impl Engine {
         // What each changed service ran, to go back to: its run's spec, or
         // its definition in the config when the run's print says it is
         // exactly that (a run a new daemon re-attached to).
-        let stable: Vec<(String, RunSpec)> = plan
+        let stable: Vec<(String, RunSpec, crate::config::Service)> = plan
             .services
             .iter()
             .filter(|e| e.action.replaces_run())
-            .filter_map(|e| Some((e.service.clone(), self.current_spec(&e.service)?)))
+            .filter_map(|e| {
+                let spec = self.current_spec(&e.service)?;
+                let def = self.def(self.graph.index(&e.service)?).clone();
+                Some((e.service.clone(), spec, def))
+            })
             .collect();
         let in_place: Vec<(String, bool, bool, bool)> = plan
             .services
@@ -232,8 +239,12 @@ impl Engine {
                 step,
                 stable: stable
                     .iter()
-                    .find(|(n, _)| *n == e.service)
-                    .map(|(_, s)| s.clone()),
+                    .find(|(n, _, _)| *n == e.service)
+                    .map(|(_, s, _)| s.clone()),
+                stable_def: stable
+                    .iter()
+                    .find(|(n, _, _)| *n == e.service)
+                    .map(|(_, _, d)| Box::new(d.clone())),
                 failure: None,
                 from: e.from.clone(),
                 to: e.to.clone(),

@@ -115,7 +115,7 @@ impl Engine {
                 } else if self.starts_first(i) {
                     // The running version runs on, untouched, until the new
                     // one has passed its gate.
-                    self.set_aside(i);
+                    self.set_aside(i, unit.stable_def.clone());
                     self.deploy_spawn(k, u, now, out);
                 } else {
                     let why = format!(
@@ -238,6 +238,8 @@ impl Engine {
                             id.0
                         );
                         self.spawn_version(i, spec, why, id, out);
+                        // Judged by its own checks, not the new file's.
+                        self.svcs[i].judged_by = unit.stable_def.clone();
                         let deadline = now + self.healthy_deadline(i);
                         self.unit_mut(k, u).step = Step::Reverting { deadline };
                     }
@@ -355,6 +357,7 @@ impl Engine {
             id.0,
             versions(&self.deploy_of(k).units[u])
         );
+        self.svcs[i].judged_by = None;
         self.spawn_version(i, spec, why, id, out);
         self.event(id, i, DeployPhase::Starting, String::new(), out);
         let deadline = now + self.healthy_deadline(i);

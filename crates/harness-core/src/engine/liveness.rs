@@ -18,7 +18,7 @@ impl Engine {
         let Phase::Up { run, health, .. } = self.svcs[i].phase else {
             return;
         };
-        let cfg = &self.config.services[i];
+        let cfg = self.def(i);
         // With pushed readiness the check waits for the push.
         let pushed = cfg.ready.is_some() && health == ProbeHealth::Starting;
         if let Some(check) = &cfg.health_check
@@ -44,7 +44,7 @@ impl Engine {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
-        let Some(check) = self.config.services[i].startup.clone() else {
+        let Some(check) = self.def(i).startup.clone() else {
             return;
         };
         let Phase::Up {
@@ -84,7 +84,7 @@ impl Engine {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
-        let Some(check) = self.config.services[i].liveness.clone() else {
+        let Some(check) = self.def(i).liveness.clone() else {
             return;
         };
         let Phase::Up {
@@ -136,7 +136,7 @@ impl Engine {
         at: Instant,
         out: &mut Vec<Action>,
     ) {
-        let svc = &self.config.services[i];
+        let svc = self.def(i);
         let check = match kind {
             ProbeKind::Ready => &svc.health_check,
             ProbeKind::Live => &svc.liveness,

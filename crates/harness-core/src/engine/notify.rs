@@ -17,8 +17,8 @@ impl Engine {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
-        let pushed = self.config.services[i].ready.is_some();
-        let watchdog = self.config.services[i].watchdog;
+        let pushed = self.def(i).ready.is_some();
+        let watchdog = self.def(i).watchdog;
         let Phase::Up {
             run: r,
             health,
@@ -43,7 +43,7 @@ impl Engine {
                 self.came_up(i, format!("ready ({how})"), format!("ready: {how}"), out);
                 // Liveness already runs (from the spawn or the startup
                 // probe); the readiness check starts now.
-                if let Some(check) = &self.config.services[i].health_check {
+                if let Some(check) = &self.def(i).health_check {
                     self.push_probe(i, run, ProbeKind::Ready, now + check.interval, out);
                 }
             }
@@ -63,7 +63,7 @@ impl Engine {
                 && watchdog_due.is_some_and(|due| now >= due)
             {
                 *watchdog_due = None;
-                let w = self.config.services[i].watchdog.unwrap_or_default();
+                let w = self.def(i).watchdog.unwrap_or_default();
                 self.kill_for_restart(i, KillReason::Watchdog(w), out);
             }
         }

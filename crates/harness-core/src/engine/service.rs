@@ -137,6 +137,11 @@ pub(crate) struct ServiceState {
     pub drift: Option<String>,
     /// The run a start-first deploy keeps beside its new one.
     pub beside: Option<super::beside::Beside>,
+    /// The definition whose checks (`health_check`, `liveness`, `startup`,
+    /// `ready`) judge its run, when that is not the config's: the version
+    /// a failed deploy went back to is judged as it was, not by the new
+    /// file's checks it never had.
+    pub judged_by: Option<Box<crate::config::Service>>,
 }
 
 /// What the engine knows of a service apart from its process: how its last
@@ -242,6 +247,7 @@ impl Engine {
                 spec: None,
                 drift: None,
                 beside: None,
+                judged_by: None,
             })
             .collect();
         Engine {
@@ -262,6 +268,15 @@ impl Engine {
     /// The dependency graph.
     pub fn graph(&self) -> &Graph {
         &self.graph
+    }
+
+    /// The definition service `i`'s run is judged by: its checks and how
+    /// it says it is ready (see `ServiceState::judged_by`).
+    pub(crate) fn def(&self, i: usize) -> &crate::config::Service {
+        self.svcs[i]
+            .judged_by
+            .as_deref()
+            .unwrap_or(&self.config.services[i])
     }
 
     /// The phase of service `i`.
@@ -441,9 +456,7 @@ impl Engine {
                     health: ProbeHealth::Starting,
                     started: true,
                     ..
-                } if self.config.services[i].health_check.is_none()
-                    && self.config.services[i].ready.is_none() =>
-                {
+                } if self.def(i).health_check.is_none() && self.def(i).ready.is_none() => {
                     Some(since + super::step::SETTLE)
                 }
                 _ => None,

@@ -16,6 +16,7 @@ impl Engine {
     /// Spawn run `run` of service `i` as its definition says.
     pub(super) fn push_spawn(&mut self, i: usize, run: RunId, out: &mut Vec<Action>) {
         let spec = RunSpec::of(&self.config.services[i]);
+        self.svcs[i].judged_by = None;
         self.push_spawn_spec(i, run, spec, out);
     }
 
@@ -49,7 +50,7 @@ impl Engine {
         let Phase::Spawning { stop_requested, .. } = self.svcs[i].phase else {
             return;
         };
-        let startup = self.config.services[i].startup.is_some();
+        let startup = self.def(i).startup.is_some();
         let up = Move::Spawned {
             run,
             pid,
@@ -135,6 +136,7 @@ impl Engine {
         self.svcs[i].wanted = wanted;
         self.svcs[i].running = definition;
         self.svcs[i].spec = None;
+        self.svcs[i].judged_by = None;
         let known = matches!(
             self.svcs[i].recorded,
             HistoryState::Starting
@@ -159,12 +161,13 @@ impl Engine {
         }
         let mut spawned = Vec::new();
         self.spawned(i, run, pid, since, &mut spawned);
+        let pushed = self.def(i).ready.is_some();
         if let Phase::Up {
             started, health, ..
         } = &mut self.svcs[i].phase
         {
             *started = true; // it ran before this daemon
-            if self.config.services[i].ready.is_some() {
+            if pushed {
                 // It said so to the daemon before this one.
                 *health = ProbeHealth::Healthy;
             }

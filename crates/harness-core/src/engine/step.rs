@@ -176,7 +176,7 @@ impl Engine {
     }
 
     fn probed(&mut self, i: usize, run: RunId, ok: bool, now: Instant, out: &mut Vec<Action>) {
-        let Some(check) = self.config.services[i].health_check.clone() else {
+        let Some(check) = self.def(i).health_check.clone() else {
             return;
         };
         let Phase::Up {
@@ -297,7 +297,7 @@ impl Engine {
     /// for [`SETTLE`]: one that dies at once has failed to start.
     fn settle_unchecked(&mut self, now: Instant, out: &mut Vec<Action>) {
         for i in 0..self.svcs.len() {
-            let cfg = &self.config.services[i];
+            let cfg = self.def(i);
             if cfg.health_check.is_some() || cfg.ready.is_some() {
                 continue;
             }

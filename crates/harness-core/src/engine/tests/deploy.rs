@@ -579,3 +579,56 @@ fn a_new_daemon_stops_a_second_live_run_it_is_told_not_to_keep() {
     assert_eq!(r.run_of("api"), RunId(5));
     assert!(r.engine.report(r.now).services[i.0].notes.is_empty());
 }
+
+/// The probes an action list asks for, as `kind target`.
+fn probed(actions: &[Action]) -> Vec<String> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Probe { kind, spec, .. } => Some(format!("{kind:?} {:?}", spec.check.probe)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_version_a_failed_deploy_goes_back_to_is_judged_by_its_own_checks() {
+    for order in ["stop-first", "start-first"] {
+        let before = format!(
+            "services:\n  api:\n    command: api v1\n    health_check: {{ tcp: \"127.0.0.1:8080\" }}\n    update: {{ order: {order}, min_healthy: 1s }}\n"
+        );
+        let mut r = Rig::new(&before);
+        let a = r.start(&["api"], StartOptions::default());
+        r.confirm(&a);
+        let _ = r.probe("api", true);
+        let after = before.replace("api v1", "api v2").replace("8080", "9090");
+        let a = r.at(10_000).deploy(&after, false);
+        let a = match order {
+            "stop-first" => r.at(10_100).stopped(&a),
+            _ => a, // spawned beside the running one at once
+        };
+        let a = r.at(10_200).confirm(&a);
+        // The new version is checked on its new port ...
+        assert_eq!(probed(&a), ["Ready Tcp(\"127.0.0.1:9090\")"], "{order}");
+        let i = r.idx("api");
+        let run = r.run_of("api");
+        let a = r.at(10_300).feed(Input::Exited {
+            service: ServiceId(i),
+            run,
+            end: ProcessEnd::Exited(3),
+        });
+        // ... and the version that comes back on its own one.
+        let a = match order {
+            "stop-first" => {
+                assert_eq!(Rig::spawned_commands(&a), ["api v1"]);
+                r.at(10_400).confirm(&a)
+            }
+            _ => a,
+        };
+        assert_eq!(
+            probed(&a),
+            ["Ready Tcp(\"127.0.0.1:8080\")"],
+            "{order}: {a:?}"
+        );
+    }
+}
