@@ -16,6 +16,7 @@ pub mod config;
 pub mod duration;
 pub mod engine;
 pub mod graph;
+pub mod job;
 pub mod report;
 pub mod restart_policy;
 pub mod timeout;

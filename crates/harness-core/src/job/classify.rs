@@ -1,0 +1,104 @@
+//! The class of a failed attempt. Transient failures (a network timeout,
+//! a busy resource) are worth retrying on their own; persistent ones (a
+//! configuration error, a missing dependency) are not — retrying them
+//! only repeats the failure, so they wait for a person. Anything harness
+//! cannot place is persistent: an automatic retry must be earned.
+
+use regex::Regex;
+
+/// A failed attempt's class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Retried on its own, within the step's transient policy.
+    Transient,
+    /// Waits for a person (within the persistent policy, one attempt by
+    /// default).
+    Persistent,
+}
+
+impl Class {
+    /// `transient` / `persistent`, as the config, JSON and history say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Transient => "transient",
+            Class::Persistent => "persistent",
+        }
+    }
+}
+
+/// How an attempt failed, as the runtime saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// It exited with this code (not a success).
+    Exited(i32),
+    /// It was killed by this signal, not by harness.
+    Signaled(i32),
+    /// It ran past its `timeout` and harness stopped it.
+    TimedOut,
+    /// It could not be started at all (command not found, …).
+    NotStarted,
+}
+
+/// A step's (or job's) `classify:` rules. Output patterns are tried first
+/// (they are the most specific: the tool said what went wrong), then the
+/// exit code, then the kind of end.
+#[derive(Debug, Clone)]
+pub struct Classify {
+    /// Exit codes that are transient. Default: 75 (EX_TEMPFAIL) and 69
+    /// (EX_UNAVAILABLE).
+    pub transient_codes: Vec<i32>,
+    /// Exit codes that are persistent (64 EX_USAGE, 65 EX_DATAERR, 77
+    /// EX_NOPERM, 78 EX_CONFIG by default); listed so that a pattern
+    /// cannot make them transient by accident — they win over output.
+    pub persistent_codes: Vec<i32>,
+    /// Output (the attempt's last lines) that makes a failure transient.
+    pub transient_output: Vec<Regex>,
+    /// The class of a step that ran past its `timeout` (default
+    /// transient: a hung download is the usual cause).
+    pub timeout: Class,
+    /// The class of a death by a signal harness did not send (default
+    /// transient: the OOM killer, a host shutting down).
+    pub signal: Class,
+}
+
+impl Default for Classify {
+    fn default() -> Classify {
+        Classify {
+            transient_codes: vec![75, 69],
+            persistent_codes: vec![64, 65, 77, 78],
+            transient_output: Vec::new(),
+            timeout: Class::Transient,
+            signal: Class::Transient,
+        }
+    }
+}
+
+impl Classify {
+    /// The class of `failure`, whose output ended with `tail`, and why (for
+    /// the attempt's record: "exit code 75 is transient").
+    pub fn classify(&self, failure: Failure, tail: &str) -> (Class, String) {
+        if let Failure::Exited(code) = failure
+            && self.persistent_codes.contains(&code)
+        {
+            return (Class::Persistent, format!("exit code {code} is persistent"));
+        }
+        if let Some(re) = self.transient_output.iter().find(|re| re.is_match(tail)) {
+            return (
+                Class::Transient,
+                format!("its output matches `{}`", re.as_str()),
+            );
+        }
+        match failure {
+            Failure::Exited(code) if self.transient_codes.contains(&code) => {
+                (Class::Transient, format!("exit code {code} is transient"))
+            }
+            Failure::Exited(code) => (
+                Class::Persistent,
+                format!("exit code {code} is not classified (persistent)"),
+            ),
+            Failure::TimedOut => (self.timeout, "it ran past its timeout".into()),
+            Failure::Signaled(sig) => (self.signal, format!("killed by signal {sig}")),
+            Failure::NotStarted => (Class::Persistent, "it could not be started".into()),
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! Jobs (seed 003): ordered steps that resume where they failed. Only the
+//! pure decisions live here, each a function of its inputs with time as a
+//! value, so every rule is table-tested:
+//!
+//! - [`classify`]: the class of a failed attempt — transient (retried on
+//!   its own) or persistent (waits for a person) — from its exit code,
+//!   signal, timeout or output;
+//! - [`retry`]: after a failed attempt, whether and when the next one
+//!   runs: `max_attempts` counts every attempt, the first included;
+//! - [`resume`]: which steps a run runs and which it skips, and why: a
+//!   completed step is skipped only while its fingerprint and its declared
+//!   outputs are what they were when it completed.
+//!
+//! The runtime (spawning steps under the shim, recording attempts, hashing
+//! files) and the config's `jobs:` key come on top of these.
+
+pub mod classify;
+pub mod resume;
+pub mod retry;
+
+#[cfg(test)]
+mod tests;
