@@ -38,26 +38,27 @@ impl Listeners {
         Ok(copy)
     }
 
-    /// Takes `service`'s socket back from the shim (pid `shim_pid`) of a
-    /// run a previous daemon started: its fd 3, if that is a TCP listener.
-    pub fn adopt(&mut self, service: &str, shim_pid: u32) {
-        match take_from(shim_pid) {
+    /// Takes `service`'s socket back from the shim (pid `shim_pid`, start
+    /// time `shim_start`) of a run a previous daemon started: its fd 3, if
+    /// that is a TCP listener.
+    pub fn adopt(&mut self, service: &str, shim_pid: u32, shim_start: u64) {
+        match take_from(shim_pid, shim_start) {
             Ok((addr, fd)) => {
                 tracing::info!(service, %addr, shim = shim_pid, "took the service's socket back from its shim");
                 self.open.insert(service.to_string(), (addr, fd));
             }
             Err(e) => {
-                tracing::warn!(service, shim = shim_pid, error = %e, "cannot take the service's socket back from its shim; its next run binds a new one");
+                tracing::warn!(service, shim = shim_pid, error = %e, "cannot take the service's socket back from its shim; a new run can bind it only once this run has let go of it (stop-first)");
             }
         }
     }
 
-    /// Closes the sockets of the services for which `down` is true (no
-    /// process, none set aside, no restart due): a stopped service's port
-    /// is closed, as it would be without harness in between.
-    pub fn release(&mut self, down: impl Fn(&str) -> bool) {
+    /// Closes each socket no run needs any more (`needed(service, addr)`
+    /// false): a stopped service's port is closed, as it would be without
+    /// harness in between, and so is one its new version does not use.
+    pub fn release(&mut self, needed: impl Fn(&str, SocketAddr) -> bool) {
         self.open.retain(|service, (addr, _)| {
-            let keep = !down(service);
+            let keep = needed(service, *addr);
             if !keep {
                 tracing::info!(service = %service, %addr, "closed the service's socket");
             }
@@ -82,8 +83,10 @@ fn bind(addr: SocketAddr) -> std::io::Result<OwnedFd> {
     Ok(socket.into())
 }
 
-/// fd 3 of process `pid`, if it is a listening TCP socket, with its address.
-fn take_from(pid: u32) -> Result<(SocketAddr, OwnedFd), String> {
+/// fd 3 of process `pid` (started at `start`), if it is a listening TCP
+/// socket, with its address. The shim allows this (see the shim's
+/// `allow_any_tracer`).
+fn take_from(pid: u32, start: u64) -> Result<(SocketAddr, OwnedFd), String> {
     // SAFETY: pidfd_open takes a pid and flags; returns a new fd or -1.
     let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
     if pidfd < 0 {
@@ -91,6 +94,11 @@ fn take_from(pid: u32) -> Result<(SocketAddr, OwnedFd), String> {
     }
     // SAFETY: the fd was just created for us.
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as i32) };
+    // The pidfd holds the process: if it is still the shim recorded, it
+    // stays that one (a reused pid is never read from).
+    if !harness_store::same_process(pid, start) {
+        return Err("the shim is gone".into());
+    }
     // SAFETY: pidfd_getfd takes a pidfd, a target fd number and flags;
     // returns a new fd (close-on-exec) or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), 3, 0) };

@@ -1,7 +1,7 @@
 //! The store on its own thread: the supervisor sends writes and moves on;
 //! the thread batches whatever has queued into one transaction.
 
-use harness_core::engine::RunSpec;
+use harness_core::engine::{RunId, RunSpec, UnitId};
 use harness_store::{Store, Write};
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -17,6 +17,8 @@ enum Job {
     /// Keep this version of a service in this folder
     /// ([`harness_store::versions`]).
     Version(PathBuf, Box<RunSpec>),
+    /// Remove these files once the writes sent before are on disk.
+    RemoveAfter(Vec<PathBuf>),
 }
 
 /// Sends writes to the store thread.
@@ -37,10 +39,12 @@ impl StoreWriter {
                 while let Ok(first) = rx.recv() {
                     let mut batch = Vec::new();
                     let mut waiting = Vec::new();
+                    let mut remove = Vec::new();
                     for job in std::iter::once(first).chain(rx.try_iter()) {
                         match job {
                             Job::Write(w) => batch.push(w),
                             Job::Flush(done) => waiting.push(done),
+                            Job::RemoveAfter(files) => remove.extend(files),
                             Job::Version(dir, spec) => {
                                 if let Err(e) = harness_store::versions::save(&dir, &spec) {
                                     tracing::warn!(unit = %spec.unit, error = %e, "cannot keep the version");
@@ -54,6 +58,11 @@ impl StoreWriter {
                     {
                         tracing::error!(error = %e, "cannot write to the state database");
                         all_applied = false;
+                        // What the files say is still the only record.
+                        remove.clear();
+                    }
+                    for file in remove {
+                        let _ = std::fs::remove_file(file);
                     }
                     for done in waiting {
                         let _ = done.send(all_applied);
@@ -69,6 +78,18 @@ impl StoreWriter {
     /// supervisor's loop (a flush waits for it too).
     pub fn save_version(&self, dir: PathBuf, spec: RunSpec) {
         let _ = self.tx.send(Job::Version(dir, Box::new(spec)));
+    }
+
+    /// Records that run `run` of `unit` ended, and then — once that is on
+    /// disk, so that a daemon killed meanwhile still reads how it ended —
+    /// removes the run's exit file and notify socket.
+    pub fn run_ended(&self, project: &harness_store::Project, unit: UnitId, run: RunId) {
+        let files = vec![
+            project.exit_file(unit.key(), run.0),
+            project.notify_socket(unit.key(), run.0),
+        ];
+        self.send(Write::RunEnded { unit, run });
+        let _ = self.tx.send(Job::RemoveAfter(files));
     }
 
     /// Queues a write.

@@ -36,6 +36,11 @@ pub fn main() -> i32 {
             return 2;
         }
     };
+    // A service's socket, put at fd 3 by the daemon: a later daemon must
+    // be able to take it back from this shim.
+    if sys::is_socket(3) {
+        sys::allow_any_tracer();
+    }
     let mut log = match LogWriter::open(&args.log, args.log_max_bytes, args.log_keep) {
         Ok(l) => l,
         Err(e) => {
@@ -72,10 +77,10 @@ fn exec_with_listen_pid(argv: Vec<std::ffi::OsString>) -> i32 {
         eprintln!("harness-shim: {} needs a command", crate::WITH_LISTEN_PID);
         return 2;
     };
-    // SAFETY: the process is single-threaded here; nothing else reads or
-    // writes the environment.
-    unsafe { std::env::set_var("LISTEN_PID", std::process::id().to_string()) };
-    let e = Command::new(program).args(rest).exec();
+    let e = Command::new(program)
+        .args(rest)
+        .env("LISTEN_PID", std::process::id().to_string())
+        .exec();
     eprintln!("[harness] cannot start {program:?}: {e}");
     127
 }

@@ -184,3 +184,22 @@ pub fn now_ms() -> u64 {
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
 }
+
+/// Whether `fd` is an open socket.
+pub fn is_socket(fd: RawFd) -> bool {
+    // SAFETY: fstat writes into a zeroed stat of the right size.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; a closed fd only makes fstat fail.
+    let ok = unsafe { libc::fstat(fd, &mut st) } == 0;
+    ok && (st.st_mode & libc::S_IFMT) == libc::S_IFSOCK
+}
+
+/// Lets any process of this user read this process's fds with
+/// `pidfd_getfd`. Yama (`ptrace_scope` 1, Ubuntu's default) allows that
+/// only to ancestors, and a daemon started after the one that spawned
+/// this shim is none: it could not take the service's socket back.
+pub fn allow_any_tracer() {
+    // SAFETY: prctl with these arguments only sets a flag; it fails
+    // harmlessly (EINVAL) where Yama is absent.
+    unsafe { libc::prctl(libc::PR_SET_PTRACER, libc::PR_SET_PTRACER_ANY, 0, 0, 0) };
+}

@@ -82,6 +82,8 @@ fn inside_the_gate(yaml: &str) -> (Stack, Background, u32, u32) {
     .unwrap();
     let mut deploy = in_background(&s, &["deploy"]);
     read_until(&mut deploy, "  api: starting the new version");
+    // (The line comes with the spawn; the pid once it is confirmed.)
+    assert!(wait_for(5, || s.pid("api").is_some_and(|p| p != v1)));
     let v2 = s.pid("api").unwrap();
     assert!(wait_for(5, || cmdline(v2).contains("sleep 2000")));
     (s, deploy, v1, v2)
@@ -675,6 +677,8 @@ fn a_daemon_killed_before_an_added_service_was_committed_leaves_the_next_one_to_
     .unwrap();
     let mut deploy = in_background(&s, &["deploy"]);
     read_until(&mut deploy, "  extra: starting the new version");
+    // (The line comes with the spawn; the pid once it is confirmed.)
+    assert!(wait_for(5, || s.pid("extra").is_some()));
     let extra = s.pid("extra").unwrap();
     s.kill_daemon();
     let _ = deploy.wait(Duration::from_secs(10));

@@ -189,3 +189,20 @@ fn a_start_first_version_that_never_gets_ready_is_killed_and_the_old_pid_never_c
         "the old run was stopped: {rows:?}"
     );
 }
+
+#[test]
+fn a_deploy_that_drops_socket_lets_the_new_version_bind_the_port_itself() {
+    let port = free_port();
+    let s = Stack::new(&yaml(port, "v1", 0).replace("start-first", "stop-first"));
+    assert_eq!(s.harness(&["start", "web"]).code, 0);
+    assert_eq!(ask(port).as_deref(), Ok("v1"));
+    // v2 listens on the port on its own: harness must have let go of it.
+    let own = format!(
+        "services:\n  web:\n    command: [{:?}, serve, \"{port}\"]\n    health_check: {{ http: \"http://127.0.0.1:{port}/\" }}\n    update: {{ min_healthy: 300ms }}\n",
+        hk().display().to_string()
+    );
+    std::fs::write(s.path().join("services.yaml"), own).unwrap();
+    let r = s.harness(&["deploy"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.all(), s.log("web"));
+    assert_eq!(ask(port).as_deref(), Ok("ok"));
+}

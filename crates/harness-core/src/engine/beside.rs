@@ -8,7 +8,7 @@
 use super::definition::Definition;
 use super::history::HistoryState;
 use super::io::{Action, Found, RunId, ServiceId};
-use super::service::{Engine, Phase};
+use super::service::{Engine, Phase, ProbeHealth};
 use super::spec::RunSpec;
 use super::transition::Move;
 use crate::config::{StopSignal, UpdateOrder};
@@ -25,6 +25,8 @@ pub(crate) struct Beside {
     pub running: Option<Definition>,
     /// The definition it is judged by, if not the config's.
     pub judged_by: Option<Box<crate::config::Service>>,
+    /// Its health when it was set aside, which it has again if taken back.
+    pub health: ProbeHealth,
     /// Its stop was sent.
     pub stopping: bool,
 }
@@ -36,14 +38,26 @@ impl Engine {
     pub(super) fn starts_first(&self, i: usize) -> bool {
         self.config.services[i].update.order == UpdateOrder::StartFirst
             && matches!(self.svcs[i].phase, Phase::Up { .. })
+            // One run aside at a time (one a new daemon is stopping).
+            && self.svcs[i].beside.is_none()
     }
 
     /// Sets service `i`'s run aside; its phase is free for the new run.
-    /// `judged_by`: the definition it ran under (the config in force is
-    /// the new file's by now), to judge it by again if it is taken back.
-    pub(super) fn set_aside(&mut self, i: usize, judged_by: Option<Box<crate::config::Service>>) {
+    /// `stable` and `judged_by`: the spec it runs and the definition it
+    /// ran under (the config in force is the new file's by now), to run
+    /// and judge it as it was if it is taken back.
+    pub(super) fn set_aside(
+        &mut self,
+        i: usize,
+        stable: Option<RunSpec>,
+        judged_by: Option<Box<crate::config::Service>>,
+    ) {
         let Phase::Up {
-            run, pid, since, ..
+            run,
+            pid,
+            since,
+            health,
+            ..
         } = self.svcs[i].phase
         else {
             return;
@@ -56,9 +70,12 @@ impl Engine {
             run,
             pid,
             since,
-            spec: svc.spec.clone(),
+            // (A run a new daemon found has no spec of its own: the one
+            // the deploy knows it runs.)
+            spec: svc.spec.clone().or(stable),
             running: svc.running.clone(),
             judged_by: judged_by.or(svc.judged_by.take()),
+            health,
             stopping: false,
         });
     }
@@ -92,6 +109,7 @@ impl Engine {
             run: b.run,
             pid: b.pid,
             since: b.since,
+            health: b.health,
         };
         if !self.apply(i, back) {
             return false;
@@ -153,6 +171,7 @@ impl Engine {
             spec: None,
             running: found.definition,
             judged_by: None,
+            health: ProbeHealth::Healthy,
             stopping: false,
         });
         self.stop_beside(i, out);

@@ -52,6 +52,11 @@ impl Definition {
         Definition { parts }
     }
 
+    /// Whether the run was handed a listening socket (`socket:`).
+    pub fn has_socket(&self) -> bool {
+        self.parts.contains_key("socket")
+    }
+
     /// What changed from `self` (what runs) to `now` (what the file says),
     /// in a stable order: "command changed", "env PGPORT added".
     pub fn changes(&self, now: &Definition) -> Vec<String> {

@@ -187,7 +187,13 @@ impl Engine {
             .filter(|e| e.action.replaces_run())
             .filter_map(|e| {
                 let spec = self.current_spec(&e.service)?;
-                let def = self.def(self.graph.index(&e.service)?).clone();
+                // As it was judged when spawned: a reload since may have
+                // put the new file's checks in force.
+                let i = self.graph.index(&e.service)?;
+                let def = match &self.svcs[i].started_as {
+                    Some(d) if self.svcs[i].judged_by.is_none() => (**d).clone(),
+                    _ => self.def(i).clone(),
+                };
                 Some((e.service.clone(), spec, def))
             })
             .collect();

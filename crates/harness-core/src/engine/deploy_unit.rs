@@ -115,7 +115,7 @@ impl Engine {
                 } else if self.starts_first(i) {
                     // The running version runs on, untouched, until the new
                     // one has passed its gate.
-                    self.set_aside(i, unit.stable_def.clone());
+                    self.set_aside(i, unit.stable.clone(), unit.stable_def.clone());
                     self.deploy_spawn(k, u, now, out);
                 } else {
                     let why = format!(
@@ -187,6 +187,7 @@ impl Engine {
                     self.event(id, i, DeployPhase::Healthy, String::new(), out);
                     self.svcs[i].drift = None;
                     if self.svcs[i].beside.is_some() {
+                        out.push(Action::Persist);
                         self.stop_beside(i, out);
                         self.unit_mut(k, u).step = Step::Retiring;
                     } else {
@@ -237,9 +238,9 @@ impl Engine {
                             "deploy {} failed; starting the previous version ({was}) again",
                             id.0
                         );
-                        self.spawn_version(i, spec, why, id, out);
                         // Judged by its own checks, not the new file's.
                         self.svcs[i].judged_by = unit.stable_def.clone();
+                        self.spawn_version(i, spec, why, id, out);
                         let deadline = now + self.healthy_deadline(i);
                         self.unit_mut(k, u).step = Step::Reverting { deadline };
                     }

@@ -320,6 +320,10 @@ impl HealthEvent {
 /// Commands the runtime carries out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
+    /// Everything recorded so far (history rows, deploy outcomes) must be
+    /// on disk before the actions after this one are carried out: what
+    /// follows is only safe once a daemon killed next would find it.
+    Persist,
     /// Spawn a run of a service.
     Spawn {
         /// Service index.

@@ -142,6 +142,10 @@ pub(crate) struct ServiceState {
     /// a failed deploy went back to is judged as it was, not by the new
     /// file's checks it never had.
     pub judged_by: Option<Box<crate::config::Service>>,
+    /// The definition its run was judged by when it was spawned: what a
+    /// deploy that goes back to this run judges it by again (a reload
+    /// since may have put other checks in force).
+    pub started_as: Option<Box<crate::config::Service>>,
 }
 
 /// What the engine knows of a service apart from its process: how its last
@@ -248,6 +252,7 @@ impl Engine {
                 drift: None,
                 beside: None,
                 judged_by: None,
+                started_as: None,
             })
             .collect();
         Engine {
@@ -368,11 +373,19 @@ impl Engine {
         }
     }
 
-    /// Whether service `i` has no process (none set aside either) and no
-    /// restart due: what it holds open (its socket) may be let go.
-    pub fn is_down(&self, i: usize) -> bool {
+    /// The listening sockets (`socket.tcp`) service `i`'s runs need: its
+    /// run's, while it has one or a restart is due, and the one set
+    /// aside's. The runtime closes every other: a stopped service's port,
+    /// or one a new version no longer listens on.
+    pub fn sockets_in_use(&self, i: usize) -> Vec<std::net::SocketAddr> {
         let s = &self.svcs[i];
-        matches!(s.phase, Phase::Stopped) && s.beside.is_none()
+        let defined = self.config.services[i].socket.map(|(a, _)| a);
+        let of = |spec: Option<&RunSpec>| spec.map_or(defined, |spec| spec.socket);
+        let run = (!matches!(s.phase, Phase::Stopped))
+            .then(|| of(s.spec.as_ref()))
+            .flatten();
+        let aside = s.beside.as_ref().and_then(|b| of(b.spec.as_ref()));
+        run.into_iter().chain(aside).collect()
     }
 
     /// Whether any operation is in progress.

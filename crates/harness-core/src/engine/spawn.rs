@@ -31,6 +31,7 @@ impl Engine {
     ) {
         self.svcs[i].running = Some(Definition::of(&spec));
         self.svcs[i].spec = Some(spec.clone());
+        self.svcs[i].started_as = Some(Box::new(self.def(i).clone()));
         out.push(Action::Spawn {
             service: ServiceId(i),
             run,
@@ -137,6 +138,7 @@ impl Engine {
         self.svcs[i].running = definition;
         self.svcs[i].spec = None;
         self.svcs[i].judged_by = None;
+        self.svcs[i].started_as = None;
         let known = matches!(
             self.svcs[i].recorded,
             HistoryState::Starting

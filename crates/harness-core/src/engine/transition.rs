@@ -92,7 +92,7 @@ pub enum Move {
         run: RunId,
     },
     /// A run that was set aside is the service's run again, as it was
-    /// (ready: it was when it was set aside, and its probes go on).
+    /// (its health as it was when set aside; its probes go on).
     Restore {
         /// The run.
         run: RunId,
@@ -100,6 +100,8 @@ pub enum Move {
         pid: u32,
         /// When it started.
         since: Instant,
+        /// Its health when it was set aside.
+        health: ProbeHealth,
     },
     /// Wait before restarting.
     BackOff(Backoff),
@@ -149,11 +151,19 @@ pub fn next_phase(phase: Phase, m: Move) -> Option<Phase> {
         (Backoff { .. }, Move::Stop { restart: None }) => Stopped,
         (Up { run: r, .. } | Stopping { run: r, .. }, Move::Ended { run }) if r == run => Stopped,
         (Up { run: r, .. }, Move::SetAside { run }) if r == run => Stopped,
-        (Stopped, Move::Restore { run, pid, since }) => Up {
+        (
+            Stopped,
+            Move::Restore {
+                run,
+                pid,
+                since,
+                health,
+            },
+        ) => Up {
             run,
             pid,
             since,
-            health: ProbeHealth::Healthy,
+            health,
             fails: 0,
             attempts: 0,
             live_fails: 0,

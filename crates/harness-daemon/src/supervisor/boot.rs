@@ -98,10 +98,7 @@ impl Supervisor {
             // Ended runs of the other file (none of them lives: see
             // `another_files_state`) and its outcomes are not this file's.
             for r in runs {
-                sup.store.send(Write::RunEnded {
-                    unit: r.unit,
-                    run: r.run,
-                });
+                sup.store.run_ended(&sup.project, r.unit, r.run);
             }
             sup.store.send(Write::ForgetOutcomes);
         } else {
@@ -112,7 +109,7 @@ impl Supervisor {
                 .filter(|s| s.outcome.is_none())
                 .map(|s| s.service.as_str())
                 .collect();
-            for (record, aside) in pick_runs(runs, &uncommitted, &sup.store) {
+            for (record, aside) in pick_runs(runs, &uncommitted, &sup.store, &sup.project) {
                 let unit = record.unit.clone();
                 sup.reattach(record, &last_states);
                 for other in aside {
@@ -303,10 +300,7 @@ impl Supervisor {
         let Some(service) = r.unit.service().and_then(|n| self.engine.graph().index(n)) else {
             // Gone from the file, and not running (a live one was kept).
             tracing::info!(unit = %r.unit, pid = r.pid, "a recorded run of a service gone from the file has ended");
-            self.store.send(Write::RunEnded {
-                unit: r.unit.clone(),
-                run: r.run,
-            });
+            self.store.run_ended(&self.project, r.unit.clone(), r.run);
             return;
         };
         let name = r.unit.key().to_string();
@@ -320,10 +314,7 @@ impl Supervisor {
         } else {
             let end = super::runs::end_of(&self.project, &r.unit, r.run, r.pid, r.pid_start);
             tracing::info!(service = %name, end = %end.describe(), "service ended while no daemon ran");
-            self.store.send(Write::RunEnded {
-                unit: r.unit.clone(),
-                run: r.run,
-            });
+            self.store.run_ended(&self.project, r.unit.clone(), r.run);
             Some(end)
         };
         let found = Found {
@@ -341,8 +332,9 @@ impl Supervisor {
         // The engine says what the run runs (its notify socket), unless it
         // has already let the run go.
         if alive && let Some(spec) = self.engine.run_spec(service, r.run) {
-            if spec.socket.is_some() {
-                self.listeners.adopt(&name, r.shim_pid);
+            // By the run's own print: the file may have changed since.
+            if r.definition.as_ref().is_some_and(|d| d.has_socket()) || spec.socket.is_some() {
+                self.listeners.adopt(&name, r.shim_pid, r.shim_start);
             }
             self.watch_shim(ServiceId(service), r.run, Some(&spec), &r);
         }
@@ -384,6 +376,7 @@ fn pick_runs(
     runs: Vec<RunRecord>,
     uncommitted: &[&str],
     store: &StoreWriter,
+    project: &Project,
 ) -> Vec<(RunRecord, Vec<RunRecord>)> {
     let mut by_unit: Vec<(harness_core::engine::UnitId, Vec<RunRecord>)> = Vec::new();
     for r in runs {
@@ -405,10 +398,7 @@ fn pick_runs(
         let record = rs.remove(keep);
         let (aside, dead): (Vec<_>, Vec<_>) = rs.into_iter().partition(|r| r.alive());
         for d in dead {
-            store.send(Write::RunEnded {
-                unit: d.unit,
-                run: d.run,
-            });
+            store.run_ended(project, d.unit, d.run);
         }
         picked.push((record, aside));
     }

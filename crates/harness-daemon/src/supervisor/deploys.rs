@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// How long a deploy waits for its record to be on disk before it acts.
-const RECORD_LIMIT: Duration = Duration::from_secs(2);
+pub(super) const RECORD_LIMIT: Duration = Duration::from_secs(2);
 
 /// How many finished deploys keep their events here to be followed again.
 const KEPT_LOGS: usize = 16;

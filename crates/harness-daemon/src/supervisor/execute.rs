@@ -25,8 +25,12 @@ impl Supervisor {
         }
         if !self.listeners.is_empty() {
             let engine = &self.engine;
-            self.listeners
-                .release(|name| engine.graph().index(name).is_none_or(|i| engine.is_down(i)));
+            self.listeners.release(|name, addr| {
+                engine
+                    .graph()
+                    .index(name)
+                    .is_some_and(|i| engine.sockets_in_use(i).contains(&addr))
+            });
         }
         self.engine.drop_removed();
         self.save_outcomes();
@@ -34,6 +38,11 @@ impl Supervisor {
 
     fn execute(&mut self, action: Action) {
         match action {
+            Action::Persist => {
+                if !self.store.flush(super::deploys::RECORD_LIMIT) {
+                    tracing::error!("the state database did not confirm a write in time; going on");
+                }
+            }
             Action::Spawn { service, run, spec } => {
                 self.store.send(Write::ReserveRuns { up_to: run.0 + 1 });
                 // Every version that runs is kept: a deploy can go back to

@@ -69,7 +69,7 @@ impl Supervisor {
             // Output starts with the spawn: remember where this run's begins.
             let log = LogFollower::at_end(&r.project.log(spec.unit.key()));
             // The notify socket exists before the service can write to it.
-            let notify_sock = notify_socket(&r.project, &spec, run);
+            let notify_sock = notify_socket(&r.project, &spec, run, false);
             let s = match process::spawn(&shims, &r.project, &spec, run, listen).await {
                 Ok(s) => s,
                 Err(reason) => return r.spawn_failed(&spec, reason),
@@ -110,7 +110,7 @@ impl Supervisor {
             let exit = watch_until_exit(&r, &record);
             // A re-attached service keeps its NOTIFY_SOCKET path: bind it
             // again so its WATCHDOG=1 and STATUS= still arrive.
-            match spec.and_then(|spec| notify_socket(&r.project, &spec, run)) {
+            match spec.and_then(|spec| notify_socket(&r.project, &spec, run, true)) {
                 Some(sock) => {
                     tokio::pin!(exit);
                     tokio::select! {
@@ -203,11 +203,8 @@ pub(super) fn end_of(
     pid: u32,
     pid_start: u64,
 ) -> ProcessEnd {
-    let file = project.exit_file(unit.key(), run.0);
-    if let Some(end) = process::read_exit(&file, run) {
-        // Read once: nothing asks for it again, and the folder must not
-        // fill up with one file per run.
-        let _ = std::fs::remove_file(&file);
+    // (Removed once the run's end is on disk: `StoreWriter::run_ended`.)
+    if let Some(end) = process::read_exit(&project.exit_file(unit.key(), run.0), run) {
         return end;
     }
     // A run an earlier harness started wrote one file per service.
@@ -226,12 +223,8 @@ async fn watch_until_exit(r: &Reporter, record: &RunRecord) {
     process::wait_exit(record.shim_pid).await;
     let unit = &record.unit;
     let end = end_of(&r.project, unit, r.run, record.pid, record.pid_start);
-    let _ = std::fs::remove_file(r.project.notify_socket(unit.key(), r.run.0));
     tracing::info!(service = %unit, pid = record.pid, end = %end.describe(), "service ended");
-    r.store.send(Write::RunEnded {
-        unit: unit.clone(),
-        run: r.run,
-    });
+    r.store.run_ended(&r.project, unit.clone(), r.run);
     r.fact(Input::Exited {
         service: r.service,
         run: r.run,
@@ -244,11 +237,20 @@ fn notify_socket(
     project: &Project,
     spec: &RunSpec,
     run: RunId,
+    reattached: bool,
 ) -> Option<tokio::net::UnixDatagram> {
     if spec.ready != Some(Ready::Notify) {
         return None;
     }
-    let path = project.notify_socket(spec.unit.key(), run.0);
+    let mut path = project.notify_socket(spec.unit.key(), run.0);
+    // A run an earlier harness started has the one socket its service
+    // had (`NAME.notify`), which no build since binds.
+    let legacy = project
+        .run_dir()
+        .join(format!("{}.notify", spec.unit.key()));
+    if reattached && !path.exists() && legacy.exists() {
+        path = legacy;
+    }
     match notify::bind(&path) {
         Ok(sock) => Some(sock),
         Err(e) => {

@@ -632,3 +632,28 @@ fn the_version_a_failed_deploy_goes_back_to_is_judged_by_its_own_checks() {
         );
     }
 }
+
+#[test]
+fn a_reload_before_the_deploy_does_not_change_what_the_version_going_back_is_judged_by() {
+    let before = "services:\n  api:\n    command: api v1\n    health_check: { tcp: \"127.0.0.1:8080\" }\n    update: { min_healthy: 1s }\n";
+    let after = before.replace("api v1", "api v2").replace("8080", "9090");
+    let mut r = Rig::new(before);
+    let a = r.start(&["api"], StartOptions::default());
+    r.confirm(&a);
+    let _ = r.probe("api", true);
+    // `harness start` with the edited file: the file is taken, what runs
+    // is left as it is.
+    r.engine.reload(file(&after)).unwrap();
+    let a = r.at(10_000).deploy(&after, false);
+    let a = r.at(10_100).stopped(&a);
+    r.at(10_200).confirm(&a);
+    let i = r.idx("api");
+    let run = r.run_of("api");
+    let a = r.at(10_300).feed(Input::Exited {
+        service: ServiceId(i),
+        run,
+        end: ProcessEnd::Exited(3),
+    });
+    let a = r.at(10_400).confirm(&a);
+    assert_eq!(probed(&a), ["Ready Tcp(\"127.0.0.1:8080\")"], "{a:?}");
+}

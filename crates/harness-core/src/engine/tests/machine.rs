@@ -107,6 +107,7 @@ fn moves(t: Instant) -> [(&'static str, Move); 14] {
                 run: RunId(3),
                 pid: 30,
                 since: t,
+                health: ProbeHealth::Healthy,
             },
         ),
     ]
