@@ -151,56 +151,36 @@ impl Supervisor {
             "a deploy was interrupted by the last daemon's end"
         );
         let versions = self.project.versions_dir();
+        use harness_core::engine::interrupted::{Finish, Unsettled, finish};
         for s in services.iter().filter(|s| s.outcome.is_none()) {
             let i = self.engine.graph().index(&s.service);
-            let running = i
-                .filter(|&i| !matches!(self.engine.phase(i), harness_core::engine::Phase::Stopped));
-            // Only a service the file still does not have: one it has
-            // again is the file's now.
-            let gone = self.engine.is_gone_from_file(&s.service);
-            let back = s
+            let running_version = i.and_then(|i| self.engine.running_version(i));
+            let stable = s
                 .from_version
                 .as_ref()
-                .filter(|f| i.and_then(|i| self.engine.running_version(i)).as_ref() != Some(*f))
-                .and_then(|f| {
-                    harness_store::versions::load(&versions, &s.service, f).map(|spec| (f, spec))
-                });
-            let kept = s.from_version.is_some()
-                && i.and_then(|i| self.engine.running_version(i)) == s.from_version;
-            use harness_core::report::DeployAction as A;
-            let detail = match (A::parse(&s.action), running, back) {
-                (Some(A::Remove), Some(_), _) if gone => {
-                    recovery.removals.push(s.service.clone());
-                    format!(
-                        "interrupted; removed by the next daemon (deploy {})",
-                        recovery.id
-                    )
-                }
-                // An added service its deploy never committed: no version
-                // of it was ever stable, so it is stopped (a deploy again
-                // adds it again).
-                (Some(A::Add), Some(_), _) => {
-                    recovery.discards.push(s.service.clone());
-                    format!(
-                        "interrupted before it was committed; stopped by the next daemon (deploy {})",
-                        recovery.id
-                    )
-                }
-                (Some(A::Change | A::Drifted), _, Some((f, spec))) => {
-                    recovery.reverts.push((s.service.clone(), f.clone(), spec));
-                    format!(
-                        "interrupted; the next daemon goes back to {f} (deploy {})",
-                        recovery.id
-                    )
-                }
-                // start-first: the old run was never stopped (any new one
-                // beside it is being stopped: see `pick_runs`).
-                (Some(A::Change | A::Drifted), Some(_), None) if kept => format!(
-                    "interrupted; the next daemon kept the version that ran ({})",
-                    s.from_version.as_deref().unwrap_or("?")
-                ),
-                _ => "interrupted".to_string(),
+                .and_then(|f| harness_store::versions::load(&versions, &s.service, f));
+            let Some(action) = harness_core::report::DeployAction::parse(&s.action) else {
+                continue;
             };
+            let what = finish(Unsettled {
+                action,
+                running: i.is_some_and(|i| {
+                    !matches!(self.engine.phase(i), harness_core::engine::Phase::Stopped)
+                }),
+                gone_from_file: self.engine.is_gone_from_file(&s.service),
+                from: s.from_version.as_deref(),
+                running_version: running_version.as_deref(),
+                from_kept: stable.is_some(),
+            });
+            match (what, stable, &s.from_version) {
+                (Finish::Remove, _, _) => recovery.removals.push(s.service.clone()),
+                (Finish::Discard, _, _) => recovery.discards.push(s.service.clone()),
+                (Finish::Revert, Some(spec), Some(f)) => {
+                    recovery.reverts.push((s.service.clone(), f.clone(), spec))
+                }
+                _ => {}
+            }
+            let detail = what.detail(recovery.id, s.from_version.as_deref());
             self.store.send(Write::DeploySettled {
                 id,
                 service: s.service.clone(),
@@ -387,14 +367,12 @@ fn pick_runs(
     }
     let mut picked = Vec::new();
     for (unit, mut rs) in by_unit {
-        // Oldest first (the store gives them so); live ones before dead.
-        rs.sort_by_key(|r| (!r.alive(), r.run));
-        let live = rs.iter().filter(|r| r.alive()).count();
-        let keep = match live {
-            0 => rs.len() - 1,
-            _ if uncommitted.contains(&unit.key()) => 0,
-            n => n - 1,
-        };
+        rs.sort_by_key(|r| r.run);
+        let alive: Vec<bool> = rs.iter().map(RunRecord::alive).collect();
+        let keep = harness_core::engine::interrupted::run_to_keep(
+            &alive,
+            uncommitted.contains(&unit.key()),
+        );
         let record = rs.remove(keep);
         let (aside, dead): (Vec<_>, Vec<_>) = rs.into_iter().partition(|r| r.alive());
         for d in dead {

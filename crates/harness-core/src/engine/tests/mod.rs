@@ -11,6 +11,7 @@ mod attach;
 mod deploy;
 mod deploy_plan;
 mod history;
+mod interrupted;
 mod machine;
 mod plan;
 mod probes;
