@@ -13,6 +13,8 @@ pub struct Config {
     pub settings: Settings,
     /// Services in the order they are written in the file.
     pub services: Vec<Service>,
+    /// Jobs (`jobs:`), in file order.
+    pub jobs: Vec<Job>,
 }
 
 impl Config {
@@ -414,4 +416,66 @@ impl StopSignal {
             .map(|(_, n)| *n)
             .unwrap_or("SIGTERM")
     }
+}
+
+/// A job (`jobs: NAME:`): ordered steps, each run under the shim, that
+/// resume where they failed (seed 003; see `crate::job`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// Its name (the rules of a service's name; never a service's).
+    pub name: String,
+    /// Where its key is written.
+    pub location: Location,
+    /// Its steps, in order (at least one).
+    pub steps: Vec<Step>,
+    /// Services that must be up before its first step runs.
+    pub depends_on: Vec<Dependency>,
+    /// What to run when a person chooses Cleanup after a failure.
+    pub cleanup: Option<Command>,
+    /// What a failed step leads to off a terminal: `stop` (the state
+    /// stays at the failed step), `retry` or `cleanup`.
+    pub on_failure: JobOnFailure,
+}
+
+/// `jobs.NAME.on_failure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JobOnFailure {
+    /// The state stays at the failed step, status failed.
+    #[default]
+    Stop,
+    /// Another attempt now.
+    Retry,
+    /// Run the job's `cleanup`.
+    Cleanup,
+}
+
+/// One step of a job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// Its name, unique in its job.
+    pub name: String,
+    /// Where it is written.
+    pub location: Location,
+    /// What to run.
+    pub command: Command,
+    /// Folder to run in, as written (relative to the config's folder).
+    pub working_dir: Option<(PathBuf, Location)>,
+    /// Extra environment, in file order.
+    pub env: Vec<(String, String)>,
+    /// A dotenv file read at start, as written.
+    pub env_file: Option<(PathBuf, Location)>,
+    /// Longer than this, it is stopped and has failed (class: `classify.timeout`).
+    pub timeout: Option<Duration>,
+    /// Files whose contents are part of its print.
+    pub inputs: Vec<PathBuf>,
+    /// Files it makes: checked (by hash) before it is skipped, removed when
+    /// an attempt fails.
+    pub outputs: Vec<PathBuf>,
+    /// An attempt cut short (the host died) may simply run again; if not,
+    /// the run waits for a decision.
+    pub idempotent: bool,
+    /// Attempts per class of failure (the job's, key by key).
+    pub retry: crate::job::retry::Retry,
+    /// How a failure is classified (the job's, key by key).
+    pub classify: crate::job::classify::Classify,
 }

@@ -403,3 +403,142 @@ fn a_socket_is_an_address_of_one_service_and_never_checked_through_itself() {
     );
     assert!(errs[4].contains("unknown key `socket2`"), "{}", errs[4]);
 }
+
+/// Seed 003's image build as a job: kickstart retried with backoff (3
+/// attempts), ansible retried quickly, tests left to a person.
+const IMAGE_JOB: &str = r#"services:
+  registry:
+    command: registry serve
+jobs:
+  image:
+    depends_on: [registry]
+    retry: { transient: { max_attempts: 2, backoff: { initial: 5s } } }
+    classify:
+      transient: { output: ["(?i)timed? ?out|connection reset"] }
+    cleanup: ./cleanup.sh
+    steps:
+      - name: base
+        command: ./base.sh
+        inputs: [versions.lock]
+        outputs: [cache/base.iso]
+      - name: kickstart
+        command: ["./kickstart.sh", "--ks", "image.ks"]
+        timeout: 30m
+        idempotent: false
+        retry: { transient: { max_attempts: 3, backoff: { initial: 1m, max: 10m } } }
+      - name: ansible
+        command: ansible-playbook site.yml
+        env: { ANSIBLE_FORCE_COLOR: "0" }
+        retry: { transient: { backoff: { initial: 1s } } }
+      - name: tests
+        command: ./tests.sh
+        retry: { transient: { max_attempts: 1 } }
+        classify: { timeout: persistent }
+"#;
+
+#[test]
+fn a_job_is_read_with_steps_that_take_their_jobs_rules_key_by_key() {
+    let c = super::parse::parse_with_jobs(IMAGE_JOB, "services.yaml").unwrap();
+    let job = &c.jobs[0];
+    assert_eq!(job.name, "image");
+    assert_eq!(job.depends_on[0].name, "registry");
+    assert_eq!(job.cleanup, Some(Command::Shell("./cleanup.sh".into())));
+    let names: Vec<&str> = job.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["base", "kickstart", "ansible", "tests"]);
+    let [base, kickstart, ansible, tests] = &job.steps[..] else {
+        panic!("four steps")
+    };
+    assert_eq!(base.inputs, [std::path::PathBuf::from("versions.lock")]);
+    assert_eq!(base.outputs, [std::path::PathBuf::from("cache/base.iso")]);
+    assert!(base.idempotent && !kickstart.idempotent);
+    assert_eq!(kickstart.timeout, Some(Duration::from_secs(1800)));
+    // The job's rules, with each step's keys over them.
+    assert_eq!(base.retry.transient.max_attempts, 2);
+    assert_eq!(base.retry.transient.backoff_initial, Duration::from_secs(5));
+    assert_eq!(kickstart.retry.transient.max_attempts, 3);
+    assert_eq!(
+        kickstart.retry.transient.backoff_max,
+        Duration::from_secs(600)
+    );
+    assert_eq!(ansible.retry.transient.max_attempts, 2);
+    assert_eq!(
+        ansible.retry.transient.backoff_initial,
+        Duration::from_secs(1)
+    );
+    assert_eq!(tests.retry.transient.max_attempts, 1);
+    assert_eq!(base.retry.persistent.max_attempts, 1);
+    let (class, _) = ansible.classify.classify(
+        crate::job::classify::Failure::Exited(2),
+        "ssh: Connection reset by peer",
+    );
+    assert_eq!(class, crate::job::classify::Class::Transient);
+    assert_eq!(
+        tests.classify.timeout,
+        crate::job::classify::Class::Persistent
+    );
+    assert_eq!(
+        base.classify.timeout,
+        crate::job::classify::Class::Transient
+    );
+    // Until something runs them, a file with jobs is refused, at the job.
+    let errs = errors(IMAGE_JOB);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(
+        errs[0].starts_with("services.yaml:5:3: job `image`: jobs cannot run yet"),
+        "{}",
+        errs[0]
+    );
+}
+
+#[test]
+fn job_mistakes_are_reported_where_they_are_written() {
+    let errs: Vec<String> = super::parse::parse_with_jobs(
+        r#"services:
+  web:
+    command: web
+jobs:
+  web:
+    steps:
+      - name: a
+        command: a
+  build:
+    depends_on: [wbe]
+    on_failure: retyr
+    steps:
+      - name: a
+        command: a
+        retry: { transient: { max_attempts: 0 } }
+        classify: { transient: { output: "port (" }, signal: maybe }
+        inputs: lock
+      - name: a
+        command: b
+        idempotnt: true
+      - command: c
+  empty:
+    steps: []
+"#,
+        "services.yaml",
+    )
+    .expect_err("rejected")
+    .0
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    let want = [
+        "services.yaml:5:3: `web` is the name of a service and of a job",
+        "services.yaml:10:18: job `build` depends on unknown service `wbe`",
+        "services.yaml:11:17: unknown `on_failure` `retyr`\n  help: did you mean `retry`?",
+        "services.yaml:15:45: `max_attempts` must be a whole number from 1 to 1000, not `0`",
+        "services.yaml:16:42: `output` pattern is not a valid regular expression: error: unclosed group",
+        "services.yaml:16:62: `classify.signal` must be transient or persistent, not `maybe`",
+        "services.yaml:17:17: `inputs` must be a list of file paths",
+        "services.yaml:18:15: job `build` has two steps called `a`",
+        "services.yaml:20:9: unknown key `idempotnt` in a step\n  help: did you mean `idempotent`?",
+        "services.yaml:21:9: each step needs a `name`",
+        "services.yaml:23:12: `steps` of job `empty` must be a non-empty list of steps",
+    ];
+    assert_eq!(errs.len(), want.len(), "{errs:#?}");
+    for (got, want) in errs.iter().zip(want) {
+        assert!(got.starts_with(want), "{got}\n  wanted: {want}");
+    }
+}

@@ -43,6 +43,7 @@ pub(crate) fn validate(config: &Config, errs: &mut Errors) {
         }
     }
     check_sockets(config, errs);
+    check_jobs(config, errs);
     if !errs.list.is_empty() {
         return;
     }
@@ -61,6 +62,46 @@ pub(crate) fn validate(config: &Config, errs: &mut Errors) {
             .collect();
         path.push(path[0]);
         errs.push(at, format!("dependency cycle: {}", path.join(" → ")));
+    }
+}
+
+/// Jobs: names a service could have (they name files too) and no service
+/// has, steps with names unique in their job, dependencies on services.
+fn check_jobs(config: &Config, errs: &mut Errors) {
+    for job in &config.jobs {
+        if !valid_name(&job.name) {
+            errs.push_help(
+                job.location,
+                format!("invalid job name `{}`", job.name),
+                Some("names must match [A-Za-z0-9][A-Za-z0-9_.-]* (at most 128 characters)".into()),
+            );
+        }
+        if config.service(&job.name).is_some() {
+            errs.push(
+                job.location,
+                format!("`{}` is the name of a service and of a job", job.name),
+            );
+        }
+        for (k, step) in job.steps.iter().enumerate() {
+            if job.steps[..k].iter().any(|s| s.name == step.name) {
+                errs.push(
+                    step.location,
+                    format!("job `{}` has two steps called `{}`", job.name, step.name),
+                );
+            }
+        }
+        for dep in &job.depends_on {
+            if config.service(&dep.name).is_none() {
+                errs.push_help(
+                    dep.location,
+                    format!(
+                        "job `{}` depends on unknown service `{}`",
+                        job.name, dep.name
+                    ),
+                    did_you_mean(&dep.name, config.names()),
+                );
+            }
+        }
     }
 }
 

@@ -36,6 +36,7 @@ impl Engine {
         Config {
             settings: file.settings.clone(),
             services,
+            jobs: file.jobs.clone(),
         }
     }
 
@@ -78,6 +79,7 @@ impl Engine {
         let config = Config {
             settings: self.config.settings.clone(),
             services,
+            jobs: self.config.jobs.clone(),
         };
         self.swap_config(config);
     }

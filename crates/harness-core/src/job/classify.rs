@@ -102,3 +102,20 @@ impl Classify {
         }
     }
 }
+
+impl PartialEq for Classify {
+    /// Rules are equal when they say the same (patterns by their text).
+    fn eq(&self, other: &Classify) -> bool {
+        let patterns = |c: &Classify| {
+            c.transient_output
+                .iter()
+                .map(|r| r.as_str().to_string())
+                .collect::<Vec<_>>()
+        };
+        self.transient_codes == other.transient_codes
+            && self.persistent_codes == other.persistent_codes
+            && patterns(self) == patterns(other)
+            && self.timeout == other.timeout
+            && self.signal == other.signal
+    }
+}

@@ -8,6 +8,7 @@
 mod depends_on;
 mod env;
 mod fields;
+mod job;
 mod probe;
 mod restart;
 mod service;
@@ -24,12 +25,30 @@ use marked_yaml::{LoadError, Node};
 use service::walk_service;
 use settings::walk_settings;
 
-const TOP_KEYS: &[&str] = &["settings", "services"];
+const TOP_KEYS: &[&str] = &["settings", "services", "jobs"];
 
 /// Parses and validates a config. `file` is used only in error messages.
 /// Every problem is reported, not just the first, so that one edit of the
 /// file can fix them all.
+///
+/// `jobs:` is read and checked like the rest, then refused as a whole:
+/// nothing runs a job yet (`harness run` comes with the runtime), and a
+/// file whose jobs were silently ignored would be worse than one refused.
 pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
+    let config = parse_with_jobs(text, file)?;
+    match config.jobs.first() {
+        None => Ok(config),
+        Some(job) => Err(ConfigErrors(vec![super::ConfigError {
+            file: file.to_string(),
+            location: job.location,
+            message: format!("job `{}`: jobs cannot run yet", job.name),
+            help: Some("`harness run` comes with them; until then, run the steps by hand".into()),
+        }])),
+    }
+}
+
+/// [`parse`], with `jobs:` taken.
+pub(crate) fn parse_with_jobs(text: &str, file: &str) -> Result<Config, ConfigErrors> {
     let mut errs = Errors {
         file: file.to_string(),
         list: Vec::new(),
@@ -122,5 +141,25 @@ fn walk_root(root: &Node, errs: &mut Errors) -> Option<Config> {
             ),
         },
     }
-    Some(Config { settings, services })
+    let mut jobs = Vec::new();
+    if let Some(node) = map.get_node("jobs") {
+        match node.as_mapping() {
+            Some(js) => {
+                for (key, value) in js.iter() {
+                    if let Some(job) = job::walk_job(key, value, errs) {
+                        jobs.push(job);
+                    }
+                }
+            }
+            None => errs.push(
+                Location::of(node.span()),
+                "`jobs:` must be a mapping of job names to definitions",
+            ),
+        }
+    }
+    Some(Config {
+        settings,
+        services,
+        jobs,
+    })
 }

@@ -114,7 +114,7 @@ fn service_command(
     }
 }
 
-fn command(node: &Node, errs: &mut Errors) -> Option<Command> {
+pub(super) fn command(node: &Node, errs: &mut Errors) -> Option<Command> {
     let at = Location::of(node.span());
     match node {
         Node::Scalar(s) if !s.as_str().trim().is_empty() => {
