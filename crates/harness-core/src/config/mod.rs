@@ -13,6 +13,8 @@ pub use model::{
     Version,
 };
 pub use parse::parse;
+#[cfg(test)]
+pub(crate) use parse::parse_with_jobs;
 pub use validate::check_paths;
 
 #[cfg(test)]

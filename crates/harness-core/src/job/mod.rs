@@ -9,7 +9,13 @@
 //!   runs: `max_attempts` counts every attempt, the first included;
 //! - [`resume`]: which steps a run runs and which it skips, and why: a
 //!   completed step is skipped only while its fingerprint and its declared
-//!   outputs are what they were when it completed.
+//!   outputs are what they were when it completed;
+//! - [`run`]: one run as a state machine — the state is the step reached,
+//!   the status how it stands (running, waiting to retry, completed,
+//!   failed, needs a decision, cancelled). A failed step keeps the state;
+//!   an attempt cut short with the host runs again if the step is
+//!   idempotent (it does not count as an attempt: the step did not fail),
+//!   else the run waits for a decision.
 //!
 //! The runtime (spawning steps under the shim, recording attempts, hashing
 //! files) and the config's `jobs:` key come on top of these.
@@ -17,6 +23,7 @@
 pub mod classify;
 pub mod resume;
 pub mod retry;
+pub mod run;
 
 #[cfg(test)]
 mod tests;

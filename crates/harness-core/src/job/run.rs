@@ -1,0 +1,268 @@
+//! One run of a job, as a state machine: facts in (an attempt ended, time
+//! passed, a cancel), effects out (begin an attempt, a step completed or
+//! failed, a retry is due, the run is done). Its *state* is the step it has
+//! reached; its *status* says how that step stands. A failed step keeps
+//! the state where it is — the next run resumes there (`resume::plan`).
+//! Time is a value; the runtime records every effect (an attempt as
+//! `started` before it spawns it) and carries it out.
+
+use super::classify::{Class, Failure};
+use super::resume::{Action, Planned};
+use super::retry::Next;
+use crate::config::Job;
+use std::time::{Duration, Instant};
+
+/// How the step the run has reached stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// An attempt runs.
+    Running,
+    /// The last attempt failed; the next one begins at `until`.
+    WaitingRetry {
+        /// When.
+        until: Instant,
+    },
+    /// Every step completed (or was up to date).
+    Completed,
+    /// The step failed and no attempt follows on its own.
+    Failed,
+    /// An attempt of a step that is not idempotent was cut short with no
+    /// end seen: a person decides (`--from STEP`, or mark it completed).
+    NeedsDecision,
+    /// A person cancelled the run; the state stays where it was.
+    Cancelled,
+}
+
+impl Status {
+    /// `running`, `waiting_retry`, … as JSON and tables say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::WaitingRetry { .. } => "waiting_retry",
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+            Status::NeedsDecision => "needs_decision",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the run is over (nothing more happens on its own).
+    pub fn is_final(self) -> bool {
+        !matches!(self, Status::Running | Status::WaitingRetry { .. })
+    }
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptEnd {
+    /// Exit code 0.
+    Succeeded,
+    /// It failed so; `tail` is the last lines of its output.
+    Failed {
+        /// How.
+        failure: Failure,
+        /// Its last lines.
+        tail: String,
+    },
+}
+
+/// What the runtime must do or record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Step `step` is skipped, because of `why`.
+    Skipped {
+        /// The step's index.
+        step: usize,
+        /// Why ("up to date").
+        why: String,
+    },
+    /// Record attempt `attempt` of step `step` as started, then spawn it.
+    Begin {
+        /// The step's index.
+        step: usize,
+        /// 1 for the first attempt in this run.
+        attempt: u32,
+    },
+    /// The attempt completed; the step is done.
+    Completed {
+        /// The step's index.
+        step: usize,
+        /// The attempt.
+        attempt: u32,
+    },
+    /// The attempt failed: `class`, why so, and what follows.
+    Failed {
+        /// The step's index.
+        step: usize,
+        /// The attempt.
+        attempt: u32,
+        /// Its class.
+        class: Class,
+        /// Why that class.
+        why: String,
+        /// A retry (and when), or none.
+        next: Next,
+    },
+    /// The run is over, with this status.
+    Done(Status),
+}
+
+/// One run of a job.
+#[derive(Debug, Clone)]
+pub struct JobRun {
+    /// What each step of the plan does.
+    actions: Vec<Action>,
+    /// The step reached (the state).
+    pub state: usize,
+    /// How it stands.
+    pub status: Status,
+    /// Attempts made at the step reached, in this run.
+    pub attempts: u32,
+}
+
+impl JobRun {
+    /// Begins a run of `plan` (from `resume::plan`): the skipped steps
+    /// are reported, and the first one to run begins. A plan that runs
+    /// nothing is completed at once.
+    pub fn begin(plan: &[Planned], out: &mut Vec<Effect>) -> JobRun {
+        let mut r = JobRun {
+            actions: plan.iter().map(|p| p.action.clone()).collect(),
+            state: 0,
+            status: Status::Running,
+            attempts: 0,
+        };
+        for (k, p) in plan.iter().enumerate() {
+            if p.action == Action::Skip {
+                out.push(Effect::Skipped {
+                    step: k,
+                    why: p.why.clone(),
+                });
+            }
+        }
+        r.advance_from(0, out);
+        r
+    }
+
+    /// The first step from `k` on that runs begins; with none, the run
+    /// is completed.
+    fn advance_from(&mut self, k: usize, out: &mut Vec<Effect>) {
+        match (k..self.actions.len()).find(|&s| self.actions[s] == Action::Run) {
+            Some(s) => {
+                self.state = s;
+                self.attempts = 1;
+                self.status = Status::Running;
+                out.push(Effect::Begin {
+                    step: s,
+                    attempt: 1,
+                });
+            }
+            None => {
+                self.state = self.actions.len().saturating_sub(1);
+                self.status = Status::Completed;
+                out.push(Effect::Done(Status::Completed));
+            }
+        }
+    }
+
+    /// The running attempt of the step reached ended so.
+    pub fn attempt_ended(
+        &mut self,
+        job: &Job,
+        end: AttemptEnd,
+        now: Instant,
+        out: &mut Vec<Effect>,
+    ) {
+        if self.status != Status::Running {
+            return; // a cancelled run's attempt, or a stale fact
+        }
+        let (step, attempt) = (self.state, self.attempts);
+        match end {
+            AttemptEnd::Succeeded => {
+                out.push(Effect::Completed { step, attempt });
+                self.advance_from(step + 1, out);
+            }
+            AttemptEnd::Failed { failure, tail } => {
+                let s = &job.steps[step];
+                let (class, why) = s.classify.classify(failure, &tail);
+                let next = s.retry.after(attempt, class);
+                out.push(Effect::Failed {
+                    step,
+                    attempt,
+                    class,
+                    why,
+                    next,
+                });
+                match next {
+                    Next::Retry { delay, .. } if delay == Duration::ZERO => {
+                        self.attempts += 1;
+                        out.push(Effect::Begin {
+                            step,
+                            attempt: self.attempts,
+                        });
+                    }
+                    Next::Retry { delay, .. } => {
+                        self.status = Status::WaitingRetry { until: now + delay };
+                    }
+                    Next::GiveUp { .. } => {
+                        self.status = Status::Failed;
+                        out.push(Effect::Done(Status::Failed));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Time passed: a retry that is due begins.
+    pub fn tick(&mut self, now: Instant, out: &mut Vec<Effect>) {
+        if let Status::WaitingRetry { until } = self.status
+            && now >= until
+        {
+            self.status = Status::Running;
+            self.attempts += 1;
+            out.push(Effect::Begin {
+                step: self.state,
+                attempt: self.attempts,
+            });
+        }
+    }
+
+    /// When the run wants a tick (a retry due).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        match self.status {
+            Status::WaitingRetry { until } => Some(until),
+            _ => None,
+        }
+    }
+
+    /// A person cancelled it: the state stays, the status is cancelled. A
+    /// running attempt is stopped by the runtime and not counted as one.
+    pub fn cancel(&mut self, out: &mut Vec<Effect>) {
+        if self.status.is_final() {
+            return;
+        }
+        if self.status == Status::Running {
+            self.attempts = self.attempts.saturating_sub(1);
+        }
+        self.status = Status::Cancelled;
+        out.push(Effect::Done(Status::Cancelled));
+    }
+
+    /// A new daemon found the attempt of the step reached recorded as
+    /// started, with no end and no live process (it died with the host):
+    /// an idempotent step simply runs again — the attempt cut short does
+    /// not count — and any other waits for a person.
+    pub fn attempt_lost(&mut self, job: &Job, out: &mut Vec<Effect>) {
+        if self.status != Status::Running {
+            return;
+        }
+        if job.steps[self.state].idempotent {
+            out.push(Effect::Begin {
+                step: self.state,
+                attempt: self.attempts,
+            });
+        } else {
+            self.status = Status::NeedsDecision;
+            out.push(Effect::Done(Status::NeedsDecision));
+        }
+    }
+}
