@@ -6,7 +6,7 @@ use crate::error::StoreError;
 use rusqlite::{Connection, OptionalExtension};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 // SQLite keeps the text of every CREATE TABLE (and of each column ALTER
 // TABLE adds) in `sqlite_master`, whitespace and all, so even re-indenting
@@ -107,8 +107,30 @@ const TO_7: &str = "BEGIN;
                  UPDATE meta SET value = 7 WHERE key = 'schema_version';
                  COMMIT;";
 
+/// Version 8: jobs. Each run of a job (`job_runs`: the step it has
+/// reached and how that stands) and each attempt at a step
+/// (`job_attempts`, written `started` before the spawn, then ended with
+/// its class, exit and error; the step's print and, on completion, its
+/// outputs' hashes, which decide whether a later run may skip it). An
+/// attempt's id is its process run's id.
+const TO_8: &str = "BEGIN;
+                 CREATE TABLE job_runs (
+                   job TEXT NOT NULL, run INTEGER NOT NULL,
+                   started_ms INTEGER NOT NULL, ended_ms INTEGER,
+                   state INTEGER NOT NULL, status TEXT NOT NULL,
+                   PRIMARY KEY (job, run));
+                 CREATE TABLE job_attempts (
+                   id INTEGER PRIMARY KEY, job TEXT NOT NULL, run INTEGER NOT NULL,
+                   step TEXT NOT NULL, step_index INTEGER NOT NULL, attempt INTEGER NOT NULL,
+                   status TEXT NOT NULL, started_ms INTEGER NOT NULL, ended_ms INTEGER,
+                   class TEXT, exit_code INTEGER, signal INTEGER, error TEXT,
+                   print TEXT NOT NULL, outputs TEXT);
+                 CREATE INDEX job_attempts_run ON job_attempts (job, run, id);
+                 UPDATE meta SET value = 8 WHERE key = 'schema_version';
+                 COMMIT;";
+
 /// Each step with the version it brings a file to, oldest first.
-const STEPS: [(i64, &str); 7] = [
+const STEPS: [(i64, &str); 8] = [
     (1, TO_1),
     (2, TO_2),
     (3, TO_3),
@@ -116,6 +138,7 @@ const STEPS: [(i64, &str); 7] = [
     (5, TO_5),
     (6, TO_6),
     (7, TO_7),
+    (8, TO_8),
 ];
 
 /// Brings the database to [`SCHEMA_VERSION`]. A newer one is refused rather

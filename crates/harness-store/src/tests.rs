@@ -104,3 +104,115 @@ fn whose_state_goes_by_file_name_so_a_moved_folder_is_still_the_same() {
     };
     assert_eq!(s.owner(&moved).unwrap(), Owner::This);
 }
+
+#[test]
+fn a_jobs_runs_and_attempts_are_kept_each_in_its_own_row_and_survive_reopen() {
+    use crate::{AttemptEndRow, AttemptRow, JobRunRow};
+    use harness_core::job::resume::{Completed, StepPrint};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let print = StepPrint {
+        parts: [
+            ("command".to_string(), "c2".to_string()),
+            ("input ks.cfg".to_string(), "k1".to_string()),
+        ]
+        .into(),
+    };
+    let started = |id, attempt| {
+        Write::AttemptStarted(Box::new(AttemptRow {
+            id,
+            job: "image".into(),
+            run: 1,
+            step: "kickstart".into(),
+            step_index: 1,
+            attempt,
+            status: "started".into(),
+            started_ms: 1000 * id,
+            ended_ms: None,
+            class: None,
+            exit_code: None,
+            signal: None,
+            error: None,
+            print: print.clone(),
+            outputs: Vec::new(),
+        }))
+    };
+    {
+        let mut s = Store::open(&path).unwrap();
+        s.apply(&[
+            Write::JobRunBegan(JobRunRow {
+                job: "image".into(),
+                run: 1,
+                started_ms: 900,
+                ended_ms: None,
+                state: 1,
+                status: "running".into(),
+            }),
+            started(100, 1),
+            Write::AttemptEnded {
+                id: 100,
+                end: Box::new(AttemptEndRow {
+                    status: "failed".into(),
+                    ended_ms: 100_500,
+                    class: Some("transient".into()),
+                    exit_code: Some(75),
+                    signal: None,
+                    error: Some("curl: (28) Connection timed out".into()),
+                    outputs: Vec::new(),
+                }),
+            },
+            Write::JobRunStands {
+                job: "image".into(),
+                run: 1,
+                state: 1,
+                status: "waiting_retry".into(),
+                ended_ms: None,
+            },
+            started(101, 2),
+        ])
+        .unwrap();
+        // Not completed yet: nothing to skip it by.
+        assert_eq!(s.last_completion("image", "kickstart").unwrap(), None);
+        s.apply(&[Write::AttemptEnded {
+            id: 101,
+            end: Box::new(AttemptEndRow {
+                status: "completed".into(),
+                ended_ms: 101_900,
+                class: None,
+                exit_code: Some(0),
+                signal: None,
+                error: None,
+                outputs: vec![("out/ks.img".into(), "h1".into())],
+            }),
+        }])
+        .unwrap();
+    }
+    let s = Store::open(&path).unwrap();
+    let attempts = s.attempts("image", 1).unwrap();
+    let shown: Vec<(i64, i64, &str, Option<i64>)> = attempts
+        .iter()
+        .map(|a| (a.id, a.attempt, a.status.as_str(), a.exit_code))
+        .collect();
+    assert_eq!(
+        shown,
+        [(100, 1, "failed", Some(75)), (101, 2, "completed", Some(0))]
+    );
+    assert_eq!(
+        attempts[0].error.as_deref(),
+        Some("curl: (28) Connection timed out")
+    );
+    assert_eq!(attempts[0].class.as_deref(), Some("transient"));
+    assert_eq!(
+        s.last_completion("image", "kickstart").unwrap(),
+        Some(Completed {
+            print,
+            outputs: vec![("out/ks.img".into(), "h1".into())],
+        })
+    );
+    let last = s.last_job_run("image").unwrap().unwrap();
+    assert_eq!(
+        (last.run, last.state, last.status.as_str()),
+        (1, 1, "waiting_retry")
+    );
+    assert_eq!(s.last_job_run("other").unwrap(), None);
+}

@@ -3,6 +3,7 @@
 use crate::deploys::{self, DeployRow, DeployServiceRow};
 use crate::error::StoreError;
 use crate::history::{self, HistoryRow};
+use crate::jobs::{self, AttemptEndRow, AttemptRow, JobRunRow};
 use crate::outcomes;
 use crate::runs::{self, RunRecord};
 use crate::served;
@@ -53,6 +54,31 @@ pub enum Write {
         /// Why it failed or was blocked.
         detail: String,
     },
+    /// A run of a job began.
+    JobRunBegan(JobRunRow),
+    /// Where a run of a job stands now: the step reached and its status
+    /// (and when it ended, if it did).
+    JobRunStands {
+        /// The job.
+        job: String,
+        /// Its run.
+        run: i64,
+        /// The step reached.
+        state: i64,
+        /// Its status.
+        status: String,
+        /// When the run ended, if it did.
+        ended_ms: Option<i64>,
+    },
+    /// An attempt is about to be spawned (written, and flushed, first).
+    AttemptStarted(Box<AttemptRow>),
+    /// An attempt ended.
+    AttemptEnded {
+        /// Its id.
+        id: i64,
+        /// How.
+        end: Box<AttemptEndRow>,
+    },
     /// A deploy ended.
     DeployEnded {
         /// The deploy.
@@ -90,6 +116,16 @@ impl Store {
                     ended_ms,
                     status,
                 } => deploys::end(&tx, *id, *ended_ms, status)?,
+                Write::JobRunBegan(r) => jobs::begin_run(&tx, r)?,
+                Write::JobRunStands {
+                    job,
+                    run,
+                    state,
+                    status,
+                    ended_ms,
+                } => jobs::run_stands(&tx, job, *run, *state, status, *ended_ms)?,
+                Write::AttemptStarted(a) => jobs::start_attempt(&tx, a)?,
+                Write::AttemptEnded { id, end } => jobs::end_attempt(&tx, *id, end)?,
             }
         }
         tx.commit()?;
