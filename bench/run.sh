@@ -4,7 +4,8 @@
 # Sections: flat (100 services: start, stop, status, memory, idle CPU),
 # chain (TCP hand-off), crash (crash → restart), notify (READY=1 hand-off),
 # probed (probe CPU), deploy (100 services: unchanged deploy, one changed),
-# handoff (a socket service replaced start-first under load).
+# handoff (a socket service replaced start-first under load), resume (a
+# job's resume plan: hashing 100 steps × 10 inputs of 1 MiB).
 # Without a name, all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -301,4 +302,10 @@ for n in 201 202; do
   under_load - "no socket, stop-first"
 done
 "$H" -f "$S" stop --all >/dev/null
+fi
+
+if section resume; then
+echo "== a job's resume plan"
+cargo build --release -q -p harness-daemon --example resume_plan
+for _ in 1 2 3; do "$PWD/target/release/examples/resume_plan"; done
 fi

@@ -19,6 +19,8 @@
 //! a pid only when its process start time matches the recorded one.
 
 pub mod api;
+pub mod file_hashes;
+pub mod job_prints;
 pub mod listeners;
 pub mod lock;
 pub mod log_follow;

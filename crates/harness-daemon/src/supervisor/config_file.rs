@@ -7,12 +7,9 @@ use super::observe::{VersionCommandFailed, has_commands, observe, watched_files}
 use harness_api::{ApiError, ApiErrorKind};
 use harness_core::config::Config;
 use harness_store::Project;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-/// What tells one version of a file from another: size, inode and
-/// modification and change times (nanoseconds).
-type Stamp = (u64, u64, i64, i64, i64, i64);
+use crate::file_hashes::Stamp;
 
 /// The project's config file and its last parse.
 pub(super) struct ConfigFile {
@@ -113,13 +110,7 @@ fn stamps(config: &Path, watched: &[PathBuf]) -> Vec<Option<Stamp>> {
 }
 
 fn stamp(path: &Path) -> Option<Stamp> {
-    let m = std::fs::metadata(path).ok()?;
-    Some((
-        m.len(),
-        m.ino(),
-        m.mtime(),
-        m.mtime_nsec(),
-        m.ctime(),
-        m.ctime_nsec(),
-    ))
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| crate::file_hashes::stamp(&m))
 }
