@@ -4,7 +4,7 @@ use crate::args::StatusArgs;
 use crate::client::Client;
 use crate::error::CliError;
 use crate::render;
-use harness_api::{HistoryEntry, StatusReport};
+use harness_api::{Health, HistoryEntry, StatusReport};
 use harness_store::Project;
 use hyper::Method;
 
@@ -51,5 +51,14 @@ pub async fn status(project: &Project, a: StatusArgs) -> Result<(), CliError> {
     } else {
         render::status(&report);
     }
-    Ok(())
+    // As `systemctl status` does, and as every other command: a script
+    // that asks must not read 0 while a service it shows has failed.
+    let failed = report
+        .services
+        .iter()
+        .any(|s| matches!(s.health, Health::Failed | Health::Blocked));
+    match failed {
+        true => Err(CliError::ServiceFailed),
+        false => Ok(()),
+    }
 }

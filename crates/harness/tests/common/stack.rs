@@ -100,10 +100,18 @@ impl Stack {
         Run::from(run_within(&mut self.command(args), limit))
     }
 
+    /// `status --json`. Its exit code must say what it shows: 3 when a
+    /// service shown has failed or is blocked, 0 otherwise.
     pub fn status(&self) -> serde_json::Value {
         let r = self.harness(&["status", "--json"]);
-        assert_eq!(r.code, 0, "status failed: {}", r.all());
-        let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("status json");
+        let v: serde_json::Value =
+            serde_json::from_str(&r.stdout).unwrap_or_else(|_| panic!("status json: {}", r.all()));
+        let failed = v["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["health"] == "failed" || s["health"] == "blocked");
+        assert_eq!(r.code, if failed { 3 } else { 0 }, "status: {}", r.all());
         for s in v["services"].as_array().unwrap() {
             if let Some(pid) = s["pid"].as_u64() {
                 self.seen_pids.borrow_mut().push(pid as u32);
