@@ -37,6 +37,9 @@ pub enum Failure {
     TimedOut,
     /// It could not be started at all (command not found, …).
     NotStarted,
+    /// Its end was not seen: its shim vanished with it (killed too, or the
+    /// host went down). Classed as a death by a signal nobody sent.
+    Lost,
 }
 
 /// A step's (or job's) `classify:` rules. Output patterns are tried first
@@ -98,6 +101,10 @@ impl Classify {
             ),
             Failure::TimedOut => (self.timeout, "it ran past its timeout".into()),
             Failure::Signaled(sig) => (self.signal, format!("killed by signal {sig}")),
+            Failure::Lost => (
+                self.signal,
+                "its end was not seen (its shim vanished)".into(),
+            ),
             Failure::NotStarted => (Class::Persistent, "it could not be started".into()),
         }
     }

@@ -15,7 +15,11 @@
 //!   failed, needs a decision, cancelled). A failed step keeps the state;
 //!   an attempt cut short with the host runs again if the step is
 //!   idempotent (it does not count as an attempt: the step did not fail),
-//!   else the run waits for a decision.
+//!   else the run waits for a decision;
+//! - [`runner`]: a run with its processes — each attempt's run id, its
+//!   spawn (recorded as started and made durable first), its `timeout`
+//!   (stopped, then failed as timed out), a cancel's stop (not counted as
+//!   an attempt).
 //!
 //! The runtime (spawning steps under the shim, recording attempts, hashing
 //! files) and the config's `jobs:` key come on top of these.
@@ -24,6 +28,7 @@ pub mod classify;
 pub mod resume;
 pub mod retry;
 pub mod run;
+pub mod runner;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,274 @@
+//! One run of a job with its processes: [`super::run::JobRun`] decides
+//! which attempt comes next; this adds the attempt's process — its run
+//! id, its spawn, its `timeout`, a cancel's stop — and says, in order,
+//! what the runtime must record and do. An attempt is recorded as
+//! started, and that record made durable, before its process is spawned:
+//! an attempt that died with the host is then seen, never lost.
+//!
+//! Pure, like the engine: facts in with the time as a value, actions out.
+//! The runtime hands out run ids (never reused, as for services).
+
+use super::classify::Failure;
+use super::resume::Planned;
+use super::run::{AttemptEnd, Effect, JobRun, Status};
+use crate::config::{Job, StopSignal};
+use crate::engine::{ProcessEnd, RunId};
+use std::time::{Duration, Instant};
+
+/// How long a timed-out or cancelled step has between SIGTERM and SIGKILL.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// What the runtime must do, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobAction {
+    /// Record this (history, `job_attempts`, the client's stream).
+    Record(Effect),
+    /// Record attempt `attempt` of step `step` as started, as run `run`
+    /// (its id in `job_attempts`).
+    Started {
+        /// The step's index.
+        step: usize,
+        /// 1 for the first attempt at the step in this run.
+        attempt: u32,
+        /// The run id of its process.
+        run: RunId,
+    },
+    /// What was recorded so far must be on disk before what follows.
+    Persist,
+    /// Spawn step `step`'s attempt as run `run`.
+    Spawn {
+        /// The step's index.
+        step: usize,
+        /// The run id of the attempt's process.
+        run: RunId,
+    },
+    /// Stop run `run` (process group `pid`): `signal`, SIGKILL after `grace`.
+    Stop {
+        /// The attempt's process run.
+        run: RunId,
+        /// Its main pid.
+        pid: u32,
+        /// First signal.
+        signal: StopSignal,
+        /// Time before SIGKILL.
+        grace: Duration,
+    },
+}
+
+/// Why harness stops an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stopping {
+    TimedOut,
+    Cancelled,
+}
+
+/// The attempt whose process runs (or is being spawned).
+#[derive(Debug, Clone)]
+struct Attempt {
+    run: RunId,
+    pid: Option<u32>,
+    deadline: Option<Instant>,
+    stopping: Option<Stopping>,
+}
+
+/// A run of a job in progress.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    job: Job,
+    machine: JobRun,
+    attempt: Option<Attempt>,
+}
+
+impl Runner {
+    /// Begins a run of `job` as `plan` says; `ids` hands out run ids.
+    pub fn start(
+        job: Job,
+        plan: &[Planned],
+        ids: &mut dyn FnMut() -> RunId,
+        out: &mut Vec<JobAction>,
+    ) -> Runner {
+        let mut effects = Vec::new();
+        let machine = JobRun::begin(plan, &mut effects);
+        let mut r = Runner {
+            job,
+            machine,
+            attempt: None,
+        };
+        r.carry(effects, ids, out);
+        r
+    }
+
+    /// The run's state machine (the step reached, its status).
+    pub fn machine(&self) -> &JobRun {
+        &self.machine
+    }
+
+    /// The process run of the attempt under way, if any.
+    pub fn attempt_run(&self) -> Option<RunId> {
+        self.attempt.as_ref().map(|a| a.run)
+    }
+
+    /// The earliest moment it wants a tick: a step's timeout, a retry due.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let timeout = self.attempt.as_ref().and_then(|a| a.deadline);
+        timeout
+            .into_iter()
+            .chain(self.machine.next_deadline())
+            .min()
+    }
+
+    /// Run `run` is up as `pid`, since `now` (stopped at once if the run
+    /// was cancelled while it was being spawned).
+    pub fn spawned(&mut self, run: RunId, pid: u32, now: Instant, out: &mut Vec<JobAction>) {
+        let timeout = self.job.steps[self.machine.state].timeout;
+        let Some(a) = self.attempt.as_mut().filter(|a| a.run == run) else {
+            return;
+        };
+        a.pid = Some(pid);
+        match a.stopping {
+            Some(_) => out.push(JobAction::Stop {
+                run,
+                pid,
+                signal: StopSignal::Term,
+                grace: STOP_GRACE,
+            }),
+            None => a.deadline = timeout.map(|t| now + t),
+        }
+    }
+
+    /// Run `run` could not be spawned: a failed attempt.
+    pub fn spawn_failed(
+        &mut self,
+        run: RunId,
+        now: Instant,
+        ids: &mut dyn FnMut() -> RunId,
+        out: &mut Vec<JobAction>,
+    ) {
+        self.exited(run, ProcessEnd::NotSpawned, String::new(), now, ids, out);
+    }
+
+    /// Run `run` ended so; `tail` is the last lines of its output.
+    pub fn exited(
+        &mut self,
+        run: RunId,
+        end: ProcessEnd,
+        tail: String,
+        now: Instant,
+        ids: &mut dyn FnMut() -> RunId,
+        out: &mut Vec<JobAction>,
+    ) {
+        let Some(a) = self.attempt.take_if(|a| a.run == run) else {
+            return; // a stale fact about another run
+        };
+        if a.stopping == Some(Stopping::Cancelled) {
+            return; // its cancel was recorded when it was asked for
+        }
+        let ended = match (a.stopping, end) {
+            (_, e) if e.success() && a.stopping.is_none() => AttemptEnd::Succeeded,
+            (Some(Stopping::TimedOut), _) => AttemptEnd::Failed {
+                failure: Failure::TimedOut,
+                tail,
+            },
+            (_, ProcessEnd::Exited(code)) => AttemptEnd::Failed {
+                failure: Failure::Exited(code),
+                tail,
+            },
+            (_, ProcessEnd::Signaled(sig)) => AttemptEnd::Failed {
+                failure: Failure::Signaled(sig),
+                tail,
+            },
+            (_, ProcessEnd::Lost) => AttemptEnd::Failed {
+                failure: Failure::Lost,
+                tail,
+            },
+            (_, ProcessEnd::NotSpawned) => AttemptEnd::Failed {
+                failure: Failure::NotStarted,
+                tail,
+            },
+        };
+        let mut effects = Vec::new();
+        self.machine
+            .attempt_ended(&self.job, ended, now, &mut effects);
+        self.carry(effects, ids, out);
+    }
+
+    /// Time passed: a step past its `timeout` is stopped (and fails as
+    /// timed out when it is down); a retry that is due begins.
+    pub fn tick(&mut self, now: Instant, ids: &mut dyn FnMut() -> RunId, out: &mut Vec<JobAction>) {
+        if let Some(a) = self.attempt.as_mut()
+            && a.stopping.is_none()
+            && a.deadline.is_some_and(|d| now >= d)
+            && let Some(pid) = a.pid
+        {
+            a.stopping = Some(Stopping::TimedOut);
+            a.deadline = None;
+            out.push(JobAction::Stop {
+                run: a.run,
+                pid,
+                signal: StopSignal::Term,
+                grace: STOP_GRACE,
+            });
+        }
+        let mut effects = Vec::new();
+        self.machine.tick(now, &mut effects);
+        self.carry(effects, ids, out);
+    }
+
+    /// A person cancelled the run: the step under way is stopped (its end
+    /// is not counted as an attempt), no further one begins.
+    pub fn cancel(&mut self, out: &mut Vec<JobAction>) {
+        let mut effects = Vec::new();
+        self.machine.cancel(&mut effects);
+        if let Some(a) = self.attempt.as_mut()
+            && a.stopping.is_none()
+        {
+            a.stopping = Some(Stopping::Cancelled);
+            if let Some(pid) = a.pid {
+                out.push(JobAction::Stop {
+                    run: a.run,
+                    pid,
+                    signal: StopSignal::Term,
+                    grace: STOP_GRACE,
+                });
+            }
+        }
+        out.extend(effects.into_iter().map(JobAction::Record));
+    }
+
+    /// Whether the run is over and its last process is gone.
+    pub fn finished(&self) -> bool {
+        self.machine.status.is_final() && self.attempt.is_none()
+    }
+
+    /// The status of the run now.
+    pub fn status(&self) -> Status {
+        self.machine.status
+    }
+
+    /// Effects of the state machine, as actions: each `Begin` is recorded,
+    /// made durable, and only then spawned under a new run id.
+    fn carry(
+        &mut self,
+        effects: Vec<Effect>,
+        ids: &mut dyn FnMut() -> RunId,
+        out: &mut Vec<JobAction>,
+    ) {
+        for e in effects {
+            match e {
+                Effect::Begin { step, attempt } => {
+                    let run = ids();
+                    self.attempt = Some(Attempt {
+                        run,
+                        pid: None,
+                        deadline: None,
+                        stopping: None,
+                    });
+                    out.push(JobAction::Started { step, attempt, run });
+                    out.push(JobAction::Persist);
+                    out.push(JobAction::Spawn { step, run });
+                }
+                other => out.push(JobAction::Record(other)),
+            }
+        }
+    }
+}
