@@ -18,9 +18,11 @@ mod config_file;
 mod deploys;
 mod execute;
 mod handle;
+mod interrupted;
 mod main_loop;
 pub(crate) mod observe;
 mod outcomes;
+mod reattach;
 mod requests;
 mod runs;
 
