@@ -48,13 +48,17 @@ pub struct Tracker {
     pub total: u32,
 }
 
-/// `min(initial × 2^(n-1), max)`, for `n` ≥ 1.
+/// `min(initial × 2^(n-1), max)`, for `n` ≥ 1, with the policy's
+/// `initial` and `max`.
 pub fn backoff(policy: &Restart, n: u32) -> Duration {
+    doubling(policy.backoff_initial, policy.backoff_max, n)
+}
+
+/// `min(initial × 2^(n-1), max)`, for `n` ≥ 1: the one backoff of
+/// restarts and of a job's retries.
+pub fn doubling(initial: Duration, max: Duration, n: u32) -> Duration {
     let factor = 2u32.saturating_pow(n.saturating_sub(1).min(31));
-    policy
-        .backoff_initial
-        .saturating_mul(factor)
-        .min(policy.backoff_max)
+    initial.saturating_mul(factor).min(max)
 }
 
 impl Tracker {

@@ -14,34 +14,45 @@ use rusqlite::{Connection, OptionalExtension, params};
 pub struct JobRunRow {
     /// The job.
     pub job: String,
-    /// Its number, 1 for the job's first run.
+    /// Its number, 1 for the job's first run (see [`Store::next_job_run`]).
     pub run: i64,
     /// When it began, ms since the Unix epoch.
     pub started_ms: i64,
     /// When it ended, if it did.
     pub ended_ms: Option<i64>,
-    /// The index of the step it has reached.
+    /// The step it has reached, by place and by name (a file edited since
+    /// may have moved it).
     pub state: i64,
+    /// The step's name.
+    pub state_step: String,
     /// How that step stands (`running`, `waiting_retry`, `completed`,
     /// `failed`, `needs_decision`, `cancelled`, `interrupted`).
     pub status: String,
+    /// When the retry it waits for is due, ms since the Unix epoch.
+    pub retry_at_ms: Option<i64>,
+    /// How it was asked to begin: `resume`, `from STEP` or `restart`.
+    pub start: String,
 }
 
 /// One attempt at a step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptRow {
-    /// Its id: the id of its process run (never reused).
+    /// Its id (the store's).
     pub id: i64,
-    /// The job and its run.
+    /// Its process's run id; `None` for a step a person marked completed.
+    pub process_run: Option<i64>,
+    /// The job.
     pub job: String,
     /// The job's run.
     pub run: i64,
-    /// The step, by name and by place.
+    /// The step, by name.
     pub step: String,
     /// The step's place in the job.
     pub step_index: i64,
     /// 1 for the first attempt at the step in this run.
     pub attempt: i64,
+    /// The limit that applied when it began (of its class once it failed).
+    pub max_attempts: i64,
     /// `started`, `completed`, `failed`, `cancelled` or `interrupted`.
     pub status: String,
     /// When it began, ms since the Unix epoch.
@@ -50,9 +61,9 @@ pub struct AttemptRow {
     pub ended_ms: Option<i64>,
     /// A failure's class (`transient`, `persistent`).
     pub class: Option<String>,
-    /// Its exit code, or the signal that killed it.
+    /// Its exit code, if it exited.
     pub exit_code: Option<i64>,
-    /// The signal that killed it.
+    /// The signal that killed it, if one did.
     pub signal: Option<i64>,
     /// The last line(s) of its output, for a failure.
     pub error: Option<String>,
@@ -60,9 +71,11 @@ pub struct AttemptRow {
     pub print: StepPrint,
     /// Its declared outputs' hashes, when it completed.
     pub outputs: Vec<(String, String)>,
+    /// Its own log file, relative to the state folder.
+    pub log: Option<String>,
 }
 
-/// How an attempt ended, as [`Store::end_attempt`] records it.
+/// How an attempt ended, as [`Store::apply`] records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptEndRow {
     /// `completed`, `failed`, `cancelled` or `interrupted`.
@@ -71,9 +84,11 @@ pub struct AttemptEndRow {
     pub ended_ms: i64,
     /// A failure's class.
     pub class: Option<String>,
-    /// Its exit code.
+    /// The limit of that class.
+    pub max_attempts: Option<i64>,
+    /// Its exit code, if it exited.
     pub exit_code: Option<i64>,
-    /// The signal that killed it.
+    /// The signal that killed it, if one did.
     pub signal: Option<i64>,
     /// The last line(s) of its output.
     pub error: Option<String>,
@@ -81,72 +96,98 @@ pub struct AttemptEndRow {
     pub outputs: Vec<(String, String)>,
 }
 
-/// Pairs as stored: one `key\tvalue` line each (names and paths hold no
-/// tab or newline that matters here; hashes never do).
-fn pairs_text<'a>(pairs: impl Iterator<Item = (&'a String, &'a String)>) -> String {
-    pairs.map(|(k, v)| format!("{k}\t{v}\n")).collect()
-}
-
-fn pairs_of(text: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    text.lines()
-        .filter_map(|l| l.split_once('\t'))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-}
-
+// Prints and outputs are stored as JSON (names and paths may hold any
+// character): a print as an object of part → hash, outputs as a list of
+// [path, hash] pairs.
 fn print_text(p: &StepPrint) -> String {
-    pairs_text(p.parts.iter())
+    serde_json::to_string(&p.parts).unwrap_or_default()
 }
 
 fn print_of(text: &str) -> StepPrint {
     StepPrint {
-        parts: pairs_of(text).collect(),
+        parts: serde_json::from_str(text).unwrap_or_default(),
     }
 }
 
 fn outputs_text(o: &[(String, String)]) -> String {
-    pairs_text(o.iter().map(|(p, h)| (p, h)))
+    serde_json::to_string(o).unwrap_or_default()
 }
 
-fn outputs_of(text: Option<String>) -> Vec<(String, String)> {
-    pairs_of(&text.unwrap_or_default()).collect()
+fn outputs_of(text: &str) -> Vec<(String, String)> {
+    serde_json::from_str(text).unwrap_or_default()
 }
 
 pub(crate) fn begin_run(conn: &Connection, r: &JobRunRow) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT OR REPLACE INTO job_runs (job, run, started_ms, ended_ms, state, status)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![r.job, r.run, r.started_ms, r.ended_ms, r.state, r.status],
+        "INSERT INTO job_runs (job, run, started_ms, ended_ms, state, state_step, status,
+           retry_at_ms, start)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            r.job,
+            r.run,
+            r.started_ms,
+            r.ended_ms,
+            r.state,
+            r.state_step,
+            r.status,
+            r.retry_at_ms,
+            r.start
+        ],
     )?;
     Ok(())
+}
+
+/// Where a run stands now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunStands {
+    /// The step reached.
+    pub state: i64,
+    /// Its name.
+    pub state_step: String,
+    /// Its status.
+    pub status: String,
+    /// When a retry is due.
+    pub retry_at_ms: Option<i64>,
+    /// When the run ended, if it did.
+    pub ended_ms: Option<i64>,
 }
 
 pub(crate) fn run_stands(
     conn: &Connection,
     job: &str,
     run: i64,
-    state: i64,
-    status: &str,
-    ended_ms: Option<i64>,
+    s: &RunStands,
 ) -> Result<(), StoreError> {
     conn.execute(
-        "UPDATE job_runs SET state = ?3, status = ?4, ended_ms = ?5 WHERE job = ?1 AND run = ?2",
-        params![job, run, state, status, ended_ms],
+        "UPDATE job_runs SET state = ?3, state_step = ?4, status = ?5, retry_at_ms = ?6,
+           ended_ms = ?7 WHERE job = ?1 AND run = ?2",
+        params![
+            job,
+            run,
+            s.state,
+            s.state_step,
+            s.status,
+            s.retry_at_ms,
+            s.ended_ms
+        ],
     )?;
     Ok(())
 }
 
 pub(crate) fn start_attempt(conn: &Connection, a: &AttemptRow) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT INTO job_attempts (id, job, run, step, step_index, attempt, status, started_ms,
-           ended_ms, class, exit_code, signal, error, print, outputs)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        "INSERT INTO job_attempts (process_run, job, run, step, step_index, attempt,
+           max_attempts, status, started_ms, ended_ms, class, exit_code, signal, error, print,
+           outputs, log)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         params![
-            a.id,
+            a.process_run,
             a.job,
             a.run,
             a.step,
             a.step_index,
             a.attempt,
+            a.max_attempts,
             a.status,
             a.started_ms,
             a.ended_ms,
@@ -156,20 +197,28 @@ pub(crate) fn start_attempt(conn: &Connection, a: &AttemptRow) -> Result<(), Sto
             a.error,
             print_text(&a.print),
             outputs_text(&a.outputs),
+            a.log,
         ],
     )?;
     Ok(())
 }
 
-pub(crate) fn end_attempt(conn: &Connection, id: i64, e: &AttemptEndRow) -> Result<(), StoreError> {
+pub(crate) fn end_attempt(
+    conn: &Connection,
+    process_run: i64,
+    e: &AttemptEndRow,
+) -> Result<(), StoreError> {
     conn.execute(
-        "UPDATE job_attempts SET status = ?2, ended_ms = ?3, class = ?4, exit_code = ?5,
-           signal = ?6, error = ?7, outputs = ?8 WHERE id = ?1",
+        "UPDATE job_attempts SET status = ?2, ended_ms = ?3, class = ?4,
+           max_attempts = coalesce(?5, max_attempts), exit_code = ?6, signal = ?7, error = ?8,
+           outputs = ?9
+         WHERE process_run = ?1",
         params![
-            id,
+            process_run,
             e.status,
             e.ended_ms,
             e.class,
+            e.max_attempts,
             e.exit_code,
             e.signal,
             e.error,
@@ -182,25 +231,29 @@ pub(crate) fn end_attempt(conn: &Connection, id: i64, e: &AttemptEndRow) -> Resu
 fn attempt(r: &rusqlite::Row) -> rusqlite::Result<AttemptRow> {
     Ok(AttemptRow {
         id: r.get(0)?,
-        job: r.get(1)?,
-        run: r.get(2)?,
-        step: r.get(3)?,
-        step_index: r.get(4)?,
-        attempt: r.get(5)?,
-        status: r.get(6)?,
-        started_ms: r.get(7)?,
-        ended_ms: r.get(8)?,
-        class: r.get(9)?,
-        exit_code: r.get(10)?,
-        signal: r.get(11)?,
-        error: r.get(12)?,
-        print: print_of(&r.get::<_, String>(13)?),
-        outputs: outputs_of(r.get(14)?),
+        process_run: r.get(1)?,
+        job: r.get(2)?,
+        run: r.get(3)?,
+        step: r.get(4)?,
+        step_index: r.get(5)?,
+        attempt: r.get(6)?,
+        max_attempts: r.get(7)?,
+        status: r.get(8)?,
+        started_ms: r.get(9)?,
+        ended_ms: r.get(10)?,
+        class: r.get(11)?,
+        exit_code: r.get(12)?,
+        signal: r.get(13)?,
+        error: r.get(14)?,
+        print: print_of(&r.get::<_, String>(15)?),
+        outputs: outputs_of(&r.get::<_, String>(16)?),
+        log: r.get(17)?,
     })
 }
 
-const ATTEMPT_COLUMNS: &str = "id, job, run, step, step_index, attempt, status, started_ms,
-    ended_ms, class, exit_code, signal, error, print, outputs";
+const ATTEMPT_COLUMNS: &str = "id, process_run, job, run, step, step_index, attempt,
+    max_attempts, status, started_ms, ended_ms, class, exit_code, signal, error, print,
+    outputs, log";
 
 impl Store {
     /// The last run of `job`, if it has run.
@@ -208,8 +261,8 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT job, run, started_ms, ended_ms, state, status FROM job_runs
-                 WHERE job = ?1 ORDER BY run DESC LIMIT 1",
+                "SELECT job, run, started_ms, ended_ms, state, state_step, status, retry_at_ms,
+                   start FROM job_runs WHERE job = ?1 ORDER BY run DESC LIMIT 1",
                 [job],
                 |r| {
                     Ok(JobRunRow {
@@ -218,11 +271,24 @@ impl Store {
                         started_ms: r.get(2)?,
                         ended_ms: r.get(3)?,
                         state: r.get(4)?,
-                        status: r.get(5)?,
+                        state_step: r.get(5)?,
+                        status: r.get(6)?,
+                        retry_at_ms: r.get(7)?,
+                        start: r.get(8)?,
                     })
                 },
             )
             .optional()?)
+    }
+
+    /// The number the next run of `job` takes.
+    pub fn next_job_run(&self, job: &str) -> Result<i64, StoreError> {
+        let last: Option<i64> =
+            self.conn
+                .query_row("SELECT max(run) FROM job_runs WHERE job = ?1", [job], |r| {
+                    r.get(0)
+                })?;
+        Ok(last.unwrap_or(0) + 1)
     }
 
     /// Every attempt of run `run` of `job`, in the order they began.
@@ -234,23 +300,24 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// How step `step` of `job` last completed (in any run): the print it
-    /// ran with and its outputs' hashes — what decides whether a new run
-    /// may skip it.
+    /// How step `step` of `job` completed, if its latest attempt (in any
+    /// run) did: the print it ran with and its outputs' hashes — what
+    /// decides whether a new run may skip it. A later attempt that failed,
+    /// was cancelled or was cut short may have changed what it had made,
+    /// so an older completion no longer counts.
     pub fn last_completion(&self, job: &str, step: &str) -> Result<Option<Completed>, StoreError> {
         let row = self
             .conn
             .query_row(
                 &format!(
                     "SELECT {ATTEMPT_COLUMNS} FROM job_attempts
-                     WHERE job = ?1 AND step = ?2 AND status = 'completed'
-                     ORDER BY id DESC LIMIT 1"
+                     WHERE job = ?1 AND step = ?2 ORDER BY id DESC LIMIT 1"
                 ),
                 params![job, step],
                 attempt,
             )
             .optional()?;
-        Ok(row.map(|a| Completed {
+        Ok(row.filter(|a| a.status == "completed").map(|a| Completed {
             print: a.print,
             outputs: a.outputs,
         }))

@@ -108,24 +108,31 @@ const TO_7: &str = "BEGIN;
                  COMMIT;";
 
 /// Version 8: jobs. Each run of a job (`job_runs`: the step it has
-/// reached and how that stands) and each attempt at a step
-/// (`job_attempts`, written `started` before the spawn, then ended with
+/// reached, by place and name, how that stands, when a retry is due, and
+/// how the run was asked to begin) and each attempt at a step
+/// (`job_attempts`: written `started` before the spawn, then ended with
 /// its class, exit and error; the step's print and, on completion, its
 /// outputs' hashes, which decide whether a later run may skip it). An
-/// attempt's id is its process run's id.
+/// attempt has an id of its own; `process_run` is its process's run id (a
+/// step marked completed by a person has none).
 const TO_8: &str = "BEGIN;
                  CREATE TABLE job_runs (
                    job TEXT NOT NULL, run INTEGER NOT NULL,
                    started_ms INTEGER NOT NULL, ended_ms INTEGER,
-                   state INTEGER NOT NULL, status TEXT NOT NULL,
+                   state INTEGER NOT NULL, state_step TEXT NOT NULL,
+                   status TEXT NOT NULL, retry_at_ms INTEGER, start TEXT NOT NULL,
                    PRIMARY KEY (job, run));
                  CREATE TABLE job_attempts (
-                   id INTEGER PRIMARY KEY, job TEXT NOT NULL, run INTEGER NOT NULL,
-                   step TEXT NOT NULL, step_index INTEGER NOT NULL, attempt INTEGER NOT NULL,
+                   id INTEGER PRIMARY KEY AUTOINCREMENT, process_run INTEGER,
+                   job TEXT NOT NULL, run INTEGER NOT NULL,
+                   step TEXT NOT NULL, step_index INTEGER NOT NULL,
+                   attempt INTEGER NOT NULL, max_attempts INTEGER NOT NULL,
                    status TEXT NOT NULL, started_ms INTEGER NOT NULL, ended_ms INTEGER,
                    class TEXT, exit_code INTEGER, signal INTEGER, error TEXT,
-                   print TEXT NOT NULL, outputs TEXT);
+                   print TEXT NOT NULL, outputs TEXT NOT NULL, log TEXT);
                  CREATE INDEX job_attempts_run ON job_attempts (job, run, id);
+                 CREATE INDEX job_attempts_step ON job_attempts (job, step, id);
+                 CREATE UNIQUE INDEX job_attempts_process ON job_attempts (process_run);
                  UPDATE meta SET value = 8 WHERE key = 'schema_version';
                  COMMIT;";
 

@@ -107,27 +107,30 @@ fn whose_state_goes_by_file_name_so_a_moved_folder_is_still_the_same() {
 
 #[test]
 fn a_jobs_runs_and_attempts_are_kept_each_in_its_own_row_and_survive_reopen() {
-    use crate::{AttemptEndRow, AttemptRow, JobRunRow};
+    use crate::{AttemptEndRow, AttemptRow, JobRunRow, RunStands};
     use harness_core::job::resume::{Completed, StepPrint};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
     let print = StepPrint {
         parts: [
             ("command".to_string(), "c2".to_string()),
-            ("input ks.cfg".to_string(), "k1".to_string()),
+            // Names and paths may hold any character.
+            ("input ks\tcfg\n".to_string(), "k1".to_string()),
         ]
         .into(),
     };
-    let started = |id, attempt| {
+    let started = |process_run, attempt| {
         Write::AttemptStarted(Box::new(AttemptRow {
-            id,
+            id: 0,
+            process_run: Some(process_run),
             job: "image".into(),
             run: 1,
             step: "kickstart".into(),
             step_index: 1,
             attempt,
+            max_attempts: 3,
             status: "started".into(),
-            started_ms: 1000 * id,
+            started_ms: 1000 * process_run,
             ended_ms: None,
             class: None,
             exit_code: None,
@@ -135,10 +138,27 @@ fn a_jobs_runs_and_attempts_are_kept_each_in_its_own_row_and_survive_reopen() {
             error: None,
             print: print.clone(),
             outputs: Vec::new(),
+            log: Some(format!("logs/image+kickstart@{process_run}.log")),
         }))
     };
+    let ended =
+        |process_run, status: &str, code, outputs: Vec<(String, String)>| Write::AttemptEnded {
+            process_run,
+            end: Box::new(AttemptEndRow {
+                status: status.into(),
+                ended_ms: 1000 * process_run + 500,
+                class: (status == "failed").then(|| "transient".into()),
+                max_attempts: None,
+                exit_code: Some(code),
+                signal: None,
+                error: (status == "failed").then(|| "curl: (28) Connection timed out".into()),
+                outputs,
+            }),
+        };
+    let out = vec![("out/ks.img".to_string(), "h1".to_string())];
     {
         let mut s = Store::open(&path).unwrap();
+        assert_eq!(s.next_job_run("image").unwrap(), 1);
         s.apply(&[
             Write::JobRunBegan(JobRunRow {
                 job: "image".into(),
@@ -146,73 +166,85 @@ fn a_jobs_runs_and_attempts_are_kept_each_in_its_own_row_and_survive_reopen() {
                 started_ms: 900,
                 ended_ms: None,
                 state: 1,
+                state_step: "kickstart".into(),
                 status: "running".into(),
+                retry_at_ms: None,
+                start: "resume".into(),
             }),
             started(100, 1),
-            Write::AttemptEnded {
-                id: 100,
-                end: Box::new(AttemptEndRow {
-                    status: "failed".into(),
-                    ended_ms: 100_500,
-                    class: Some("transient".into()),
-                    exit_code: Some(75),
-                    signal: None,
-                    error: Some("curl: (28) Connection timed out".into()),
-                    outputs: Vec::new(),
-                }),
-            },
+            ended(100, "failed", 75, Vec::new()),
             Write::JobRunStands {
                 job: "image".into(),
                 run: 1,
-                state: 1,
-                status: "waiting_retry".into(),
-                ended_ms: None,
+                stands: RunStands {
+                    state: 1,
+                    state_step: "kickstart".into(),
+                    status: "waiting_retry".into(),
+                    retry_at_ms: Some(160_500),
+                    ended_ms: None,
+                },
             },
             started(101, 2),
         ])
         .unwrap();
         // Not completed yet: nothing to skip it by.
         assert_eq!(s.last_completion("image", "kickstart").unwrap(), None);
-        s.apply(&[Write::AttemptEnded {
-            id: 101,
-            end: Box::new(AttemptEndRow {
-                status: "completed".into(),
-                ended_ms: 101_900,
-                class: None,
-                exit_code: Some(0),
-                signal: None,
-                error: None,
-                outputs: vec![("out/ks.img".into(), "h1".into())],
-            }),
-        }])
-        .unwrap();
+        s.apply(&[ended(101, "completed", 0, out.clone())]).unwrap();
+        // The same run number cannot be begun twice.
+        assert!(
+            s.apply(&[Write::JobRunBegan(JobRunRow {
+                job: "image".into(),
+                run: 1,
+                started_ms: 1,
+                ended_ms: None,
+                state: 0,
+                state_step: "base".into(),
+                status: "running".into(),
+                retry_at_ms: None,
+                start: "restart".into(),
+            })])
+            .is_err()
+        );
     }
-    let s = Store::open(&path).unwrap();
+    let mut s = Store::open(&path).unwrap();
+    assert_eq!(s.next_job_run("image").unwrap(), 2);
     let attempts = s.attempts("image", 1).unwrap();
-    let shown: Vec<(i64, i64, &str, Option<i64>)> = attempts
+    let shown: Vec<(Option<i64>, i64, &str, Option<i64>)> = attempts
         .iter()
-        .map(|a| (a.id, a.attempt, a.status.as_str(), a.exit_code))
+        .map(|a| (a.process_run, a.attempt, a.status.as_str(), a.exit_code))
         .collect();
     assert_eq!(
         shown,
-        [(100, 1, "failed", Some(75)), (101, 2, "completed", Some(0))]
+        [
+            (Some(100), 1, "failed", Some(75)),
+            (Some(101), 2, "completed", Some(0))
+        ]
     );
     assert_eq!(
         attempts[0].error.as_deref(),
         Some("curl: (28) Connection timed out")
     );
-    assert_eq!(attempts[0].class.as_deref(), Some("transient"));
+    assert_eq!(attempts[1].print, print);
     assert_eq!(
         s.last_completion("image", "kickstart").unwrap(),
         Some(Completed {
-            print,
-            outputs: vec![("out/ks.img".into(), "h1".into())],
+            print: print.clone(),
+            outputs: out.clone(),
         })
     );
     let last = s.last_job_run("image").unwrap().unwrap();
     assert_eq!(
-        (last.run, last.state, last.status.as_str()),
-        (1, 1, "waiting_retry")
+        (
+            last.run,
+            last.state_step.as_str(),
+            last.status.as_str(),
+            last.retry_at_ms
+        ),
+        (1, "kickstart", "waiting_retry", Some(160_500))
     );
     assert_eq!(s.last_job_run("other").unwrap(), None);
+    // A later attempt that failed: the old completion no longer counts.
+    s.apply(&[started(102, 1), ended(102, "failed", 1, Vec::new())])
+        .unwrap();
+    assert_eq!(s.last_completion("image", "kickstart").unwrap(), None);
 }

@@ -3,7 +3,7 @@
 use crate::deploys::{self, DeployRow, DeployServiceRow};
 use crate::error::StoreError;
 use crate::history::{self, HistoryRow};
-use crate::jobs::{self, AttemptEndRow, AttemptRow, JobRunRow};
+use crate::jobs::{self, AttemptEndRow, AttemptRow, JobRunRow, RunStands};
 use crate::outcomes;
 use crate::runs::{self, RunRecord};
 use crate::served;
@@ -56,26 +56,21 @@ pub enum Write {
     },
     /// A run of a job began.
     JobRunBegan(JobRunRow),
-    /// Where a run of a job stands now: the step reached and its status
-    /// (and when it ended, if it did).
+    /// Where a run of a job stands now.
     JobRunStands {
         /// The job.
         job: String,
         /// Its run.
         run: i64,
-        /// The step reached.
-        state: i64,
-        /// Its status.
-        status: String,
-        /// When the run ended, if it did.
-        ended_ms: Option<i64>,
+        /// The step reached, its status, a retry due, its end.
+        stands: RunStands,
     },
     /// An attempt is about to be spawned (written, and flushed, first).
     AttemptStarted(Box<AttemptRow>),
     /// An attempt ended.
     AttemptEnded {
-        /// Its id.
-        id: i64,
+        /// Its process's run id.
+        process_run: i64,
         /// How.
         end: Box<AttemptEndRow>,
     },
@@ -117,15 +112,13 @@ impl Store {
                     status,
                 } => deploys::end(&tx, *id, *ended_ms, status)?,
                 Write::JobRunBegan(r) => jobs::begin_run(&tx, r)?,
-                Write::JobRunStands {
-                    job,
-                    run,
-                    state,
-                    status,
-                    ended_ms,
-                } => jobs::run_stands(&tx, job, *run, *state, status, *ended_ms)?,
+                Write::JobRunStands { job, run, stands } => {
+                    jobs::run_stands(&tx, job, *run, stands)?
+                }
                 Write::AttemptStarted(a) => jobs::start_attempt(&tx, a)?,
-                Write::AttemptEnded { id, end } => jobs::end_attempt(&tx, *id, end)?,
+                Write::AttemptEnded { process_run, end } => {
+                    jobs::end_attempt(&tx, *process_run, end)?
+                }
             }
         }
         tx.commit()?;

@@ -542,3 +542,30 @@ jobs:
         assert!(got.starts_with(want), "{got}\n  wanted: {want}");
     }
 }
+
+#[test]
+fn an_exit_code_listed_in_one_class_leaves_the_other_classs_defaults() {
+    let c = super::parse::parse_with_jobs(
+        "services:\n  a: { command: a }\njobs:\n  j:\n    classify: { transient: { exit_codes: [64, 75] } }\n    steps: [{ name: s, command: s }]\n",
+        "services.yaml",
+    )
+    .unwrap();
+    let rules = &c.jobs[0].steps[0].classify;
+    assert_eq!(rules.transient_codes, [64, 75]);
+    assert_eq!(rules.persistent_codes, [65, 77, 78], "64 is transient now");
+    let (class, _) = rules.classify(crate::job::classify::Failure::Exited(64), "");
+    assert_eq!(class, crate::job::classify::Class::Transient);
+    let errs: Vec<String> = super::parse::parse_with_jobs(
+        "services:\n  a: { command: a }\njobs:\n  j:\n    classify: { transient: { exit_codes: [1] }, persistent: { exit_codes: [1] } }\n    steps: [{ name: s, command: s }]\n",
+        "services.yaml",
+    )
+    .expect_err("rejected")
+    .0
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    assert!(
+        errs[0].contains("exit code 1 is listed as both transient and persistent"),
+        "{errs:?}"
+    );
+}

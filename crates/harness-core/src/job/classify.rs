@@ -42,9 +42,11 @@ pub enum Failure {
     Lost,
 }
 
-/// A step's (or job's) `classify:` rules. Output patterns are tried first
-/// (they are the most specific: the tool said what went wrong), then the
-/// exit code, then the kind of end.
+/// A step's (or job's) `classify:` rules. For an exit, a code listed as
+/// persistent decides first, then the output patterns (the tool said what
+/// went wrong), then the codes listed as transient; any other code is
+/// persistent. A timeout, a death by a signal and an unseen end are what
+/// their own keys say: the kind of end is the fact, whatever the output.
 #[derive(Debug, Clone)]
 pub struct Classify {
     /// Exit codes that are transient. Default: 75 (EX_TEMPFAIL) and 69
@@ -85,7 +87,9 @@ impl Classify {
         {
             return (Class::Persistent, format!("exit code {code} is persistent"));
         }
-        if let Some(re) = self.transient_output.iter().find(|re| re.is_match(tail)) {
+        if let Failure::Exited(_) = failure
+            && let Some(re) = self.transient_output.iter().find(|re| re.is_match(tail))
+        {
             return (
                 Class::Transient,
                 format!("its output matches `{}`", re.as_str()),

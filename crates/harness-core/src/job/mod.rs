@@ -21,8 +21,10 @@
 //!   (stopped, then failed as timed out), a cancel's stop (not counted as
 //!   an attempt).
 //!
-//! The runtime (spawning steps under the shim, recording attempts, hashing
-//! files) and the config's `jobs:` key come on top of these.
+//! The config's `jobs:` key is read (`config::parse`, refused as a whole
+//! until jobs can run); the runtime (spawning steps under the shim,
+//! recording attempts, hashing files: `harness-daemon`'s `file_hashes`
+//! and `job_prints`), the API and the commands come on top of these.
 
 pub mod classify;
 pub mod resume;

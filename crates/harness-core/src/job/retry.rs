@@ -82,12 +82,11 @@ impl Retry {
         if attempts >= max {
             return Next::GiveUp { attempts, max };
         }
-        // The wait before attempt n+1 is initial × 2^(n-1).
-        let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(31));
+        // The wait before attempt n+1 is initial × 2^(n-1), as restarts'.
         Next::Retry {
             attempt: attempts + 1,
             max,
-            delay: p.backoff_initial.saturating_mul(factor).min(p.backoff_max),
+            delay: crate::restart_policy::doubling(p.backoff_initial, p.backoff_max, attempts),
         }
     }
 }

@@ -42,6 +42,18 @@ pub enum JobAction {
         /// The run id of the attempt's process.
         run: RunId,
     },
+    /// Record how the attempt of run `run` ended (its row): every attempt
+    /// that was started ends so, exactly once.
+    Ended {
+        /// The attempt's process run.
+        run: RunId,
+        /// Completed, failed, cancelled or interrupted.
+        outcome: AttemptOutcome,
+        /// How its process ended.
+        end: ProcessEnd,
+        /// Its last lines of output.
+        tail: String,
+    },
     /// Stop run `run` (process group `pid`): `signal`, SIGKILL after `grace`.
     Stop {
         /// The attempt's process run.
@@ -53,6 +65,33 @@ pub enum JobAction {
         /// Time before SIGKILL.
         grace: Duration,
     },
+}
+
+/// How an attempt ended, as its row says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// It exited 0.
+    Completed,
+    /// It failed (a class and what follows are recorded with the run's
+    /// effects).
+    Failed,
+    /// A person cancelled it; not counted as an attempt.
+    Cancelled,
+    /// Its end was not seen (it died with its shim or the host); not
+    /// counted as an attempt.
+    Interrupted,
+}
+
+impl AttemptOutcome {
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Completed => "completed",
+            AttemptOutcome::Failed => "failed",
+            AttemptOutcome::Cancelled => "cancelled",
+            AttemptOutcome::Interrupted => "interrupted",
+        }
+    }
 }
 
 /// Why harness stops an attempt.
@@ -160,9 +199,33 @@ impl Runner {
         let Some(a) = self.attempt.take_if(|a| a.run == run) else {
             return; // a stale fact about another run
         };
+        let recorded = |outcome, tail: &str| JobAction::Ended {
+            run,
+            outcome,
+            end,
+            tail: tail.to_string(),
+        };
         if a.stopping == Some(Stopping::Cancelled) {
-            return; // its cancel was recorded when it was asked for
+            // The run's cancel was recorded when it was asked for.
+            out.push(recorded(AttemptOutcome::Cancelled, &tail));
+            return;
         }
+        let mut effects = Vec::new();
+        if end == ProcessEnd::Lost && a.stopping.is_none() {
+            // Not the step's failure: it runs again if it may.
+            out.push(recorded(AttemptOutcome::Interrupted, &tail));
+            self.machine.attempt_lost(&self.job, &mut effects);
+            self.carry(effects, ids, out);
+            return;
+        }
+        let completed = end.success() && a.stopping.is_none();
+        out.push(recorded(
+            match completed {
+                true => AttemptOutcome::Completed,
+                false => AttemptOutcome::Failed,
+            },
+            &tail,
+        ));
         let ended = match (a.stopping, end) {
             (_, e) if e.success() && a.stopping.is_none() => AttemptEnd::Succeeded,
             (Some(Stopping::TimedOut), _) => AttemptEnd::Failed {
@@ -186,7 +249,6 @@ impl Runner {
                 tail,
             },
         };
-        let mut effects = Vec::new();
         self.machine
             .attempt_ended(&self.job, ended, now, &mut effects);
         self.carry(effects, ids, out);

@@ -255,17 +255,15 @@ fn classify(node: &Node, base: &Classify, errs: &mut Errors) -> Classify {
         return c;
     };
     check_keys(map, CLASSIFY_KEYS, "in `classify`", errs);
+    let (mut transient, mut persistent) = (None, None);
     if let Some(n) = map.get_node("transient")
         && let Some(m) = mapping(n, "`classify.transient`", errs)
     {
-        check_keys(
-            m,
-            &["exit_codes", "output"],
-            "in `classify.transient`",
-            errs,
-        );
+        let keys = &["exit_codes", "output"];
+        check_keys(m, keys, "in `classify.transient`", errs);
         if let Some(codes) = m.get_node("exit_codes") {
-            c.transient_codes = super::restart::exit_codes(codes, errs);
+            let key = "classify.transient.exit_codes";
+            transient = Some((super::restart::exit_codes(codes, key, errs), codes));
         }
         if let Some(out) = m.get_node("output") {
             c.transient_output = patterns(out, errs);
@@ -276,8 +274,31 @@ fn classify(node: &Node, base: &Classify, errs: &mut Errors) -> Classify {
     {
         check_keys(m, &["exit_codes"], "in `classify.persistent`", errs);
         if let Some(codes) = m.get_node("exit_codes") {
-            c.persistent_codes = super::restart::exit_codes(codes, errs);
+            let key = "classify.persistent.exit_codes";
+            persistent = Some((super::restart::exit_codes(codes, key, errs), codes));
         }
+    }
+    // A code listed here takes it from the other class's inherited list;
+    // listed in both here, it is a mistake.
+    match (transient, persistent) {
+        (Some((t, at)), Some((p, _))) => {
+            if let Some(code) = t.iter().find(|c| p.contains(c)) {
+                errs.push(
+                    Location::of(at.span()),
+                    format!("exit code {code} is listed as both transient and persistent"),
+                );
+            }
+            (c.transient_codes, c.persistent_codes) = (t, p);
+        }
+        (Some((t, _)), None) => {
+            c.persistent_codes.retain(|code| !t.contains(code));
+            c.transient_codes = t;
+        }
+        (None, Some((p, _))) => {
+            c.transient_codes.retain(|code| !p.contains(code));
+            c.persistent_codes = p;
+        }
+        (None, None) => {}
     }
     for (key, slot) in [("timeout", &mut c.timeout), ("signal", &mut c.signal)] {
         if let Some(s) = map.get_scalar(key) {

@@ -99,11 +99,12 @@ fn policy(s: &MarkedScalarNode, current: RestartPolicy, errs: &mut Errors) -> Re
     }
 }
 
-pub(super) fn exit_codes(node: &Node, errs: &mut Errors) -> Vec<i32> {
+/// A list of exit codes (`key` names it in errors).
+pub(super) fn exit_codes(node: &Node, key: &str, errs: &mut Errors) -> Vec<i32> {
     let Some(seq) = node.as_sequence() else {
         errs.push(
             Location::of(node.span()),
-            "`success_exit_codes` must be a list of exit codes, such as [0, 143]",
+            format!("`{key}` must be a list of exit codes, such as [0, 143]"),
         );
         return vec![0];
     };

@@ -77,7 +77,7 @@ pub(super) fn walk_service(
             .unwrap_or_else(|| settings.restart.clone()),
         success_exit_codes: map
             .get_node("success_exit_codes")
-            .map(|n| exit_codes(n, errs))
+            .map(|n| exit_codes(n, "success_exit_codes", errs))
             .or_else(|| settings.success_exit_codes.clone())
             .unwrap_or_else(|| vec![0]),
         update: map

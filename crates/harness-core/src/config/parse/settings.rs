@@ -34,7 +34,7 @@ pub(super) fn walk_settings(node: &Node, errs: &mut Errors) -> Settings {
             .unwrap_or_default(),
         success_exit_codes: map
             .get_node("success_exit_codes")
-            .map(|n| exit_codes(n, errs)),
+            .map(|n| exit_codes(n, "success_exit_codes", errs)),
         listen: listen(map, errs),
         readiness: timing_defaults(map, "health_check", ProbeTiming::READINESS, errs),
         liveness: timing_defaults(map, "liveness", ProbeTiming::LIVENESS, errs),

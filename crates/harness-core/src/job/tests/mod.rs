@@ -1,0 +1,6 @@
+//! The job decisions, tested as tables with time as a value.
+
+mod classify;
+mod resume;
+mod run;
+mod runner;

@@ -1,0 +1,153 @@
+//! The resume plan: which steps run, which are skipped, and why.
+
+use crate::job::resume::{Action, Completed, Planned, StartAt, StepNow, StepPrint, plan};
+
+fn print(parts: &[(&str, &str)]) -> StepPrint {
+    StepPrint {
+        parts: parts
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+/// Four steps as they are now: base (input versions.lock, output
+/// cache/base.iso), kickstart, ansible, tests.
+fn steps() -> Vec<StepNow> {
+    let step = |name: &str, parts: &[(&str, &str)], outputs: &[(&str, Option<&str>)]| StepNow {
+        name: name.into(),
+        print: print(parts),
+        outputs: outputs
+            .iter()
+            .map(|(p, h)| (p.to_string(), h.map(str::to_string)))
+            .collect(),
+    };
+    vec![
+        step(
+            "base",
+            &[("command", "c1"), ("input versions.lock", "l1")],
+            &[("cache/base.iso", Some("iso1"))],
+        ),
+        step("kickstart", &[("command", "c2")], &[]),
+        step("ansible", &[("command", "c3"), ("env PLAYBOOK", "p1")], &[]),
+        step("tests", &[("command", "c4")], &[]),
+    ]
+}
+
+/// How they completed: base and kickstart, as they are now.
+fn done() -> Vec<Option<Completed>> {
+    let now = steps();
+    let completed = |s: &StepNow| Completed {
+        print: s.print.clone(),
+        outputs: s
+            .outputs
+            .iter()
+            .map(|(p, h)| (p.clone(), h.clone().unwrap()))
+            .collect(),
+    };
+    vec![
+        Some(completed(&now[0])),
+        Some(completed(&now[1])),
+        None,
+        None,
+    ]
+}
+
+fn shown(p: &[Planned]) -> Vec<String> {
+    p.iter()
+        .map(|s| {
+            let a = match s.action {
+                Action::Skip => "skip",
+                Action::Run => "run",
+            };
+            format!("{} {a}: {}", s.step, s.why)
+        })
+        .collect()
+}
+
+#[test]
+fn a_run_resumes_at_the_first_step_not_up_to_date_and_runs_every_step_after_it() {
+    assert_eq!(
+        shown(&plan(&steps(), &done(), StartAt::Resume)),
+        [
+            "base skip: up to date",
+            "kickstart skip: up to date",
+            "ansible run: never completed",
+            "tests run: an earlier step runs (ansible)",
+        ]
+    );
+    // An input changed: base runs again, and so does everything after it.
+    let mut now = steps();
+    now[0].print = print(&[("command", "c1"), ("input versions.lock", "l2")]);
+    assert_eq!(
+        shown(&plan(&now, &done(), StartAt::Resume)),
+        [
+            "base run: input versions.lock changed",
+            "kickstart run: an earlier step runs (base)",
+            "ansible run: an earlier step runs (base)",
+            "tests run: an earlier step runs (base)",
+        ]
+    );
+}
+
+#[test]
+fn a_step_whose_output_is_gone_or_altered_runs_again() {
+    let mut now = steps();
+    now[0].outputs = vec![("cache/base.iso".into(), None)];
+    assert_eq!(
+        shown(&plan(&now, &done(), StartAt::Resume))[0],
+        "base run: output cache/base.iso missing"
+    );
+    now[0].outputs = vec![("cache/base.iso".into(), Some("iso-edited".into()))];
+    assert_eq!(
+        shown(&plan(&now, &done(), StartAt::Resume))[0],
+        "base run: output cache/base.iso changed since it was made"
+    );
+    // An output declared after the step completed was never checked.
+    now[1].outputs = vec![("ks.log".into(), Some("k1".into()))];
+    now[0] = steps().remove(0);
+    assert_eq!(
+        shown(&plan(&now, &done(), StartAt::Resume))[1],
+        "kickstart run: output ks.log not recorded when it completed"
+    );
+}
+
+#[test]
+fn from_a_step_runs_it_and_what_follows_and_restart_runs_everything() {
+    assert_eq!(
+        shown(&plan(&steps(), &done(), StartAt::Step(1))),
+        [
+            "base skip: up to date",
+            "kickstart run: --from kickstart",
+            "ansible run: an earlier step runs (kickstart)",
+            "tests run: an earlier step runs (kickstart)",
+        ]
+    );
+    // A stale step before the one named still runs: its outputs cannot be
+    // trusted.
+    let mut now = steps();
+    now[0].print = print(&[("command", "c1-edited"), ("input versions.lock", "l1")]);
+    assert_eq!(
+        shown(&plan(&now, &done(), StartAt::Step(2)))[..3],
+        [
+            "base run: command changed",
+            "kickstart run: an earlier step runs (base)",
+            "ansible run: --from ansible",
+        ]
+    );
+    assert!(
+        plan(&steps(), &done(), StartAt::First)
+            .iter()
+            .all(|p| p.action == Action::Run && p.why == "--restart")
+    );
+}
+
+#[test]
+fn a_print_names_what_was_added_changed_and_removed() {
+    let then = print(&[("command", "a"), ("env A", "1"), ("input x", "h")]);
+    let now = print(&[("command", "a"), ("env A", "2"), ("env B", "1")]);
+    assert_eq!(
+        now.changes_since(&then),
+        ["env A changed", "env B added", "input x removed"]
+    );
+}

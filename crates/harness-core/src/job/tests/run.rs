@@ -1,0 +1,213 @@
+//! One run of a job as a state machine: seed 003's kickstart timeline.
+
+use crate::job::classify::{Class, Failure};
+use crate::job::resume::{Action, Planned};
+use crate::job::retry::Next;
+use crate::job::run::{AttemptEnd, Effect, JobRun, Status};
+use std::time::{Duration, Instant};
+
+/// Seed 003's image build: kickstart retried with backoff, at most 3
+/// attempts; tests not idempotent.
+fn image() -> crate::config::Job {
+    let yaml = r#"services:
+  registry: { command: registry }
+jobs:
+  image:
+    steps:
+      - { name: base, command: ./base.sh }
+      - name: kickstart
+        command: ./kickstart.sh
+        retry: { transient: { max_attempts: 3, backoff: { initial: 1m, max: 10m } } }
+      - { name: ansible, command: ./ansible.sh }
+      - { name: tests, command: ./tests.sh, idempotent: false }
+"#;
+    crate::config::parse_with_jobs(yaml, "services.yaml")
+        .unwrap()
+        .jobs
+        .remove(0)
+}
+
+fn planned(actions: &[Action]) -> Vec<Planned> {
+    actions
+        .iter()
+        .enumerate()
+        .map(|(k, a)| Planned {
+            step: format!("s{k}"),
+            action: a.clone(),
+            why: match a {
+                Action::Skip => "up to date".into(),
+                Action::Run => "never completed".into(),
+            },
+        })
+        .collect()
+}
+
+fn failed(code: i32) -> AttemptEnd {
+    AttemptEnd::Failed {
+        failure: Failure::Exited(code),
+        tail: String::new(),
+    }
+}
+
+#[test]
+fn the_kickstart_timeline_fails_at_its_step_stays_there_is_retried_there_and_advances() {
+    let job = image();
+    let t0 = Instant::now();
+    let at = |mins: u64| t0 + Duration::from_secs(mins * 60);
+    let mut out = Vec::new();
+    let plan = planned(&[Action::Skip, Action::Run, Action::Run, Action::Run]);
+    let mut run = JobRun::begin(&plan, &mut out);
+    assert_eq!(
+        out,
+        [
+            Effect::Skipped {
+                step: 0,
+                why: "up to date".into()
+            },
+            Effect::Begin {
+                step: 1,
+                attempt: 1
+            },
+        ]
+    );
+    // 10:15 — kickstart fails on a network timeout (EX_TEMPFAIL).
+    out.clear();
+    run.attempt_ended(&job, failed(75), at(15), &mut out);
+    assert_eq!(
+        out,
+        [Effect::Failed {
+            step: 1,
+            attempt: 1,
+            class: Class::Transient,
+            why: "exit code 75 is transient".into(),
+            next: Next::Retry {
+                attempt: 2,
+                max: 3,
+                delay: Duration::from_secs(60)
+            },
+        }]
+    );
+    // 10:16 — the state stays at kickstart, waiting to retry.
+    assert_eq!(run.state, 1);
+    assert_eq!(run.status, Status::WaitingRetry { until: at(16) });
+    assert_eq!(run.next_deadline(), Some(at(16)));
+    out.clear();
+    run.tick(at(15) + Duration::from_secs(30), &mut out);
+    assert!(out.is_empty());
+    // 10:16 — retried at kickstart, not from the start.
+    run.tick(at(16), &mut out);
+    assert_eq!(
+        out,
+        [Effect::Begin {
+            step: 1,
+            attempt: 2
+        }]
+    );
+    // 10:32 — it succeeds and the run advances.
+    out.clear();
+    run.attempt_ended(&job, AttemptEnd::Succeeded, at(32), &mut out);
+    assert_eq!(
+        out,
+        [
+            Effect::Completed {
+                step: 1,
+                attempt: 2
+            },
+            Effect::Begin {
+                step: 2,
+                attempt: 1
+            },
+        ]
+    );
+    // ansible fails for good (EX_USAGE is persistent): the state stays
+    // at ansible, failed; nothing follows on its own.
+    out.clear();
+    run.attempt_ended(&job, failed(64), at(40), &mut out);
+    assert_eq!(run.state, 2);
+    assert_eq!(run.status, Status::Failed);
+    assert_eq!(out.last(), Some(&Effect::Done(Status::Failed)));
+    run.tick(at(100), &mut out);
+    assert_eq!(out.last(), Some(&Effect::Done(Status::Failed)));
+}
+
+#[test]
+fn three_transient_failures_are_three_attempts_then_failed() {
+    let job = image();
+    let t0 = Instant::now();
+    let mut out = Vec::new();
+    let mut run = JobRun::begin(&planned(&[Action::Skip, Action::Run]), &mut out);
+    let mut now = t0;
+    for attempt in 1..=3 {
+        out.clear();
+        run.attempt_ended(&job, failed(75), now, &mut out);
+        if attempt < 3 {
+            now = run.next_deadline().expect("a retry is due");
+            run.tick(now, &mut out);
+            assert_eq!(
+                out.last(),
+                Some(&Effect::Begin {
+                    step: 1,
+                    attempt: attempt + 1
+                })
+            );
+        }
+    }
+    assert_eq!(run.status, Status::Failed);
+    assert_eq!(run.attempts, 3);
+    assert!(matches!(
+        out[0],
+        Effect::Failed {
+            next: Next::GiveUp {
+                attempts: 3,
+                max: 3
+            },
+            ..
+        }
+    ));
+    // The waits: 1 min, then 2 min.
+    assert_eq!(now, t0 + Duration::from_secs(60 + 120));
+}
+
+#[test]
+fn a_run_of_nothing_completes_and_a_cancel_keeps_the_state() {
+    let job = image();
+    let mut out = Vec::new();
+    let run = JobRun::begin(&planned(&[Action::Skip, Action::Skip]), &mut out);
+    assert_eq!(run.status, Status::Completed);
+    assert_eq!(out.last(), Some(&Effect::Done(Status::Completed)));
+    out.clear();
+    let mut run = JobRun::begin(&planned(&[Action::Skip, Action::Run]), &mut out);
+    run.cancel(&mut out);
+    assert_eq!(
+        (run.state, run.status, run.attempts),
+        (1, Status::Cancelled, 0)
+    );
+    // Its attempt's end, when the stopped process is seen to end, is not
+    // news.
+    out.clear();
+    run.attempt_ended(&job, failed(143), Instant::now(), &mut out);
+    assert!(out.is_empty());
+}
+
+#[test]
+fn an_attempt_lost_with_the_host_runs_again_only_if_the_step_is_idempotent() {
+    let job = image();
+    let mut out = Vec::new();
+    let mut run = JobRun::begin(&planned(&[Action::Run]), &mut out);
+    out.clear();
+    run.attempt_lost(&job, &mut out);
+    assert_eq!(
+        out,
+        [Effect::Begin {
+            step: 0,
+            attempt: 1
+        }]
+    );
+    let plan = planned(&[Action::Skip, Action::Skip, Action::Skip, Action::Run]);
+    let mut run = JobRun::begin(&plan, &mut out);
+    out.clear();
+    run.attempt_lost(&job, &mut out);
+    assert_eq!(run.status, Status::NeedsDecision);
+    assert_eq!(run.state, 3);
+    assert_eq!(out, [Effect::Done(Status::NeedsDecision)]);
+}
