@@ -1,4 +1,4 @@
-//! State files written by real older builds (schema 1 to 6; how each was
+//! State files written by real older builds (schema 1 to 7; how each was
 //! made is in `tests/data/README.md`) open with this build, migrate to the
 //! current schema, and keep what the old daemon wrote; opening one again
 //! changes nothing.
@@ -559,5 +559,45 @@ fn a_schema_6_file_from_b1b0a25() {
         .unwrap();
     let left: Vec<u64> = store.runs().unwrap().iter().map(|r| r.run.0).collect();
     assert_eq!(left, [1, 6, 9]);
+    takes_new_writes(store, &path, 9);
+}
+
+/// Schema 7 (0583f2f): runs keyed by run id. cache was deployed
+/// start-first (its new version beside the old one), api's add failed;
+/// three live runs were left by a daemon killed with SIGKILL. Schema 8
+/// adds the job tables, empty.
+#[test]
+fn a_schema_7_file_from_0583f2f() {
+    let (_dir, path, store) = open_migrated("state-v7.db", 7);
+    let history = store.history(None, 1000).unwrap();
+    assert_eq!(history.len(), 20, "{history:#?}");
+    assert_eq!(
+        row(&history[16]),
+        want(
+            1796292761281,
+            "cache",
+            "running",
+            "starting",
+            "start requested (deploy 1: 1d6ff8, was c1373d; beside the running version, PID 10573)"
+        )
+    );
+    let runs: Vec<(String, u64, i64)> = store
+        .runs()
+        .unwrap()
+        .iter()
+        .map(|r| (r.unit.key().to_string(), r.run.0, r.started_at_ms))
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            ("db".into(), 1, 1796292756800),
+            ("flaky".into(), 6, 1796292758220),
+            ("cache".into(), 8, 1796292761285),
+        ]
+    );
+    assert_eq!(store.deploys(10).unwrap()[0].status, "failed");
+    assert_eq!(store.last_job_run("image").unwrap(), None);
+    assert_eq!(store.next_job_run("image").unwrap(), 1);
+    second_open_is_a_no_op(&path, &store);
     takes_new_writes(store, &path, 9);
 }
