@@ -569,3 +569,17 @@ fn an_exit_code_listed_in_one_class_leaves_the_other_classs_defaults() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn a_step_name_names_files_and_must_be_safe() {
+    let errs: Vec<String> = super::parse::parse_with_jobs(
+        "services:\n  a: { command: a }\njobs:\n  j:\n    steps: [{ name: \"../x\", command: s }]\n",
+        "services.yaml",
+    )
+    .expect_err("rejected")
+    .0
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    assert!(errs[0].contains("invalid step name `../x`"), "{errs:?}");
+}

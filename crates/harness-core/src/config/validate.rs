@@ -83,6 +83,17 @@ fn check_jobs(config: &Config, errs: &mut Errors) {
             );
         }
         for (k, step) in job.steps.iter().enumerate() {
+            // Step names name files (each attempt's log).
+            if !valid_name(&step.name) {
+                errs.push_help(
+                    step.location,
+                    format!("invalid step name `{}`", step.name),
+                    Some(
+                        "names must match [A-Za-z0-9][A-Za-z0-9_.-]* (at most 128 characters)"
+                            .into(),
+                    ),
+                );
+            }
             if job.steps[..k].iter().any(|s| s.name == step.name) {
                 errs.push(
                     step.location,

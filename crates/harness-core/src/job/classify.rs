@@ -40,6 +40,9 @@ pub enum Failure {
     /// Its end was not seen: its shim vanished with it (killed too, or the
     /// host went down). Classed as a death by a signal nobody sent.
     Lost,
+    /// It exited 0 without making one of its declared outputs: retrying
+    /// would not make it (persistent).
+    NoOutput,
 }
 
 /// A step's (or job's) `classify:` rules. For an exit, a code listed as
@@ -110,6 +113,10 @@ impl Classify {
                 "its end was not seen (its shim vanished)".into(),
             ),
             Failure::NotStarted => (Class::Persistent, "it could not be started".into()),
+            Failure::NoOutput => (
+                Class::Persistent,
+                "it exited 0 without making its declared outputs".into(),
+            ),
         }
     }
 }

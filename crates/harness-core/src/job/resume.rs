@@ -159,3 +159,19 @@ fn stale(step: &StepNow, done: Option<&Completed>) -> Option<String> {
     }
     None
 }
+
+/// Why a run may not begin as `start` says, when the job's last run ended
+/// with status `last_status` at step `step`: a step that needs a decision
+/// (an attempt of a step that is not idempotent was cut short) is passed
+/// only by a person — `--from STEP`, `--restart`, or marking it completed —
+/// never by a plain resume that would run it again behind their back.
+pub fn refused(last_status: &str, step: &str, start: StartAt) -> Option<String> {
+    match (last_status, start) {
+        ("needs_decision", StartAt::Resume) => Some(format!(
+            "step `{step}` needs a decision: an attempt of it was cut short and it is not \
+             idempotent; run it again with `--from {step}`, or mark it completed \
+             (`harness jobs mark JOB {step} --completed --reason …`)"
+        )),
+        _ => None,
+    }
+}

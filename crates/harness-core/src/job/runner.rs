@@ -186,6 +186,40 @@ impl Runner {
         self.exited(run, ProcessEnd::NotSpawned, String::new(), now, ids, out);
     }
 
+    /// Run `run` exited 0 but declared output `path` is not there: a
+    /// failed attempt, not a completed step (a later run would otherwise
+    /// run it again and again, never knowing why).
+    pub fn exited_without_output(
+        &mut self,
+        run: RunId,
+        path: &str,
+        now: Instant,
+        ids: &mut dyn FnMut() -> RunId,
+        out: &mut Vec<JobAction>,
+    ) {
+        let Some(_) = self
+            .attempt
+            .take_if(|a| a.run == run && a.stopping.is_none())
+        else {
+            return;
+        };
+        let tail = format!("output {path} was not made");
+        out.push(JobAction::Ended {
+            run,
+            outcome: AttemptOutcome::Failed,
+            end: ProcessEnd::Exited(0),
+            tail: tail.clone(),
+        });
+        let mut effects = Vec::new();
+        let ended = AttemptEnd::Failed {
+            failure: Failure::NoOutput,
+            tail,
+        };
+        self.machine
+            .attempt_ended(&self.job, ended, now, &mut effects);
+        self.carry(effects, ids, out);
+    }
+
     /// Run `run` ended so; `tail` is the last lines of its output.
     pub fn exited(
         &mut self,

@@ -151,3 +151,13 @@ fn a_print_names_what_was_added_changed_and_removed() {
         ["env A changed", "env B added", "input x removed"]
     );
 }
+
+#[test]
+fn a_step_that_needs_a_decision_is_passed_only_by_a_person() {
+    use crate::job::resume::refused;
+    let why = refused("needs_decision", "tests", StartAt::Resume).expect("refused");
+    assert!(why.contains("--from tests"), "{why}");
+    assert_eq!(refused("needs_decision", "tests", StartAt::Step(3)), None);
+    assert_eq!(refused("needs_decision", "tests", StartAt::First), None);
+    assert_eq!(refused("failed", "tests", StartAt::Resume), None);
+}

@@ -266,3 +266,34 @@ fn an_attempt_whose_end_was_not_seen_is_interrupted_and_runs_again() {
         ]
     );
 }
+
+#[test]
+fn a_step_that_exits_0_without_its_output_has_failed_for_good() {
+    let mut ids = Ids(0);
+    let mut out = Vec::new();
+    let mut r = Runner::start(job(), &both_run(), &mut || ids.next(), &mut out);
+    out.clear();
+    r.spawned(RunId(1), 3, Instant::now(), &mut out);
+    r.exited_without_output(
+        RunId(1),
+        "cache/base.iso",
+        Instant::now(),
+        &mut || ids.next(),
+        &mut out,
+    );
+    match &out[..] {
+        [
+            JobAction::Ended {
+                outcome: AttemptOutcome::Failed,
+                tail,
+                ..
+            },
+            JobAction::Record(Effect::Failed { class, .. }),
+            JobAction::Record(Effect::Done(Status::Failed)),
+        ] => {
+            assert_eq!(tail, "output cache/base.iso was not made");
+            assert_eq!(*class, crate::job::classify::Class::Persistent);
+        }
+        other => panic!("{other:?}"),
+    }
+}
