@@ -15,7 +15,9 @@
 //!   failed, needs a decision, cancelled). A failed step keeps the state;
 //!   an attempt cut short with the host runs again if the step is
 //!   idempotent (it does not count as an attempt: the step did not fail),
-//!   else the run waits for a decision;
+//!   else the run waits for a decision; a person's decision about a step
+//!   that failed for good (retry now, skip it as completed with a reason,
+//!   stop, clean up) is an input like any other;
 //! - [`runner`]: a run with its processes — each attempt's run id, its
 //!   spawn (recorded as started and made durable first), its `timeout`
 //!   (stopped, then failed as timed out), a cancel's stop (not counted as

@@ -105,6 +105,31 @@ pub enum Effect {
     },
     /// The run is over, with this status.
     Done(Status),
+    /// Step `step` is marked completed by a person, because of `reason`
+    /// (no process ran; a later run skips it only while its print is
+    /// unchanged, as if it had completed).
+    Marked {
+        /// The step's index.
+        step: usize,
+        /// What the person said.
+        reason: String,
+    },
+    /// Run the job's `cleanup` (a person chose it); the state stays.
+    Cleanup,
+}
+
+/// What a person decided about a step that failed for good or needs a
+/// decision (the prompt's choices, or `--on-error`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Another attempt now, whatever the limit said.
+    Retry,
+    /// Mark it completed (with a reason) and go on with the next step.
+    Skip(String),
+    /// Leave it: the state stays at the step, status failed.
+    Stop,
+    /// Run the job's `cleanup`; the state stays at the step.
+    Cleanup,
 }
 
 /// One run of a job.
@@ -223,6 +248,39 @@ impl JobRun {
                 step: self.state,
                 attempt: self.attempts,
             });
+        }
+    }
+
+    /// A person decided about the step the run stopped at (status failed
+    /// or needs_decision); ignored in any other status. Every choice is
+    /// an effect the runtime records (the history says who chose what).
+    pub fn decide(&mut self, decision: Decision, out: &mut Vec<Effect>) {
+        if !matches!(self.status, Status::Failed | Status::NeedsDecision) {
+            return;
+        }
+        let step = self.state;
+        match decision {
+            Decision::Retry => {
+                self.status = Status::Running;
+                self.attempts += 1;
+                out.push(Effect::Begin {
+                    step,
+                    attempt: self.attempts,
+                });
+            }
+            Decision::Skip(reason) => {
+                out.push(Effect::Marked { step, reason });
+                self.advance_from(step + 1, out);
+            }
+            Decision::Stop => {
+                self.status = Status::Failed;
+                out.push(Effect::Done(Status::Failed));
+            }
+            Decision::Cleanup => {
+                self.status = Status::Failed;
+                out.push(Effect::Cleanup);
+                out.push(Effect::Done(Status::Failed));
+            }
         }
     }
 

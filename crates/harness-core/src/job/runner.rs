@@ -331,6 +331,20 @@ impl Runner {
         out.extend(effects.into_iter().map(JobAction::Record));
     }
 
+    /// A person decided about the step the run stopped at (see
+    /// [`JobRun::decide`]); a retry is recorded and spawned like any
+    /// attempt.
+    pub fn decide(
+        &mut self,
+        decision: super::run::Decision,
+        ids: &mut dyn FnMut() -> RunId,
+        out: &mut Vec<JobAction>,
+    ) {
+        let mut effects = Vec::new();
+        self.machine.decide(decision, &mut effects);
+        self.carry(effects, ids, out);
+    }
+
     /// Whether the run is over and its last process is gone.
     pub fn finished(&self) -> bool {
         self.machine.status.is_final() && self.attempt.is_none()

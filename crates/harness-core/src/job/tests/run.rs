@@ -211,3 +211,65 @@ fn an_attempt_lost_with_the_host_runs_again_only_if_the_step_is_idempotent() {
     assert_eq!(run.state, 3);
     assert_eq!(out, [Effect::Done(Status::NeedsDecision)]);
 }
+
+#[test]
+fn a_person_retries_skips_stops_or_cleans_up_a_step_that_failed_for_good() {
+    use crate::job::run::Decision;
+    let job = image();
+    let fail_for_good = |run: &mut JobRun| {
+        let mut out = Vec::new();
+        run.attempt_ended(&job, failed(64), Instant::now(), &mut out);
+        assert_eq!(run.status, Status::Failed);
+    };
+    let plan = planned(&[Action::Skip, Action::Skip, Action::Run, Action::Run]);
+    let mut out = Vec::new();
+    // Retry: a new attempt now, beyond the limit.
+    let mut run = JobRun::begin(&plan, &mut out);
+    fail_for_good(&mut run);
+    out.clear();
+    run.decide(Decision::Retry, &mut out);
+    assert_eq!(
+        out,
+        [Effect::Begin {
+            step: 2,
+            attempt: 2
+        }]
+    );
+    assert_eq!(run.status, Status::Running);
+    // Skip: marked completed with the reason, and the next step begins.
+    let mut run = JobRun::begin(&plan, &mut out);
+    fail_for_good(&mut run);
+    out.clear();
+    run.decide(
+        Decision::Skip("flaky lab host, checked by hand".into()),
+        &mut out,
+    );
+    assert_eq!(
+        out,
+        [
+            Effect::Marked {
+                step: 2,
+                reason: "flaky lab host, checked by hand".into()
+            },
+            Effect::Begin {
+                step: 3,
+                attempt: 1
+            },
+        ]
+    );
+    // Cleanup and Stop: the state stays at the step, failed.
+    let mut run = JobRun::begin(&plan, &mut out);
+    fail_for_good(&mut run);
+    out.clear();
+    run.decide(Decision::Cleanup, &mut out);
+    assert_eq!(out, [Effect::Cleanup, Effect::Done(Status::Failed)]);
+    assert_eq!((run.state, run.status), (2, Status::Failed));
+    out.clear();
+    run.decide(Decision::Stop, &mut out);
+    assert_eq!(out, [Effect::Done(Status::Failed)]);
+    // Only a run that stopped at a step takes a decision.
+    let mut run = JobRun::begin(&plan, &mut out);
+    out.clear();
+    run.decide(Decision::Retry, &mut out);
+    assert!(out.is_empty());
+}
