@@ -195,5 +195,20 @@ impl Drop for Stack {
             // SAFETY: SIGKILL to a process group this test started.
             unsafe { libc::kill(-(*pid as i32), libc::SIGKILL) };
         }
+        // And every run the state still records (a test that failed while
+        // a deploy kept the daemon busy, before status showed its pids):
+        // each only if it is still the process recorded.
+        let db = self.path().join(".harness/state.db");
+        if let Ok(store) = harness_store::Store::open_read_only(&db) {
+            for r in store.runs().unwrap_or_default() {
+                if harness_store::same_process(r.pid, r.pid_start) {
+                    // SAFETY: SIGKILL to a process group this test started.
+                    unsafe { libc::kill(-(r.pid as i32), libc::SIGKILL) };
+                }
+                if harness_store::same_process(r.shim_pid, r.shim_start) {
+                    kill(r.shim_pid, libc::SIGKILL);
+                }
+            }
+        }
     }
 }
