@@ -105,9 +105,30 @@ enum Stopping {
 #[derive(Debug, Clone)]
 struct Attempt {
     run: RunId,
-    pid: Option<u32>,
-    deadline: Option<Instant>,
-    stopping: Option<Stopping>,
+    phase: AttemptPhase,
+}
+
+/// Where the attempt's process stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AttemptPhase {
+    /// Its spawn was asked for; `cancelled` if a cancel came meanwhile
+    /// (it is stopped as soon as it is up).
+    Spawning { cancelled: bool },
+    /// Up as `pid`; past `deadline` (its step's `timeout`) it is stopped.
+    Up { pid: u32, deadline: Option<Instant> },
+    /// harness stops it, because of `why`.
+    Stopping { why: Stopping },
+}
+
+impl Attempt {
+    /// Why harness stops (or will stop) it, if it does.
+    fn stopping(&self) -> Option<Stopping> {
+        match self.phase {
+            AttemptPhase::Spawning { cancelled: true } => Some(Stopping::Cancelled),
+            AttemptPhase::Stopping { why } => Some(why),
+            _ => None,
+        }
+    }
 }
 
 /// A run of a job in progress.
@@ -149,7 +170,10 @@ impl Runner {
 
     /// The earliest moment it wants a tick: a step's timeout, a retry due.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let timeout = self.attempt.as_ref().and_then(|a| a.deadline);
+        let timeout = self.attempt.as_ref().and_then(|a| match a.phase {
+            AttemptPhase::Up { deadline, .. } => deadline,
+            _ => None,
+        });
         timeout
             .into_iter()
             .chain(self.machine.next_deadline())
@@ -163,15 +187,25 @@ impl Runner {
         let Some(a) = self.attempt.as_mut().filter(|a| a.run == run) else {
             return;
         };
-        a.pid = Some(pid);
-        match a.stopping {
-            Some(_) => out.push(JobAction::Stop {
-                run,
-                pid,
-                signal: StopSignal::Term,
-                grace: STOP_GRACE,
-            }),
-            None => a.deadline = timeout.map(|t| now + t),
+        match a.phase {
+            AttemptPhase::Spawning { cancelled: true } => {
+                a.phase = AttemptPhase::Stopping {
+                    why: Stopping::Cancelled,
+                };
+                out.push(JobAction::Stop {
+                    run,
+                    pid,
+                    signal: StopSignal::Term,
+                    grace: STOP_GRACE,
+                });
+            }
+            AttemptPhase::Spawning { cancelled: false } => {
+                a.phase = AttemptPhase::Up {
+                    pid,
+                    deadline: timeout.map(|t| now + t),
+                };
+            }
+            AttemptPhase::Up { .. } | AttemptPhase::Stopping { .. } => {}
         }
     }
 
@@ -199,7 +233,7 @@ impl Runner {
     ) {
         let Some(_) = self
             .attempt
-            .take_if(|a| a.run == run && a.stopping.is_none())
+            .take_if(|a| a.run == run && a.stopping().is_none())
         else {
             return;
         };
@@ -239,20 +273,21 @@ impl Runner {
             end,
             tail: tail.to_string(),
         };
-        if a.stopping == Some(Stopping::Cancelled) {
+        let stopping = a.stopping();
+        if stopping == Some(Stopping::Cancelled) {
             // The run's cancel was recorded when it was asked for.
             out.push(recorded(AttemptOutcome::Cancelled, &tail));
             return;
         }
         let mut effects = Vec::new();
-        if end == ProcessEnd::Lost && a.stopping.is_none() {
+        if end == ProcessEnd::Lost && stopping.is_none() {
             // Not the step's failure: it runs again if it may.
             out.push(recorded(AttemptOutcome::Interrupted, &tail));
             self.machine.attempt_lost(&self.job, &mut effects);
             self.carry(effects, ids, out);
             return;
         }
-        let completed = end.success() && a.stopping.is_none();
+        let completed = end.success() && stopping.is_none();
         out.push(recorded(
             match completed {
                 true => AttemptOutcome::Completed,
@@ -260,8 +295,8 @@ impl Runner {
             },
             &tail,
         ));
-        let ended = match (a.stopping, end) {
-            (_, e) if e.success() && a.stopping.is_none() => AttemptEnd::Succeeded,
+        let ended = match (stopping, end) {
+            (None, e) if e.success() => AttemptEnd::Succeeded,
             (Some(Stopping::TimedOut), _) => AttemptEnd::Failed {
                 failure: Failure::TimedOut,
                 tail,
@@ -292,12 +327,15 @@ impl Runner {
     /// timed out when it is down); a retry that is due begins.
     pub fn tick(&mut self, now: Instant, ids: &mut dyn FnMut() -> RunId, out: &mut Vec<JobAction>) {
         if let Some(a) = self.attempt.as_mut()
-            && a.stopping.is_none()
-            && a.deadline.is_some_and(|d| now >= d)
-            && let Some(pid) = a.pid
+            && let AttemptPhase::Up {
+                pid,
+                deadline: Some(d),
+            } = a.phase
+            && now >= d
         {
-            a.stopping = Some(Stopping::TimedOut);
-            a.deadline = None;
+            a.phase = AttemptPhase::Stopping {
+                why: Stopping::TimedOut,
+            };
             out.push(JobAction::Stop {
                 run: a.run,
                 pid,
@@ -315,17 +353,29 @@ impl Runner {
     pub fn cancel(&mut self, out: &mut Vec<JobAction>) {
         let mut effects = Vec::new();
         self.machine.cancel(&mut effects);
-        if let Some(a) = self.attempt.as_mut()
-            && a.stopping.is_none()
-        {
-            a.stopping = Some(Stopping::Cancelled);
-            if let Some(pid) = a.pid {
-                out.push(JobAction::Stop {
-                    run: a.run,
-                    pid,
-                    signal: StopSignal::Term,
-                    grace: STOP_GRACE,
-                });
+        if let Some(a) = self.attempt.as_mut() {
+            match a.phase {
+                AttemptPhase::Spawning { .. } => {
+                    a.phase = AttemptPhase::Spawning { cancelled: true };
+                }
+                AttemptPhase::Up { pid, .. } => {
+                    a.phase = AttemptPhase::Stopping {
+                        why: Stopping::Cancelled,
+                    };
+                    out.push(JobAction::Stop {
+                        run: a.run,
+                        pid,
+                        signal: StopSignal::Term,
+                        grace: STOP_GRACE,
+                    });
+                }
+                // Already being stopped (its timeout): its end is the
+                // cancel's now, not counted.
+                AttemptPhase::Stopping { .. } => {
+                    a.phase = AttemptPhase::Stopping {
+                        why: Stopping::Cancelled,
+                    };
+                }
             }
         }
         out.extend(effects.into_iter().map(JobAction::Record));
@@ -369,9 +419,7 @@ impl Runner {
                     let run = ids();
                     self.attempt = Some(Attempt {
                         run,
-                        pid: None,
-                        deadline: None,
-                        stopping: None,
+                        phase: AttemptPhase::Spawning { cancelled: false },
                     });
                     out.push(JobAction::Started { step, attempt, run });
                     out.push(JobAction::Persist);
