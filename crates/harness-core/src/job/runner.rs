@@ -192,12 +192,7 @@ impl Runner {
                 a.phase = AttemptPhase::Stopping {
                     why: Stopping::Cancelled,
                 };
-                out.push(JobAction::Stop {
-                    run,
-                    pid,
-                    signal: StopSignal::Term,
-                    grace: STOP_GRACE,
-                });
+                out.push(stop(run, pid));
             }
             AttemptPhase::Spawning { cancelled: false } => {
                 a.phase = AttemptPhase::Up {
@@ -336,12 +331,7 @@ impl Runner {
             a.phase = AttemptPhase::Stopping {
                 why: Stopping::TimedOut,
             };
-            out.push(JobAction::Stop {
-                run: a.run,
-                pid,
-                signal: StopSignal::Term,
-                grace: STOP_GRACE,
-            });
+            out.push(stop(a.run, pid));
         }
         let mut effects = Vec::new();
         self.machine.tick(now, &mut effects);
@@ -362,12 +352,7 @@ impl Runner {
                     a.phase = AttemptPhase::Stopping {
                         why: Stopping::Cancelled,
                     };
-                    out.push(JobAction::Stop {
-                        run: a.run,
-                        pid,
-                        signal: StopSignal::Term,
-                        grace: STOP_GRACE,
-                    });
+                    out.push(stop(a.run, pid));
                 }
                 // Already being stopped (its timeout): its end is the
                 // cancel's now, not counted.
@@ -428,5 +413,16 @@ impl Runner {
                 other => out.push(JobAction::Record(other)),
             }
         }
+    }
+}
+
+/// The stop of a step harness ends (its timeout, a cancel): SIGTERM to its
+/// group, SIGKILL after [`STOP_GRACE`].
+fn stop(run: RunId, pid: u32) -> JobAction {
+    JobAction::Stop {
+        run,
+        pid,
+        signal: StopSignal::Term,
+        grace: STOP_GRACE,
     }
 }
