@@ -5,8 +5,8 @@
 //! each input's contents.
 
 use crate::file_hashes::FileHashes;
-use harness_core::config::{Command, Step};
-use harness_core::engine::fingerprint;
+use harness_core::config::Step;
+use harness_core::engine::{command_print, fingerprint};
 use harness_core::job::resume::{StepNow, StepPrint};
 use std::path::Path;
 
@@ -15,11 +15,7 @@ use std::path::Path;
 /// a change too.
 pub fn step_now(root: &Path, step: &Step, hashes: &mut FileHashes) -> StepNow {
     let mut parts = std::collections::BTreeMap::new();
-    let command = match &step.command {
-        Command::Shell(s) => format!("sh\0{s}"),
-        Command::Argv(a) => format!("argv\0{}", a.join("\0")),
-    };
-    parts.insert("command".to_string(), fingerprint(command.as_bytes()));
+    parts.insert("command".to_string(), command_print(&step.command));
     if let Some((dir, _)) = &step.working_dir {
         let dir = dir.to_string_lossy();
         parts.insert("working_dir".into(), fingerprint(dir.as_bytes()));

@@ -10,9 +10,10 @@ use super::history::HistoryState;
 use super::io::{Action, Found, RunId, ServiceId};
 use super::service::{Engine, Phase, ProbeHealth};
 use super::spec::RunSpec;
+use super::stop::stop_signal_of;
 use super::transition::Move;
-use crate::config::{StopSignal, UpdateOrder};
-use std::time::{Duration, Instant};
+use crate::config::UpdateOrder;
+use std::time::Instant;
 
 /// The run set aside, with what stopping it or taking it back needs.
 #[derive(Debug, Clone)]
@@ -80,16 +81,16 @@ impl Engine {
         });
     }
 
-    /// Stops service `i`'s run set aside, with its own stop signal and
-    /// timeout.
+    /// Stops service `i`'s run set aside, as any run of it is stopped: its
+    /// own signal, the config's grace (`run_stop_signal`).
     pub(super) fn stop_beside(&mut self, i: usize, out: &mut Vec<Action>) {
         let defined = &self.config.services[i];
-        let (signal, grace) = (defined.stop_signal, defined.stop_timeout);
+        let (file_signal, grace) = (defined.stop_signal, defined.stop_timeout);
         let Some(b) = self.svcs[i].beside.as_mut().filter(|b| !b.stopping) else {
             return;
         };
         b.stopping = true;
-        let (signal, grace) = stop_of(b, signal, grace);
+        let signal = stop_signal_of(b.spec.as_ref(), b.running.as_ref(), file_signal);
         out.push(Action::Stop {
             service: ServiceId(i),
             run: b.run,
@@ -175,20 +176,5 @@ impl Engine {
             stopping: false,
         });
         self.stop_beside(i, out);
-    }
-}
-
-/// How a run set aside is stopped: as it was spawned, or (found by a new
-/// daemon) as its print says, or as the file says.
-fn stop_of(b: &Beside, signal: StopSignal, grace: Duration) -> (StopSignal, Duration) {
-    match &b.spec {
-        Some(spec) => (spec.stop_signal, spec.stop_timeout),
-        None => (
-            b.running
-                .as_ref()
-                .and_then(Definition::stop_signal)
-                .unwrap_or(signal),
-            grace,
-        ),
     }
 }

@@ -28,11 +28,7 @@ impl Definition {
     /// The print of what `spec` runs.
     pub fn of(spec: &RunSpec) -> Definition {
         let mut parts = BTreeMap::new();
-        let command = match &spec.command {
-            Command::Shell(s) => format!("sh\0{s}"),
-            Command::Argv(a) => format!("argv\0{}", a.join("\0")),
-        };
-        parts.insert("command".to_string(), hash(&command));
+        parts.insert("command".to_string(), command_print(&spec.command));
         if let Some(dir) = &spec.working_dir {
             parts.insert("working_dir".into(), hash(&dir.to_string_lossy()));
         }
@@ -120,6 +116,16 @@ pub const OBSERVED: [&str; 3] = ["env_file contents", "version files", "version 
 pub fn fingerprint(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `command` part of a print: a shell line and an argv that read alike
+/// are different commands. Shared by a service's print and a job step's.
+pub fn command_print(c: &Command) -> String {
+    let text = match c {
+        Command::Shell(s) => format!("sh\0{s}"),
+        Command::Argv(a) => format!("argv\0{}", a.join("\0")),
+    };
+    hash(&text)
 }
 
 /// The first 12 hex digits of a SHA-256: enough to tell two values apart.

@@ -40,7 +40,7 @@ mod view;
 mod tests;
 
 pub use check_now::CheckNow;
-pub use definition::{Definition, OBSERVED, fingerprint};
+pub use definition::{Definition, OBSERVED, command_print, fingerprint};
 pub use history::HistoryState;
 pub use io::{
     Action, DeployOptions, Found, HealthEvent, Input, Notified, OpId, ProbeKind, ProcessEnd, RunId,

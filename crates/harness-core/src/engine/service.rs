@@ -291,8 +291,9 @@ impl Engine {
 
     /// What run `run` of service `i` runs, while it is the service's run:
     /// how a runtime that re-attached to it watches it (its notify
-    /// socket). Today every run runs the service's one definition; a
-    /// deploy that holds two versions answers here which one a run is.
+    /// socket): the spec it was spawned with, or (found by a new daemon)
+    /// the config's. A run set aside by a start-first deploy is not the
+    /// service's run and has none here.
     pub fn run_spec(&self, i: usize, run: RunId) -> Option<RunSpec> {
         let svc = &self.svcs[i];
         (svc.phase.run() == Some(run)).then(|| {

@@ -165,11 +165,11 @@ impl Engine {
     /// config's as it is now (an in-place key).
     pub(super) fn run_stop_signal(&self, i: usize) -> crate::config::StopSignal {
         let svc = &self.svcs[i];
-        svc.spec
-            .as_ref()
-            .map(|s| s.stop_signal)
-            .or_else(|| svc.running.as_ref().and_then(|d| d.stop_signal()))
-            .unwrap_or(self.config.services[i].stop_signal)
+        stop_signal_of(
+            svc.spec.as_ref(),
+            svc.running.as_ref(),
+            self.config.services[i].stop_signal,
+        )
     }
 
     /// Stops service `i`'s run (or ends its backoff) because of `why`;
@@ -214,4 +214,17 @@ impl Engine {
             Phase::Spawning { .. } | Phase::Stopping { .. } | Phase::Stopped => {}
         }
     }
+}
+
+/// The signal that stops a run spawned as `spec` (or, re-attached, whose
+/// print is `running`), else `file`'s: the one rule for a service's run
+/// and for one a start-first deploy set aside.
+pub(super) fn stop_signal_of(
+    spec: Option<&super::spec::RunSpec>,
+    running: Option<&super::definition::Definition>,
+    file: crate::config::StopSignal,
+) -> crate::config::StopSignal {
+    spec.map(|s| s.stop_signal)
+        .or_else(|| running.and_then(|d| d.stop_signal()))
+        .unwrap_or(file)
 }
