@@ -11,6 +11,7 @@ mod deploy;
 mod error;
 mod events;
 mod history;
+mod jobs;
 mod plan;
 mod requests;
 mod status;
@@ -24,6 +25,10 @@ pub use events::{
     OpEvent, Phase, Progress, Recovery, RecoveryBegins, Summary, Warning, WarningReason,
 };
 pub use history::{CHOICE_SUBJECT, Choice, HistoryEntry};
+pub use jobs::{
+    JobDecision, JobDone, JobEvent, JobFailure, JobPlan, JobRecord, JobRunRequest, NextAction,
+    PlannedStep, StateEntry, StepEvent, StepStatus,
+};
 pub use plan::{Plan, PlanAction, PlanEntry};
 pub use requests::{
     HealthRequest, HealthResult, OnFailure, PlanRequest, StartRequest, StopRequest,

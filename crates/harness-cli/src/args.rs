@@ -39,6 +39,15 @@ pub enum Command {
     Logs(LogsArgs),
     /// Run the health checks now; exit 3 if any fails.
     Health(Targets),
+    /// Run a job: resume its last run at the step it stopped at (a new run
+    /// from the first step not up to date once it completed); exit 3 if a
+    /// step fails or needs a decision.
+    Run(RunArgs),
+    /// Jobs: where each stands, its attempts' logs, cancelling a run.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
     /// Control the project's supervisor daemon.
     Daemon {
         #[command(subcommand)]
@@ -195,6 +204,40 @@ pub struct LogsArgs {
     /// Keep printing new output (across restarts).
     #[arg(long, short = 'f')]
     pub follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The job.
+    pub job: String,
+    /// Run this step and every one after it, whatever they say.
+    #[arg(long, value_name = "STEP", conflicts_with = "restart")]
+    pub from: Option<String>,
+    /// Run every step from the first.
+    #[arg(long)]
+    pub restart: bool,
+    /// Return once the run has begun (it goes on in the daemon).
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Where each job (or JOB) stands: its state, status, attempt and what
+    /// comes next; exit 3 if one shown failed or needs a decision.
+    Status {
+        /// Only this job.
+        job: Option<String>,
+        /// The record as JSON (seed 003's failure record).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the step under way; the run is cancelled (the stopped attempt
+    /// is not counted as one).
+    Cancel {
+        /// The job.
+        job: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

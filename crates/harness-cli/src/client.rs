@@ -173,7 +173,9 @@ impl Client {
             if UnixStream::connect(self.project.socket()).await.is_ok() {
                 return Ok(());
             }
-            if let Ok(Some(status)) = child.try_wait() {
+            if let Ok(Some(status)) = child.try_wait()
+                && !self.another_daemon_starts(child.id())
+            {
                 return Err(anyhow::anyhow!(
                     "the harness daemon exited at start ({status}):\n{}",
                     self.daemon_log_tail(5)
@@ -191,6 +193,17 @@ impl Client {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(50));
         }
+    }
+
+    /// Whether a daemon other than `ours` holds the project's lock: two
+    /// commands that found no daemon at the same moment both start one,
+    /// the second exits at once, and its command waits for the first to
+    /// listen instead of failing.
+    fn another_daemon_starts(&self, ours: u32) -> bool {
+        std::fs::read_to_string(self.project.lock())
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+            .is_some_and(|pid| pid != ours && running(pid))
     }
 
     /// `harness -f FILE daemon run`, detached, its output in `daemon.log`.

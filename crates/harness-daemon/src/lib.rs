@@ -20,7 +20,9 @@
 
 pub mod api;
 pub mod file_hashes;
+pub mod job_prep;
 pub mod job_prints;
+pub mod job_record;
 pub mod listeners;
 pub mod lock;
 pub mod log_follow;

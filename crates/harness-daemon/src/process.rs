@@ -57,6 +57,29 @@ pub struct Spawned {
     pub shim_start: u64,
 }
 
+impl Spawned {
+    /// The record of run `run` of `unit` it started (now), kept so that a
+    /// new daemon re-attaches to it.
+    pub fn record(
+        &self,
+        unit: &harness_core::engine::UnitId,
+        run: RunId,
+        started_at_ms: i64,
+        definition: Option<harness_core::engine::Definition>,
+    ) -> harness_store::RunRecord {
+        harness_store::RunRecord {
+            unit: unit.clone(),
+            run,
+            shim_pid: self.shim_pid,
+            shim_start: self.shim_start,
+            pid: self.pid,
+            pid_start: self.pid_start,
+            started_at_ms,
+            definition,
+        }
+    }
+}
+
 /// Finds `harness-shim` beside the running executable (or on `PATH`).
 pub fn shim_path() -> PathBuf {
     std::env::current_exe()
@@ -261,7 +284,7 @@ fn job(project: &Project, spec: &RunSpec, run: RunId) -> Result<harness_shim::Ar
     }
     Ok(harness_shim::Args {
         run: run.0,
-        log: project.log(spec.unit.key()),
+        log: project.run_log(&spec.unit, run.0),
         exit_file: project.exit_file(spec.unit.key(), run.0),
         stop_signal: signal_number(spec.stop_signal),
         stop_timeout_ms: spec.stop_timeout.as_millis() as u64,

@@ -1,6 +1,7 @@
 //! Where a project's config is and where its state folder lives.
 
 use harness_core::config::{self, Config, ConfigErrors};
+use harness_core::engine::UnitId;
 use std::path::{Path, PathBuf};
 
 /// File names searched, in this order, in each folder upward.
@@ -71,6 +72,15 @@ impl Project {
     /// Log of one service (the name is validated, so it cannot escape).
     pub fn log(&self, service: &str) -> PathBuf {
         self.logs_dir().join(format!("{service}.log"))
+    }
+    /// The log a run writes: a service's one log (rotated), or an attempt
+    /// at a job's step's own (`logs/JOB+STEP@RUN.log`), never overwritten
+    /// by a later attempt.
+    pub fn run_log(&self, unit: &UnitId, run: u64) -> PathBuf {
+        match unit {
+            UnitId::Service(name) => self.log(name),
+            UnitId::Step(key) => self.logs_dir().join(format!("{key}@{run}.log")),
+        }
     }
     /// Folder of each service's versions (`versions/NAME/VERSION.json`).
     pub fn versions_dir(&self) -> PathBuf {

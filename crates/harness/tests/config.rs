@@ -23,11 +23,10 @@ fn config_errors_exit_2_before_anything_starts() {
             "services:\n  api:\n    command: x\n    working_dir: ./missing\n",
             "services.yaml:4:18: working_dir `./missing`",
         ),
-        // Read and checked, but nothing runs a job yet: refused, never
-        // silently ignored.
+        // A job's mistake stops a start too: the file is one.
         (
-            "services:\n  api:\n    command: x\njobs:\n  build:\n    steps:\n      - { name: a, command: make }\n",
-            "services.yaml:5:3: job `build`: jobs cannot run yet",
+            "services:\n  api:\n    command: x\njobs:\n  build:\n    steps:\n      - { name: a, comand: make }\n",
+            "services.yaml:7:20: unknown key `comand` in a step",
         ),
     ];
     for (yaml, want) in cases {

@@ -4,6 +4,7 @@ mod daemon;
 mod deploy;
 mod failure;
 mod health;
+mod jobs;
 mod logs;
 mod operation;
 mod start;
@@ -43,6 +44,8 @@ pub fn dispatch(cli: Cli, daemon: crate::DaemonMain) -> Result<(), CliError> {
             Command::Status(a) => status::status(&project, a).await,
             Command::Logs(a) => logs::logs(&project, a).await,
             Command::Health(t) => health::health(&project, t).await,
+            Command::Run(a) => jobs::run(&project, a).await,
+            Command::Jobs { command } => jobs::jobs(&project, command).await,
             Command::Daemon { command } => daemon::control(&project, command).await,
         }
     })

@@ -13,8 +13,6 @@ pub use model::{
     Version,
 };
 pub use parse::parse;
-#[cfg(test)]
-pub(crate) use parse::parse_with_jobs;
 pub use validate::check_paths;
 
 #[cfg(test)]

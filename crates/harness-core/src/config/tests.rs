@@ -438,7 +438,7 @@ jobs:
 
 #[test]
 fn a_job_is_read_with_steps_that_take_their_jobs_rules_key_by_key() {
-    let c = super::parse::parse_with_jobs(IMAGE_JOB, "services.yaml").unwrap();
+    let c = super::parse::parse(IMAGE_JOB, "services.yaml").unwrap();
     let job = &c.jobs[0];
     assert_eq!(job.name, "image");
     assert_eq!(job.depends_on[0].name, "registry");
@@ -480,19 +480,11 @@ fn a_job_is_read_with_steps_that_take_their_jobs_rules_key_by_key() {
         base.classify.timeout,
         crate::job::classify::Class::Transient
     );
-    // Until something runs them, a file with jobs is refused, at the job.
-    let errs = errors(IMAGE_JOB);
-    assert_eq!(errs.len(), 1, "{errs:#?}");
-    assert!(
-        errs[0].starts_with("services.yaml:5:3: job `image`: jobs cannot run yet"),
-        "{}",
-        errs[0]
-    );
 }
 
 #[test]
 fn job_mistakes_are_reported_where_they_are_written() {
-    let errs: Vec<String> = super::parse::parse_with_jobs(
+    let errs: Vec<String> = super::parse::parse(
         r#"services:
   web:
     command: web
@@ -545,7 +537,7 @@ jobs:
 
 #[test]
 fn an_exit_code_listed_in_one_class_leaves_the_other_classs_defaults() {
-    let c = super::parse::parse_with_jobs(
+    let c = super::parse::parse(
         "services:\n  a: { command: a }\njobs:\n  j:\n    classify: { transient: { exit_codes: [64, 75] } }\n    steps: [{ name: s, command: s }]\n",
         "services.yaml",
     )
@@ -555,7 +547,7 @@ fn an_exit_code_listed_in_one_class_leaves_the_other_classs_defaults() {
     assert_eq!(rules.persistent_codes, [65, 77, 78], "64 is transient now");
     let (class, _) = rules.classify(crate::job::classify::Failure::Exited(64), "");
     assert_eq!(class, crate::job::classify::Class::Transient);
-    let errs: Vec<String> = super::parse::parse_with_jobs(
+    let errs: Vec<String> = super::parse::parse(
         "services:\n  a: { command: a }\njobs:\n  j:\n    classify: { transient: { exit_codes: [1] }, persistent: { exit_codes: [1] } }\n    steps: [{ name: s, command: s }]\n",
         "services.yaml",
     )
@@ -572,7 +564,7 @@ fn an_exit_code_listed_in_one_class_leaves_the_other_classs_defaults() {
 
 #[test]
 fn a_step_name_names_files_and_must_be_safe() {
-    let errs: Vec<String> = super::parse::parse_with_jobs(
+    let errs: Vec<String> = super::parse::parse(
         "services:\n  a: { command: a }\njobs:\n  j:\n    steps: [{ name: \"../x\", command: s }]\n",
         "services.yaml",
     )

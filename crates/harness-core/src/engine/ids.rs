@@ -44,32 +44,53 @@ impl fmt::Display for ServiceId {
 }
 
 /// What a run belongs to, as run records, logs and the shim's files name
-/// it. Every run today is a service's; a job's step will be a second
-/// variant, whose key cannot collide with a service's (a service name has
-/// no `/`).
+/// it: a service's run, or an attempt at a job's step. A step's key is
+/// `JOB+STEP`, which cannot collide with a service's (a name has no `+`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum UnitId {
     /// A service, by name.
     Service(String),
+    /// A step of a job; the key is kept whole (`JOB+STEP`).
+    Step(String),
 }
 
+/// What separates a job's name from its step's in a step's key.
+const STEP_SEPARATOR: char = '+';
+
 impl UnitId {
+    /// The unit of step `step` of job `job`.
+    pub fn step(job: &str, step: &str) -> UnitId {
+        UnitId::Step(format!("{job}{STEP_SEPARATOR}{step}"))
+    }
+
     /// The unit's key in the store and its file names.
     pub fn key(&self) -> &str {
         match self {
-            UnitId::Service(name) => name,
+            UnitId::Service(key) | UnitId::Step(key) => key,
         }
     }
 
     /// The unit a stored key names.
     pub fn from_key(key: &str) -> UnitId {
-        UnitId::Service(key.to_string())
+        match key.contains(STEP_SEPARATOR) {
+            true => UnitId::Step(key.to_string()),
+            false => UnitId::Service(key.to_string()),
+        }
     }
 
     /// The service it is, if it is one.
     pub fn service(&self) -> Option<&str> {
         match self {
             UnitId::Service(name) => Some(name),
+            UnitId::Step(_) => None,
+        }
+    }
+
+    /// The job and step it is, if it is a step.
+    pub fn job_step(&self) -> Option<(&str, &str)> {
+        match self {
+            UnitId::Step(key) => key.split_once(STEP_SEPARATOR),
+            UnitId::Service(_) => None,
         }
     }
 }

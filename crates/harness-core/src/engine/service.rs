@@ -488,6 +488,12 @@ impl Engine {
             .min()
     }
 
+    /// A run id for a process that is not a service's (a job's step):
+    /// from the same counter, so no two runs ever share one.
+    pub fn take_run_id(&mut self) -> RunId {
+        self.new_run()
+    }
+
     pub(crate) fn new_run(&mut self) -> RunId {
         let run = self.next_run;
         self.next_run.0 += 1;

@@ -4,7 +4,7 @@
 //! job's step is not a service at all.
 
 use super::ids::UnitId;
-use crate::config::{Command, HealthCheck, Ready, Service, StopSignal};
+use crate::config::{Command, HealthCheck, Job, Ready, Service, StopSignal};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -52,6 +52,28 @@ impl RunSpec {
             watchdog: svc.watchdog,
             observed: svc.observed.clone(),
             socket: svc.socket.map(|(addr, _)| addr),
+        }
+    }
+}
+
+impl RunSpec {
+    /// An attempt at step `k` of `job`: stopped (past its `timeout`, or
+    /// cancelled) with SIGTERM, then SIGKILL after
+    /// [`crate::job::runner::STOP_GRACE`].
+    pub fn of_step(job: &Job, k: usize) -> RunSpec {
+        let step = &job.steps[k];
+        RunSpec {
+            unit: UnitId::step(&job.name, &step.name),
+            command: step.command.clone(),
+            working_dir: step.working_dir.as_ref().map(|(d, _)| d.clone()),
+            env: step.env.clone(),
+            env_file: step.env_file.as_ref().map(|(f, _)| f.clone()),
+            stop_signal: StopSignal::Term,
+            stop_timeout: crate::job::runner::STOP_GRACE,
+            ready: None,
+            watchdog: None,
+            observed: BTreeMap::new(),
+            socket: None,
         }
     }
 }

@@ -175,3 +175,49 @@ pub fn refused(last_status: &str, step: &str, start: StartAt) -> Option<String> 
         _ => None,
     }
 }
+
+/// Where a run of `job` begins, as `harness run` was asked: `--from
+/// STEP` (a step it has), `--restart`, or neither (resume). A step it does
+/// not have is a usage error naming the ones it has.
+pub fn start_at(
+    job: &crate::config::Job,
+    from: Option<&str>,
+    restart: bool,
+) -> Result<StartAt, String> {
+    match (from, restart) {
+        (Some(_), true) => Err("--from and --restart cannot be used together".into()),
+        (None, true) => Ok(StartAt::First),
+        (None, false) => Ok(StartAt::Resume),
+        (Some(name), false) => match job.steps.iter().position(|s| s.name == name) {
+            Some(k) => Ok(StartAt::Step(k)),
+            None => {
+                let names: Vec<&str> = job.steps.iter().map(|s| s.name.as_str()).collect();
+                Err(format!(
+                    "job `{}` has no step `{name}`; its steps are: {}",
+                    job.name,
+                    names.join(", ")
+                ))
+            }
+        },
+    }
+}
+
+impl StartAt {
+    /// How `job_runs.start` records it: `resume`, `from STEP`, `restart`.
+    pub fn label(self, job: &crate::config::Job) -> String {
+        match self {
+            StartAt::Resume => "resume".into(),
+            StartAt::First => "restart".into(),
+            StartAt::Step(k) => format!("from {}", job.steps[k].name),
+        }
+    }
+}
+
+/// `unknown job `x`; jobs are: a, b` (or that the file has none).
+pub fn unknown_job(name: &str, config: &crate::config::Config) -> String {
+    let names: Vec<&str> = config.jobs.iter().map(|j| j.name.as_str()).collect();
+    match names.is_empty() {
+        true => format!("unknown job `{name}`: the file has no `jobs:`"),
+        false => format!("unknown job `{name}`; jobs are: {}", names.join(", ")),
+    }
+}

@@ -31,6 +31,9 @@ pub enum Status {
     NeedsDecision,
     /// A person cancelled the run; the state stays where it was.
     Cancelled,
+    /// The person who ran it interrupted it (Ctrl-C): the attempt under
+    /// way finished, no further one began. The next run resumes.
+    Interrupted,
 }
 
 impl Status {
@@ -43,6 +46,7 @@ impl Status {
             Status::Failed => "failed",
             Status::NeedsDecision => "needs_decision",
             Status::Cancelled => "cancelled",
+            Status::Interrupted => "interrupted",
         }
     }
 
@@ -143,6 +147,13 @@ pub struct JobRun {
     pub status: Status,
     /// Attempts made at the step reached, in this run.
     pub attempts: u32,
+    /// Attempts each step had in this run before it was resumed
+    /// ([`JobRun::continued`]): numbered on from, and not counted against
+    /// the step's limit — a person who resumes a failed step gives it its
+    /// class's `max_attempts` again.
+    tried: Vec<u32>,
+    /// Asked to begin no further attempt ([`JobRun::interrupt`]).
+    interrupting: bool,
 }
 
 impl JobRun {
@@ -150,11 +161,22 @@ impl JobRun {
     /// are reported, and the first one to run begins. A plan that runs
     /// nothing is completed at once.
     pub fn begin(plan: &[Planned], out: &mut Vec<Effect>) -> JobRun {
+        JobRun::continued(plan, &[], out)
+    }
+
+    /// [`JobRun::begin`] for a run that goes on after it stopped (failed,
+    /// cancelled, interrupted): `tried[k]` attempts were made at step `k`
+    /// in it already, so the next is numbered `tried[k] + 1`.
+    pub fn continued(plan: &[Planned], tried: &[u32], out: &mut Vec<Effect>) -> JobRun {
         let mut r = JobRun {
             actions: plan.iter().map(|p| p.action.clone()).collect(),
             state: 0,
             status: Status::Running,
             attempts: 0,
+            tried: (0..plan.len())
+                .map(|k| tried.get(k).copied().unwrap_or(0))
+                .collect(),
+            interrupting: false,
         };
         for (k, p) in plan.iter().enumerate() {
             if p.action == Action::Skip {
@@ -172,13 +194,14 @@ impl JobRun {
     /// is completed.
     fn advance_from(&mut self, k: usize, out: &mut Vec<Effect>) {
         match (k..self.actions.len()).find(|&s| self.actions[s] == Action::Run) {
+            Some(_) if self.interrupting => self.interrupted(out),
             Some(s) => {
                 self.state = s;
-                self.attempts = 1;
+                self.attempts = self.before() + 1;
                 self.status = Status::Running;
                 out.push(Effect::Begin {
                     step: s,
-                    attempt: 1,
+                    attempt: self.attempts,
                 });
             }
             None => {
@@ -209,7 +232,16 @@ impl JobRun {
             AttemptEnd::Failed { failure, tail } => {
                 let s = &job.steps[step];
                 let (class, why) = s.classify.classify(failure, &tail);
-                let next = s.retry.after(attempt, class);
+                let next = match self
+                    .shifted(s.retry.after(attempt.saturating_sub(self.before()), class))
+                {
+                    // Interrupted: what follows is no further attempt.
+                    Next::Retry { max, .. } if self.interrupting => Next::GiveUp {
+                        attempts: attempt,
+                        max,
+                    },
+                    next => next,
+                };
                 out.push(Effect::Failed {
                     step,
                     attempt,
@@ -228,6 +260,7 @@ impl JobRun {
                     Next::Retry { delay, .. } => {
                         self.status = Status::WaitingRetry { until: now + delay };
                     }
+                    Next::GiveUp { .. } if self.interrupting => self.interrupted(out),
                     Next::GiveUp { .. } => {
                         self.status = Status::Failed;
                         out.push(Effect::Done(Status::Failed));
@@ -281,6 +314,75 @@ impl JobRun {
                 out.push(Effect::Cleanup);
                 out.push(Effect::Done(Status::Failed));
             }
+        }
+    }
+
+    /// Attempts the step reached had before this run was resumed.
+    fn before(&self) -> u32 {
+        self.tried(self.state)
+    }
+
+    /// Attempts step `k` had in this run before it was resumed: its
+    /// limit this time is its class's `max_attempts` on top of them.
+    pub fn tried(&self, k: usize) -> u32 {
+        self.tried.get(k).copied().unwrap_or(0)
+    }
+
+    /// A retry decision about this go at the step, numbered as the run
+    /// numbers its attempts.
+    fn shifted(&self, next: Next) -> Next {
+        let b = self.before();
+        match next {
+            Next::Retry {
+                attempt,
+                max,
+                delay,
+            } => Next::Retry {
+                attempt: attempt + b,
+                max: max + b,
+                delay,
+            },
+            Next::GiveUp { attempts, max } => Next::GiveUp {
+                attempts: attempts + b,
+                max: max + b,
+            },
+        }
+    }
+
+    /// The person who ran it interrupted it (Ctrl-C on `harness run`):
+    /// the attempt under way finishes and is recorded as it ends, but no
+    /// further attempt begins — not the next step, not a retry. A run
+    /// waiting for a retry is interrupted at once.
+    pub fn interrupt(&mut self, out: &mut Vec<Effect>) {
+        match self.status {
+            Status::Running => self.interrupting = true,
+            Status::WaitingRetry { .. } => self.interrupted(out),
+            _ => {}
+        }
+    }
+
+    fn interrupted(&mut self, out: &mut Vec<Effect>) {
+        self.status = Status::Interrupted;
+        out.push(Effect::Done(Status::Interrupted));
+    }
+
+    /// A run of `steps` steps as the store says it stood when the last
+    /// daemon stopped: at step `state`, after `attempts` attempts at it,
+    /// with `status`. The steps before the state are behind it; every one
+    /// from it on runs (once a step runs, every later one does).
+    pub fn resumed(steps: usize, state: usize, attempts: u32, status: Status) -> JobRun {
+        JobRun {
+            actions: (0..steps)
+                .map(|k| match k < state {
+                    true => Action::Skip,
+                    false => Action::Run,
+                })
+                .collect(),
+            state,
+            status,
+            attempts,
+            tried: Vec::new(),
+            interrupting: false,
         }
     }
 

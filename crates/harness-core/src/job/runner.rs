@@ -140,15 +140,18 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// Begins a run of `job` as `plan` says; `ids` hands out run ids.
+    /// Begins a run of `job` as `plan` says — one that goes on after it
+    /// stopped when `tried` (attempts per step so far) is not empty, see
+    /// [`JobRun::continued`]; `ids` hands out run ids.
     pub fn start(
         job: Job,
         plan: &[Planned],
+        tried: &[u32],
         ids: &mut dyn FnMut() -> RunId,
         out: &mut Vec<JobAction>,
     ) -> Runner {
         let mut effects = Vec::new();
-        let machine = JobRun::begin(plan, &mut effects);
+        let machine = JobRun::continued(plan, tried, &mut effects);
         let mut r = Runner {
             job,
             machine,
@@ -156,6 +159,31 @@ impl Runner {
         };
         r.carry(effects, ids, out);
         r
+    }
+
+    /// A run the last daemon left, as the store says it stood
+    /// (`machine`, from [`JobRun::resumed`]), with the attempt whose
+    /// process it had spawned: `(run, pid, deadline)`. The facts about
+    /// that attempt come in as for any attempt — its end as the shim
+    /// recorded it, or [`ProcessEnd::Lost`] when nobody saw it.
+    pub fn resumed(
+        job: Job,
+        machine: JobRun,
+        attempt: Option<(RunId, u32, Option<Instant>)>,
+    ) -> Runner {
+        Runner {
+            job,
+            machine,
+            attempt: attempt.map(|(run, pid, deadline)| Attempt {
+                run,
+                phase: AttemptPhase::Up { pid, deadline },
+            }),
+        }
+    }
+
+    /// The job it runs.
+    pub fn job(&self) -> &Job {
+        &self.job
     }
 
     /// The run's state machine (the step reached, its status).
@@ -204,15 +232,17 @@ impl Runner {
         }
     }
 
-    /// Run `run` could not be spawned: a failed attempt.
+    /// Run `run` could not be spawned, because of `reason`: a failed
+    /// attempt, whose error is the reason.
     pub fn spawn_failed(
         &mut self,
         run: RunId,
+        reason: String,
         now: Instant,
         ids: &mut dyn FnMut() -> RunId,
         out: &mut Vec<JobAction>,
     ) {
-        self.exited(run, ProcessEnd::NotSpawned, String::new(), now, ids, out);
+        self.exited(run, ProcessEnd::NotSpawned, reason, now, ids, out);
     }
 
     /// Run `run` exited 0 but declared output `path` is not there: a
@@ -363,6 +393,14 @@ impl Runner {
                 }
             }
         }
+        out.extend(effects.into_iter().map(JobAction::Record));
+    }
+
+    /// The person who ran it interrupted it (Ctrl-C): the attempt under
+    /// way runs to its end, no further attempt begins.
+    pub fn interrupt(&mut self, out: &mut Vec<JobAction>) {
+        let mut effects = Vec::new();
+        self.machine.interrupt(&mut effects);
         out.extend(effects.into_iter().map(JobAction::Record));
     }
 

@@ -6,12 +6,15 @@ mod deploy;
 mod health;
 mod history;
 mod info;
+mod jobs;
 mod logs;
 mod metrics;
 mod plan;
 mod start;
 mod status;
 mod stop;
+
+pub(crate) use history::format_ts;
 
 use crate::supervisor::Handle;
 use axum::Json;
@@ -44,6 +47,7 @@ pub async fn serve(
         .route("/v1/start", post(start::start))
         .route("/v1/stop", post(stop::stop))
         .route("/v1/health", post(health::health))
+        .route("/v1/jobs/{name}/run", post(jobs::run))
         .route_layer(axum::middleware::from_fn_with_state(
             handle.clone(),
             same_config,
@@ -58,6 +62,10 @@ pub async fn serve(
         .route("/v1/deploys/{id}/events", get(deploy::events))
         .route("/v1/deploys/{id}/cancel", post(deploy::cancel))
         .route("/v1/choice", post(choice::choice))
+        .route("/v1/jobs", get(jobs::list))
+        .route("/v1/jobs/{name}", get(jobs::show))
+        .route("/v1/jobs/{name}/interrupt", post(jobs::interrupt))
+        .route("/v1/jobs/{name}/cancel", post(jobs::cancel))
         .route("/v1/logs/{service}", get(logs::logs))
         .with_state(handle.clone());
     if let Some(addr) = &handle.listen {

@@ -23,10 +23,21 @@ impl Supervisor {
     /// handle and the supervisor ready to [`Supervisor::run`].
     pub fn boot(project: Project, config: Config) -> anyhow::Result<(Handle, Supervisor)> {
         let store = Store::open(&project.database())?;
-        let runs = store.runs()?;
+        // A job step's process is its job's run's to take over, not a
+        // service's.
+        let (steps, runs): (Vec<RunRecord>, Vec<RunRecord>) = store
+            .runs()?
+            .into_iter()
+            .partition(|r| r.unit.job_step().is_some());
         // The state may be another file's of this folder: then none of it
         // is this file's (see `another_files_state`).
-        let fresh = another_files_state(&store, &project, &runs)?;
+        let all: Vec<RunRecord> = runs.iter().chain(&steps).cloned().collect();
+        let fresh = another_files_state(&store, &project, &all)?;
+        let (runs, steps) = match fresh.is_some() {
+            // None of it is this file's (and none of it lives).
+            true => (Vec::new(), Vec::new()),
+            false => (runs, steps),
+        };
         if let Some(previous) = &fresh {
             keep_logs_apart(&project, previous);
         }
@@ -39,12 +50,6 @@ impl Supervisor {
         let first_run = store.reserve_runs(1)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let (shutdown, _) = watch::channel(false);
-        let handle = Handle {
-            tx: tx.clone(),
-            shutdown,
-            project: project.clone(),
-            listen: config.settings.listen.clone(),
-        };
         let mut engine = Engine::new(config.clone(), RunId(first_run));
         for (name, outcome) in &saved {
             if let Some(i) = engine.graph().index(name) {
@@ -78,10 +83,24 @@ impl Supervisor {
         // is their operation's id); starts and stops take ids from far
         // above, so the numbers users see have no gaps.
         let next_deploy = store.last_deploy_id()?.max(0) as u64 + 1;
+        let left_jobs = match fresh {
+            true => Vec::new(),
+            false => super::job_boot::left_runs(&store, &config),
+        };
+        let writer = StoreWriter::spawn(store);
+        let hashes = std::sync::Arc::new(std::sync::Mutex::new(Default::default()));
+        let handle = Handle {
+            tx: tx.clone(),
+            shutdown,
+            project: project.clone(),
+            listen: config.settings.listen.clone(),
+            store: writer.clone(),
+            hashes: hashes.clone(),
+        };
         let mut sup = Supervisor {
             engine,
             config: ConfigFile::new(project.clone(), config),
-            store: StoreWriter::spawn(store),
+            store: writer,
             project,
             rx,
             tx,
@@ -95,11 +114,13 @@ impl Supervisor {
             deploys: Default::default(),
             deploy_counts: Default::default(),
             listeners: Default::default(),
+            jobs: Default::default(),
+            hashes,
         };
         if fresh {
             // Ended runs of the other file (none of them lives: see
             // `another_files_state`) and its outcomes are not this file's.
-            for r in runs {
+            for r in all {
                 sup.store.run_ended(&sup.project, r.unit, r.run);
             }
             sup.store.send(Write::ForgetOutcomes);
@@ -120,6 +141,9 @@ impl Supervisor {
                     sup.stop_aside(&unit, other);
                 }
             }
+        }
+        if !fresh {
+            sup.resume_jobs(left_jobs, steps);
         }
         let mut recovery = Recovery {
             id: sup.next_deploy,

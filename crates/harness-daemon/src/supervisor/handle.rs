@@ -4,8 +4,8 @@
 //! an engine [`Input`].
 
 use harness_api::{
-    ApiError, Choice, DeployPlan, DeployRequest, HealthResult, OpEvent, Plan, PlanRequest,
-    StartRequest, StopRequest,
+    ApiError, Choice, DeployPlan, DeployRequest, HealthResult, JobEvent, OpEvent, Plan,
+    PlanRequest, StartRequest, StopRequest,
 };
 use harness_core::engine::{Input, OpId, ProbeKind};
 use harness_core::report::StatusView;
@@ -94,6 +94,24 @@ pub enum Msg {
     ),
     /// A fact from a process, probe or timer task.
     Fact(Input),
+    /// `POST /v1/jobs/NAME/run`, prepared off the loop.
+    RunJob(
+        Box<Result<crate::job_prep::JobPrep, ApiError>>,
+        oneshot::Sender<Result<mpsc::Receiver<JobEvent>, ApiError>>,
+    ),
+    /// A fact about an attempt at a job's step.
+    StepFact {
+        /// The job.
+        job: String,
+        /// The fact.
+        fact: super::jobs::StepFact,
+    },
+    /// `POST /v1/jobs/NAME/interrupt` or `/cancel`.
+    JobControl(
+        String,
+        super::jobs::JobControl,
+        oneshot::Sender<Result<(), ApiError>>,
+    ),
     /// Stop supervising (services keep running).
     Shutdown,
 }
@@ -107,6 +125,12 @@ pub struct Handle {
     pub project: Project,
     /// `settings.listen`: a TCP address for the read-only routes.
     pub listen: Option<String>,
+    /// The store's writer: a handler that reads the store first waits for
+    /// what was sent before to be on disk.
+    pub store: crate::store_writer::StoreWriter,
+    /// The content hashes of the files jobs' steps name, shared by the
+    /// requests that plan a run and the tasks that record outputs.
+    pub hashes: std::sync::Arc<std::sync::Mutex<crate::file_hashes::FileHashes>>,
 }
 
 impl Handle {

@@ -13,7 +13,12 @@ impl Supervisor {
     pub async fn run(mut self) {
         self.shims.refill();
         loop {
-            let deadline = self.engine.next_deadline();
+            let deadline = self
+                .engine
+                .next_deadline()
+                .into_iter()
+                .chain(self.jobs.next_deadline())
+                .min();
             let msg = tokio::select! {
                 m = self.rx.recv() => match m { Some(m) => m, None => break },
                 _ = sleep_until(deadline) => Msg::Fact(Input::Tick),
@@ -94,6 +99,17 @@ impl Supervisor {
                     self.feed(fact);
                 }
                 Msg::Health(names, reply) => self.health(names, reply),
+                Msg::Fact(Input::Tick) => {
+                    self.feed(Input::Tick);
+                    self.tick_jobs();
+                }
+                Msg::RunJob(prep, reply) => {
+                    let _ = reply.send(self.run_job(*prep));
+                }
+                Msg::StepFact { job, fact } => self.step_fact(&job, fact),
+                Msg::JobControl(job, control, reply) => {
+                    let _ = reply.send(self.control_job(&job, control));
+                }
                 Msg::Fact(input) => {
                     if let Input::Exited { run, .. } = &input
                         && let Some(h) = self.stops.remove(run)
@@ -106,7 +122,7 @@ impl Supervisor {
                 Msg::ShutdownIfIdle(reply) => {
                     // Decided here, between two steps of the engine, so no
                     // start can slip in between the check and the exit.
-                    let idle = self.engine.idle();
+                    let idle = self.engine.idle() && !self.jobs.busy();
                     let _ = reply.send(idle);
                     if idle {
                         tracing::info!("idle: making way for a daemon for another file");

@@ -19,16 +19,20 @@ mod deploys;
 mod execute;
 mod handle;
 mod interrupted;
+mod job_boot;
+mod jobs;
 mod main_loop;
 pub(crate) mod observe;
 mod outcomes;
 mod reattach;
 mod requests;
 mod runs;
+mod step_runs;
 
 pub use deploys::Numbered;
 pub(crate) use execute::is_restart_mark;
 pub use handle::{DeployReply, Handle, Msg, OpReply};
+pub use jobs::{JobControl, StepFact};
 
 use crate::metrics;
 use crate::process;
@@ -74,6 +78,10 @@ pub struct Supervisor {
     deploy_counts: metrics::DeployCounts,
     /// The listening sockets of services with `socket:`.
     listeners: crate::listeners::Listeners,
+    /// Jobs' runs.
+    jobs: jobs::Jobs,
+    /// Content hashes of the files jobs' steps name (shared with requests).
+    hashes: std::sync::Arc<std::sync::Mutex<crate::file_hashes::FileHashes>>,
 }
 
 /// Wall-clock milliseconds since the Unix epoch, as the store keeps time.

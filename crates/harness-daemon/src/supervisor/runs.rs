@@ -75,16 +75,12 @@ impl Supervisor {
                 Err(reason) => return r.spawn_failed(&spec, reason),
             };
             tracing::info!(service = %spec.unit, pid = s.pid, run = run.0, "spawned");
-            let record = RunRecord {
-                unit: spec.unit.clone(),
+            let record = s.record(
+                &spec.unit,
                 run,
-                shim_pid: s.shim_pid,
-                shim_start: s.shim_start,
-                pid: s.pid,
-                pid_start: s.pid_start,
-                started_at_ms: super::wall_ms(),
-                definition: Some(Definition::of(&spec)),
-            };
+                super::wall_ms(),
+                Some(Definition::of(&spec)),
+            );
             r.store.send(Write::Run(record.clone()));
             r.fact(Input::Spawned {
                 service,

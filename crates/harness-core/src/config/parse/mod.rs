@@ -30,25 +30,7 @@ const TOP_KEYS: &[&str] = &["settings", "services", "jobs"];
 /// Parses and validates a config. `file` is used only in error messages.
 /// Every problem is reported, not just the first, so that one edit of the
 /// file can fix them all.
-///
-/// `jobs:` is read and checked like the rest, then refused as a whole:
-/// nothing runs a job yet (`harness run` comes with the runtime), and a
-/// file whose jobs were silently ignored would be worse than one refused.
 pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
-    let config = parse_with_jobs(text, file)?;
-    match config.jobs.first() {
-        None => Ok(config),
-        Some(job) => Err(ConfigErrors(vec![super::ConfigError {
-            file: file.to_string(),
-            location: job.location,
-            message: format!("job `{}`: jobs cannot run yet", job.name),
-            help: Some("`harness run` comes with them; until then, run the steps by hand".into()),
-        }])),
-    }
-}
-
-/// [`parse`], with `jobs:` taken.
-pub(crate) fn parse_with_jobs(text: &str, file: &str) -> Result<Config, ConfigErrors> {
     let mut errs = Errors {
         file: file.to_string(),
         list: Vec::new(),
@@ -122,7 +104,11 @@ fn walk_root(root: &Node, errs: &mut Errors) -> Option<Config> {
         None => Settings::default(),
     };
     let mut services = Vec::new();
+    // A file of jobs alone needs no services; one with neither is a
+    // mistake.
+    let has_jobs = map.get_node("jobs").is_some();
     match map.get_node("services") {
+        None if has_jobs => {}
         None => errs.push(Location::of(map.span()), "missing `services:`"),
         Some(node) => match node.as_mapping() {
             Some(svcs) => {
@@ -131,7 +117,7 @@ fn walk_root(root: &Node, errs: &mut Errors) -> Option<Config> {
                         services.push(svc);
                     }
                 }
-                if svcs.is_empty() {
+                if svcs.is_empty() && !has_jobs {
                     errs.push(Location::of(node.span()), "`services:` is empty");
                 }
             }

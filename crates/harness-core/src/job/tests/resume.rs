@@ -161,3 +161,41 @@ fn a_step_that_needs_a_decision_is_passed_only_by_a_person() {
     assert_eq!(refused("needs_decision", "tests", StartAt::First), None);
     assert_eq!(refused("failed", "tests", StartAt::Resume), None);
 }
+
+#[test]
+fn where_a_run_begins_is_named_by_flags_and_an_unknown_step_is_a_usage_error() {
+    use crate::job::resume::start_at;
+    let config = crate::config::parse(
+        "jobs:\n  image:\n    steps:\n      - { name: base, command: b }\n      - { name: kickstart, command: k }\n",
+        "services.yaml",
+    )
+    .unwrap();
+    let job = &config.jobs[0];
+    let cases: [(Option<&str>, bool, Result<StartAt, &str>); 5] = [
+        (None, false, Ok(StartAt::Resume)),
+        (None, true, Ok(StartAt::First)),
+        (Some("kickstart"), false, Ok(StartAt::Step(1))),
+        (
+            Some("kikstart"),
+            false,
+            Err("job `image` has no step `kikstart`; its steps are: base, kickstart"),
+        ),
+        (
+            Some("base"),
+            true,
+            Err("--from and --restart cannot be used together"),
+        ),
+    ];
+    for (from, restart, want) in cases {
+        assert_eq!(
+            start_at(job, from, restart),
+            want.map_err(str::to_string),
+            "{from:?} {restart}"
+        );
+    }
+    assert_eq!(StartAt::Step(1).label(job), "from kickstart");
+    assert_eq!(
+        crate::job::resume::unknown_job("imgae", &config),
+        "unknown job `imgae`; jobs are: image"
+    );
+}

@@ -21,7 +21,7 @@ jobs:
       - { name: ansible, command: ./ansible.sh }
       - { name: tests, command: ./tests.sh, idempotent: false }
 "#;
-    crate::config::parse_with_jobs(yaml, "services.yaml")
+    crate::config::parse(yaml, "services.yaml")
         .unwrap()
         .jobs
         .remove(0)
@@ -272,4 +272,174 @@ fn a_person_retries_skips_stops_or_cleans_up_a_step_that_failed_for_good() {
     out.clear();
     run.decide(Decision::Retry, &mut out);
     assert!(out.is_empty());
+}
+
+#[test]
+fn an_interrupted_run_lets_its_attempt_finish_and_begins_no_further_one() {
+    let job = image();
+    let now = Instant::now();
+    let plan = planned(&[Action::Run, Action::Run, Action::Run, Action::Run]);
+    let cases: [(&str, AttemptEnd, Vec<Effect>); 2] = [
+        (
+            "the step completes: recorded, and the next one does not begin",
+            AttemptEnd::Succeeded,
+            vec![
+                Effect::Completed {
+                    step: 0,
+                    attempt: 1,
+                },
+                Effect::Done(Status::Interrupted),
+            ],
+        ),
+        (
+            "the step fails: recorded with no retry to follow",
+            failed(75),
+            vec![
+                Effect::Failed {
+                    step: 0,
+                    attempt: 1,
+                    class: Class::Transient,
+                    why: "exit code 75 is transient".into(),
+                    next: Next::GiveUp {
+                        attempts: 1,
+                        max: 3,
+                    },
+                },
+                Effect::Done(Status::Interrupted),
+            ],
+        ),
+    ];
+    for (case, end, want) in cases {
+        let mut out = Vec::new();
+        let mut run = JobRun::begin(&plan, &mut out);
+        out.clear();
+        run.interrupt(&mut out);
+        assert_eq!(out, [], "{case}: an interrupt waits for the attempt");
+        run.attempt_ended(&job, end, now, &mut out);
+        assert_eq!(out, want, "{case}");
+        assert_eq!((run.state, run.status), (0, Status::Interrupted), "{case}");
+    }
+}
+
+#[test]
+fn an_interrupted_run_whose_last_step_completes_is_completed() {
+    let job = image();
+    let plan = planned(&[Action::Skip, Action::Skip, Action::Skip, Action::Run]);
+    let mut out = Vec::new();
+    let mut run = JobRun::begin(&plan, &mut out);
+    run.interrupt(&mut out);
+    out.clear();
+    run.attempt_ended(&job, AttemptEnd::Succeeded, Instant::now(), &mut out);
+    assert_eq!(out.last(), Some(&Effect::Done(Status::Completed)));
+}
+
+#[test]
+fn a_run_waiting_for_a_retry_is_interrupted_at_once() {
+    let job = image();
+    let now = Instant::now();
+    let plan = planned(&[Action::Skip, Action::Run, Action::Run, Action::Run]);
+    let mut out = Vec::new();
+    let mut run = JobRun::begin(&plan, &mut out);
+    run.attempt_ended(&job, failed(75), now, &mut out);
+    assert!(matches!(run.status, Status::WaitingRetry { .. }));
+    out.clear();
+    run.interrupt(&mut out);
+    assert_eq!(out, [Effect::Done(Status::Interrupted)]);
+    run.tick(now + Duration::from_secs(3600), &mut out);
+    assert_eq!(out.len(), 1, "a retry began after the interrupt");
+}
+
+#[test]
+fn a_run_resumed_from_the_store_goes_on_at_its_state_with_its_attempts_counted() {
+    let job = image();
+    let t0 = Instant::now();
+    // The last daemon died while kickstart waited for its third attempt.
+    let until = t0 + Duration::from_secs(90);
+    let mut run = JobRun::resumed(4, 1, 2, Status::WaitingRetry { until });
+    let mut out = Vec::new();
+    run.tick(t0, &mut out);
+    assert_eq!(out, [], "the rest of the backoff is waited out");
+    run.tick(until, &mut out);
+    assert_eq!(
+        out,
+        [Effect::Begin {
+            step: 1,
+            attempt: 3
+        }]
+    );
+    out.clear();
+    // The third attempt is the last of three.
+    run.attempt_ended(&job, failed(75), until, &mut out);
+    assert!(matches!(
+        out[0],
+        Effect::Failed {
+            next: Next::GiveUp {
+                attempts: 3,
+                max: 3
+            },
+            ..
+        }
+    ));
+    // Resumed at a step, the later ones all run.
+    let mut run = JobRun::resumed(4, 2, 1, Status::Running);
+    out.clear();
+    run.attempt_ended(&job, AttemptEnd::Succeeded, t0, &mut out);
+    assert_eq!(
+        out,
+        [
+            Effect::Completed {
+                step: 2,
+                attempt: 1
+            },
+            Effect::Begin {
+                step: 3,
+                attempt: 1
+            }
+        ]
+    );
+}
+
+#[test]
+fn a_failed_run_resumed_numbers_its_attempts_on_and_has_its_limit_again() {
+    let job = image();
+    let now = Instant::now();
+    // Kickstart failed its 3 attempts; a person fixed the network and
+    // resumed the run.
+    let plan = planned(&[Action::Skip, Action::Run, Action::Run, Action::Run]);
+    let mut out = Vec::new();
+    let mut run = JobRun::continued(&plan, &[1, 3], &mut out);
+    assert_eq!(
+        out.last(),
+        Some(&Effect::Begin {
+            step: 1,
+            attempt: 4
+        })
+    );
+    out.clear();
+    run.attempt_ended(&job, failed(75), now, &mut out);
+    assert_eq!(
+        out,
+        [Effect::Failed {
+            step: 1,
+            attempt: 4,
+            class: Class::Transient,
+            why: "exit code 75 is transient".into(),
+            next: Next::Retry {
+                attempt: 5,
+                max: 6,
+                delay: Duration::from_secs(60)
+            },
+        }]
+    );
+    // The later steps had no attempt before: numbered from 1.
+    run.tick(now + Duration::from_secs(60), &mut out);
+    out.clear();
+    run.attempt_ended(&job, AttemptEnd::Succeeded, now, &mut out);
+    assert_eq!(
+        out.last(),
+        Some(&Effect::Begin {
+            step: 2,
+            attempt: 1
+        })
+    );
 }

@@ -19,7 +19,7 @@ jobs:
         retry: { transient: { max_attempts: 2, backoff: { initial: 5s } } }
       - { name: compile, command: make }
 "#;
-    crate::config::parse_with_jobs(yaml, "services.yaml")
+    crate::config::parse(yaml, "services.yaml")
         .unwrap()
         .jobs
         .remove(0)
@@ -48,7 +48,7 @@ impl Ids {
 fn each_attempt_is_recorded_and_made_durable_before_its_spawn() {
     let mut ids = Ids(100);
     let mut out = Vec::new();
-    let mut r = Runner::start(job(), &both_run(), &mut || ids.next(), &mut out);
+    let mut r = Runner::start(job(), &both_run(), &[], &mut || ids.next(), &mut out);
     assert_eq!(
         out,
         [
@@ -120,7 +120,7 @@ fn each_attempt_is_recorded_and_made_durable_before_its_spawn() {
 fn a_step_past_its_timeout_is_stopped_fails_as_timed_out_and_is_retried() {
     let mut ids = Ids(0);
     let mut out = Vec::new();
-    let mut r = Runner::start(job(), &both_run(), &mut || ids.next(), &mut out);
+    let mut r = Runner::start(job(), &both_run(), &[], &mut || ids.next(), &mut out);
     let t0 = Instant::now();
     r.spawned(RunId(1), 700, t0, &mut out);
     assert_eq!(r.next_deadline(), Some(t0 + Duration::from_secs(10)));
@@ -179,7 +179,7 @@ fn a_step_past_its_timeout_is_stopped_fails_as_timed_out_and_is_retried() {
 fn a_cancel_stops_the_step_under_way_even_one_still_being_spawned() {
     let mut ids = Ids(0);
     let mut out = Vec::new();
-    let mut r = Runner::start(job(), &both_run(), &mut || ids.next(), &mut out);
+    let mut r = Runner::start(job(), &both_run(), &[], &mut || ids.next(), &mut out);
     out.clear();
     r.cancel(&mut out);
     assert_eq!(out, [JobAction::Record(Effect::Done(Status::Cancelled))]);
@@ -216,11 +216,17 @@ fn a_cancel_stops_the_step_under_way_even_one_still_being_spawned() {
 fn a_failed_spawn_is_a_failed_attempt_that_is_not_retried_on_its_own() {
     let mut ids = Ids(0);
     let mut out = Vec::new();
-    let mut r = Runner::start(job(), &both_run(), &mut || ids.next(), &mut out);
+    let mut r = Runner::start(job(), &both_run(), &[], &mut || ids.next(), &mut out);
     out.clear();
-    r.spawn_failed(RunId(1), Instant::now(), &mut || ids.next(), &mut out);
+    r.spawn_failed(
+        RunId(1),
+        "cannot run `./fetch.sh`".into(),
+        Instant::now(),
+        &mut || ids.next(),
+        &mut out,
+    );
     assert!(
-        matches!(&out[..], [JobAction::Ended { outcome: AttemptOutcome::Failed, .. }, JobAction::Record(Effect::Failed { why, .. }), JobAction::Record(Effect::Done(Status::Failed))] if why == "it could not be started"),
+        matches!(&out[..], [JobAction::Ended { outcome: AttemptOutcome::Failed, tail, .. }, JobAction::Record(Effect::Failed { why, .. }), JobAction::Record(Effect::Done(Status::Failed))] if why == "it could not be started" && tail == "cannot run `./fetch.sh`"),
         "{out:?}"
     );
     assert_eq!(r.machine().state, 0);
@@ -230,7 +236,7 @@ fn a_failed_spawn_is_a_failed_attempt_that_is_not_retried_on_its_own() {
 fn an_attempt_whose_end_was_not_seen_is_interrupted_and_runs_again() {
     let mut ids = Ids(0);
     let mut out = Vec::new();
-    let mut r = Runner::start(job(), &both_run(), &mut || ids.next(), &mut out);
+    let mut r = Runner::start(job(), &both_run(), &[], &mut || ids.next(), &mut out);
     out.clear();
     let now = Instant::now();
     r.spawned(RunId(1), 9, now, &mut out);
@@ -271,7 +277,7 @@ fn an_attempt_whose_end_was_not_seen_is_interrupted_and_runs_again() {
 fn a_step_that_exits_0_without_its_output_has_failed_for_good() {
     let mut ids = Ids(0);
     let mut out = Vec::new();
-    let mut r = Runner::start(job(), &both_run(), &mut || ids.next(), &mut out);
+    let mut r = Runner::start(job(), &both_run(), &[], &mut || ids.next(), &mut out);
     out.clear();
     r.spawned(RunId(1), 3, Instant::now(), &mut out);
     r.exited_without_output(
@@ -296,4 +302,72 @@ fn a_step_that_exits_0_without_its_output_has_failed_for_good() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_run_the_last_daemon_left_takes_its_attempts_end_as_the_shim_recorded_it() {
+    let mut ids = Ids(50);
+    let now = Instant::now();
+    let machine = crate::job::run::JobRun::resumed(2, 0, 1, Status::Running);
+    let mut r = Runner::resumed(job(), machine, Some((RunId(7), 4242, None)));
+    assert_eq!(r.attempt_run(), Some(RunId(7)));
+    let mut out = Vec::new();
+    r.exited(
+        RunId(7),
+        ProcessEnd::Exited(0),
+        String::new(),
+        now,
+        &mut || ids.next(),
+        &mut out,
+    );
+    assert_eq!(
+        out,
+        [
+            JobAction::Ended {
+                run: RunId(7),
+                outcome: AttemptOutcome::Completed,
+                end: ProcessEnd::Exited(0),
+                tail: String::new()
+            },
+            JobAction::Record(Effect::Completed {
+                step: 0,
+                attempt: 1
+            }),
+            JobAction::Started {
+                step: 1,
+                attempt: 1,
+                run: RunId(51)
+            },
+            JobAction::Persist,
+            JobAction::Spawn {
+                step: 1,
+                run: RunId(51)
+            },
+        ]
+    );
+}
+
+#[test]
+fn an_interrupt_stops_nothing_and_the_attempt_ends_as_it_ends() {
+    let mut ids = Ids(0);
+    let now = Instant::now();
+    let mut out = Vec::new();
+    let mut r = Runner::start(job(), &both_run(), &[], &mut || ids.next(), &mut out);
+    r.spawned(RunId(1), 9, now, &mut out);
+    out.clear();
+    r.interrupt(&mut out);
+    assert_eq!(out, [], "the step under way is not stopped");
+    r.exited(
+        RunId(1),
+        ProcessEnd::Exited(0),
+        String::new(),
+        now,
+        &mut || ids.next(),
+        &mut out,
+    );
+    assert_eq!(
+        out.last(),
+        Some(&JobAction::Record(Effect::Done(Status::Interrupted)))
+    );
+    assert!(r.finished());
 }

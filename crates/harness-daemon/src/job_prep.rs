@@ -1,0 +1,118 @@
+//! What a run of a job is to do, worked out before it begins and off the
+//! supervisor's loop (it reads the file, the store and every input and
+//! output a step names): the job as the file says now, the run's number,
+//! each step's print, and the plan — which steps run and why
+//! (`harness_core::job::resume`).
+
+use crate::file_hashes::FileHashes;
+use crate::job_prints::step_now;
+use harness_api::{ApiError, ApiErrorKind, JobRunRequest};
+use harness_core::config::Job;
+use harness_core::job::resume::{self, Planned, StartAt, StepPrint};
+use harness_store::{Project, Store};
+use std::sync::Mutex;
+
+/// A run of a job, ready to begin.
+#[derive(Debug, Clone)]
+pub struct JobPrep {
+    /// The job, as the file says now.
+    pub job: Job,
+    /// The number of its run: the last run's, when it goes on with it.
+    pub run: i64,
+    /// Whether it goes on with the last run, which stopped short of
+    /// completing (failed, cancelled, interrupted): a plain `harness run`
+    /// resumes a run; `--from`, `--restart` and a completed last run
+    /// begin a new one.
+    pub continues: bool,
+    /// With `continues`: the attempts each step had in that run so far.
+    pub tried: Vec<u32>,
+    /// How it was asked to begin (`resume`, `from STEP`, `restart`).
+    pub start: String,
+    /// What it does with each step, and why.
+    pub plan: Vec<Planned>,
+    /// Each step's print now (kept with each attempt).
+    pub prints: Vec<StepPrint>,
+}
+
+/// Prepares a run of job `name` as `req` asks. Blocking: the file, the
+/// store (read after every write sent before was applied) and the files
+/// the steps name.
+pub fn prepare(
+    project: &Project,
+    hashes: &Mutex<FileHashes>,
+    name: &str,
+    req: &JobRunRequest,
+) -> Result<JobPrep, ApiError> {
+    let config = project
+        .load()
+        .map_err(|e| ApiError::new(ApiErrorKind::Config, e.to_string()))?;
+    let Some(job) = config.jobs.iter().find(|j| j.name == name).cloned() else {
+        return Err(ApiError::new(
+            ApiErrorKind::Usage,
+            resume::unknown_job(name, &config),
+        ));
+    };
+    let start = resume::start_at(&job, req.from.as_deref(), req.restart)
+        .map_err(|e| ApiError::new(ApiErrorKind::Usage, e))?;
+    let internal =
+        |e: harness_store::StoreError| ApiError::new(ApiErrorKind::Internal, e.to_string());
+    let store = Store::open_read_only(&project.database()).map_err(internal)?;
+    let last = store.last_job_run(name).map_err(internal)?;
+    if let Some(last) = &last
+        && let Some(why) = resume::refused(&last.status, &last.state_step, start)
+    {
+        return Err(ApiError::new(ApiErrorKind::Usage, why));
+    }
+    let continued = last.filter(|l| {
+        start == StartAt::Resume
+            && matches!(
+                l.status.as_str(),
+                "failed" | "cancelled" | "interrupted" | "needs_decision"
+            )
+    });
+    let mut done = Vec::with_capacity(job.steps.len());
+    for step in &job.steps {
+        done.push(store.last_completion(name, &step.name).map_err(internal)?);
+    }
+    let (run, tried) = match &continued {
+        Some(last) => {
+            let attempts = store.attempts(name, last.run).map_err(internal)?;
+            (last.run, tried(&job, &attempts))
+        }
+        None => (store.next_job_run(name).map_err(internal)?, Vec::new()),
+    };
+    let now: Vec<_> = {
+        let mut hashes = hashes.lock().unwrap_or_else(|p| p.into_inner());
+        job.steps
+            .iter()
+            .map(|s| step_now(&project.root, s, &mut hashes))
+            .collect()
+    };
+    let plan = resume::plan(&now, &done, start);
+    Ok(JobPrep {
+        start: start.label(&job),
+        job,
+        run,
+        continues: continued.is_some(),
+        tried,
+        plan,
+        prints: now.into_iter().map(|s| s.print).collect(),
+    })
+}
+
+/// The attempts each step of `job` had in a run (its `attempts` rows): the
+/// highest number of one that ended completed or failed — a cancelled or
+/// interrupted attempt did not count, and the next one took its number.
+fn tried(job: &Job, attempts: &[harness_store::AttemptRow]) -> Vec<u32> {
+    (0..job.steps.len())
+        .map(|k| {
+            attempts
+                .iter()
+                .filter(|a| a.step_index == k as i64 && a.process_run.is_some())
+                .filter(|a| matches!(a.status.as_str(), "completed" | "failed"))
+                .map(|a| a.attempt as u32)
+                .max()
+                .unwrap_or(0)
+        })
+        .collect()
+}

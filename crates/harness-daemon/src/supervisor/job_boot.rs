@@ -1,0 +1,178 @@
+//! What a new daemon does with the jobs' runs a killed one left under
+//! way. A step's process runs under its shim, so it outlived the daemon:
+//! it is watched again (pid and start time, as for services) and its end,
+//! when it comes, is recorded as if nothing had happened. An attempt whose
+//! process is gone is taken as the shim recorded its end, or as lost —
+//! which the run's runner turns into another attempt (an idempotent step)
+//! or a run that needs a decision. A run waiting for a retry waits out
+//! the rest of its backoff.
+
+use super::Supervisor;
+use super::jobs::StepFact;
+use harness_core::config::{Config, Job};
+use harness_core::engine::{ProcessEnd, RunId, UnitId};
+use harness_core::job::run::{JobRun, Status};
+use harness_core::job::runner::Runner;
+use harness_store::{AttemptRow, JobRunRow, RunRecord, RunStands, Store, Write};
+use std::time::{Duration, Instant};
+
+/// A run of a job the last daemon left under way, as the store says.
+pub(super) struct LeftRun {
+    job: Job,
+    row: JobRunRow,
+    attempts: Vec<AttemptRow>,
+}
+
+/// The jobs' runs under way (`running`, `waiting_retry`), read before the
+/// store moves to its thread.
+pub(super) fn left_runs(store: &Store, config: &Config) -> Vec<LeftRun> {
+    let mut out = Vec::new();
+    for job in &config.jobs {
+        let Ok(Some(row)) = store.last_job_run(&job.name) else {
+            continue;
+        };
+        if !matches!(row.status.as_str(), "running" | "waiting_retry") {
+            continue;
+        }
+        let attempts = store.attempts(&job.name, row.run).unwrap_or_default();
+        out.push(LeftRun {
+            job: job.clone(),
+            row,
+            attempts,
+        });
+    }
+    out
+}
+
+impl Supervisor {
+    /// Takes over the jobs' runs `left` under way; `steps` are the step
+    /// processes the store records. One that no run claims (its job is
+    /// gone from the file, or its run ended) is stopped: nothing would
+    /// supervise it.
+    pub(super) fn resume_jobs(&mut self, left: Vec<LeftRun>, mut steps: Vec<RunRecord>) {
+        for l in left {
+            self.resume_job(l, &mut steps);
+        }
+        for r in steps {
+            if r.alive() {
+                tracing::warn!(step = %r.unit, pid = r.pid, "a job step's process that no run of its job claims; stopping it");
+                crate::process::ProcessGroup(r.pid).signal(libc::SIGTERM);
+            }
+            self.store.run_ended(&self.project, r.unit, r.run);
+        }
+    }
+
+    fn resume_job(&mut self, l: LeftRun, steps: &mut Vec<RunRecord>) {
+        let LeftRun { job, row, attempts } = l;
+        let name = job.name.clone();
+        let state = row.state as usize;
+        // The file may have changed since: the run stands at a step only if
+        // that step is still there under its name.
+        if job
+            .steps
+            .get(state)
+            .is_none_or(|s| s.name != row.state_step)
+        {
+            tracing::warn!(job = %name, run = row.run, step = %row.state_step, "the step a job's run stood at is gone from the file; the run is interrupted");
+            return self.left_interrupted(&name, &row);
+        }
+        let at_state = attempts
+            .iter()
+            .filter(|a| a.step_index == row.state && a.process_run.is_some())
+            .map(|a| a.attempt as u32)
+            .max()
+            .unwrap_or(0);
+        let open = attempts
+            .iter()
+            .rev()
+            .find(|a| a.ended_ms.is_none() && a.process_run.is_some());
+        let n = job.steps.len();
+        match (row.status.as_str(), open) {
+            ("waiting_retry", _) => {
+                let left_ms = row.retry_at_ms.unwrap_or(0) - super::wall_ms();
+                let until = Instant::now() + Duration::from_millis(left_ms.max(0) as u64);
+                tracing::info!(job = %name, run = row.run, step = %row.state_step, retry_in_ms = left_ms.max(0), "a job's run waits for its retry");
+                let machine = JobRun::resumed(n, state, at_state, Status::WaitingRetry { until });
+                self.insert_resumed(&name, &row, Runner::resumed(job, machine, None));
+            }
+            ("running", Some(a)) if a.step_index == row.state => {
+                let run = RunId(a.process_run.unwrap_or(0) as u64);
+                let key = UnitId::step(&name, &a.step);
+                let record = steps
+                    .iter()
+                    .position(|r| r.unit == key && r.run == run)
+                    .map(|i| steps.remove(i));
+                let machine = JobRun::resumed(n, state, a.attempt as u32, Status::Running);
+                let pid = record.as_ref().map(|r| r.pid).unwrap_or(0);
+                // What is left of its timeout, from when it began.
+                let deadline = job.steps[state].timeout.map(|t| {
+                    let ran =
+                        Duration::from_millis((super::wall_ms() - a.started_ms).max(0) as u64);
+                    Instant::now() + t.saturating_sub(ran)
+                });
+                let runner = Runner::resumed(job, machine, Some((run, pid, deadline)));
+                self.insert_resumed(&name, &row, runner);
+                if let Some(slot) = self.jobs.slots.get_mut(&name) {
+                    slot.attempts.insert(run, (state, a.attempt as u32));
+                }
+                match record {
+                    // Watched again; its end (now or later) comes as a fact.
+                    Some(r) => {
+                        tracing::info!(job = %name, step = %a.step, pid = r.pid, "re-attached to a running job step");
+                        self.watch_step(&name, state, r);
+                    }
+                    // Recorded as started, never as spawned: if the shim
+                    // wrote an end, that is it; else nobody saw one.
+                    None => {
+                        let exit = self.project.exit_file(key.key(), run.0);
+                        let end = crate::process::read_exit(&exit, run).unwrap_or(ProcessEnd::Lost);
+                        tracing::warn!(job = %name, step = %a.step, end = %end.describe(), "a job step recorded as started with no process");
+                        self.step_fact(
+                            &name,
+                            StepFact::Exited {
+                                run,
+                                end,
+                                tail: String::new(),
+                                outputs: Vec::new(),
+                            },
+                        );
+                    }
+                }
+            }
+            // Between an attempt's end and the next one's start: nothing
+            // runs, so the run is interrupted where it stood (`harness
+            // run` resumes it).
+            _ => self.left_interrupted(&name, &row),
+        }
+    }
+
+    fn insert_resumed(&mut self, name: &str, row: &JobRunRow, runner: Runner) {
+        let prints = {
+            let mut hashes = self.hashes.lock().unwrap_or_else(|p| p.into_inner());
+            runner
+                .job()
+                .steps
+                .iter()
+                .map(|s| crate::job_prints::step_now(&self.project.root, s, &mut hashes).print)
+                .collect()
+        };
+        self.jobs.slots.insert(
+            name.to_string(),
+            super::jobs::JobSlot::resumed(runner, row.run, prints),
+        );
+    }
+
+    fn left_interrupted(&mut self, name: &str, row: &JobRunRow) {
+        self.store.send(Write::JobRunStands {
+            job: name.to_string(),
+            run: row.run,
+            stands: RunStands {
+                state: row.state,
+                state_step: row.state_step.clone(),
+                status: Status::Interrupted.as_str().into(),
+                retry_at_ms: None,
+                ended_ms: Some(super::wall_ms()),
+            },
+        });
+    }
+}

@@ -1,0 +1,496 @@
+//! Jobs (seed 003) with real processes: a failed step stays where it
+//! failed and is retried there, never from zero; what is up to date is
+//! skipped and what changed runs again, with the reason; a step outlives a
+//! killed daemon and the next one records how it ended.
+
+mod common;
+use common::*;
+use std::time::Duration;
+
+/// The job's record, `harness jobs status JOB --json`, and its exit code.
+fn record(s: &Stack, job: &str) -> (serde_json::Value, i32) {
+    let r = s.harness(&["jobs", "status", job, "--json"]);
+    let v = serde_json::from_str(&r.stdout).unwrap_or_else(|_| panic!("record: {}", r.all()));
+    (v, r.code)
+}
+
+/// Milliseconds of the day of a record's `2026-12-03 11:03:10.081`.
+fn ms_of_day(ts: &str) -> i64 {
+    let time = ts.split(' ').nth(1).expect("a time");
+    let mut parts = time.split([':', '.']).map(|p| p.parse::<i64>().unwrap());
+    let (h, m, s, ms) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
+    ((h * 60 + m) * 60 + s) * 1000 + ms
+}
+
+/// The `(state, status, attempt)` of each entry of a record's history.
+fn timeline(v: &serde_json::Value) -> Vec<(String, String, i64)> {
+    v["state_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["state"].as_str().unwrap().to_string(),
+                e["status"].as_str().unwrap().to_string(),
+                e["attempt"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn entries(list: &[(&str, &str, i64)]) -> Vec<(String, String, i64)> {
+    list.iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), *c))
+        .collect()
+}
+
+/// Seed 003's image build in small: base makes an image from a lock file;
+/// kickstart fails on a network timeout (EX_TEMPFAIL) until `ok` exists,
+/// retried with backoff, 3 attempts in all; tests runs last.
+const IMAGE: &str = r#"jobs:
+  image:
+    steps:
+      - name: base
+        command: "echo built >> base.runs; cp versions.lock base.iso"
+        inputs: [versions.lock]
+        outputs: [base.iso]
+      - name: kickstart
+        command: "echo kicked >> kickstart.runs; test -f ok || { echo 'Network timeout'; exit 75; }"
+        retry: { transient: { max_attempts: 3, backoff: { initial: 300ms, max: 10s } } }
+      - { name: tests, command: "echo tested >> tests.runs" }
+"#;
+
+fn image() -> Stack {
+    let s = Stack::new(IMAGE);
+    std::fs::write(s.path().join("versions.lock"), "a=1\n").unwrap();
+    s
+}
+
+fn runs_of(s: &Stack, step: &str) -> usize {
+    std::fs::read_to_string(s.path().join(format!("{step}.runs")))
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
+#[test]
+fn a_step_that_fails_stays_at_its_state_is_retried_there_and_the_job_resumes_from_it() {
+    let s = image();
+    let r = s.harness(&["run", "image"]);
+    assert_eq!(r.code, 3, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("kickstart  failed (attempt 3/3): exit code 75 is transient"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(runs_of(&s, "kickstart"), 3, "three attempts in all");
+    assert_eq!(runs_of(&s, "tests"), 0, "no later step ran");
+    let (v, code) = record(&s, "image");
+    assert_eq!(code, 3, "a failed job's status exits 3");
+    assert_eq!(v["current_state"], "kickstart");
+    assert_eq!(v["status"], "failed");
+    assert_eq!(
+        (v["attempt"].as_i64(), v["max_attempts"].as_i64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(v["failure"]["class"], "transient");
+    assert_eq!(v["failure"]["exit_code"], 75);
+    assert_eq!(v["failure"]["error"], "Network timeout");
+    assert_eq!(v["next_action"]["kind"], "manual");
+    // Each attempt's own log is kept.
+    let log = v["failure"]["log"].as_str().unwrap();
+    let text = std::fs::read_to_string(s.path().join(".harness").join(log)).unwrap();
+    assert_eq!(text, "Network timeout\n");
+    let history = v["state_history"].as_array().unwrap();
+    let at = |i: usize| ms_of_day(history[i]["timestamp"].as_str().unwrap());
+    // base: started, completed; then kickstart's three attempts, each
+    // started and failed, the waits between them doubling from 300ms.
+    assert_eq!(
+        timeline(&v),
+        entries(&[
+            ("base", "started", 1),
+            ("base", "completed", 1),
+            ("kickstart", "started", 1),
+            ("kickstart", "failed", 1),
+            ("kickstart", "started", 2),
+            ("kickstart", "failed", 2),
+            ("kickstart", "started", 3),
+            ("kickstart", "failed", 3),
+        ])
+    );
+    let (first_wait, second_wait) = (at(4) - at(3), at(6) - at(5));
+    assert!(first_wait >= 300, "first backoff {first_wait}ms");
+    assert!(second_wait >= 600, "second backoff {second_wait}ms");
+    assert_eq!(history[3]["error"], "Network timeout");
+
+    // Fixed: the same run goes on at kickstart; base is up to date.
+    std::fs::write(s.path().join("ok"), "").unwrap();
+    let r = s.harness(&["run", "image"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("run 1 (resumed)"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("= base       skip  up to date"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("kickstart  started (attempt 4/6)"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(runs_of(&s, "base"), 1, "base ran again");
+    assert_eq!(runs_of(&s, "kickstart"), 4);
+    assert_eq!(runs_of(&s, "tests"), 1);
+    let (v, code) = record(&s, "image");
+    assert_eq!(code, 0);
+    assert_eq!(
+        (v["run"].as_i64(), v["status"].as_str()),
+        (Some(1), Some("completed"))
+    );
+    assert_eq!(v["current_state"], "tests");
+    assert!(v["failure"].is_null());
+    // The seed's record: failed, started again at the same state, completed.
+    let t = timeline(&v);
+    assert_eq!(
+        t[7..],
+        entries(&[
+            ("kickstart", "failed", 3),
+            ("kickstart", "started", 4),
+            ("kickstart", "completed", 4),
+            ("tests", "started", 1),
+            ("tests", "completed", 1),
+        ])[..]
+    );
+}
+
+#[test]
+fn a_completed_step_runs_again_only_when_its_inputs_or_outputs_changed_saying_which() {
+    let s = image();
+    std::fs::write(s.path().join("ok"), "").unwrap();
+    assert_eq!(s.harness(&["run", "image"]).code, 0);
+    // Nothing changed: a new run skips every step.
+    let r = s.harness(&["run", "image"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("Job image, run 2: 0 of 3 steps to run"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(runs_of(&s, "base"), 1);
+    // An input changed: base and every later step run.
+    std::fs::write(s.path().join("versions.lock"), "a=2\n").unwrap();
+    let r = s.harness(&["run", "image"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("▶ base       run   input versions.lock changed"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("▶ kickstart  run   an earlier step runs (base)"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!((runs_of(&s, "base"), runs_of(&s, "kickstart")), (2, 2));
+    // A declared output is gone: its step runs again.
+    std::fs::remove_file(s.path().join("base.iso")).unwrap();
+    let r = s.harness(&["run", "image"]);
+    assert!(
+        r.stdout
+            .contains("▶ base       run   output base.iso missing"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(runs_of(&s, "base"), 3);
+    // Changed by hand since it was made: not taken as the step's.
+    std::fs::write(s.path().join("base.iso"), "tampered").unwrap();
+    let r = s.harness(&["run", "image"]);
+    assert!(
+        r.stdout
+            .contains("output base.iso changed since it was made"),
+        "{}",
+        r.stdout
+    );
+    // --restart runs everything; --from a step, it and what follows.
+    let r = s.harness(&["run", "image", "--from", "kickstart"]);
+    assert!(
+        r.stdout.contains("Job image, run 6: 2 of 3 steps to run"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("▶ kickstart  run   --from kickstart"),
+        "{}",
+        r.stdout
+    );
+    let r = s.harness(&["run", "image", "--restart"]);
+    assert!(r.stdout.contains("3 of 3 steps to run"), "{}", r.stdout);
+}
+
+#[test]
+fn a_failed_attempt_leaves_none_of_its_declared_outputs() {
+    let s = Stack::new(
+        r#"jobs:
+  pack:
+    steps:
+      - name: tar
+        command: "echo half > out.tar; echo 'disk full' >&2; exit 1"
+        outputs: [out.tar]
+"#,
+    );
+    let r = s.harness(&["run", "pack"]);
+    assert_eq!(r.code, 3, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("exit code 1 is not classified (persistent)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !s.path().join("out.tar").exists(),
+        "the half-written output was kept"
+    );
+    let (v, _) = record(&s, "pack");
+    assert_eq!(v["failure"]["error"], "disk full");
+    assert_eq!(v["failure"]["class"], "persistent");
+}
+
+#[test]
+fn a_step_that_exits_0_without_its_declared_output_has_failed() {
+    let s = Stack::new(
+        "jobs:\n  pack:\n    steps:\n      - { name: tar, command: 'true', outputs: [out.tar] }\n",
+    );
+    let r = s.harness(&["run", "pack"]);
+    assert_eq!(r.code, 3, "{}", r.all());
+    let (v, _) = record(&s, "pack");
+    assert_eq!(v["status"], "failed");
+    assert_eq!(v["failure"]["error"], "output out.tar was not made");
+}
+
+#[test]
+fn a_step_outlives_a_killed_daemon_and_the_next_one_records_it_and_goes_on() {
+    let s = Stack::new(
+        r#"jobs:
+  build:
+    steps:
+      - { name: fetch, command: "echo fetched" }
+      - { name: compile, command: "sleep 1.5; echo compiled > compiled" }
+      - { name: link, command: "echo linked > linked" }
+"#,
+    );
+    let r = s.harness(&["run", "build", "--no-wait"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        wait_for(10, || record(&s, "build").0["current_state"] == "compile"),
+        "compile never began"
+    );
+    s.kill_daemon();
+    // The step keeps running without a daemon and completes.
+    assert!(
+        wait_for(10, || s.path().join("compiled").exists()),
+        "the step died with the daemon"
+    );
+    // The next daemon (started by this command) records its end and runs
+    // the step after it.
+    assert!(
+        wait_for(10, || record(&s, "build").0["status"] == "completed"),
+        "{:#?}",
+        record(&s, "build").0
+    );
+    assert!(s.path().join("linked").exists());
+    let (v, _) = record(&s, "build");
+    assert_eq!(
+        timeline(&v)[2..4],
+        entries(&[("compile", "started", 1), ("compile", "completed", 1)])[..]
+    );
+}
+
+#[test]
+fn a_step_that_is_not_idempotent_and_vanished_with_no_end_needs_a_decision() {
+    let s = Stack::new(
+        r#"jobs:
+  deploy:
+    steps:
+      - name: migrate
+        command: "test -f quick || { echo $$ > migrate.pid; exec sleep 30; }"
+        idempotent: false
+      - { name: announce, command: "echo done" }
+"#,
+    );
+    assert_eq!(s.harness(&["run", "deploy", "--no-wait"]).code, 0);
+    let mut pid = None;
+    assert!(wait_for(10, || {
+        pid = std::fs::read_to_string(s.path().join("migrate.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse::<u32>().ok());
+        pid.is_some()
+    }));
+    // The host dies: daemon, shim and step all at once, no end written.
+    let shim = parent_of(pid.unwrap());
+    s.kill_daemon();
+    kill(shim, libc::SIGKILL);
+    kill(pid.unwrap(), libc::SIGKILL);
+    assert!(wait_for(5, || !alive(pid.unwrap())));
+    let (v, code) = record(&s, "deploy");
+    assert_eq!(v["status"], "needs_decision", "{v:#}");
+    assert_eq!(code, 3);
+    assert_eq!(v["current_state"], "migrate");
+    // A plain resume would run it again behind the person's back: refused.
+    let r = s.harness(&["run", "deploy"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("--from migrate"), "{}", r.stderr);
+    // They decide: run it again from there.
+    std::fs::write(s.path().join("quick"), "").unwrap();
+    let r = s.harness(&["run", "deploy", "--from", "migrate"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("Job deploy, run 2: 2 of 2 steps"),
+        "{}",
+        r.stdout
+    );
+}
+
+fn parent_of(pid: u32) -> u32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let (_, rest) = stat.rsplit_once(')').unwrap();
+    rest.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_retry_due_survives_a_daemon_restart_and_waits_out_the_rest_of_its_backoff() {
+    let s = Stack::new(
+        r#"jobs:
+  sync:
+    steps:
+      - name: pull
+        command: "echo pulled >> pull.runs; test -f ok || exit 75"
+        retry: { transient: { max_attempts: 2, backoff: { initial: 3s } } }
+"#,
+    );
+    assert_eq!(s.harness(&["run", "sync", "--no-wait"]).code, 0);
+    assert!(wait_for(10, || record(&s, "sync").0["status"] == "waiting_retry"));
+    let (v, _) = record(&s, "sync");
+    assert_eq!(v["next_action"]["kind"], "auto_retry");
+    s.kill_daemon();
+    std::fs::write(s.path().join("ok"), "").unwrap();
+    // The next daemon neither retries at once nor forgets the retry.
+    let (v, _) = record(&s, "sync");
+    assert_eq!(v["status"], "waiting_retry", "{v:#}");
+    assert!(
+        wait_for(10, || record(&s, "sync").0["status"] == "completed"),
+        "the retry never came"
+    );
+    let (v, _) = record(&s, "sync");
+    let h = v["state_history"].as_array().unwrap();
+    let failed = ms_of_day(h[1]["timestamp"].as_str().unwrap());
+    let again = ms_of_day(h[2]["timestamp"].as_str().unwrap());
+    assert!(again - failed >= 2900, "retried after {}ms", again - failed);
+    assert_eq!(runs_of(&s, "pull"), 2);
+}
+
+#[test]
+fn ctrl_c_lets_the_step_under_way_finish_and_starts_no_further_one() {
+    let s = Stack::new(
+        r#"jobs:
+  build:
+    steps:
+      - { name: compile, command: "sleep 1; echo compiled > compiled" }
+      - { name: link, command: "echo linked > linked" }
+"#,
+    );
+    let mut run = Background::start(&mut s.command(&["run", "build"]));
+    assert!(wait_for(10, || record(&s, "build").0["status"] == "running"));
+    kill(run.pid(), libc::SIGINT);
+    let status = run.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        wait_for(10, || record(&s, "build").0["status"] == "interrupted"),
+        "{:#?}",
+        record(&s, "build").0
+    );
+    assert!(
+        s.path().join("compiled").exists(),
+        "the step under way was stopped"
+    );
+    assert!(!s.path().join("linked").exists(), "a further step started");
+    // Resumed: the same run goes on with the next step.
+    let r = s.harness(&["run", "build"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("run 1 (resumed): 1 of 2 steps to run"),
+        "{}",
+        r.stdout
+    );
+    assert!(s.path().join("linked").exists());
+}
+
+#[test]
+fn a_step_past_its_timeout_is_stopped_and_a_cancelled_run_is_recorded_so() {
+    let s = Stack::new(
+        r#"jobs:
+  slow:
+    steps:
+      - name: wait
+        command: "sleep 30"
+        timeout: 300ms
+        retry: { transient: { max_attempts: 1 } }
+  long:
+    steps:
+      - { name: wait, command: "sleep 30" }
+"#,
+    );
+    let r = s.harness(&["run", "slow"]);
+    assert_eq!(r.code, 3, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("failed (attempt 1/1): it ran past its timeout"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(s.harness(&["run", "long", "--no-wait"]).code, 0);
+    assert!(wait_for(10, || record(&s, "long").0["state_history"]
+        .as_array()
+        .is_some_and(|h| !h.is_empty())));
+    let r = s.harness(&["jobs", "cancel", "long"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(wait_for(15, || record(&s, "long").0["status"] == "cancelled"));
+    let (v, _) = record(&s, "long");
+    assert_eq!(
+        timeline(&v),
+        entries(&[("wait", "started", 1), ("wait", "cancelled", 1)])
+    );
+}
+
+#[test]
+fn an_unknown_job_or_step_is_a_usage_error_naming_the_known_ones() {
+    let s = image();
+    let r = s.harness(&["run", "imgae"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr.contains("unknown job `imgae`; jobs are: image"),
+        "{}",
+        r.stderr
+    );
+    let r = s.harness(&["run", "image", "--from", "kikstart"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains("job `image` has no step `kikstart`; its steps are: base, kickstart, tests"),
+        "{}",
+        r.stderr
+    );
+    let r = s.harness(&["jobs", "status", "imgae"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    // Never run: shown as such, with what to type.
+    let r = s.harness(&["jobs", "status"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("never_run"), "{}", r.stdout);
+}
