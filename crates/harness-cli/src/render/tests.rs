@@ -649,3 +649,169 @@ fn deploy_history_and_one_deploy() {
         text(|w| write_deploy_record(w, &running)),
     ));
 }
+
+fn step(name: &str, index: usize, status: StepStatus, attempt: u32, max: u32) -> StepEvent {
+    StepEvent {
+        step: name.into(),
+        index,
+        status,
+        attempt,
+        max_attempts: max,
+        class: None,
+        exit_code: None,
+        error: None,
+        why: None,
+        retry_in_ms: None,
+        log: None,
+    }
+}
+
+/// Seed 003's kickstart timeline as `harness run image` prints it: the
+/// plan with its reasons, each attempt, the retry with its wait, a give-up
+/// and a completion.
+#[test]
+fn a_jobs_plan_its_steps_and_how_it_ended() {
+    use super::job::{step_width, write_job_done, write_job_plan, write_step_event};
+    let planned = |step: &str, index: usize, action: &str, why: &str| PlannedStep {
+        step: step.into(),
+        index,
+        action: action.into(),
+        why: why.into(),
+    };
+    let plan = JobPlan {
+        job: "image".into(),
+        run: 3,
+        continues: true,
+        steps: vec![
+            planned("base", 0, "skip", "up to date"),
+            planned("kickstart", 1, "run", "never completed"),
+            planned("ansible", 2, "run", "an earlier step runs (kickstart)"),
+            planned("tests", 3, "run", "an earlier step runs (kickstart)"),
+        ],
+    };
+    let failed = |attempt, status, retry_in_ms| StepEvent {
+        class: Some("transient".into()),
+        exit_code: Some(75),
+        error: Some("curl: (28) Connection timed out\nNetwork timeout".into()),
+        why: Some("exit code 75 is transient".into()),
+        retry_in_ms,
+        ..step("kickstart", 1, status, attempt, 3)
+    };
+    let events = [
+        StepEvent {
+            why: Some("up to date".into()),
+            ..step("base", 0, StepStatus::Cached, 0, 3)
+        },
+        StepEvent {
+            log: Some("logs/image+kickstart@41.log".into()),
+            ..step("kickstart", 1, StepStatus::Started, 1, 3)
+        },
+        failed(1, StepStatus::Retrying, Some(60_000)),
+        step("kickstart", 1, StepStatus::Started, 2, 3),
+        step("kickstart", 1, StepStatus::Completed, 2, 3),
+        StepEvent {
+            why: Some("flaky runner, checked by hand".into()),
+            ..step("ansible", 2, StepStatus::Marked, 0, 3)
+        },
+        step("tests", 3, StepStatus::Started, 1, 1),
+        step("tests", 3, StepStatus::Cancelled, 1, 1),
+        step("tests", 3, StepStatus::Interrupted, 1, 1),
+        failed(3, StepStatus::Failed, None),
+    ];
+    let width = step_width(&plan);
+    let mut out = text(|w| write_job_plan(w, &plan));
+    for e in &events {
+        out += &text(|w| write_step_event(w, e, plan.steps.len(), width));
+    }
+    let done = |success: bool, status: &str, kind: &str, command: Option<&str>| JobDone {
+        success,
+        current_state: if success { "tests" } else { "kickstart" }.into(),
+        status: status.into(),
+        next_action: NextAction {
+            kind: kind.into(),
+            at: None,
+            command: command.map(str::to_string),
+        },
+        elapsed_ms: 1_832_400,
+    };
+    out += &text(|w| write_job_done(w, "image", &done(true, "completed", "none", None)));
+    out += &text(|w| {
+        write_job_done(
+            w,
+            "image",
+            &done(false, "failed", "manual", Some("harness run image")),
+        )
+    });
+    out += &text(|w| {
+        write_job_done(
+            w,
+            "image",
+            &done(
+                false,
+                "needs_decision",
+                "manual",
+                Some("harness run image --from kickstart"),
+            ),
+        )
+    });
+    insta::assert_snapshot!(out);
+}
+
+/// `harness jobs status`: one line per job, a failure's class, last line
+/// and log beneath it.
+#[test]
+fn the_jobs_table_shows_state_status_attempt_and_what_comes_next() {
+    use super::job::write_job_table;
+    let record = |job: &str, status: &str, attempt: i64, next: NextAction| JobRecord {
+        job: job.into(),
+        run: 2,
+        current_state: "kickstart".into(),
+        current_state_index: 1,
+        status: status.into(),
+        attempt,
+        max_attempts: 3,
+        failure: None,
+        next_action: next,
+        state_history: Vec::new(),
+        started: None,
+        ended: None,
+    };
+    let records = [
+        JobRecord {
+            failure: Some(JobFailure {
+                class: Some("transient".into()),
+                exit_code: Some(75),
+                signal: None,
+                error: Some("curl: (28)\nNetwork timeout".into()),
+                log: Some("logs/image+kickstart@43.log".into()),
+            }),
+            ..record(
+                "image",
+                "failed",
+                3,
+                NextAction {
+                    kind: "manual".into(),
+                    at: None,
+                    command: Some("harness run image".into()),
+                },
+            )
+        },
+        record(
+            "nightly",
+            "waiting_retry",
+            2,
+            NextAction {
+                kind: "auto_retry".into(),
+                at: Some("2026-12-03 10:17:00.000".into()),
+                command: None,
+            },
+        ),
+        JobRecord {
+            run: 0,
+            current_state: "fetch".into(),
+            ..record("docs", "never_run", 0, NextAction::none())
+        },
+    ];
+    let out = text(|w| write_job_table(w, &records)) + &text(|w| write_job_table(w, &[]));
+    insta::assert_snapshot!(out);
+}
