@@ -39,6 +39,39 @@ pub enum JobDecision {
     Cleanup,
 }
 
+/// `POST /v1/jobs/NAME/decide`: a decision, and how it was made (kept in
+/// the history with it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobDecideRequest {
+    /// What was decided.
+    #[serde(flatten)]
+    pub decision: JobDecision,
+    /// `prompt` (a person answered), `--on-error` or `on_failure` (the
+    /// job's own).
+    pub via: String,
+}
+
+/// `POST /v1/jobs/NAME/mark`: step `step` is to count as completed
+/// (`harness jobs mark JOB STEP --completed --reason …`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobMarkRequest {
+    /// The step.
+    pub step: String,
+    /// Why (kept with the mark and in the history).
+    pub reason: String,
+}
+
+/// The `cleanup` event: the job's `cleanup` ran (a person chose it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CleanupEvent {
+    /// Whether it exited 0.
+    pub success: bool,
+    /// How it ended: `exit code 0`, `could not be started: …`.
+    pub detail: String,
+    /// Its log, relative to the state folder.
+    pub log: String,
+}
+
 /// One step of a run's plan (the `plan` event).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedStep {
@@ -172,6 +205,8 @@ pub enum JobEvent {
     Plan(JobPlan),
     /// `step`.
     Step(StepEvent),
+    /// `cleanup`.
+    Cleanup(CleanupEvent),
     /// `done`.
     Done(JobDone),
 }
@@ -182,6 +217,7 @@ impl JobEvent {
         match self {
             JobEvent::Plan(_) => "plan",
             JobEvent::Step(_) => "step",
+            JobEvent::Cleanup(_) => "cleanup",
             JobEvent::Done(_) => "done",
         }
     }
@@ -191,6 +227,7 @@ impl JobEvent {
         let json = match self {
             JobEvent::Plan(p) => serde_json::to_string(p),
             JobEvent::Step(s) => serde_json::to_string(s),
+            JobEvent::Cleanup(c) => serde_json::to_string(c),
             JobEvent::Done(d) => serde_json::to_string(d),
         };
         json.unwrap_or_default()
@@ -202,6 +239,7 @@ impl JobEvent {
         Ok(match name {
             "plan" => Some(JobEvent::Plan(serde_json::from_str(data)?)),
             "step" => Some(JobEvent::Step(serde_json::from_str(data)?)),
+            "cleanup" => Some(JobEvent::Cleanup(serde_json::from_str(data)?)),
             "done" => Some(JobEvent::Done(serde_json::from_str(data)?)),
             _ => None,
         })

@@ -26,8 +26,8 @@ pub use events::{
 };
 pub use history::{CHOICE_SUBJECT, Choice, HistoryEntry};
 pub use jobs::{
-    JobDecision, JobDone, JobEvent, JobFailure, JobPlan, JobRecord, JobRunRequest, NextAction,
-    PlannedStep, StateEntry, StepEvent, StepStatus,
+    CleanupEvent, JobDecideRequest, JobDecision, JobDone, JobEvent, JobFailure, JobMarkRequest,
+    JobPlan, JobRecord, JobRunRequest, NextAction, PlannedStep, StateEntry, StepEvent, StepStatus,
 };
 pub use plan::{Plan, PlanAction, PlanEntry};
 pub use requests::{

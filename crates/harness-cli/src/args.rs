@@ -217,8 +217,25 @@ pub struct RunArgs {
     #[arg(long)]
     pub restart: bool,
     /// Return once the run has begun (it goes on in the daemon).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "on_error")]
     pub no_wait: bool,
+    /// When a step fails for good, without asking: leave it (`stop`, the
+    /// default off a terminal unless the job's `on_failure` says
+    /// otherwise), one more attempt now (`retry`), or run the job's
+    /// `cleanup`.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub on_error: Option<OnError>,
+}
+
+/// `--on-error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnError {
+    /// The state stays at the failed step, status failed.
+    Stop,
+    /// One more attempt at the failed step, now.
+    Retry,
+    /// Run the job's `cleanup`; the state stays.
+    Cleanup,
 }
 
 #[derive(Debug, Subcommand)]
@@ -231,6 +248,21 @@ pub enum JobsCommand {
         /// The record as JSON (seed 003's failure record).
         #[arg(long)]
         json: bool,
+    },
+    /// Count STEP as completed, as it is now (its print and outputs): a
+    /// later run skips it while they stay so. The way on from a step that
+    /// needs a decision, or one fixed by hand.
+    Mark {
+        /// The job.
+        job: String,
+        /// The step.
+        step: String,
+        /// Mark it completed (the only mark there is; said for clarity).
+        #[arg(long, required = true)]
+        completed: bool,
+        /// Why (kept with the mark and in the history).
+        #[arg(long, required = true)]
+        reason: String,
     },
     /// Stop the step under way; the run is cancelled (the stopped attempt
     /// is not counted as one).

@@ -27,16 +27,7 @@ pub async fn ask<A: Answer>(menu: &[(A, String)]) -> Result<A, CliError> {
     }
     let labels: Vec<&str> = menu.iter().map(|(a, _)| a.label()).collect();
     loop {
-        print!("\nChoice [1-{}]: ", menu.len());
-        let _ = std::io::stdout().flush();
-        let line = tokio::select! {
-            l = read_line() => l,
-            _ = tokio::signal::ctrl_c() => None,
-        };
-        let Some(line) = line else {
-            println!();
-            return Err(CliError::Interrupted);
-        };
+        let line = answer(&format!("\nChoice [1-{}]: ", menu.len())).await?;
         if let Some(i) = pick(&line, &labels) {
             return Ok(menu[i].0);
         }
@@ -45,6 +36,32 @@ pub async fn ask<A: Answer>(menu: &[(A, String)]) -> Result<A, CliError> {
             menu.len()
         );
     }
+}
+
+/// Asks `question` and returns the line typed (trimmed), asking again on
+/// an empty one. End of input or Ctrl-C ends the command as interrupted.
+pub async fn line(question: &str) -> Result<String, CliError> {
+    loop {
+        let line = answer(question).await?;
+        if !line.trim().is_empty() {
+            return Ok(line.trim().to_string());
+        }
+    }
+}
+
+/// Prints `question` and reads one line; end of input or Ctrl-C is the
+/// command interrupted.
+async fn answer(question: &str) -> Result<String, CliError> {
+    print!("{question}");
+    let _ = std::io::stdout().flush();
+    let line = tokio::select! {
+        l = read_line() => l,
+        _ = tokio::signal::ctrl_c() => None,
+    };
+    line.ok_or_else(|| {
+        println!();
+        CliError::Interrupted
+    })
 }
 
 /// The label `answer` names: its number, the label, or the label's first

@@ -8,7 +8,7 @@ use crate::file_hashes::FileHashes;
 use crate::job_prints::step_now;
 use harness_api::{ApiError, ApiErrorKind, JobRunRequest};
 use harness_core::config::Job;
-use harness_core::job::resume::{self, Planned, StartAt, StepPrint};
+use harness_core::job::resume::{self, Planned, StartAt, StepNow, StepPrint};
 use harness_store::{Project, Store};
 use std::sync::Mutex;
 
@@ -43,22 +43,20 @@ pub fn prepare(
     name: &str,
     req: &JobRunRequest,
 ) -> Result<JobPrep, ApiError> {
-    let config = project
-        .load()
-        .map_err(|e| ApiError::new(ApiErrorKind::Config, e.to_string()))?;
-    let Some(job) = config.jobs.iter().find(|j| j.name == name).cloned() else {
-        return Err(ApiError::new(
-            ApiErrorKind::Usage,
-            resume::unknown_job(name, &config),
-        ));
-    };
+    let job = job_named(project, name)?;
     let start = resume::start_at(&job, req.from.as_deref(), req.restart)
         .map_err(|e| ApiError::new(ApiErrorKind::Usage, e))?;
     let internal =
         |e: harness_store::StoreError| ApiError::new(ApiErrorKind::Internal, e.to_string());
     let store = Store::open_read_only(&project.database()).map_err(internal)?;
     let last = store.last_job_run(name).map_err(internal)?;
+    let mut done = Vec::with_capacity(job.steps.len());
+    for step in &job.steps {
+        done.push(store.last_completion(name, &step.name).map_err(internal)?);
+    }
+    // A step marked completed since needs no decision any more.
     if let Some(last) = &last
+        && done.get(last.state as usize).is_none_or(Option::is_none)
         && let Some(why) = resume::refused(&last.status, &last.state_step, start)
     {
         return Err(ApiError::new(ApiErrorKind::Usage, why));
@@ -70,10 +68,6 @@ pub fn prepare(
                 "failed" | "cancelled" | "interrupted" | "needs_decision"
             )
     });
-    let mut done = Vec::with_capacity(job.steps.len());
-    for step in &job.steps {
-        done.push(store.last_completion(name, &step.name).map_err(internal)?);
-    }
     let (run, tried) = match &continued {
         Some(last) => {
             let attempts = store.attempts(name, last.run).map_err(internal)?;
@@ -115,4 +109,97 @@ fn tried(job: &Job, attempts: &[harness_store::AttemptRow]) -> Vec<u32> {
                 .unwrap_or(0)
         })
         .collect()
+}
+
+/// Job `name` as the file says now; one the file does not have is a
+/// usage error naming the ones it has.
+fn job_named(project: &Project, name: &str) -> Result<Job, ApiError> {
+    let config = project
+        .load()
+        .map_err(|e| ApiError::new(ApiErrorKind::Config, e.to_string()))?;
+    match config.jobs.iter().find(|j| j.name == name) {
+        Some(job) => Ok(job.clone()),
+        None => Err(ApiError::new(
+            ApiErrorKind::Usage,
+            resume::unknown_job(name, &config),
+        )),
+    }
+}
+
+/// A job's last run and one of its steps as it is now: what a decision
+/// about the step the run stopped at (`decide`) or a mark of a step
+/// (`mark`) needs.
+#[derive(Debug, Clone)]
+pub struct Standing {
+    /// The job, as the file says now.
+    pub job: Job,
+    /// Its last run, if it ran.
+    pub last: Option<harness_store::JobRunRow>,
+    /// Attempts counted at the step that run stands at.
+    pub tried: u32,
+    /// Each step's print now.
+    pub prints: Vec<StepPrint>,
+    /// The step concerned.
+    pub step: usize,
+    /// It as it is now (its print, its outputs' hashes): what a mark
+    /// records, so that a later run skips it only while it stays so.
+    pub now: StepNow,
+}
+
+/// What a decision about job `name`'s failed step (`step` = `None`), or
+/// a mark of its step `step`, needs. Blocking, like [`prepare`].
+pub fn standing(
+    project: &Project,
+    hashes: &Mutex<FileHashes>,
+    name: &str,
+    step: Option<&str>,
+) -> Result<Standing, ApiError> {
+    let job = job_named(project, name)?;
+    let internal =
+        |e: harness_store::StoreError| ApiError::new(ApiErrorKind::Internal, e.to_string());
+    let store = Store::open_read_only(&project.database()).map_err(internal)?;
+    let last = store.last_job_run(name).map_err(internal)?;
+    let k = match step {
+        Some(s) => match resume::start_at(&job, Some(s), false) {
+            Ok(StartAt::Step(k)) => k,
+            Ok(_) => 0,
+            Err(e) => return Err(ApiError::new(ApiErrorKind::Usage, e)),
+        },
+        None => match &last {
+            Some(l) if matches!(l.status.as_str(), "failed" | "needs_decision") => l.state as usize,
+            _ => {
+                return Err(ApiError::new(
+                    ApiErrorKind::Usage,
+                    format!("job `{name}` has no failed step to decide about"),
+                ));
+            }
+        },
+    };
+    if k >= job.steps.len() {
+        return Err(ApiError::new(
+            ApiErrorKind::Usage,
+            format!("job `{name}`'s steps changed since its last run; run it again"),
+        ));
+    }
+    let tried = match &last {
+        Some(l) => tried(&job, &store.attempts(name, l.run).map_err(internal)?)
+            .get(l.state as usize)
+            .copied()
+            .unwrap_or(0),
+        None => 0,
+    };
+    let mut hashes = hashes.lock().unwrap_or_else(|p| p.into_inner());
+    let all: Vec<StepNow> = job
+        .steps
+        .iter()
+        .map(|s| step_now(&project.root, s, &mut hashes))
+        .collect();
+    Ok(Standing {
+        last,
+        tried,
+        prints: all.iter().map(|s| s.print.clone()).collect(),
+        step: k,
+        now: all[k].clone(),
+        job,
+    })
 }

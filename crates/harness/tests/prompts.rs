@@ -250,3 +250,52 @@ fn flags_answer_for_the_terminal_and_no_prompt_appears() {
     }
     assert!(choices(&s).is_empty(), "nobody was asked");
 }
+
+/// Seed 003's tests step "may need manual fixes": it fails for good, the
+/// person is asked, retries once (still failing), then skips it with a
+/// reason; the job goes on and completes. Each answer is a history row.
+#[test]
+fn a_step_that_failed_for_good_is_retried_then_skipped_with_a_reason_at_the_prompt() {
+    let s = Stack::new(
+        r#"jobs:
+  image:
+    cleanup: "true"
+    steps:
+      - { name: base, command: "echo base" }
+      - { name: tests, command: "echo '3 tests failed'; exit 1" }
+      - { name: ship, command: "echo shipped > shipped" }
+"#,
+    );
+    let mut p = on_terminal(&s, &["run", "image"]);
+    p.exp_string(
+        "Step tests failed for good: exit code 1 is not classified (persistent) (attempt 1 of 1).",
+    )
+    .unwrap();
+    p.exp_string("1) Retry - a new attempt at tests now")
+        .unwrap();
+    p.exp_string("4) Cleanup - run the job's cleanup").unwrap();
+    p.exp_string(CHOICE).unwrap();
+    p.send_line("retry").unwrap();
+    p.exp_string("tests  failed (attempt 2/2)").unwrap();
+    p.exp_string(CHOICE).unwrap();
+    p.send_line("2").unwrap();
+    p.exp_string("Reason (kept in the history): ").unwrap();
+    p.send_line("known flaky lab host, checked by hand")
+        .unwrap();
+    p.exp_string("tests  marked completed: known flaky lab host, checked by hand")
+        .unwrap();
+    p.exp_string("image completed in").unwrap();
+    let (code, _) = finish(p);
+    assert_eq!(code, 0);
+    assert!(s.path().join("shipped").exists());
+    assert_eq!(
+        choices(&s),
+        [
+            ("job image: step tests failed".into(), "retry".into()),
+            ("job image: step tests failed".into(), "skip".into()),
+        ]
+    );
+    // The mark counts as the step's completion while it stays as it is.
+    let r = s.harness(&["run", "image"]);
+    assert!(r.stdout.contains("0 of 3 steps to run"), "{}", r.stdout);
+}

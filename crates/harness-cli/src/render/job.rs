@@ -5,7 +5,7 @@
 //! as on a terminal.
 
 use super::{hx, to_stdout};
-use harness_api::{JobDone, JobPlan, JobRecord, StepEvent, StepStatus};
+use harness_api::{CleanupEvent, JobDone, JobPlan, JobRecord, StepEvent, StepStatus};
 use harness_core::duration::{human, short};
 use std::io::{self, Write};
 use std::time::Duration;
@@ -54,7 +54,9 @@ pub fn write_step_event(
     width: usize,
 ) -> io::Result<()> {
     let place = format!("[{}/{}]", e.index + 1, total);
+    // The limit is known once an attempt failed (it is its class's).
     let attempt = format!("(attempt {}/{})", e.attempt, e.max_attempts);
+    let nth = format!("(attempt {})", e.attempt);
     let why = e.why.as_deref().unwrap_or("");
     let line = match e.status {
         StepStatus::Cached => format!("skipped: {why}"),
@@ -64,9 +66,9 @@ pub fn write_step_event(
                 .as_deref()
                 .map(|l| format!(", log .harness/{l}"))
                 .unwrap_or_default();
-            format!("started {attempt}{log}")
+            format!("started {nth}{log}")
         }
-        StepStatus::Completed => format!("completed {attempt}"),
+        StepStatus::Completed => format!("completed {nth}"),
         StepStatus::Retrying => {
             let wait = e
                 .retry_in_ms
@@ -76,8 +78,8 @@ pub fn write_step_event(
         }
         StepStatus::Failed => format!("failed {attempt}: {why}"),
         StepStatus::Marked => format!("marked completed: {why}"),
-        StepStatus::Cancelled => format!("cancelled {attempt}"),
-        StepStatus::Interrupted => format!("interrupted {attempt}: its end was not seen"),
+        StepStatus::Cancelled => format!("cancelled {nth}"),
+        StepStatus::Interrupted => format!("interrupted {nth}: its end was not seen"),
     };
     writeln!(w, "{place} {:<width$}  {line}", e.step)?;
     if let Some(error) = &e.error {
@@ -86,6 +88,21 @@ pub fn write_step_event(
         }
     }
     Ok(())
+}
+
+/// Prints how the job's cleanup ended.
+pub fn cleanup(job: &str, c: &CleanupEvent) {
+    to_stdout(|w| write_cleanup(w, job, c));
+}
+
+/// `cleanup of image: exit code 0 (log .harness/logs/image@cleanup.log)`.
+pub fn write_cleanup(w: &mut impl Write, job: &str, c: &CleanupEvent) -> io::Result<()> {
+    let mark = if c.success { "✓" } else { "✗" };
+    writeln!(
+        w,
+        "{mark} cleanup of {job}: {} (log .harness/{})",
+        c.detail, c.log
+    )
 }
 
 /// Prints how the run ended.

@@ -734,6 +734,19 @@ fn a_jobs_plan_its_steps_and_how_it_ended() {
         },
         elapsed_ms: 1_832_400,
     };
+    for success in [true, false] {
+        let c = CleanupEvent {
+            success,
+            detail: if success {
+                "exit code 0"
+            } else {
+                "exit code 2"
+            }
+            .into(),
+            log: "logs/image@cleanup.log".into(),
+        };
+        out += &text(|w| super::job::write_cleanup(w, "image", &c));
+    }
     out += &text(|w| write_job_done(w, "image", &done(true, "completed", "none", None)));
     out += &text(|w| {
         write_job_done(

@@ -293,7 +293,9 @@ impl JobRun {
         }
         let step = self.state;
         match decision {
+            // As a resume: numbered on, with the step's limit again.
             Decision::Retry => {
+                self.tried[step] = self.attempts;
                 self.status = Status::Running;
                 self.attempts += 1;
                 out.push(Effect::Begin {
@@ -381,7 +383,7 @@ impl JobRun {
             state,
             status,
             attempts,
-            tried: Vec::new(),
+            tried: vec![0; steps],
             interrupting: false,
         }
     }

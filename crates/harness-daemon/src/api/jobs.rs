@@ -12,8 +12,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use harness_api::{ApiError, ApiErrorKind, JobRecord, JobRunRequest};
+use harness_api::{
+    ApiError, ApiErrorKind, JobDecideRequest, JobEvent, JobMarkRequest, JobRecord, JobRunRequest,
+};
 use harness_store::Store;
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -37,18 +40,69 @@ pub(crate) async fn run(
         return gone();
     };
     match answer {
-        Ok(events) => {
-            let stream = futures_util::stream::unfold(events, |mut rx| async move {
-                let e = rx.recv().await?;
-                let sse = Event::default().event(e.name()).data(e.data());
-                Some((Ok::<_, Infallible>(sse), rx))
-            });
-            Sse::new(stream)
-                .keep_alive(KeepAlive::default())
-                .into_response()
-        }
+        Ok(events) => stream(events),
         Err(e) => api_error(e),
     }
+}
+
+pub(crate) async fn decide(
+    State(h): State<Handle>,
+    Path(name): Path<String>,
+    Json(req): Json<JobDecideRequest>,
+) -> Response {
+    let prep = standing(&h, name, None).await;
+    match h
+        .ask(|reply| Msg::DecideJob(Box::new(prep), req, reply))
+        .await
+    {
+        Some(Ok(events)) => stream(events),
+        Some(Err(e)) => api_error(e),
+        None => gone(),
+    }
+}
+
+pub(crate) async fn mark(
+    State(h): State<Handle>,
+    Path(name): Path<String>,
+    Json(req): Json<JobMarkRequest>,
+) -> Response {
+    let prep = standing(&h, name, Some(req.step)).await;
+    match h
+        .ask(|reply| Msg::MarkStep(Box::new(prep), req.reason, reply))
+        .await
+    {
+        Some(Ok(())) => Json(BTreeMap::<String, String>::new()).into_response(),
+        Some(Err(e)) => api_error(e),
+        None => gone(),
+    }
+}
+
+/// [`job_prep::standing`], on a blocking thread once the writes sent
+/// before are on disk.
+async fn standing(
+    h: &Handle,
+    name: String,
+    step: Option<String>,
+) -> Result<job_prep::Standing, ApiError> {
+    let (project, hashes, store) = (h.project.clone(), h.hashes.clone(), h.store.clone());
+    tokio::task::spawn_blocking(move || {
+        store.flush(READ_AFTER_WRITES);
+        job_prep::standing(&project, &hashes, &name, step.as_deref())
+    })
+    .await
+    .unwrap_or_else(|e| Err(ApiError::new(ApiErrorKind::Internal, e.to_string())))
+}
+
+/// A run's events as SSE, until its `done`.
+fn stream(events: tokio::sync::mpsc::Receiver<JobEvent>) -> Response {
+    let stream = futures_util::stream::unfold(events, |mut rx| async move {
+        let e = rx.recv().await?;
+        let sse = Event::default().event(e.name()).data(e.data());
+        Some((Ok::<_, Infallible>(sse), rx))
+    });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }
 
 pub(crate) async fn show(State(h): State<Handle>, Path(name): Path<String>) -> Response {
@@ -76,7 +130,7 @@ pub(crate) async fn cancel(State(h): State<Handle>, Path(name): Path<String>) ->
 
 async fn control(h: Handle, name: String, c: JobControl) -> Response {
     match h.ask(|reply| Msg::JobControl(name, c, reply)).await {
-        Some(Ok(())) => Json(std::collections::BTreeMap::<String, String>::new()).into_response(),
+        Some(Ok(())) => Json(BTreeMap::<String, String>::new()).into_response(),
         Some(Err(e)) => api_error(e),
         None => gone(),
     }

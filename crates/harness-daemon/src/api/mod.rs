@@ -48,6 +48,8 @@ pub async fn serve(
         .route("/v1/stop", post(stop::stop))
         .route("/v1/health", post(health::health))
         .route("/v1/jobs/{name}/run", post(jobs::run))
+        .route("/v1/jobs/{name}/decide", post(jobs::decide))
+        .route("/v1/jobs/{name}/mark", post(jobs::mark))
         .route_layer(axum::middleware::from_fn_with_state(
             handle.clone(),
             same_config,

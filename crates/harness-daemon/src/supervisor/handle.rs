@@ -106,6 +106,25 @@ pub enum Msg {
         /// The fact.
         fact: super::jobs::StepFact,
     },
+    /// `POST /v1/jobs/NAME/decide`, prepared off the loop.
+    DecideJob(
+        Box<Result<crate::job_prep::Standing, ApiError>>,
+        harness_api::JobDecideRequest,
+        oneshot::Sender<Result<mpsc::Receiver<JobEvent>, ApiError>>,
+    ),
+    /// `POST /v1/jobs/NAME/mark`, prepared off the loop, with the reason.
+    MarkStep(
+        Box<Result<crate::job_prep::Standing, ApiError>>,
+        String,
+        oneshot::Sender<Result<(), ApiError>>,
+    ),
+    /// A job's cleanup ended: how (`exit code 0`), or why it failed.
+    CleanupDone {
+        /// The job.
+        job: String,
+        /// How it ended.
+        detail: Result<String, String>,
+    },
     /// `POST /v1/jobs/NAME/interrupt` or `/cancel`.
     JobControl(
         String,

@@ -15,7 +15,7 @@ use harness_api::{
 };
 use harness_core::engine::{ProcessEnd, RunId, UnitId};
 use harness_core::job::classify::Class;
-use harness_core::job::resume::{Action, StepPrint};
+use harness_core::job::resume::{Action, StepNow, StepPrint};
 use harness_core::job::retry::Next;
 use harness_core::job::run::{Effect, Status};
 use harness_core::job::runner::{AttemptOutcome, JobAction, Runner};
@@ -84,9 +84,28 @@ pub(super) struct JobSlot {
     /// The step and attempt of each attempt's process, until its end is
     /// recorded (the run may have moved on by then).
     pub(super) attempts: HashMap<RunId, (usize, u32)>,
+    /// The step a person decided to skip, as it was then: its mark
+    /// records this print and these outputs.
+    pub(super) mark: Option<StepNow>,
+    /// The job's `cleanup` runs; the run's end is told once it is done.
+    pub(super) cleanup_running: bool,
+    /// The run's end, held while its cleanup runs.
+    pub(super) held_done: Option<Status>,
 }
 
 impl JobSlot {
+    /// Whether anything of the run is under way.
+    pub(super) fn is_busy(&self) -> bool {
+        !self.runner.finished() || self.cleanup_running
+    }
+
+    /// `tx` follows the run from now on (a decision's request), instead of
+    /// whoever followed it before.
+    pub(super) fn follow(&mut self, tx: mpsc::Sender<JobEvent>) {
+        self.clients = vec![tx];
+        self.began = Instant::now();
+    }
+
     /// A run the last daemon left under way, taken over (nobody follows
     /// it yet).
     pub(super) fn resumed(runner: Runner, run: i64, prints: Vec<StepPrint>) -> JobSlot {
@@ -99,6 +118,9 @@ impl JobSlot {
             outputs: HashMap::new(),
             failed: None,
             attempts: HashMap::new(),
+            mark: None,
+            cleanup_running: false,
+            held_done: None,
         }
     }
 }
@@ -118,9 +140,10 @@ impl Jobs {
             .min()
     }
 
-    /// Whether a run is under way (its process runs, or a retry is due).
+    /// Whether a run is under way (its process runs, a retry is due, its
+    /// cleanup runs).
     pub(super) fn busy(&self) -> bool {
-        self.slots.values().any(|s| !s.runner.finished())
+        self.slots.values().any(JobSlot::is_busy)
     }
 }
 
@@ -134,7 +157,7 @@ impl Supervisor {
         let prep = prep?;
         let name = prep.job.name.clone();
         if let Some(slot) = self.jobs.slots.get(&name) {
-            if !slot.runner.finished() {
+            if slot.is_busy() {
                 return Err(ApiError::new(
                     ApiErrorKind::Busy,
                     format!(
@@ -213,6 +236,9 @@ impl Supervisor {
                 outputs: HashMap::new(),
                 failed: None,
                 attempts: HashMap::new(),
+                mark: None,
+                cleanup_running: false,
+                held_done: None,
             },
         );
         self.carry_job(&name, out);
@@ -306,7 +332,7 @@ impl Supervisor {
     }
 
     /// Carries out a run's actions, in order, then records where it stands.
-    fn carry_job(&mut self, name: &str, actions: Vec<JobAction>) {
+    pub(super) fn carry_job(&mut self, name: &str, actions: Vec<JobAction>) {
         for action in actions {
             match action {
                 JobAction::Record(effect) => self.job_effect(name, effect),
@@ -533,22 +559,31 @@ impl Supervisor {
             }
             Effect::Done(status) => self.job_done(name, status),
             Effect::Marked { step, reason } => {
+                let now = self.jobs.slots.get_mut(name).and_then(|s| s.mark.take());
+                if let (Some(now), Some(slot)) = (now, self.jobs.slots.get(name)) {
+                    let run = slot.run;
+                    self.write_mark(name, run, step, now, &reason);
+                }
                 let event = StepEvent {
                     why: Some(reason),
                     ..self.step_event(name, step, StepStatus::Marked, 0)
                 };
                 self.tell_job(name, JobEvent::Step(event));
             }
-            Effect::Cleanup => {
-                tracing::warn!(job = %name, "cleanup asked for; not carried out by this build");
-            }
+            Effect::Cleanup => self.run_cleanup(name),
         }
     }
 
-    fn job_done(&mut self, name: &str, status: Status) {
-        let Some(slot) = self.jobs.slots.get(name) else {
+    pub(super) fn job_done(&mut self, name: &str, status: Status) {
+        let Some(slot) = self.jobs.slots.get_mut(name) else {
             return;
         };
+        if slot.cleanup_running {
+            // Told once the cleanup is over.
+            slot.held_done = Some(status);
+            return;
+        }
+        let slot = &*slot;
         let job = slot.runner.job();
         let step = &job.steps[slot.runner.machine().state].name;
         tracing::info!(job = %name, run = slot.run, status = status.as_str(), step = %step, "job run ended");
@@ -624,7 +659,7 @@ impl Supervisor {
 
     /// Sends an event to whoever follows the job's run; one too slow to
     /// keep up is dropped, never waited for (the run goes on).
-    fn tell_job(&mut self, name: &str, event: JobEvent) {
+    pub(super) fn tell_job(&mut self, name: &str, event: JobEvent) {
         if let Some(slot) = self.jobs.slots.get_mut(name) {
             slot.clients.retain(|c| c.try_send(event.clone()).is_ok());
         }

@@ -107,6 +107,13 @@ impl Supervisor {
                     let _ = reply.send(self.run_job(*prep));
                 }
                 Msg::StepFact { job, fact } => self.step_fact(&job, fact),
+                Msg::DecideJob(prep, req, reply) => {
+                    let _ = reply.send(self.decide_job(*prep, req));
+                }
+                Msg::MarkStep(prep, reason, reply) => {
+                    let _ = reply.send(self.mark_step(*prep, reason));
+                }
+                Msg::CleanupDone { job, detail } => self.cleanup_done(&job, detail),
                 Msg::JobControl(job, control, reply) => {
                     let _ = reply.send(self.control_job(&job, control));
                 }

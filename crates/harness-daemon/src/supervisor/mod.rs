@@ -20,6 +20,7 @@ mod execute;
 mod handle;
 mod interrupted;
 mod job_boot;
+mod job_decisions;
 mod jobs;
 mod main_loop;
 pub(crate) mod observe;

@@ -236,6 +236,24 @@ fn a_person_retries_skips_stops_or_cleans_up_a_step_that_failed_for_good() {
         }]
     );
     assert_eq!(run.status, Status::Running);
+    // A person's retry is a resume: the step has its limit again, on top
+    // of the attempts it had.
+    out.clear();
+    run.attempt_ended(&image(), failed(1), Instant::now(), &mut out);
+    assert!(
+        matches!(
+            out[0],
+            Effect::Failed {
+                attempt: 2,
+                next: Next::GiveUp {
+                    attempts: 2,
+                    max: 2
+                },
+                ..
+            }
+        ),
+        "{out:?}"
+    );
     // Skip: marked completed with the reason, and the next step begins.
     let mut run = JobRun::begin(&plan, &mut out);
     fail_for_good(&mut run);
