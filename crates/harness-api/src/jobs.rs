@@ -310,3 +310,20 @@ pub struct JobRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<String>,
 }
+
+/// One run of a job (`GET /v1/jobs/NAME/runs`, `harness jobs history`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRunEntry {
+    /// Its number.
+    pub run: i64,
+    /// How it was asked to begin: `resume`, `from STEP`, `restart`.
+    pub start: String,
+    /// When it began (local time).
+    pub started: String,
+    /// When it ended, if it did.
+    pub ended: Option<String>,
+    /// The step it reached.
+    pub current_state: String,
+    /// How it stands.
+    pub status: String,
+}

@@ -27,7 +27,8 @@ pub use events::{
 pub use history::{CHOICE_SUBJECT, Choice, HistoryEntry};
 pub use jobs::{
     CleanupEvent, JobDecideRequest, JobDecision, JobDone, JobEvent, JobFailure, JobMarkRequest,
-    JobPlan, JobRecord, JobRunRequest, NextAction, PlannedStep, StateEntry, StepEvent, StepStatus,
+    JobPlan, JobRecord, JobRunEntry, JobRunRequest, NextAction, PlannedStep, StateEntry, StepEvent,
+    StepStatus,
 };
 pub use plan::{Plan, PlanAction, PlanEntry};
 pub use requests::{

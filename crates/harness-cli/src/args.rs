@@ -249,6 +249,32 @@ pub enum JobsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Every run of JOB, newest first: how it began, when, where it
+    /// stopped and how.
+    History {
+        /// The job.
+        job: String,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// An attempt's output: the latest attempt at STEP (in the last run
+    /// that ran it), or attempt N.
+    Logs {
+        /// The job.
+        job: String,
+        /// The step.
+        step: String,
+        /// Which attempt (1 for the first).
+        #[arg(long)]
+        attempt: Option<u32>,
+        /// Only the last N lines.
+        #[arg(long, short = 'n')]
+        tail: Option<usize>,
+        /// Keep printing new output.
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
     /// Count STEP as completed, as it is now (its print and outputs): a
     /// later run skips it while they stay so. The way on from a step that
     /// needs a decision, or one fixed by hand.

@@ -113,7 +113,7 @@ fn tried(job: &Job, attempts: &[harness_store::AttemptRow]) -> Vec<u32> {
 
 /// Job `name` as the file says now; one the file does not have is a
 /// usage error naming the ones it has.
-fn job_named(project: &Project, name: &str) -> Result<Job, ApiError> {
+pub fn job_named(project: &Project, name: &str) -> Result<Job, ApiError> {
     let config = project
         .load()
         .map_err(|e| ApiError::new(ApiErrorKind::Config, e.to_string()))?;

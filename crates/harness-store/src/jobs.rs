@@ -251,6 +251,20 @@ fn attempt(r: &rusqlite::Row) -> rusqlite::Result<AttemptRow> {
     })
 }
 
+fn run_row(r: &rusqlite::Row) -> rusqlite::Result<JobRunRow> {
+    Ok(JobRunRow {
+        job: r.get(0)?,
+        run: r.get(1)?,
+        started_ms: r.get(2)?,
+        ended_ms: r.get(3)?,
+        state: r.get(4)?,
+        state_step: r.get(5)?,
+        status: r.get(6)?,
+        retry_at_ms: r.get(7)?,
+        start: r.get(8)?,
+    })
+}
+
 const ATTEMPT_COLUMNS: &str = "id, process_run, job, run, step, step_index, attempt,
     max_attempts, status, started_ms, ended_ms, class, exit_code, signal, error, print,
     outputs, log";
@@ -264,21 +278,19 @@ impl Store {
                 "SELECT job, run, started_ms, ended_ms, state, state_step, status, retry_at_ms,
                    start FROM job_runs WHERE job = ?1 ORDER BY run DESC LIMIT 1",
                 [job],
-                |r| {
-                    Ok(JobRunRow {
-                        job: r.get(0)?,
-                        run: r.get(1)?,
-                        started_ms: r.get(2)?,
-                        ended_ms: r.get(3)?,
-                        state: r.get(4)?,
-                        state_step: r.get(5)?,
-                        status: r.get(6)?,
-                        retry_at_ms: r.get(7)?,
-                        start: r.get(8)?,
-                    })
-                },
+                run_row,
             )
             .optional()?)
+    }
+
+    /// The last `limit` runs of `job`, newest first.
+    pub fn job_runs(&self, job: &str, limit: u32) -> Result<Vec<JobRunRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT job, run, started_ms, ended_ms, state, state_step, status, retry_at_ms,
+               start FROM job_runs WHERE job = ?1 ORDER BY run DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![job, limit], run_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The number the next run of `job` takes.

@@ -128,6 +128,21 @@ fn a_step_that_fails_stays_at_its_state_is_retried_there_and_the_job_resumes_fro
     assert!(first_wait >= 300, "first backoff {first_wait}ms");
     assert!(second_wait >= 600, "second backoff {second_wait}ms");
     assert_eq!(history[3]["error"], "Network timeout");
+    // Each attempt's output on its own, the latest by default.
+    let r = s.harness(&["jobs", "logs", "image", "kickstart", "--attempt", "2"]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "Network timeout\n"),
+        "{}",
+        r.all()
+    );
+    let r = s.harness(&["jobs", "logs", "image", "tests"]);
+    assert_eq!(r.code, 2, "a step that never ran: {}", r.all());
+    assert!(
+        r.stderr.contains("step `tests` of job `image` has not run"),
+        "{}",
+        r.stderr
+    );
 
     // Fixed: the same run goes on at kickstart; base is up to date.
     std::fs::write(s.path().join("ok"), "").unwrap();
@@ -233,6 +248,21 @@ fn a_completed_step_runs_again_only_when_its_inputs_or_outputs_changed_saying_wh
     );
     let r = s.harness(&["run", "image", "--restart"]);
     assert!(r.stdout.contains("3 of 3 steps to run"), "{}", r.stdout);
+    let r = s.harness(&["jobs", "history", "image", "--json"]);
+    let runs: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).unwrap();
+    let how: Vec<&str> = runs.iter().map(|r| r["start"].as_str().unwrap()).collect();
+    assert_eq!(
+        how,
+        [
+            "restart",
+            "from kickstart",
+            "resume",
+            "resume",
+            "resume",
+            "resume",
+            "resume"
+        ]
+    );
 }
 
 #[test]

@@ -9,8 +9,8 @@ use crate::error::CliError;
 use crate::prompt::{self, Answer};
 use crate::render;
 use harness_api::{
-    JobDecideRequest, JobDecision, JobDone, JobEvent, JobMarkRequest, JobRecord, JobRunRequest,
-    StepEvent, StepStatus,
+    JobDecideRequest, JobDecision, JobDone, JobEvent, JobMarkRequest, JobRecord, JobRunEntry,
+    JobRunRequest, StepEvent, StepStatus,
 };
 use harness_core::config::{Config, Job, JobOnFailure};
 use harness_store::Project;
@@ -263,6 +263,35 @@ pub async fn jobs(project: &Project, command: JobsCommand) -> Result<(), CliErro
                 true => Err(CliError::ServiceFailed),
                 false => Ok(()),
             }
+        }
+        JobsCommand::History { job, json } => {
+            let rows: Vec<JobRunEntry> = client
+                .json(Method::GET, &format!("/v1/jobs/{job}/runs"), None)
+                .await?;
+            match json {
+                true => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).unwrap_or_default()
+                ),
+                false => render::job_history(&job, &rows),
+            }
+            Ok(())
+        }
+        JobsCommand::Logs {
+            job,
+            step,
+            attempt,
+            tail,
+            follow,
+        } => {
+            let mut path = format!("/v1/jobs/{job}/logs/{step}?follow={follow}");
+            if let Some(n) = attempt {
+                path.push_str(&format!("&attempt={n}"));
+            }
+            if let Some(n) = tail {
+                path.push_str(&format!("&tail={n}"));
+            }
+            super::logs::print_stream(&client, &path).await
         }
         JobsCommand::Mark {
             job, step, reason, ..

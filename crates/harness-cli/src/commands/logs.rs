@@ -14,7 +14,13 @@ pub async fn logs(project: &Project, a: LogsArgs) -> Result<(), CliError> {
     if let Some(n) = a.tail {
         path.push_str(&format!("&tail={n}"));
     }
-    let mut body = client.request(Method::GET, &path, None).await?.into_body();
+    print_stream(&client, &path).await
+}
+
+/// Prints the answer to `GET path` as it streams in, until it ends, the
+/// reader goes away, or Ctrl-C.
+pub(super) async fn print_stream(client: &Client, path: &str) -> Result<(), CliError> {
+    let mut body = client.request(Method::GET, path, None).await?.into_body();
     let mut out = std::io::stdout().lock();
     loop {
         let frame = tokio::select! {

@@ -5,7 +5,7 @@
 //! as on a terminal.
 
 use super::{hx, to_stdout};
-use harness_api::{CleanupEvent, JobDone, JobPlan, JobRecord, StepEvent, StepStatus};
+use harness_api::{CleanupEvent, JobDone, JobPlan, JobRecord, JobRunEntry, StepEvent, StepStatus};
 use harness_core::duration::{human, short};
 use std::io::{self, Write};
 use std::time::Duration;
@@ -193,6 +193,43 @@ pub fn write_job_table(w: &mut impl Write, records: &[JobRecord]) -> io::Result<
                 writeln!(w, "{:<jw$}    log .harness/{log}", "")?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Prints a job's runs.
+pub fn job_history(job: &str, rows: &[JobRunEntry]) {
+    to_stdout(|w| write_job_history(w, job, rows));
+}
+
+/// One line per run, newest first: number, began, ended, how it began,
+/// where it stopped and how.
+pub fn write_job_history(w: &mut impl Write, job: &str, rows: &[JobRunEntry]) -> io::Result<()> {
+    if rows.is_empty() {
+        return writeln!(w, "Job {job} has not run yet.");
+    }
+    let sw = rows
+        .iter()
+        .map(|r| r.current_state.len())
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    writeln!(
+        w,
+        "{:>3}  {:<23}  {:<23}  {:<14}  {:<sw$}  How",
+        "Run", "Started", "Ended", "Status", "State"
+    )?;
+    for r in rows {
+        writeln!(
+            w,
+            "{:>3}  {:<23}  {:<23}  {:<14}  {:<sw$}  {}",
+            r.run,
+            r.started,
+            r.ended.as_deref().unwrap_or("-"),
+            r.status,
+            r.current_state,
+            r.start
+        )?;
     }
     Ok(())
 }

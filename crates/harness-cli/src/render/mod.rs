@@ -17,7 +17,7 @@ pub use deploy::{
     deploy_done, deploy_event, deploy_history, deploy_plan, deploy_record, event_width,
 };
 pub use history::history;
-pub use job::{cleanup, job_done, job_plan, job_table, step_event, step_width};
+pub use job::{cleanup, job_done, job_history, job_plan, job_table, step_event, step_width};
 pub use outcome::{failure_summary, interrupted, recovery, stopped, success};
 pub use plan::{plan, state_check};
 pub use progress::{Progress, Style, recovery_heading};

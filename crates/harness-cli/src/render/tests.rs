@@ -828,3 +828,38 @@ fn the_jobs_table_shows_state_status_attempt_and_what_comes_next() {
     let out = text(|w| write_job_table(w, &records)) + &text(|w| write_job_table(w, &[]));
     insta::assert_snapshot!(out);
 }
+
+/// `harness jobs history`: one line per run, newest first.
+#[test]
+fn a_jobs_history_shows_each_run() {
+    use super::job::write_job_history;
+    let entry =
+        |run: i64, status: &str, state: &str, start: &str, ended: Option<&str>| JobRunEntry {
+            run,
+            start: start.into(),
+            started: format!("2026-12-03 10:0{run}:00.000"),
+            ended: ended.map(str::to_string),
+            current_state: state.into(),
+            status: status.into(),
+        };
+    let rows = [
+        entry(3, "running", "kickstart", "from kickstart", None),
+        entry(
+            2,
+            "completed",
+            "tests",
+            "resume",
+            Some("2026-12-03 10:32:00.120"),
+        ),
+        entry(
+            1,
+            "failed",
+            "kickstart",
+            "resume",
+            Some("2026-12-03 10:15:00.004"),
+        ),
+    ];
+    let out = text(|w| write_job_history(w, "image", &rows))
+        + &text(|w| write_job_history(w, "image", &[]));
+    insta::assert_snapshot!(out);
+}

@@ -43,12 +43,17 @@ pub(crate) async fn logs(
             },
         );
     }
-    let path = h.project.log(&service);
-    let (head, offset, inode) = tail(&path, p.tail);
-    if !p.follow {
+    file(&h.project.log(&service), p.tail, p.follow)
+}
+
+/// The last `n` lines of the log at `path` (all with `None`), then, when
+/// `follow`ing, whatever is appended to it.
+pub(crate) fn file(path: &std::path::Path, n: Option<usize>, follow: bool) -> Response {
+    let (head, offset, inode) = tail(path, n);
+    if !follow {
         return head.into_response();
     }
-    let follower = LogFollower::from(&path, offset, inode);
+    let follower = LogFollower::from(path, offset, inode);
     let stream =
         futures_util::stream::unfold((follower, Some(head)), |(mut follower, head)| async move {
             if let Some(head) = head {

@@ -68,6 +68,8 @@ pub async fn serve(
         .route("/v1/jobs/{name}", get(jobs::show))
         .route("/v1/jobs/{name}/interrupt", post(jobs::interrupt))
         .route("/v1/jobs/{name}/cancel", post(jobs::cancel))
+        .route("/v1/jobs/{name}/runs", get(jobs::runs))
+        .route("/v1/jobs/{name}/logs/{step}", get(jobs::logs))
         .route("/v1/logs/{service}", get(logs::logs))
         .with_state(handle.clone());
     if let Some(addr) = &handle.listen {
