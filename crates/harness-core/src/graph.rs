@@ -8,6 +8,8 @@ pub struct Graph {
     names: Vec<String>,
     deps: Vec<Vec<(usize, Condition)>>,
     dependents: Vec<Vec<usize>>,
+    /// The jobs each service waits for (`condition: completed`).
+    job_deps: Vec<Vec<String>>,
 }
 
 impl Graph {
@@ -18,11 +20,14 @@ impl Graph {
         let index = |n: &str| names.iter().position(|x| x == n);
         let mut deps = vec![Vec::new(); names.len()];
         let mut dependents = vec![Vec::new(); names.len()];
+        let mut job_deps = vec![Vec::new(); names.len()];
         for (i, svc) in config.services.iter().enumerate() {
             for d in &svc.depends_on {
                 if let Some(j) = index(&d.name) {
                     deps[i].push((j, d.condition));
                     dependents[j].push(i);
+                } else if config.jobs.iter().any(|j| j.name == d.name) {
+                    job_deps[i].push(d.name.clone());
                 }
             }
         }
@@ -30,6 +35,7 @@ impl Graph {
             names,
             deps,
             dependents,
+            job_deps,
         }
     }
 
@@ -51,6 +57,12 @@ impl Graph {
     /// Index of the service called `name`.
     pub fn index(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
+    }
+
+    /// The jobs service `i` waits for: each must have completed (and be
+    /// up to date) before it starts.
+    pub fn job_deps(&self, i: usize) -> &[String] {
+        &self.job_deps[i]
     }
 
     /// Direct dependencies of `i`, with their conditions.

@@ -26,6 +26,9 @@ pub struct JobPrep {
     pub continues: bool,
     /// With `continues`: the attempts each step had in that run so far.
     pub tried: Vec<u32>,
+    /// Its last run completed and nothing changed since: a start that
+    /// waits for it needs no new run.
+    pub up_to_date: bool,
     /// How it was asked to begin (`resume`, `from STEP`, `restart`).
     pub start: String,
     /// What it does with each step, and why.
@@ -61,6 +64,7 @@ pub fn prepare(
     {
         return Err(ApiError::new(ApiErrorKind::Usage, why));
     }
+    let last_completed = last.as_ref().is_some_and(|l| l.status == "completed");
     let continued = last.filter(|l| {
         start == StartAt::Resume
             && matches!(
@@ -84,6 +88,7 @@ pub fn prepare(
     };
     let plan = resume::plan(&now, &done, start);
     Ok(JobPrep {
+        up_to_date: last_completed && plan.iter().all(|p| p.action == resume::Action::Skip),
         start: start.label(&job),
         job,
         run,

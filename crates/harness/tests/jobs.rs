@@ -605,3 +605,39 @@ fn off_a_terminal_on_error_retries_once_or_cleans_up_and_a_mark_lets_the_job_go_
         2
     );
 }
+
+#[test]
+fn a_service_that_depends_on_a_job_starts_only_after_the_job_completed() {
+    let s = Stack::new(
+        r#"services:
+  api:
+    command: "test -f app.bin && exec sleep 1000"
+    depends_on: { build: { condition: completed } }
+jobs:
+  build:
+    steps:
+      - { name: compile, command: "sleep 0.5; test -f src.c && cp src.c app.bin", inputs: [src.c], outputs: [app.bin] }
+"#,
+    );
+    // The job cannot complete: api is blocked by it, and says so.
+    let r = s.harness(&["start", "api"]);
+    assert_eq!(r.code, 3, "{}", r.all());
+    assert!(
+        r.all().contains("job build failed at step compile"),
+        "{}",
+        r.all()
+    );
+    assert!(s.pid("api").is_none());
+    // Fixed: the start runs the job (resumed), then api.
+    std::fs::write(s.path().join("src.c"), "int main;").unwrap();
+    let r = s.harness(&["start", "api"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(s.pid("api").is_some(), "{}", r.all());
+    let (v, _) = record(&s, "build");
+    assert_eq!(v["status"], "completed");
+    // Up to date: a later start needs no new run of it.
+    assert_eq!(s.harness(&["stop", "api"]).code, 0);
+    assert_eq!(s.harness(&["start", "api"]).code, 0);
+    let (again, _) = record(&s, "build");
+    assert_eq!(again["run"], v["run"], "a new run of an up-to-date job");
+}

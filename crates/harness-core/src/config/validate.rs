@@ -30,6 +30,34 @@ pub(crate) fn validate(config: &Config, errs: &mut Errors) {
                     dep.location,
                     format!("service `{}` depends on itself", svc.name),
                 );
+            } else if config.jobs.iter().any(|j| j.name == dep.name) {
+                // A job is waited for until it has completed; it is never
+                // "started" or "healthy".
+                if dep.condition == crate::config::Condition::Started {
+                    errs.push_help(
+                        dep.location,
+                        format!(
+                            "service `{}` depends on job `{}` with condition `started`",
+                            svc.name, dep.name
+                        ),
+                        Some(
+                            "a job is waited for until it has completed: `condition: completed`"
+                                .into(),
+                        ),
+                    );
+                }
+                let job = config.jobs.iter().find(|j| j.name == dep.name);
+                if let Some(back) =
+                    job.and_then(|j| j.depends_on.iter().find(|d| d.name == svc.name))
+                {
+                    errs.push(
+                        back.location,
+                        format!(
+                            "dependency cycle: job `{}` needs service `{}`, which waits for it",
+                            dep.name, svc.name
+                        ),
+                    );
+                }
             } else if config.service(&dep.name).is_none() {
                 errs.push_help(
                     dep.location,
@@ -37,7 +65,12 @@ pub(crate) fn validate(config: &Config, errs: &mut Errors) {
                         "service `{}` depends on unknown service `{}`",
                         svc.name, dep.name
                     ),
-                    did_you_mean(&dep.name, config.names()),
+                    did_you_mean(
+                        &dep.name,
+                        config
+                            .names()
+                            .chain(config.jobs.iter().map(|j| j.name.as_str())),
+                    ),
                 );
             }
         }

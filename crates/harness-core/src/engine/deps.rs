@@ -4,7 +4,7 @@
 
 use super::io::{Action, ProcessEnd, StartOptions};
 use super::op::MemberState;
-use super::service::{Engine, Phase, ProbeHealth, Verdict};
+use super::service::{Engine, JobStanding, Phase, ProbeHealth, Verdict};
 use super::step::progress;
 use crate::config::Condition;
 use crate::report::Stage;
@@ -14,6 +14,9 @@ use std::time::Instant;
 pub(super) enum DepState {
     Met,
     Pending,
+    /// A job it waits for runs: no startup timeout counts meanwhile (a
+    /// job's steps have timeouts of their own).
+    PendingJob,
     Broken(String),
 }
 
@@ -37,7 +40,21 @@ impl Engine {
             match self.dep_state(k, d, cond) {
                 DepState::Met => {}
                 DepState::Pending => state = DepState::Pending,
+                DepState::PendingJob => {}
                 broken @ DepState::Broken(_) => return broken,
+            }
+        }
+        for job in self.graph.job_deps(i) {
+            match self.jobs.get(job) {
+                Some(JobStanding::Completed) => {}
+                Some(JobStanding::Failed(why)) => {
+                    return DepState::Broken(format!("job {job} {why}"));
+                }
+                Some(JobStanding::Running) | None => {
+                    if matches!(state, DepState::Met) {
+                        state = DepState::PendingJob;
+                    }
+                }
             }
         }
         state
@@ -90,13 +107,20 @@ impl Engine {
     }
 
     /// The dependencies of member `i` of start `k` that it still waits for.
-    fn waiting_for(&self, k: usize, i: usize) -> Vec<&str> {
-        self.graph
+    fn waiting_for(&self, k: usize, i: usize) -> Vec<String> {
+        let services = self
+            .graph
             .deps(i)
             .iter()
             .filter(|&&(d, c)| !matches!(self.dep_state(k, d, c), DepState::Met))
-            .map(|&(d, _)| self.graph.name(d))
-            .collect()
+            .map(|&(d, _)| self.graph.name(d).to_string());
+        let jobs = self
+            .graph
+            .job_deps(i)
+            .iter()
+            .filter(|j| self.jobs.get(*j) != Some(&JobStanding::Completed))
+            .map(|j| format!("job {j}"));
+        services.chain(jobs).collect()
     }
 
     pub(super) fn pending_reason(&self, k: usize, i: usize) -> String {

@@ -237,6 +237,16 @@ pub enum Input {
         /// What.
         message: Notified,
     },
+    /// A run of a job that services wait for ended (or could not begin):
+    /// `completed`, or why not ("failed at step kickstart").
+    JobSettled {
+        /// The job.
+        job: String,
+        /// Whether it completed.
+        completed: bool,
+        /// How it ended.
+        detail: String,
+    },
     /// Time passed (a deadline may have been reached).
     Tick,
 }
@@ -324,6 +334,13 @@ pub enum Action {
     /// on disk before the actions after this one are carried out: what
     /// follows is only safe once a daemon killed next would find it.
     Persist,
+    /// Run this job (resumed where it stopped; up to date, it completes at
+    /// once): services of a start wait for it, and go on once the runtime
+    /// says how it ended ([`Input::JobSettled`]).
+    RunJob {
+        /// The job.
+        job: String,
+    },
     /// Spawn a run of a service.
     Spawn {
         /// Service index.

@@ -228,6 +228,20 @@ pub struct Engine {
     /// Services in the config that the file does not have: kept while
     /// they have a process, dropped once down ([`Engine::drop_removed`]).
     pub(crate) removed: std::collections::BTreeSet<String>,
+    /// Where each job that services wait for stands, as far as starts are
+    /// concerned: asked to run by a start, or how its last run ended.
+    pub(crate) jobs: std::collections::BTreeMap<String, JobStanding>,
+}
+
+/// Where a job that services wait for stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobStanding {
+    /// A start asked for it to run; it has not ended yet.
+    Running,
+    /// Its last run completed.
+    Completed,
+    /// Its last run did not complete: how it ended.
+    Failed(String),
 }
 
 impl Engine {
@@ -262,6 +276,7 @@ impl Engine {
             ops: Vec::new(),
             next_run: first_run,
             removed: Default::default(),
+            jobs: Default::default(),
         }
     }
 
@@ -454,6 +469,7 @@ impl Engine {
         }
         next.ops = std::mem::take(&mut self.ops);
         next.removed = std::mem::take(&mut self.removed);
+        next.jobs = std::mem::take(&mut self.jobs);
         next.removed.retain(|n| next.graph.index(n).is_some());
         *self = next;
     }

@@ -23,6 +23,23 @@ impl Engine {
         out: &mut Vec<Action>,
     ) {
         let members = self.scope(targets, options.no_deps);
+        // The jobs its members wait for run (again: each is resumed, and
+        // one up to date completes at once), unless one already does.
+        let mut jobs: Vec<String> = Vec::new();
+        for &i in &members {
+            for job in self.graph.job_deps(i) {
+                if !jobs.contains(job)
+                    && self.jobs.get(job) != Some(&super::service::JobStanding::Running)
+                {
+                    jobs.push(job.clone());
+                }
+            }
+        }
+        for job in jobs {
+            self.jobs
+                .insert(job.clone(), super::service::JobStanding::Running);
+            out.push(Action::RunJob { job });
+        }
         let mut op = Op {
             id,
             kind: OpKind::Start(options.clone()),
@@ -142,6 +159,18 @@ impl Engine {
                                 Some((Stage::Blocked, self.pending_reason(k, m.service)))
                             }
                             DepState::Pending => {
+                                self.announce_waiting(k, idx, now, out);
+                                None
+                            }
+                            // Its startup timeout counts from the job's end.
+                            DepState::PendingJob => {
+                                let cfg = &self.config.services[m.service];
+                                let timeout = startup_timeout(
+                                    options.timeout,
+                                    cfg.startup_timeout,
+                                    self.config.settings.startup_timeout,
+                                );
+                                self.ops[k].members[idx].deadline = now + timeout;
                                 self.announce_waiting(k, idx, now, out);
                                 None
                             }

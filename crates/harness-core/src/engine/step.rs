@@ -52,6 +52,17 @@ impl Engine {
                 self.attached_beside(service.0, found, &mut out)
             }
             Input::Tick => {}
+            Input::JobSettled {
+                job,
+                completed,
+                detail,
+            } => {
+                let standing = match completed {
+                    true => super::service::JobStanding::Completed,
+                    false => super::service::JobStanding::Failed(detail),
+                };
+                self.jobs.insert(job, standing);
+            }
             fact => self.run_fact(fact, now, &mut out),
         }
         self.advance(now, &mut out);

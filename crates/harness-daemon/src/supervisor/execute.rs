@@ -43,6 +43,7 @@ impl Supervisor {
                     tracing::error!("the state database did not confirm a write in time; going on");
                 }
             }
+            Action::RunJob { job } => self.run_job_for_start(job),
             Action::Spawn { service, run, spec } => {
                 self.store.send(Write::ReserveRuns { up_to: run.0 + 1 });
                 // Every version that runs is kept: a deploy can go back to

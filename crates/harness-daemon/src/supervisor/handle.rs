@@ -99,6 +99,8 @@ pub enum Msg {
         Box<Result<crate::job_prep::JobPrep, ApiError>>,
         oneshot::Sender<Result<mpsc::Receiver<JobEvent>, ApiError>>,
     ),
+    /// A run of a job that a start waits for, prepared off the loop.
+    JobPrepared(Box<Result<crate::job_prep::JobPrep, (String, ApiError)>>),
     /// A fact about an attempt at a job's step.
     StepFact {
         /// The job.

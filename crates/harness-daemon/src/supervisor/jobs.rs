@@ -7,13 +7,13 @@
 //! streamed to whoever follows the run. A client going away changes
 //! nothing: the run goes on.
 
-use super::{CLIENT_BUFFER, Supervisor};
+use super::{CLIENT_BUFFER, Msg, Supervisor};
 use crate::job_prep::JobPrep;
 use crate::job_record::next_action;
 use harness_api::{
     ApiError, ApiErrorKind, JobDone, JobEvent, JobPlan, PlannedStep, StepEvent, StepStatus,
 };
-use harness_core::engine::{ProcessEnd, RunId, UnitId};
+use harness_core::engine::{Input, ProcessEnd, RunId, UnitId};
 use harness_core::job::classify::Class;
 use harness_core::job::resume::{Action, StepNow, StepPrint};
 use harness_core::job::retry::Next;
@@ -243,6 +243,55 @@ impl Supervisor {
         );
         self.carry_job(&name, out);
         Ok(rx)
+    }
+
+    /// A start's services wait for job `job`: it is prepared off the loop
+    /// (hashing its inputs) and then run, unless it runs already (its end
+    /// settles them) or is up to date.
+    pub(super) fn run_job_for_start(&mut self, job: String) {
+        if self.jobs.slots.get(&job).is_some_and(JobSlot::is_busy) {
+            return;
+        }
+        let (project, hashes, store, tx) = (
+            self.project.clone(),
+            self.hashes.clone(),
+            self.store.clone(),
+            self.tx.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            store.flush(super::deploys::RECORD_LIMIT);
+            let prep = crate::job_prep::prepare(&project, &hashes, &job, &Default::default())
+                .map_err(|e| (job, e));
+            let _ = tx.send(Msg::JobPrepared(Box::new(prep)));
+        });
+    }
+
+    /// [`Supervisor::run_job_for_start`], prepared.
+    pub(super) fn job_prepared(&mut self, prep: Result<JobPrep, (String, ApiError)>) {
+        let settled = |job: String, completed: bool, detail: String| Input::JobSettled {
+            job,
+            completed,
+            detail,
+        };
+        match prep {
+            Err((job, e)) => self.feed(settled(job, false, format!("cannot run: {}", e.error))),
+            Ok(p)
+                if self
+                    .jobs
+                    .slots
+                    .get(&p.job.name)
+                    .is_some_and(JobSlot::is_busy) => {}
+            Ok(p) if p.up_to_date => {
+                tracing::info!(job = %p.job.name, "a job services wait for is up to date");
+                self.feed(settled(p.job.name, true, "up to date".into()));
+            }
+            Ok(p) => {
+                let job = p.job.name.clone();
+                if let Err(e) = self.run_job(Ok(p)) {
+                    self.feed(settled(job, false, format!("cannot run: {}", e.error)));
+                }
+            }
+        }
     }
 
     /// A fact about one of a job's attempts.
@@ -594,10 +643,24 @@ impl Supervisor {
             next_action: next_action(name, step, status.as_str(), None, job),
             elapsed_ms: slot.began.elapsed().as_millis() as u64,
         };
+        let detail = match status {
+            Status::Completed => "completed".to_string(),
+            other => format!(
+                "{} at step {}",
+                other.as_str().replace('_', " "),
+                done.current_state
+            ),
+        };
         self.tell_job(name, JobEvent::Done(done));
         if let Some(slot) = self.jobs.slots.get_mut(name) {
             slot.clients.clear();
         }
+        // Services a start holds for it go on, or are blocked.
+        self.feed(Input::JobSettled {
+            job: name.to_string(),
+            completed: status == Status::Completed,
+            detail,
+        });
     }
 
     /// Keeps `job_runs` where the run stands now.

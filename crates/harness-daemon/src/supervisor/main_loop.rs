@@ -107,6 +107,7 @@ impl Supervisor {
                     let _ = reply.send(self.run_job(*prep));
                 }
                 Msg::StepFact { job, fact } => self.step_fact(&job, fact),
+                Msg::JobPrepared(prep) => self.job_prepared(*prep),
                 Msg::DecideJob(prep, req, reply) => {
                     let _ = reply.send(self.decide_job(*prep, req));
                 }

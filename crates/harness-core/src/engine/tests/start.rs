@@ -272,3 +272,69 @@ fn exit_right_after_spawn_is_a_failed_start_even_without_a_check() {
     assert!(!r.done().unwrap().success);
     assert_eq!(r.engine.report(r.now).services[c].health, Health::Failed);
 }
+
+const AFTER_BUILD: &str = r#"
+services:
+  db: { command: db }
+  api:
+    command: ./api
+    depends_on: { db: { condition: started }, build: { condition: completed } }
+    startup_timeout: 5
+jobs:
+  build:
+    steps:
+      - { name: compile, command: make }
+"#;
+
+#[test]
+fn a_service_that_waits_for_a_job_starts_once_the_job_completed_however_long_it_took() {
+    let mut r = Rig::new(AFTER_BUILD);
+    let first = r.start(&["api"], StartOptions::default());
+    assert!(
+        first.contains(&Action::RunJob {
+            job: "build".into()
+        }),
+        "the job is asked to run: {first:?}"
+    );
+    assert_eq!(r.spawned_names(&first), ["db"]);
+    r.confirm(&first);
+    // The job runs for a minute, far past api's startup timeout: api
+    // waits without timing out.
+    let waiting = r.at(60_000).feed(Input::Tick);
+    assert!(r.spawned_names(&waiting).is_empty());
+    assert_eq!(r.final_phase("api"), None);
+    let next = r.at(61_000).feed(Input::JobSettled {
+        job: "build".into(),
+        completed: true,
+        detail: "completed".into(),
+    });
+    assert_eq!(r.spawned_names(&next), ["api"]);
+    // Its timeout counts from then: up at 62s, healthy once it stayed up.
+    r.confirm(&next);
+    r.at(61_500).feed(Input::Tick);
+    assert_eq!(r.final_phase("api"), Some(P::Healthy));
+}
+
+#[test]
+fn a_service_that_waits_for_a_job_that_failed_is_blocked_saying_so() {
+    let mut r = Rig::new(AFTER_BUILD);
+    let first = r.start(&["api"], StartOptions::default());
+    r.confirm(&first);
+    r.at(100).feed(Input::JobSettled {
+        job: "build".into(),
+        completed: false,
+        detail: "failed at step compile".into(),
+    });
+    assert_eq!(r.final_phase("api"), Some(P::Blocked));
+    r.at(400).feed(Input::Tick);
+    let summary = r.done().expect("done");
+    assert!(!summary.success);
+    assert_eq!(summary.blocked, ["api"]);
+    let told = format!("{:?}", r.log);
+    assert!(told.contains("job build failed at step compile"), "{told}");
+    // A second start asks for the job again.
+    let again = r.at(200).start(&["api"], StartOptions::default());
+    assert!(again.contains(&Action::RunJob {
+        job: "build".into()
+    }));
+}
