@@ -196,6 +196,10 @@ pub struct JobDone {
     pub next_action: NextAction,
     /// Milliseconds since the request.
     pub elapsed_ms: u64,
+    /// Why the run ended before any step ran ("needs db up, and it did
+    /// not come up").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The events of a job's run.

@@ -641,3 +641,35 @@ jobs:
     let (again, _) = record(&s, "build");
     assert_eq!(again["run"], v["run"], "a new run of an up-to-date job");
 }
+
+#[test]
+fn a_job_that_needs_a_service_starts_it_first_and_fails_before_any_step_if_it_cannot() {
+    let s = Stack::new(
+        r#"services:
+  db:
+    command: "test -f db.ok && exec sleep 1000"
+jobs:
+  migrate:
+    depends_on: { db: { condition: started } }
+    steps:
+      - { name: apply, command: "echo applied >> apply.runs" }
+"#,
+    );
+    let r = s.harness(&["run", "migrate"]);
+    assert_eq!(r.code, 3, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("why:  needs db up, and it did not come up"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(runs_of(&s, "apply"), 0, "a step ran without its service");
+    std::fs::write(s.path().join("db.ok"), "").unwrap();
+    let r = s.harness(&["run", "migrate"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(runs_of(&s, "apply"), 1);
+    assert!(
+        s.pid("db").is_some(),
+        "db was started for it and keeps running"
+    );
+}

@@ -123,6 +123,9 @@ pub fn write_job_done(w: &mut impl Write, job: &str, d: &JobDone) -> io::Result<
         d.current_state,
         d.current_state
     )?;
+    if let Some(e) = &d.error {
+        writeln!(w, "  why:  {e}")?;
+    }
     if let Some(c) = &d.next_action.command {
         writeln!(w, "  next: {}", c.replacen("harness", hx(), 1))?;
     }

@@ -733,6 +733,7 @@ fn a_jobs_plan_its_steps_and_how_it_ended() {
             command: command.map(str::to_string),
         },
         elapsed_ms: 1_832_400,
+        error: (status == "failed").then(|| "needs db up, and it did not come up".into()),
     };
     for success in [true, false] {
         let c = CleanupEvent {

@@ -106,6 +106,12 @@ impl Engine {
         }
     }
 
+    /// Whether service `d` is up as `cond` asks, now (a job that needs it
+    /// runs only then).
+    pub fn dependency_met(&self, d: usize, cond: Condition) -> bool {
+        self.meets(d, cond)
+    }
+
     /// The dependencies of member `i` of start `k` that it still waits for.
     fn waiting_for(&self, k: usize, i: usize) -> Vec<String> {
         let services = self

@@ -111,6 +111,7 @@ impl Supervisor {
             Action::Done { op, summary } => {
                 self.tell(op, OpEvent::Done(wire::summary(summary)));
                 self.clients.remove(&op);
+                self.services_started(op);
             }
         }
     }

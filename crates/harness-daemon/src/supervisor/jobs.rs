@@ -129,6 +129,9 @@ impl JobSlot {
 #[derive(Default)]
 pub(super) struct Jobs {
     pub(super) slots: BTreeMap<String, JobSlot>,
+    /// Runs that wait for the services their job needs, by the start of
+    /// those services.
+    pub(super) waiting: HashMap<harness_core::engine::OpId, (JobPrep, mpsc::Sender<JobEvent>)>,
 }
 
 impl Jobs {
@@ -141,9 +144,14 @@ impl Jobs {
     }
 
     /// Whether a run is under way (its process runs, a retry is due, its
-    /// cleanup runs).
+    /// cleanup runs, it waits for services).
     pub(super) fn busy(&self) -> bool {
-        self.slots.values().any(JobSlot::is_busy)
+        self.slots.values().any(JobSlot::is_busy) || !self.waiting.is_empty()
+    }
+
+    /// Whether a run of `job` waits for the services it needs.
+    pub(super) fn waiting_for_services(&self, job: &str) -> bool {
+        self.waiting.values().any(|(p, _)| p.job.name == job)
     }
 }
 
@@ -156,6 +164,12 @@ impl Supervisor {
     ) -> Result<mpsc::Receiver<JobEvent>, ApiError> {
         let prep = prep?;
         let name = prep.job.name.clone();
+        if self.jobs.waiting_for_services(&name) {
+            return Err(ApiError::new(
+                ApiErrorKind::Busy,
+                format!("job `{name}` is about to run: it waits for the services it needs"),
+            ));
+        }
         if let Some(slot) = self.jobs.slots.get(&name) {
             if slot.is_busy() {
                 return Err(ApiError::new(
@@ -201,6 +215,16 @@ impl Supervisor {
                 .collect(),
         };
         let _ = tx.try_send(JobEvent::Plan(plan));
+        if self.wait_for_services(&prep, &tx) {
+            return Ok(rx);
+        }
+        self.begin_run(prep, tx);
+        Ok(rx)
+    }
+
+    /// The run of `prep` begins: recorded, and its first attempt started.
+    pub(super) fn begin_run(&mut self, prep: JobPrep, tx: mpsc::Sender<JobEvent>) {
+        let name = prep.job.name.clone();
         tracing::info!(job = %name, run = prep.run, start = %prep.start, "job run begins");
         let first = prep.plan.iter().position(|p| p.action == Action::Run);
         if !prep.continues {
@@ -242,14 +266,15 @@ impl Supervisor {
             },
         );
         self.carry_job(&name, out);
-        Ok(rx)
     }
 
     /// A start's services wait for job `job`: it is prepared off the loop
     /// (hashing its inputs) and then run, unless it runs already (its end
     /// settles them) or is up to date.
     pub(super) fn run_job_for_start(&mut self, job: String) {
-        if self.jobs.slots.get(&job).is_some_and(JobSlot::is_busy) {
+        if self.jobs.slots.get(&job).is_some_and(JobSlot::is_busy)
+            || self.jobs.waiting_for_services(&job)
+        {
             return;
         }
         let (project, hashes, store, tx) = (
@@ -280,7 +305,8 @@ impl Supervisor {
                     .jobs
                     .slots
                     .get(&p.job.name)
-                    .is_some_and(JobSlot::is_busy) => {}
+                    .is_some_and(JobSlot::is_busy)
+                    || self.jobs.waiting_for_services(&p.job.name) => {}
             Ok(p) if p.up_to_date => {
                 tracing::info!(job = %p.job.name, "a job services wait for is up to date");
                 self.feed(settled(p.job.name, true, "up to date".into()));
@@ -642,6 +668,7 @@ impl Supervisor {
             status: status.as_str().into(),
             next_action: next_action(name, step, status.as_str(), None, job),
             elapsed_ms: slot.began.elapsed().as_millis() as u64,
+            error: None,
         };
         let detail = match status {
             Status::Completed => "completed".to_string(),

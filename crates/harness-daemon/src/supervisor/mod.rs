@@ -21,6 +21,7 @@ mod handle;
 mod interrupted;
 mod job_boot;
 mod job_decisions;
+mod job_needs;
 mod jobs;
 mod main_loop;
 pub(crate) mod observe;
