@@ -19,6 +19,15 @@ pub struct DeployCounts {
     pub services: std::collections::BTreeMap<String, u64>,
 }
 
+/// Jobs' step attempts since the daemon started, by job, step, class
+/// (`none` for an attempt that did not fail) and result (`completed`,
+/// `failed`, `cancelled`, `interrupted`).
+#[derive(Debug, Clone, Default)]
+pub struct JobCounts {
+    /// (job, step, class, result) → count.
+    pub attempts: std::collections::BTreeMap<(String, String, String, String), u64>,
+}
+
 const STATES: [(Status, &str); 7] = [
     (Status::Stopped, "stopped"),
     (Status::Starting, "starting"),
@@ -30,7 +39,12 @@ const STATES: [(Status, &str); 7] = [
 ];
 
 /// Renders every family.
-pub fn render(report: &StatusView, latencies: &Latencies, deploys: &DeployCounts) -> String {
+pub fn render(
+    report: &StatusView,
+    latencies: &Latencies,
+    deploys: &DeployCounts,
+    jobs: &JobCounts,
+) -> String {
     let mut out = String::new();
     let mut family = |name: &str, kind: &str, help: &str, samples: Vec<(String, String)>| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -99,6 +113,20 @@ pub fn render(report: &StatusView, latencies: &Latencies, deploys: &DeployCounts
         "counter",
         "Services of those deploys, by how each ended.",
         counted(&deploys.services, "outcome"),
+    );
+    family(
+        "harness_job_step_attempts_total",
+        "counter",
+        "Attempts at jobs' steps, by how each ended.",
+        jobs.attempts
+            .iter()
+            .map(|((job, step, class, result), n)| {
+                (
+                    format!("job=\"{job}\",step=\"{step}\",class=\"{class}\",result=\"{result}\""),
+                    n.to_string(),
+                )
+            })
+            .collect(),
     );
     out
 }
@@ -171,7 +199,17 @@ mod tests {
             ("api".into(), ProbeKind::Ready),
             Duration::from_micros(1500),
         );
-        let text = render(&report, &lat, &DeployCounts::default());
+        let mut jobs = JobCounts::default();
+        jobs.attempts.insert(
+            (
+                "image".into(),
+                "kickstart".into(),
+                "transient".into(),
+                "failed".into(),
+            ),
+            2,
+        );
+        let text = render(&report, &lat, &DeployCounts::default(), &jobs);
         for line in [
             "# TYPE harness_service_up gauge",
             "harness_service_up{service=\"api\"} 1",
@@ -183,6 +221,8 @@ mod tests {
             "harness_service_state{service=\"worker\",state=\"restarting\"} 1",
             "harness_service_state{service=\"worker\",state=\"running\"} 0",
             "harness_probe_duration_seconds{service=\"api\",probe=\"readiness\"} 0.001500",
+            "# TYPE harness_job_step_attempts_total counter",
+            "harness_job_step_attempts_total{job=\"image\",step=\"kickstart\",class=\"transient\",result=\"failed\"} 2",
         ] {
             assert!(text.lines().any(|l| l == line), "{line}\n{text}");
         }

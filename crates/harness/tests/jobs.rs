@@ -128,6 +128,14 @@ fn a_step_that_fails_stays_at_its_state_is_retried_there_and_the_job_resumes_fro
     assert!(first_wait >= 300, "first backoff {first_wait}ms");
     assert!(second_wait >= 600, "second backoff {second_wait}ms");
     assert_eq!(history[3]["error"], "Network timeout");
+    let (code, text) = http(s.socket(), "GET", "/metrics");
+    assert_eq!(code, 200);
+    for line in [
+        "harness_job_step_attempts_total{job=\"image\",step=\"base\",class=\"none\",result=\"completed\"} 1",
+        "harness_job_step_attempts_total{job=\"image\",step=\"kickstart\",class=\"transient\",result=\"failed\"} 3",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line}\n{text}");
+    }
     // Each attempt's output on its own, the latest by default.
     let r = s.harness(&["jobs", "logs", "image", "kickstart", "--attempt", "2"]);
     assert_eq!(

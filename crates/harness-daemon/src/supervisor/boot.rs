@@ -113,6 +113,7 @@ impl Supervisor {
             shims: process::ShimPool::default(),
             deploys: Default::default(),
             deploy_counts: Default::default(),
+            job_counts: Default::default(),
             listeners: Default::default(),
             jobs: Default::default(),
             hashes,

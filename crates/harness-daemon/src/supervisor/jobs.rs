@@ -552,6 +552,13 @@ impl Supervisor {
                 }
             }
         }
+        let key = (
+            name.to_string(),
+            step.name.clone(),
+            class.map_or("none", |(c, _)| c.as_str()).to_string(),
+            outcome.as_str().to_string(),
+        );
+        *self.job_counts.attempts.entry(key).or_default() += 1;
         let (exit_code, signal) = match end {
             ProcessEnd::Exited(c) => (Some(c as i64), None),
             ProcessEnd::Signaled(s) => (None, Some(s as i64)),

@@ -83,6 +83,7 @@ impl Supervisor {
                         &report,
                         &self.latencies,
                         &self.deploy_counts,
+                        &self.job_counts,
                     ));
                 }
                 Msg::Names(reply) => {

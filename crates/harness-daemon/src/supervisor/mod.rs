@@ -78,6 +78,8 @@ pub struct Supervisor {
     deploys: deploys::DeployLogs,
     /// Deploys and their services counted, for `/metrics`.
     deploy_counts: metrics::DeployCounts,
+    /// Jobs' step attempts counted, for `/metrics`.
+    job_counts: metrics::JobCounts,
     /// The listening sockets of services with `socket:`.
     listeners: crate::listeners::Listeners,
     /// Jobs' runs.
