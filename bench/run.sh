@@ -5,7 +5,8 @@
 # chain (TCP hand-off), crash (crash → restart), notify (READY=1 hand-off),
 # probed (probe CPU), deploy (100 services: unchanged deploy, one changed),
 # handoff (a socket service replaced start-first under load), resume (a
-# job's resume plan: hashing 100 steps × 10 inputs of 1 MiB).
+# job's resume plan: hashing 100 steps × 10 inputs of 1 MiB; and the same
+# through `harness run`), steps (a job's overhead per step).
 # Without a name, all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -308,4 +309,64 @@ if section resume; then
 echo "== a job's resume plan"
 cargo build --release -q -p harness-daemon --example resume_plan
 for _ in 1 2 3; do "$PWD/target/release/examples/resume_plan"; done
+# The same through the real binary: 100 steps, each with 10 inputs of
+# 1 MiB; the last step's command changes, so 99 are up to date.
+mkdir -p "$work/resume/in"
+R="$work/resume/services.yaml"
+for i in $(seq 1 100); do for j in $(seq 1 10); do head -c 1048576 /dev/urandom > "$work/resume/in/$i-$j"; done; done
+gen_resume() {
+  { echo "jobs:"; echo "  image:"; echo "    steps:"
+    for i in $(seq 1 100); do
+      cmd='["true"]'; [ "$i" = 100 ] && cmd="[\"true\", \"$1\"]"
+      printf '      - name: s%03d\n        command: %s\n        inputs: [' "$i" "$cmd"
+      for j in $(seq 1 10); do printf 'in/%s-%s' "$i" "$j"; [ "$j" = 10 ] || printf ', '; done
+      printf ']\n'
+    done; } > "$R"
+}
+gen_resume 0
+"$H" -f "$R" run image >/dev/null
+# Time to the plan's last line: `harness run` prints it before any step.
+plan_ms() {
+  local t0 t1
+  t0=$(ms)
+  "$H" -f "$R" run image | while IFS= read -r line; do
+    case "$line" in *"s100"*run*) echo "$(ms)"; break;; esac
+  done > "$work/resume/t1"
+  t1=$(cat "$work/resume/t1")
+  elapsed "$t0" "$t1"
+}
+for k in 1 2 3; do gen_resume "$k"; echo "harness run, 99 of 100 steps up to date, daemon up (stamps known): plan printed in $(plan_ms)"; done
+"$H" -f "$R" daemon stop >/dev/null
+gen_resume 4
+echo "harness run, the same after a daemon restart: plan printed in $(plan_ms)"
+"$H" -f "$R" daemon stop >/dev/null
+fi
+
+if section steps; then
+echo "== a job's overhead per step"
+mkdir -p "$work/steps"
+J="$work/steps/services.yaml"
+{ echo "jobs:"; echo "  many:"; echo "    steps:"; for i in $(seq 1 200); do printf '      - { name: s%03d, command: ["true"] }\n' "$i"; done; } > "$J"
+"$H" -f "$J" status >/dev/null   # daemon up
+for k in 1 2 3; do
+  t0=$(ms); "$H" -f "$J" run many --restart >/dev/null; t1=$(ms)
+  b0=$(ms); for _ in $(seq 200); do /bin/true; done; b1=$(ms)
+  python3 - "$work/steps/.harness/daemon.log" "$t0" "$t1" "$b0" "$b1" "$k" <<'PY'
+import datetime, statistics, sys
+log, t0, t1, b0, b1, k = sys.argv[1], *map(int, sys.argv[2:6]), int(sys.argv[6])
+def ts(line):
+    return datetime.datetime.fromisoformat(line.split()[0].replace("Z", "+00:00")).timestamp()
+ends, spawns = [], []
+for line in open(log):
+    if "job step ended" in line: ends.append(ts(line))
+    elif "job step spawned" in line: spawns.append(ts(line))
+ends, spawns = ends[-200:], spawns[-200:]
+gaps = sorted((s - e) * 1000 for e, s in zip(ends, spawns[1:]))
+per = (t1 - t0) / 1e6 / 200
+base = (b1 - b0) / 1e6 / 200
+print(f"run {k}: from a step's end to the next one's spawn: median {statistics.median(gaps):.2f} ms, p90 {gaps[int(len(gaps)*0.9)]:.2f} ms, max {gaps[-1]:.2f} ms; "
+      f"200 steps of `true` in {(t1-t0)/1e6:.0f} ms ({per:.2f} ms per step; the shell runs `true` in {base:.2f} ms)")
+PY
+done
+"$H" -f "$J" daemon stop >/dev/null
 fi

@@ -36,6 +36,9 @@ pub struct FileHashes {
     known: HashMap<PathBuf, (Stamp, String)>,
     /// Files read so far (the cache's misses).
     reads: usize,
+    /// Paths hashed since [`FileHashes::take_new`] was last called: what
+    /// the store does not have yet.
+    new: Vec<PathBuf>,
 }
 
 impl FileHashes {
@@ -55,7 +58,32 @@ impl FileHashes {
         // Stamped as it was before the read: a write during the read
         // changes the stamp, and the next call reads the file again.
         self.known.insert(path.to_path_buf(), (now, hash.clone()));
+        self.new.push(path.to_path_buf());
         Some(hash)
+    }
+
+    /// Hashes a store kept (`path`, stamp, hash), known again: a new daemon
+    /// reads only the files whose stamp changed since.
+    pub fn known_from(entries: Vec<harness_store::StampedHash>) -> FileHashes {
+        FileHashes {
+            known: entries
+                .into_iter()
+                .map(|(path, stamp, hash)| (PathBuf::from(path), (stamp, hash)))
+                .collect(),
+            ..FileHashes::default()
+        }
+    }
+
+    /// The hashes made since the last call, with their stamps, for the
+    /// store to keep.
+    pub fn take_new(&mut self) -> Vec<harness_store::StampedHash> {
+        let new = std::mem::take(&mut self.new);
+        new.into_iter()
+            .filter_map(|p| {
+                let (stamp, hash) = self.known.get(&p)?.clone();
+                Some((p.to_string_lossy().into_owned(), stamp, hash))
+            })
+            .collect()
     }
 
     /// How many files it remembers.
@@ -71,6 +99,15 @@ impl FileHashes {
     /// Whether it remembers none.
     pub fn is_empty(&self) -> bool {
         self.known.is_empty()
+    }
+}
+
+/// Sends the hashes made since the last call to the store, which keeps
+/// them for the next daemon.
+pub fn keep_new(hashes: &std::sync::Mutex<FileHashes>, store: &crate::store_writer::StoreWriter) {
+    let new = hashes.lock().unwrap_or_else(|p| p.into_inner()).take_new();
+    if !new.is_empty() {
+        store.send(harness_store::Write::FileHashes(new));
     }
 }
 
@@ -120,5 +157,23 @@ mod tests {
         assert_eq!(h.hash(&path), None);
         assert_eq!(h.hash(dir.path()), None);
         assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn hashes_kept_by_a_store_are_known_again_until_the_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("base.iso");
+        std::fs::write(&path, "iso").unwrap();
+        let mut h = FileHashes::default();
+        let hash = h.hash(&path).unwrap();
+        let kept = h.take_new();
+        assert_eq!(kept.len(), 1);
+        assert!(h.take_new().is_empty(), "taken once");
+        let mut again = FileHashes::known_from(kept);
+        assert_eq!(again.hash(&path), Some(hash));
+        assert_eq!(again.reads(), 0, "read again with its stamp unchanged");
+        std::fs::write(&path, "iso2").unwrap();
+        again.hash(&path);
+        assert_eq!(again.reads(), 1);
     }
 }

@@ -335,3 +335,52 @@ impl Store {
         }))
     }
 }
+
+/// A file's stamp (size, inode, modification and change times, seconds
+/// and nanoseconds) and the content hash it had with it.
+pub type StampedHash = (String, (u64, u64, i64, i64, i64, i64), String);
+
+pub(crate) fn keep_hashes(conn: &Connection, hashes: &[StampedHash]) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR REPLACE INTO file_hashes
+           (path, size, ino, mtime_s, mtime_ns, ctime_s, ctime_ns, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for (path, (size, ino, ms, mns, cs, cns), hash) in hashes {
+        stmt.execute(params![
+            path,
+            *size as i64,
+            *ino as i64,
+            ms,
+            mns,
+            cs,
+            cns,
+            hash
+        ])?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Every file hash kept, with its stamp.
+    pub fn file_hashes(&self) -> Result<Vec<StampedHash>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT path, size, ino, mtime_s, mtime_ns, ctime_s, ctime_ns, hash FROM file_hashes",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                (
+                    r.get::<_, i64>(1)? as u64,
+                    r.get::<_, i64>(2)? as u64,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ),
+                r.get::<_, String>(7)?,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -34,7 +34,7 @@ mod tests;
 pub use deploys::{DeployOutcome, DeployRow, DeployServiceRow};
 pub use error::StoreError;
 pub use history::HistoryRow;
-pub use jobs::{AttemptEndRow, AttemptRow, JobRunRow, RunStands};
+pub use jobs::{AttemptEndRow, AttemptRow, JobRunRow, RunStands, StampedHash};
 pub use project::{CONFIG_NAMES, Project, same_file};
 pub use runs::{RunRecord, same_process, start_time};
 pub use schema::SCHEMA_VERSION;

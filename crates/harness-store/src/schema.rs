@@ -6,7 +6,7 @@ use crate::error::StoreError;
 use rusqlite::{Connection, OptionalExtension};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 // SQLite keeps the text of every CREATE TABLE (and of each column ALTER
 // TABLE adds) in `sqlite_master`, whitespace and all, so even re-indenting
@@ -136,8 +136,20 @@ const TO_8: &str = "BEGIN;
                  UPDATE meta SET value = 8 WHERE key = 'schema_version';
                  COMMIT;";
 
+/// Version 9: the content hash of each file a job's steps name, with the
+/// stamp it had when it was hashed (size, inode, modification and change
+/// times), so that a new daemon reads again only the files that changed.
+const TO_9: &str = "BEGIN;
+                 CREATE TABLE file_hashes (
+                   path TEXT PRIMARY KEY, size INTEGER NOT NULL, ino INTEGER NOT NULL,
+                   mtime_s INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+                   ctime_s INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,
+                   hash TEXT NOT NULL);
+                 UPDATE meta SET value = 9 WHERE key = 'schema_version';
+                 COMMIT;";
+
 /// Each step with the version it brings a file to, oldest first.
-const STEPS: [(i64, &str); 8] = [
+const STEPS: [(i64, &str); 9] = [
     (1, TO_1),
     (2, TO_2),
     (3, TO_3),
@@ -146,6 +158,7 @@ const STEPS: [(i64, &str); 8] = [
     (6, TO_6),
     (7, TO_7),
     (8, TO_8),
+    (9, TO_9),
 ];
 
 /// Brings the database to [`SCHEMA_VERSION`]. A newer one is refused rather

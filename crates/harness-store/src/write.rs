@@ -74,6 +74,8 @@ pub enum Write {
         /// How.
         end: Box<AttemptEndRow>,
     },
+    /// Files' content hashes, with their stamps (kept for a new daemon).
+    FileHashes(Vec<crate::jobs::StampedHash>),
     /// A deploy ended.
     DeployEnded {
         /// The deploy.
@@ -116,6 +118,7 @@ impl Store {
                     jobs::run_stands(&tx, job, *run, stands)?
                 }
                 Write::AttemptStarted(a) => jobs::start_attempt(&tx, a)?,
+                Write::FileHashes(h) => jobs::keep_hashes(&tx, h)?,
                 Write::AttemptEnded { process_run, end } => {
                     jobs::end_attempt(&tx, *process_run, end)?
                 }

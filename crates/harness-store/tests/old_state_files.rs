@@ -1,4 +1,4 @@
-//! State files written by real older builds (schema 1 to 7; how each was
+//! State files written by real older builds (schema 1 to 8; how each was
 //! made is in `tests/data/README.md`) open with this build, migrate to the
 //! current schema, and keep what the old daemon wrote; opening one again
 //! changes nothing.
@@ -600,4 +600,66 @@ fn a_schema_7_file_from_0583f2f() {
     assert_eq!(store.next_job_run("image").unwrap(), 1);
     second_open_is_a_no_op(&path, &store);
     takes_new_writes(store, &path, 9);
+}
+
+/// An attempt as the schema-8 test reads it: step, number, status,
+/// class, exit code.
+type Attempt = (String, i64, String, Option<String>, Option<i64>);
+
+/// Schema 8 (f0844bc): jobs. image's run 1 failed at kickstart (two
+/// transient attempts), was resumed and completed. Schema 9 adds the
+/// file hashes' table, empty.
+#[test]
+fn a_schema_8_file_from_f0844bc() {
+    let (_dir, path, store) = open_migrated("state-v8.db", 8);
+    let run = store.last_job_run("image").unwrap().expect("image's run");
+    assert_eq!(
+        (
+            run.run,
+            run.state,
+            run.state_step.as_str(),
+            run.status.as_str(),
+            run.start.as_str()
+        ),
+        (1, 2, "tests", "completed", "resume")
+    );
+    let attempts: Vec<Attempt> = store
+        .attempts("image", 1)
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.step, a.attempt, a.status, a.class, a.exit_code))
+        .collect();
+    let want = |step: &str, n, status: &str, class: Option<&str>, code| {
+        (
+            step.to_string(),
+            n,
+            status.to_string(),
+            class.map(str::to_string),
+            code,
+        )
+    };
+    assert_eq!(
+        attempts,
+        [
+            want("base", 1, "completed", None, Some(0)),
+            want("kickstart", 1, "failed", Some("transient"), Some(75)),
+            want("kickstart", 2, "failed", Some("transient"), Some(75)),
+            want("kickstart", 3, "completed", None, Some(0)),
+            want("tests", 1, "completed", None, Some(0)),
+        ]
+    );
+    // What decides a later run's skip is still there.
+    let base = store
+        .last_completion("image", "base")
+        .unwrap()
+        .expect("base completed");
+    assert!(
+        base.print.parts.contains_key("input versions.lock"),
+        "{base:?}"
+    );
+    assert_eq!(base.outputs.len(), 1);
+    assert_eq!(store.next_job_run("image").unwrap(), 2);
+    assert!(store.file_hashes().unwrap().is_empty());
+    second_open_is_a_no_op(&path, &store);
+    takes_new_writes(store, &path, 7);
 }

@@ -34,7 +34,9 @@ pub(crate) async fn run(
     let (project, hashes, store) = (h.project.clone(), h.hashes.clone(), h.store.clone());
     let prep = tokio::task::spawn_blocking(move || {
         store.flush(READ_AFTER_WRITES);
-        job_prep::prepare(&project, &hashes, &name, &req)
+        let prep = job_prep::prepare(&project, &hashes, &name, &req);
+        crate::file_hashes::keep_new(&hashes, &store);
+        prep
     })
     .await
     .unwrap_or_else(|e| Err(ApiError::new(ApiErrorKind::Internal, e.to_string())));
@@ -89,7 +91,9 @@ async fn standing(
     let (project, hashes, store) = (h.project.clone(), h.hashes.clone(), h.store.clone());
     tokio::task::spawn_blocking(move || {
         store.flush(READ_AFTER_WRITES);
-        job_prep::standing(&project, &hashes, &name, step.as_deref())
+        let standing = job_prep::standing(&project, &hashes, &name, step.as_deref());
+        crate::file_hashes::keep_new(&hashes, &store);
+        standing
     })
     .await
     .unwrap_or_else(|e| Err(ApiError::new(ApiErrorKind::Internal, e.to_string())))

@@ -83,12 +83,14 @@ impl Supervisor {
         // is their operation's id); starts and stops take ids from far
         // above, so the numbers users see have no gaps.
         let next_deploy = store.last_deploy_id()?.max(0) as u64 + 1;
+        let hashes =
+            crate::file_hashes::FileHashes::known_from(store.file_hashes().unwrap_or_default());
         let left_jobs = match fresh {
             true => Vec::new(),
             false => super::job_boot::left_runs(&store, &config),
         };
         let writer = StoreWriter::spawn(store);
-        let hashes = std::sync::Arc::new(std::sync::Mutex::new(Default::default()));
+        let hashes = std::sync::Arc::new(std::sync::Mutex::new(hashes));
         let handle = Handle {
             tx: tx.clone(),
             shutdown,

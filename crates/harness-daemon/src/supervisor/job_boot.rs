@@ -156,6 +156,7 @@ impl Supervisor {
                 .map(|s| crate::job_prints::step_now(&self.project.root, s, &mut hashes).print)
                 .collect()
         };
+        crate::file_hashes::keep_new(&self.hashes, &self.store);
         self.jobs.slots.insert(
             name.to_string(),
             super::jobs::JobSlot::resumed(runner, row.run, prints),

@@ -287,6 +287,7 @@ impl Supervisor {
             store.flush(super::deploys::RECORD_LIMIT);
             let prep = crate::job_prep::prepare(&project, &hashes, &job, &Default::default())
                 .map_err(|e| (job, e));
+            crate::file_hashes::keep_new(&hashes, &store);
             let _ = tx.send(Msg::JobPrepared(Box::new(prep)));
         });
     }
@@ -573,7 +574,8 @@ impl Supervisor {
                 max_attempts: class.map(|(_, m)| m as i64),
                 exit_code,
                 signal,
-                error: (!tail.is_empty()).then_some(tail),
+                // A completed attempt's output is no error.
+                error: (!tail.is_empty() && outcome != AttemptOutcome::Completed).then_some(tail),
                 outputs,
             }),
         });

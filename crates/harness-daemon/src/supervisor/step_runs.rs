@@ -61,6 +61,7 @@ impl StepTask {
             self.hashes.clone(),
         );
         let success = end.success();
+        let store = self.store.clone();
         let read = tokio::task::spawn_blocking(move || {
             let tail = last_lines(&log, TAIL_LINES);
             let outputs: Vec<(String, Option<String>)> = match success {
@@ -73,6 +74,7 @@ impl StepTask {
                         .collect()
                 }
             };
+            crate::file_hashes::keep_new(&hashes, &store);
             (tail, outputs)
         })
         .await;
