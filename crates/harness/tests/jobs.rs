@@ -681,3 +681,33 @@ jobs:
         "db was started for it and keeps running"
     );
 }
+
+#[test]
+fn stop_all_cancels_a_jobs_step_under_way() {
+    let s = Stack::new(
+        r#"services:
+  db: { command: sleep 1000 }
+jobs:
+  long:
+    steps:
+      - { name: wait, command: "echo $$ > wait.pid; exec sleep 30" }
+"#,
+    );
+    assert_eq!(s.harness(&["start", "db"]).code, 0);
+    assert_eq!(s.harness(&["run", "long", "--no-wait"]).code, 0);
+    let mut pid = None;
+    assert!(wait_for(10, || {
+        pid = std::fs::read_to_string(s.path().join("wait.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse::<u32>().ok());
+        pid.is_some()
+    }));
+    let r = s.harness(&["stop", "--all"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        wait_for(15, || !alive(pid.unwrap())),
+        "the step outlived stop --all"
+    );
+    assert!(wait_for(5, || record(&s, "long").0["status"] == "cancelled"));
+    assert!(s.pid("db").is_none());
+}

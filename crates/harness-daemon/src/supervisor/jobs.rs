@@ -407,6 +407,20 @@ impl Supervisor {
         Ok(())
     }
 
+    /// Cancels every job's run under way (`stop --all`).
+    pub(super) fn cancel_jobs(&mut self) {
+        let running: Vec<String> = self
+            .jobs
+            .slots
+            .iter()
+            .filter(|(_, s)| !s.runner.finished())
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in running {
+            let _ = self.control_job(&name, JobControl::Cancel);
+        }
+    }
+
     /// Carries out a run's actions, in order, then records where it stands.
     pub(super) fn carry_job(&mut self, name: &str, actions: Vec<JobAction>) {
         for action in actions {

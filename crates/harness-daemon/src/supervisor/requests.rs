@@ -97,6 +97,11 @@ impl Supervisor {
             ..Selection::default()
         };
         let targets = self.engine.select(&sel, Instant::now()).map_err(usage)?;
+        // `stop --all` leaves nothing running: a job's step under way is
+        // cancelled too (recorded so; `harness run` resumes it).
+        if sel.all {
+            self.cancel_jobs();
+        }
         let (op, rx) = self.open_client();
         self.feed(Input::Stop {
             op,
