@@ -11,7 +11,11 @@
 //! - `runs`: the task of each run (spawn, watch, notify, log readiness) and
 //!   how a run's end is found out, also for a run nobody watched;
 //! - `deploys`: one deploy at a time, and the log of its events;
-//! - `outcomes`: what is kept in the store for the next daemon.
+//! - `outcomes`: what is kept in the store for the next daemon;
+//! - `jobs`: each job's run (its `Runner`), begun, fed and controlled;
+//!   `job_actions` what its actions do; `step_runs` each attempt's
+//!   process; `job_decisions` a person's decisions and marks; `job_needs`
+//!   the services a job needs; `job_boot` the runs a killed daemon left.
 
 mod boot;
 mod config_file;
@@ -19,6 +23,7 @@ mod deploys;
 mod execute;
 mod handle;
 mod interrupted;
+mod job_actions;
 mod job_boot;
 mod job_decisions;
 mod job_needs;
