@@ -203,6 +203,18 @@ pub(crate) fn start_attempt(conn: &Connection, a: &AttemptRow) -> Result<(), Sto
     Ok(())
 }
 
+pub(crate) fn attempt_print(
+    conn: &Connection,
+    process_run: i64,
+    print: &StepPrint,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE job_attempts SET print = ?2 WHERE process_run = ?1",
+        params![process_run, print_text(print)],
+    )?;
+    Ok(())
+}
+
 pub(crate) fn end_attempt(
     conn: &Connection,
     process_run: i64,

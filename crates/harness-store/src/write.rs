@@ -74,6 +74,14 @@ pub enum Write {
         /// How.
         end: Box<AttemptEndRow>,
     },
+    /// The print an attempt runs with, taken just before its spawn (its
+    /// inputs may be an earlier step's outputs, made after the run began).
+    AttemptPrint {
+        /// Its process's run id.
+        process_run: i64,
+        /// The step's print then.
+        print: harness_core::job::resume::StepPrint,
+    },
     /// Files' content hashes, with their stamps (kept for a new daemon).
     FileHashes(Vec<crate::jobs::StampedHash>),
     /// A deploy ended.
@@ -119,6 +127,9 @@ impl Store {
                 }
                 Write::AttemptStarted(a) => jobs::start_attempt(&tx, a)?,
                 Write::FileHashes(h) => jobs::keep_hashes(&tx, h)?,
+                Write::AttemptPrint { process_run, print } => {
+                    jobs::attempt_print(&tx, *process_run, print)?
+                }
                 Write::AttemptEnded { process_run, end } => {
                     jobs::end_attempt(&tx, *process_run, end)?
                 }

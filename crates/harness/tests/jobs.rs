@@ -711,3 +711,21 @@ jobs:
     assert!(wait_for(5, || record(&s, "long").0["status"] == "cancelled"));
     assert!(s.pid("db").is_none());
 }
+
+#[test]
+fn a_step_whose_input_an_earlier_step_makes_is_up_to_date_on_the_next_run() {
+    let s = Stack::new(
+        r#"jobs:
+  image:
+    steps:
+      - { name: base, command: "date +%N > base.iso", outputs: [base.iso] }
+      - { name: pack, command: "cp base.iso image.tar", inputs: [base.iso], outputs: [image.tar] }
+"#,
+    );
+    assert_eq!(s.harness(&["run", "image"]).code, 0);
+    // pack's print was taken when it began, with the base.iso base had just
+    // made: nothing changed since.
+    let r = s.harness(&["run", "image"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("0 of 2 steps to run"), "{}", r.stdout);
+}

@@ -25,6 +25,9 @@ impl Supervisor {
                     self.attempt_started(name, step, attempt, run)
                 }
                 JobAction::Persist => {
+                    // Where the run stands goes with the attempt's row: a
+                    // new daemon must find the run at the attempt's step.
+                    self.record_stands(name);
                     if !self.store.flush(super::deploys::RECORD_LIMIT) {
                         tracing::error!(
                             "the state database did not confirm a write in time; going on"

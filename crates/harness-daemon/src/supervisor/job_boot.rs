@@ -8,9 +8,8 @@
 //! the rest of its backoff.
 
 use super::Supervisor;
-use super::jobs::StepFact;
 use harness_core::config::{Config, Job};
-use harness_core::engine::{ProcessEnd, RunId, UnitId};
+use harness_core::engine::{RunId, UnitId};
 use harness_core::job::run::{JobRun, Status};
 use harness_core::job::runner::Runner;
 use harness_store::{AttemptRow, JobRunRow, RunRecord, RunStands, Store, Write};
@@ -121,21 +120,22 @@ impl Supervisor {
                         tracing::info!(job = %name, step = %a.step, pid = r.pid, "re-attached to a running job step");
                         self.watch_step(&name, state, r);
                     }
-                    // Recorded as started, never as spawned: if the shim
-                    // wrote an end, that is it; else nobody saw one.
+                    // Recorded as started, never as spawned: its end is
+                    // what the shim wrote, if it wrote one (read, with its
+                    // output, as for any attempt), else nobody saw one.
                     None => {
-                        let exit = self.project.exit_file(key.key(), run.0);
-                        let end = crate::process::read_exit(&exit, run).unwrap_or(ProcessEnd::Lost);
-                        tracing::warn!(job = %name, step = %a.step, end = %end.describe(), "a job step recorded as started with no process");
-                        self.step_fact(
-                            &name,
-                            StepFact::Exited {
-                                run,
-                                end,
-                                tail: String::new(),
-                                outputs: Vec::new(),
-                            },
-                        );
+                        tracing::warn!(job = %name, step = %a.step, "a job step recorded as started with no process record");
+                        let unseen = RunRecord {
+                            unit: key,
+                            run,
+                            shim_pid: 0,
+                            shim_start: 0,
+                            pid: 0,
+                            pid_start: 0,
+                            started_at_ms: a.started_ms,
+                            definition: None,
+                        };
+                        self.watch_step(&name, state, unseen);
                     }
                 }
             }

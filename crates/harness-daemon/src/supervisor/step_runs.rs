@@ -32,9 +32,32 @@ pub(super) struct StepTask {
     run: RunId,
     /// Its declared outputs, as written (relative to the config's folder).
     outputs: Vec<PathBuf>,
+    /// The step.
+    step: harness_core::config::Step,
 }
 
 impl StepTask {
+    /// The step's print as it is just before its spawn, off the loop: its
+    /// inputs may be what an earlier step of the run made.
+    async fn print_now(&self) -> Option<harness_core::job::resume::StepPrint> {
+        let (root, step, hashes, store) = (
+            self.project.root.clone(),
+            self.step.clone(),
+            self.hashes.clone(),
+            self.store.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            let print = {
+                let mut h = hashes.lock().unwrap_or_else(|p| p.into_inner());
+                crate::job_prints::step_now(&root, &step, &mut h).print
+            };
+            crate::file_hashes::keep_new(&hashes, &store);
+            print
+        })
+        .await
+        .ok()
+    }
+
     fn fact(&self, fact: StepFact) {
         let _ = self.tx.send(Msg::StepFact {
             job: self.job.clone(),
@@ -100,6 +123,7 @@ impl Supervisor {
             job: job.to_string(),
             run,
             outputs: slot.runner.job().steps[step].outputs.clone(),
+            step: slot.runner.job().steps[step].clone(),
         };
         Some((task, spec))
     }
@@ -111,6 +135,7 @@ impl Supervisor {
         };
         let shims = self.shims.clone();
         tokio::spawn(async move {
+            let print = task.print_now().await;
             let s = match process::spawn(&shims, &task.project, &spec, run, None).await {
                 Ok(s) => s,
                 Err(reason) => {
@@ -120,7 +145,18 @@ impl Supervisor {
             };
             tracing::info!(step = %spec.unit, pid = s.pid, run = run.0, "job step spawned");
             let record = s.record(&spec.unit, run, super::wall_ms(), None);
+            if let Some(print) = print {
+                task.store.send(Write::AttemptPrint {
+                    process_run: run.0 as i64,
+                    print,
+                });
+            }
             task.store.send(Write::Run(record.clone()));
+            // On disk before the run goes on: a daemon killed from here on
+            // finds the process and re-attaches to it, rather than taking
+            // the attempt for one that never ran and running it again.
+            let store = task.store.clone();
+            let _ = tokio::task::spawn_blocking(move || store.flush(super::deploys::RECORD_LIMIT)).await;
             task.fact(StepFact::Spawned { run, pid: s.pid });
             task.until_exit(record).await;
         });
