@@ -8,7 +8,7 @@
 //! Pure, like the engine: facts in with the time as a value, actions out.
 //! The runtime hands out run ids (never reused, as for services).
 
-use super::classify::Failure;
+use super::classify::{Class, Failure};
 use super::resume::Planned;
 use super::run::{AttemptEnd, Effect, JobRun, Status};
 use crate::config::{Job, StopSignal};
@@ -53,6 +53,9 @@ pub enum JobAction {
         end: ProcessEnd,
         /// Its last lines of output.
         tail: String,
+        /// A failure's class, and the attempts its class allows (as the
+        /// run numbers them).
+        class: Option<(Class, u32)>,
     },
     /// Stop run `run` (process group `pid`): `signal`, SIGKILL after `grace`.
     Stop {
@@ -256,26 +259,28 @@ impl Runner {
         ids: &mut dyn FnMut() -> RunId,
         out: &mut Vec<JobAction>,
     ) {
-        let Some(_) = self
-            .attempt
-            .take_if(|a| a.run == run && a.stopping().is_none())
-        else {
-            return;
-        };
         let tail = format!("output {path} was not made");
+        match &self.attempt {
+            Some(a) if a.run == run && a.stopping().is_none() => {}
+            // Stopped by harness (a timeout, a cancel): that is its end,
+            // whatever it left.
+            _ => return self.exited(run, ProcessEnd::Exited(0), tail, now, ids, out),
+        }
+        self.attempt = None;
+        let mut effects = Vec::new();
+        let ended = AttemptEnd::Failed {
+            failure: Failure::NoOutput,
+            tail: tail.clone(),
+        };
+        self.machine
+            .attempt_ended(&self.job, ended, now, &mut effects);
         out.push(JobAction::Ended {
             run,
             outcome: AttemptOutcome::Failed,
             end: ProcessEnd::Exited(0),
-            tail: tail.clone(),
-        });
-        let mut effects = Vec::new();
-        let ended = AttemptEnd::Failed {
-            failure: Failure::NoOutput,
             tail,
-        };
-        self.machine
-            .attempt_ended(&self.job, ended, now, &mut effects);
+            class: class_of(&effects),
+        });
         self.carry(effects, ids, out);
     }
 
@@ -297,6 +302,7 @@ impl Runner {
             outcome,
             end,
             tail: tail.to_string(),
+            class: None,
         };
         let stopping = a.stopping();
         if stopping == Some(Stopping::Cancelled) {
@@ -313,13 +319,7 @@ impl Runner {
             return;
         }
         let completed = end.success() && stopping.is_none();
-        out.push(recorded(
-            match completed {
-                true => AttemptOutcome::Completed,
-                false => AttemptOutcome::Failed,
-            },
-            &tail,
-        ));
+        let recorded_tail = tail.clone();
         let ended = match (stopping, end) {
             (None, e) if e.success() => AttemptEnd::Succeeded,
             (Some(Stopping::TimedOut), _) => AttemptEnd::Failed {
@@ -345,6 +345,16 @@ impl Runner {
         };
         self.machine
             .attempt_ended(&self.job, ended, now, &mut effects);
+        out.push(JobAction::Ended {
+            run,
+            outcome: match completed {
+                true => AttemptOutcome::Completed,
+                false => AttemptOutcome::Failed,
+            },
+            end,
+            tail: recorded_tail,
+            class: class_of(&effects),
+        });
         self.carry(effects, ids, out);
     }
 
@@ -452,6 +462,21 @@ impl Runner {
             }
         }
     }
+}
+
+/// The class of the failure `effects` record, with the attempts it allows.
+fn class_of(effects: &[Effect]) -> Option<(Class, u32)> {
+    effects.iter().find_map(|e| match e {
+        Effect::Failed { class, next, .. } => Some((
+            *class,
+            match next {
+                super::retry::Next::Retry { max, .. } | super::retry::Next::GiveUp { max, .. } => {
+                    *max
+                }
+            },
+        )),
+        _ => None,
+    })
 }
 
 /// The stop of a step harness ends (its timeout, a cancel): SIGTERM to its

@@ -40,7 +40,8 @@ impl Supervisor {
                     outcome,
                     end,
                     tail,
-                } => self.attempt_ended(name, run, outcome, end, tail),
+                    class,
+                } => self.attempt_ended(name, run, outcome, end, tail, class),
                 JobAction::Stop {
                     run,
                     pid,
@@ -52,11 +53,6 @@ impl Supervisor {
                     self.stops.insert(run, task.abort_handle());
                 }
             }
-        }
-        // A failed attempt whose class never came (a stale fact).
-        if let Some((run, end, tail)) = self.jobs.slots.get_mut(name).and_then(|s| s.failed.take())
-        {
-            self.record_end(name, run, AttemptOutcome::Failed, end, tail, None);
         }
         self.record_stands(name);
     }
@@ -105,19 +101,19 @@ impl Supervisor {
         outcome: AttemptOutcome,
         end: ProcessEnd,
         tail: String,
+        class: Option<(Class, u32)>,
     ) {
         let Some(slot) = self.jobs.slots.get_mut(name) else {
             return;
         };
-        if outcome == AttemptOutcome::Failed {
-            // Recorded with its class, which the next effect says.
-            slot.failed = Some((run, end, tail));
-            return;
-        }
         let Some(&(step, attempt)) = slot.attempts.get(&run) else {
             return;
         };
-        self.record_end(name, run, outcome, end, tail, None);
+        if outcome == AttemptOutcome::Failed {
+            // Told with the run's `Failed` effect, which says what follows.
+            slot.failed = Some((end, tail.clone()));
+        }
+        self.record_end(name, run, outcome, end, tail, class);
         let status = match outcome {
             AttemptOutcome::Cancelled => StepStatus::Cancelled,
             AttemptOutcome::Interrupted => StepStatus::Interrupted,
@@ -221,19 +217,11 @@ impl Supervisor {
                 };
                 let failed = self.jobs.slots.get_mut(name).and_then(|s| s.failed.take());
                 let (mut exit_code, mut error) = (None, None);
-                if let Some((run, end, tail)) = failed {
+                if let Some((end, tail)) = failed {
                     if let ProcessEnd::Exited(c) = end {
                         exit_code = Some(c);
                     }
-                    error = (!tail.is_empty()).then(|| tail.clone());
-                    self.record_end(
-                        name,
-                        run,
-                        AttemptOutcome::Failed,
-                        end,
-                        tail,
-                        Some((class, max)),
-                    );
+                    error = (!tail.is_empty()).then_some(tail);
                 }
                 let (status, retry_in_ms) = match next {
                     Next::Retry { delay, .. } => {

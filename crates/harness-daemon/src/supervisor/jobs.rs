@@ -72,8 +72,9 @@ pub(super) struct JobSlot {
     /// The hashes of the outputs an attempt that exited 0 left, until its
     /// end is recorded.
     pub(super) outputs: HashMap<RunId, Vec<(String, String)>>,
-    /// A failed attempt's end, recorded once its class is known.
-    pub(super) failed: Option<(RunId, ProcessEnd, String)>,
+    /// The last failed attempt's end and last lines, for the `step` event
+    /// its run's `Failed` effect sends next.
+    pub(super) failed: Option<(ProcessEnd, String)>,
     /// The step and attempt of each attempt's process, until its end is
     /// recorded (the run may have moved on by then).
     pub(super) attempts: HashMap<RunId, (usize, u32)>,

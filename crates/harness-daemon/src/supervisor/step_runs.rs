@@ -156,7 +156,8 @@ impl Supervisor {
             // finds the process and re-attaches to it, rather than taking
             // the attempt for one that never ran and running it again.
             let store = task.store.clone();
-            let _ = tokio::task::spawn_blocking(move || store.flush(super::deploys::RECORD_LIMIT)).await;
+            let _ = tokio::task::spawn_blocking(move || store.flush(super::deploys::RECORD_LIMIT))
+                .await;
             task.fact(StepFact::Spawned { run, pid: s.pid });
             task.until_exit(record).await;
         });

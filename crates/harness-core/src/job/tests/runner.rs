@@ -82,7 +82,8 @@ fn each_attempt_is_recorded_and_made_durable_before_its_spawn() {
                 run: RunId(101),
                 outcome: AttemptOutcome::Completed,
                 end: ProcessEnd::Exited(0),
-                tail: String::new()
+                tail: String::new(),
+                class: None
             },
             JobAction::Record(Effect::Completed {
                 step: 0,
@@ -257,7 +258,8 @@ fn an_attempt_whose_end_was_not_seen_is_interrupted_and_runs_again() {
                 run: RunId(1),
                 outcome: AttemptOutcome::Interrupted,
                 end: ProcessEnd::Lost,
-                tail: String::new()
+                tail: String::new(),
+                class: None
             },
             JobAction::Started {
                 step: 0,
@@ -327,7 +329,8 @@ fn a_run_the_last_daemon_left_takes_its_attempts_end_as_the_shim_recorded_it() {
                 run: RunId(7),
                 outcome: AttemptOutcome::Completed,
                 end: ProcessEnd::Exited(0),
-                tail: String::new()
+                tail: String::new(),
+                class: None
             },
             JobAction::Record(Effect::Completed {
                 step: 0,
@@ -368,6 +371,54 @@ fn an_interrupt_stops_nothing_and_the_attempt_ends_as_it_ends() {
     assert_eq!(
         out.last(),
         Some(&JobAction::Record(Effect::Done(Status::Interrupted)))
+    );
+    assert!(r.finished());
+}
+
+#[test]
+fn a_failed_attempts_end_carries_its_class_and_a_stopped_one_without_its_output_is_still_stopped() {
+    let mut ids = Ids(0);
+    let now = Instant::now();
+    let mut out = Vec::new();
+    let mut r = Runner::start(job(), &both_run(), &[], &mut || ids.next(), &mut out);
+    r.spawned(RunId(1), 9, now, &mut out);
+    out.clear();
+    r.exited(
+        RunId(1),
+        ProcessEnd::Exited(75),
+        "timeout".into(),
+        now,
+        &mut || ids.next(),
+        &mut out,
+    );
+    assert!(
+        matches!(
+            &out[0],
+            JobAction::Ended {
+                outcome: AttemptOutcome::Failed,
+                class: Some((crate::job::classify::Class::Transient, 2)),
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+    // A cancel's SIGTERM makes the retry exit 0 without its output: the
+    // end is the cancel's, and the run is over.
+    let t = now + Duration::from_secs(5);
+    r.tick(t, &mut || ids.next(), &mut out);
+    r.spawned(RunId(2), 10, t, &mut out);
+    out.clear();
+    r.cancel(&mut out);
+    r.exited_without_output(RunId(2), "fetched.tar", t, &mut || ids.next(), &mut out);
+    assert!(
+        out.iter().any(|a| matches!(
+            a,
+            JobAction::Ended {
+                outcome: AttemptOutcome::Cancelled,
+                ..
+            }
+        )),
+        "{out:?}"
     );
     assert!(r.finished());
 }
