@@ -60,7 +60,7 @@ const IMAGE: &str = r#"jobs:
         inputs: [versions.lock]
         outputs: [base.iso]
       - name: kickstart
-        command: "echo kicked >> kickstart.runs; test -f ok || { echo 'Network timeout'; exit 75; }"
+        command: "echo kicked >> kickstart.runs; test -f ok || { echo 'Network unreachable'; exit 75; }"
         retry: { transient: { max_attempts: 3, backoff: { initial: 300ms, max: 10s } } }
       - { name: tests, command: "echo tested >> tests.runs" }
 "#;
@@ -101,12 +101,12 @@ fn a_step_that_fails_stays_at_its_state_is_retried_there_and_the_job_resumes_fro
     );
     assert_eq!(v["failure"]["class"], "transient");
     assert_eq!(v["failure"]["exit_code"], 75);
-    assert_eq!(v["failure"]["error"], "Network timeout");
+    assert_eq!(v["failure"]["error"], "Network unreachable");
     assert_eq!(v["next_action"]["kind"], "manual");
     // Each attempt's own log is kept.
     let log = v["failure"]["log"].as_str().unwrap();
     let text = std::fs::read_to_string(s.path().join(".harness").join(log)).unwrap();
-    assert_eq!(text, "Network timeout\n");
+    assert_eq!(text, "Network unreachable\n");
     let history = v["state_history"].as_array().unwrap();
     let at = |i: usize| ms_of_day(history[i]["timestamp"].as_str().unwrap());
     // base: started, completed; then kickstart's three attempts, each
@@ -127,7 +127,7 @@ fn a_step_that_fails_stays_at_its_state_is_retried_there_and_the_job_resumes_fro
     let (first_wait, second_wait) = (at(4) - at(3), at(6) - at(5));
     assert!(first_wait >= 300, "first backoff {first_wait}ms");
     assert!(second_wait >= 600, "second backoff {second_wait}ms");
-    assert_eq!(history[3]["error"], "Network timeout");
+    assert_eq!(history[3]["error"], "Network unreachable");
     let (code, text) = http(s.socket(), "GET", "/metrics");
     assert_eq!(code, 200);
     for line in [
@@ -140,7 +140,7 @@ fn a_step_that_fails_stays_at_its_state_is_retried_there_and_the_job_resumes_fro
     let r = s.harness(&["jobs", "logs", "image", "kickstart", "--attempt", "2"]);
     assert_eq!(
         (r.code, r.stdout.as_str()),
-        (0, "Network timeout\n"),
+        (0, "Network unreachable\n"),
         "{}",
         r.all()
     );

@@ -69,12 +69,19 @@ pub struct Classify {
     pub signal: Class,
 }
 
+/// The output that makes a failure transient unless a job says otherwise.
+pub const DEFAULT_TRANSIENT_OUTPUT: &str = "(?i)timed? ?out|connection reset";
+
 impl Default for Classify {
     fn default() -> Classify {
         Classify {
             transient_codes: vec![75, 69],
             persistent_codes: vec![64, 65, 77, 78],
-            transient_output: Vec::new(),
+            // A network that timed out or dropped the connection is the
+            // usual transient failure, whatever the tool's exit code.
+            transient_output: vec![
+                Regex::new(DEFAULT_TRANSIENT_OUTPUT).expect("the default pattern is valid"),
+            ],
             timeout: Class::Transient,
             signal: Class::Transient,
         }

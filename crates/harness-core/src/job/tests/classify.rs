@@ -135,3 +135,26 @@ fn max_attempts_counts_every_attempt_and_the_backoff_doubles_to_its_cap() {
         }
     );
 }
+
+#[test]
+fn by_default_a_network_timeout_in_the_output_is_transient_unless_the_code_is_persistent() {
+    use crate::job::classify::{Class, Classify, Failure};
+    let c = Classify::default();
+    let cases = [
+        (1, "curl: (28) Connection timed out", Class::Transient),
+        (
+            2,
+            "ssh: connect: Connection reset by peer",
+            Class::Transient,
+        ),
+        (1, "3 tests failed", Class::Persistent),
+        (64, "usage: timed out waiting", Class::Persistent),
+    ];
+    for (code, tail, want) in cases {
+        assert_eq!(
+            c.classify(Failure::Exited(code), tail).0,
+            want,
+            "{code} {tail}"
+        );
+    }
+}
