@@ -59,19 +59,14 @@ pub fn prepare(
     }
     // A step marked completed since needs no decision any more.
     if let Some(last) = &last
-        && done.get(last.state as usize).is_none_or(Option::is_none)
+        && let Some(k) = job.steps.iter().position(|s| s.name == last.state_step)
+        && done[k].is_none()
         && let Some(why) = resume::refused(&last.status, &last.state_step, start)
     {
         return Err(ApiError::new(ApiErrorKind::Usage, why));
     }
     let last_completed = last.as_ref().is_some_and(|l| l.status == "completed");
-    let continued = last.filter(|l| {
-        start == StartAt::Resume
-            && matches!(
-                l.status.as_str(),
-                "failed" | "cancelled" | "interrupted" | "needs_decision"
-            )
-    });
+    let continued = last.filter(|l| resume::continues(&l.status, start));
     let (run, tried) = match &continued {
         Some(last) => {
             let attempts = store.attempts(name, last.run).map_err(internal)?;
@@ -99,7 +94,8 @@ pub fn prepare(
     })
 }
 
-/// The attempts each step of `job` had in a run (its `attempts` rows): the
+/// The attempts each step of `job` had in a run (its `attempts` rows, by
+/// the step's name: a file edited since may have moved it): the
 /// highest number of one that ended completed or failed — a cancelled or
 /// interrupted attempt did not count, and the next one took its number.
 fn tried(job: &Job, attempts: &[harness_store::AttemptRow]) -> Vec<u32> {
@@ -107,7 +103,7 @@ fn tried(job: &Job, attempts: &[harness_store::AttemptRow]) -> Vec<u32> {
         .map(|k| {
             attempts
                 .iter()
-                .filter(|a| a.step_index == k as i64 && a.process_run.is_some())
+                .filter(|a| a.step == job.steps[k].name && a.process_run.is_some())
                 .filter(|a| matches!(a.status.as_str(), "completed" | "failed"))
                 .map(|a| a.attempt as u32)
                 .max()
@@ -171,7 +167,20 @@ pub fn standing(
             Err(e) => return Err(ApiError::new(ApiErrorKind::Usage, e)),
         },
         None => match &last {
-            Some(l) if matches!(l.status.as_str(), "failed" | "needs_decision") => l.state as usize,
+            Some(l) if matches!(l.status.as_str(), "failed" | "needs_decision") => {
+                match job.steps.iter().position(|s| s.name == l.state_step) {
+                    Some(k) => k,
+                    None => {
+                        return Err(ApiError::new(
+                            ApiErrorKind::Usage,
+                            format!(
+                                "job `{name}` has no step `{}` any more (its last run stopped there); run it again",
+                                l.state_step
+                            ),
+                        ));
+                    }
+                }
+            }
             _ => {
                 return Err(ApiError::new(
                     ApiErrorKind::Usage,
@@ -187,10 +196,7 @@ pub fn standing(
         ));
     }
     let tried = match &last {
-        Some(l) => tried(&job, &store.attempts(name, l.run).map_err(internal)?)
-            .get(l.state as usize)
-            .copied()
-            .unwrap_or(0),
+        Some(l) => tried(&job, &store.attempts(name, l.run).map_err(internal)?)[k],
         None => 0,
     };
     let mut hashes = hashes.lock().unwrap_or_else(|p| p.into_inner());

@@ -58,7 +58,7 @@ pub fn record(job: &Job, last: Option<&JobRunRow>, attempts: &[AttemptRow]) -> J
     };
     let at_state: Vec<&AttemptRow> = attempts
         .iter()
-        .filter(|a| a.step_index == last.state && a.process_run.is_some())
+        .filter(|a| a.step == last.state_step && a.process_run.is_some())
         .filter(|a| a.status != "cancelled" && a.status != "interrupted")
         .collect();
     let latest = at_state.last();

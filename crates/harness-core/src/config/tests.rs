@@ -575,3 +575,27 @@ fn a_step_name_names_files_and_must_be_safe() {
     .collect();
     assert!(errs[0].contains("invalid step name `../x`"), "{errs:?}");
 }
+
+#[test]
+fn a_cycle_through_a_job_is_printed_as_a_path_and_a_job_is_never_waited_for_as_started() {
+    let cycle = r#"services:
+  registry: { command: registry, depends_on: [cache] }
+  cache: { command: cache, depends_on: { image: { condition: completed } } }
+jobs:
+  image:
+    depends_on: [registry]
+    steps:
+      - { name: base, command: make }
+"#;
+    assert_eq!(
+        errors(cycle),
+        ["services.yaml:6:18: dependency cycle: job image → registry → cache → job image"]
+    );
+    let started = "services:\n  web: { command: web, depends_on: { image: { condition: started } } }\njobs:\n  image:\n    steps:\n      - { name: base, command: make }\n";
+    assert_eq!(
+        errors(started),
+        [
+            "services.yaml:2:38: service `web` depends on job `image` with condition `started`\n  help: a job is waited for until it has completed: `condition: completed`"
+        ]
+    );
+}

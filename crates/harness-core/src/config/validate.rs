@@ -3,6 +3,7 @@
 use super::ConfigError;
 use super::error::{Errors, did_you_mean};
 use super::model::Config;
+use crate::config::Location;
 use crate::graph::Graph;
 use std::path::Path;
 
@@ -46,18 +47,6 @@ pub(crate) fn validate(config: &Config, errs: &mut Errors) {
                         ),
                     );
                 }
-                let job = config.jobs.iter().find(|j| j.name == dep.name);
-                if let Some(back) =
-                    job.and_then(|j| j.depends_on.iter().find(|d| d.name == svc.name))
-                {
-                    errs.push(
-                        back.location,
-                        format!(
-                            "dependency cycle: job `{}` needs service `{}`, which waits for it",
-                            dep.name, svc.name
-                        ),
-                    );
-                }
             } else if config.service(&dep.name).is_none() {
                 errs.push_help(
                     dep.location,
@@ -95,7 +84,76 @@ pub(crate) fn validate(config: &Config, errs: &mut Errors) {
             .collect();
         path.push(path[0]);
         errs.push(at, format!("dependency cycle: {}", path.join(" → ")));
+        return;
     }
+    if let Some((at, path)) = cycle_through_a_job(config) {
+        errs.push(at, format!("dependency cycle: {}", path.join(" → ")));
+    }
+}
+
+/// A cycle that goes through a job: a job needs a service which (perhaps
+/// through others) waits for that job. Nothing could ever start. Services
+/// are named as they are, jobs as `job NAME`.
+fn cycle_through_a_job(config: &Config) -> Option<(Location, Vec<String>)> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Node {
+        Service(usize),
+        Job(usize),
+    }
+    let node_of = |name: &str| {
+        config
+            .services
+            .iter()
+            .position(|s| s.name == name)
+            .map(Node::Service)
+            .or_else(|| {
+                config
+                    .jobs
+                    .iter()
+                    .position(|j| j.name == name)
+                    .map(Node::Job)
+            })
+    };
+    let edges = |n: Node| -> Vec<(Node, Location)> {
+        let deps = match n {
+            Node::Service(i) => &config.services[i].depends_on,
+            Node::Job(j) => &config.jobs[j].depends_on,
+        };
+        deps.iter()
+            .filter_map(|d| Some((node_of(&d.name)?, d.location)))
+            .collect()
+    };
+    let label = |n: Node| match n {
+        Node::Service(i) => config.services[i].name.clone(),
+        Node::Job(j) => format!("job {}", config.jobs[j].name),
+    };
+    // From each job, a walk along the dependencies back to it.
+    for j in 0..config.jobs.len() {
+        let start = Node::Job(j);
+        let mut path = vec![(start, Location::default())];
+        let mut seen = vec![start];
+        let mut stack = vec![edges(start)];
+        while let Some(next) = stack.last_mut() {
+            let Some((n, at)) = next.pop() else {
+                stack.pop();
+                path.pop();
+                continue;
+            };
+            if n == start {
+                let mut names: Vec<String> = path.iter().map(|(n, _)| label(*n)).collect();
+                names.push(label(start));
+                let first = path.get(1).map(|(_, at)| *at).unwrap_or(at);
+                return Some((first, names));
+            }
+            if seen.contains(&n) {
+                continue;
+            }
+            seen.push(n);
+            path.push((n, at));
+            stack.push(edges(n));
+        }
+    }
+    None
 }
 
 /// Jobs: names a service could have (they name files too) and no service

@@ -160,6 +160,19 @@ fn stale(step: &StepNow, done: Option<&Completed>) -> Option<String> {
     None
 }
 
+/// Whether `harness run` as `start` says goes on with the job's last run,
+/// which ended with `last_status`, rather than beginning a new one: a
+/// plain resume of a run that stopped short of completing does (its
+/// history then reads as seed 003's — failed, started again at the same
+/// state, completed); `--from`, `--restart` and a completed run begin anew.
+pub fn continues(last_status: &str, start: StartAt) -> bool {
+    start == StartAt::Resume
+        && matches!(
+            last_status,
+            "failed" | "cancelled" | "interrupted" | "needs_decision"
+        )
+}
+
 /// Why a run may not begin as `start` says, when the job's last run ended
 /// with status `last_status` at step `step`: a step that needs a decision
 /// (an attempt of a step that is not idempotent was cut short) is passed

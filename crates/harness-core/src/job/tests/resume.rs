@@ -199,3 +199,19 @@ fn where_a_run_begins_is_named_by_flags_and_an_unknown_step_is_a_usage_error() {
         "unknown job `imgae`; jobs are: image"
     );
 }
+
+#[test]
+fn a_plain_resume_goes_on_with_a_run_that_stopped_short_and_anything_else_begins_anew() {
+    use crate::job::resume::continues;
+    for (status, start, want) in [
+        ("failed", StartAt::Resume, true),
+        ("cancelled", StartAt::Resume, true),
+        ("interrupted", StartAt::Resume, true),
+        ("needs_decision", StartAt::Resume, true),
+        ("completed", StartAt::Resume, false),
+        ("failed", StartAt::Step(1), false),
+        ("failed", StartAt::First, false),
+    ] {
+        assert_eq!(continues(status, start), want, "{status} {start:?}");
+    }
+}
