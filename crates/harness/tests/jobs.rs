@@ -729,3 +729,34 @@ fn a_step_whose_input_an_earlier_step_makes_is_up_to_date_on_the_next_run() {
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(r.stdout.contains("0 of 2 steps to run"), "{}", r.stdout);
 }
+
+#[test]
+fn an_attempt_a_killed_daemon_was_cancelling_is_stopped_and_closed_by_the_next_one() {
+    let s = Stack::new(
+        r#"jobs:
+  stubborn:
+    steps:
+      - { name: wait, command: "trap '' TERM; echo $$ > wait.pid; while true; do sleep 0.1; done" }
+"#,
+    );
+    assert_eq!(s.harness(&["run", "stubborn", "--no-wait"]).code, 0);
+    let mut pid = None;
+    assert!(wait_for(10, || {
+        pid = std::fs::read_to_string(s.path().join("wait.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse::<u32>().ok());
+        pid.is_some()
+    }));
+    assert_eq!(s.harness(&["jobs", "cancel", "stubborn"]).code, 0);
+    // Killed while the step ignores its SIGTERM, before the SIGKILL.
+    s.kill_daemon();
+    assert!(alive(pid.unwrap()));
+    let (v, _) = record(&s, "stubborn");
+    assert_eq!(v["status"], "cancelled", "{v:#}");
+    // The next daemon finishes the stop and records how the attempt ended.
+    assert!(wait_for(20, || !alive(pid.unwrap())), "the step was left running");
+    assert!(wait_for(5, || {
+        timeline(&record(&s, "stubborn").0)
+            == entries(&[("wait", "started", 1), ("wait", "cancelled", 1)])
+    }));
+}

@@ -146,8 +146,11 @@ async fn decide(
         OnError::Cleanup if has_cleanup => Some((JobDecision::Cleanup, via)),
         OnError::Cleanup => None,
     };
+    // A step that is not idempotent is never run again behind a person's
+    // back: only someone at the prompt decides about it.
+    let needs_person = done.status == "needs_decision";
     if let Some(what) = a.on_error {
-        return Ok(unattended(what, "--on-error"));
+        return Ok(unattended(what, "--on-error").filter(|_| !needs_person));
     }
     if !prompt::terminal() {
         let what = match job.map(|j| j.on_failure) {
@@ -155,7 +158,7 @@ async fn decide(
             Some(JobOnFailure::Cleanup) => OnError::Cleanup,
             Some(JobOnFailure::Stop) | None => OnError::Stop,
         };
-        return Ok(unattended(what, "on_failure"));
+        return Ok(unattended(what, "on_failure").filter(|_| !needs_person));
     }
     let step = &done.current_state;
     match &view.failed {

@@ -18,6 +18,9 @@ use std::time::Instant;
 impl Supervisor {
     /// Carries out a run's actions, in order, then records where it stands.
     pub(super) fn carry_job(&mut self, name: &str, actions: Vec<JobAction>) {
+        // An attempt whose row is not on disk is never spawned: a daemon
+        // killed next would not know it ran.
+        let mut unconfirmed = false;
         for action in actions {
             match action {
                 JobAction::Record(effect) => self.job_effect(name, effect),
@@ -28,11 +31,20 @@ impl Supervisor {
                     // Where the run stands goes with the attempt's row: a
                     // new daemon must find the run at the attempt's step.
                     self.record_stands(name);
-                    if !self.store.flush(super::deploys::RECORD_LIMIT) {
-                        tracing::error!(
-                            "the state database did not confirm a write in time; going on"
-                        );
+                    unconfirmed = !self.store.flush(super::deploys::RECORD_LIMIT);
+                    if unconfirmed {
+                        tracing::error!(job = %name, "the state database did not confirm an attempt's record in time; it is not started");
                     }
+                }
+                JobAction::Spawn { run, .. } if unconfirmed => {
+                    let _ = self.tx.send(super::Msg::StepFact {
+                        job: name.to_string(),
+                        fact: super::jobs::StepFact::SpawnFailed {
+                            run,
+                            reason: "not started: the state database did not confirm its record"
+                                .into(),
+                        },
+                    });
                 }
                 JobAction::Spawn { step, run } => self.spawn_step(name, step, run),
                 JobAction::Ended {
@@ -55,6 +67,7 @@ impl Supervisor {
             }
         }
         self.record_stands(name);
+        self.start_held(name);
     }
 
     fn attempt_started(&mut self, name: &str, step: usize, attempt: u32, run: RunId) {

@@ -9,10 +9,10 @@
 
 use super::Supervisor;
 use harness_core::config::{Config, Job};
-use harness_core::engine::{RunId, UnitId};
+use harness_core::engine::{ProcessEnd, RunId, UnitId};
 use harness_core::job::run::{JobRun, Status};
 use harness_core::job::runner::Runner;
-use harness_store::{AttemptRow, JobRunRow, RunRecord, RunStands, Store, Write};
+use harness_store::{AttemptEndRow, AttemptRow, JobRunRow, RunRecord, RunStands, Store, Write};
 use std::time::{Duration, Instant};
 
 /// A run of a job the last daemon left under way, as the store says.
@@ -22,17 +22,13 @@ pub(super) struct LeftRun {
     attempts: Vec<AttemptRow>,
 }
 
-/// The jobs' runs under way (`running`, `waiting_retry`), read before the
-/// store moves to its thread.
+/// Each job's last run, read before the store moves to its thread.
 pub(super) fn left_runs(store: &Store, config: &Config) -> Vec<LeftRun> {
     let mut out = Vec::new();
     for job in &config.jobs {
         let Ok(Some(row)) = store.last_job_run(&job.name) else {
             continue;
         };
-        if !matches!(row.status.as_str(), "running" | "waiting_retry") {
-            continue;
-        }
         let attempts = store.attempts(&job.name, row.run).unwrap_or_default();
         out.push(LeftRun {
             job: job.clone(),
@@ -44,21 +40,124 @@ pub(super) fn left_runs(store: &Store, config: &Config) -> Vec<LeftRun> {
 }
 
 impl Supervisor {
-    /// Takes over the jobs' runs `left` under way; `steps` are the step
-    /// processes the store records. One that no run claims (its job is
-    /// gone from the file, or its run ended) is stopped: nothing would
-    /// supervise it.
+    /// Takes over the jobs' runs `left` under way (`running`,
+    /// `waiting_retry`); `steps` are the step processes the store records.
+    /// Every other attempt still recorded as started is closed: one whose
+    /// run no longer goes on (cancelled while its process was on its way
+    /// out, interrupted here, its job gone from the file) has its process
+    /// stopped, and is recorded as cancelled or interrupted, with its end.
     pub(super) fn resume_jobs(&mut self, left: Vec<LeftRun>, mut steps: Vec<RunRecord>) {
+        let mut open = Vec::new();
         for l in left {
-            self.resume_job(l, &mut steps);
-        }
-        for r in steps {
-            if r.alive() {
-                tracing::warn!(step = %r.unit, pid = r.pid, "a job step's process that no run of its job claims; stopping it");
-                crate::process::ProcessGroup(r.pid).signal(libc::SIGTERM);
+            let cancelled = l.row.status == "cancelled";
+            open.extend(
+                l.attempts
+                    .iter()
+                    .filter(|a| a.ended_ms.is_none())
+                    .filter_map(|a| {
+                        Some((
+                            UnitId::step(&a.job, &a.step),
+                            RunId(a.process_run? as u64),
+                            cancelled,
+                        ))
+                    }),
+            );
+            if matches!(l.row.status.as_str(), "running" | "waiting_retry") {
+                self.resume_job(l, &mut steps);
             }
-            self.store.run_ended(&self.project, r.unit, r.run);
         }
+        for (unit, run, cancelled) in open {
+            let job = unit
+                .job_step()
+                .map(|(j, _)| j.to_string())
+                .unwrap_or_default();
+            let claimed = self
+                .jobs
+                .slots
+                .get(&job)
+                .is_some_and(|s| s.attempts.contains_key(&run));
+            if !claimed {
+                let record = steps
+                    .iter()
+                    .position(|r| r.run == run)
+                    .map(|i| steps.remove(i));
+                self.close_attempt(unit, run, record, cancelled);
+            }
+        }
+        // A process no attempt row names (its job's run is older than the
+        // job's last one): stopped all the same.
+        for r in steps {
+            self.close_attempt(r.unit.clone(), r.run, Some(r), false);
+        }
+    }
+
+    /// Closes attempt `run` of `job`, which no run goes on with: its
+    /// process, if it still runs, is stopped (SIGTERM, SIGKILL after the
+    /// grace); then its end — as the shim recorded it, or unseen — is
+    /// written, as `cancelled` if its run was cancelled, else
+    /// `interrupted`, and its process forgotten.
+    fn close_attempt(
+        &mut self,
+        unit: UnitId,
+        run: RunId,
+        record: Option<RunRecord>,
+        cancelled: bool,
+    ) {
+        let (project, store) = (self.project.clone(), self.store.clone());
+        let record = record.unwrap_or_else(|| RunRecord {
+            unit,
+            run,
+            shim_pid: 0,
+            shim_start: 0,
+            pid: 0,
+            pid_start: 0,
+            started_at_ms: 0,
+            definition: None,
+        });
+        tokio::spawn(async move {
+            if record.alive() {
+                tracing::warn!(step = %record.unit, pid = record.pid, "a job step's process that no run of its job goes on with; stopping it");
+                let group = crate::process::ProcessGroup(record.pid);
+                group.signal(libc::SIGTERM);
+                let grace = tokio::time::Instant::now() + harness_core::job::runner::STOP_GRACE;
+                while record.alive() && tokio::time::Instant::now() < grace {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                if record.alive() {
+                    group.signal(libc::SIGKILL);
+                }
+                crate::process::wait_exit(record.shim_pid).await;
+            }
+            let end = crate::process::read_exit(&project.exit_file(record.unit.key(), run.0), run)
+                .unwrap_or(ProcessEnd::Lost);
+            let (exit_code, signal) = match end {
+                ProcessEnd::Exited(c) => (Some(c as i64), None),
+                ProcessEnd::Signaled(s) => (None, Some(s as i64)),
+                ProcessEnd::Lost | ProcessEnd::NotSpawned => (None, None),
+            };
+            store.send(Write::AttemptEnded {
+                process_run: run.0 as i64,
+                end: Box::new(AttemptEndRow {
+                    status: if cancelled {
+                        "cancelled"
+                    } else {
+                        "interrupted"
+                    }
+                    .into(),
+                    ended_ms: super::wall_ms(),
+                    class: None,
+                    max_attempts: None,
+                    exit_code,
+                    signal,
+                    error: Some(format!(
+                        "{}; no run of its job went on with it",
+                        end.describe()
+                    )),
+                    outputs: Vec::new(),
+                }),
+            });
+            store.run_ended(&project, record.unit, run);
+        });
     }
 
     fn resume_job(&mut self, l: LeftRun, steps: &mut Vec<RunRecord>) {

@@ -42,6 +42,9 @@ impl Supervisor {
                 format!("job `{name}` is running; decide once it stopped"),
             ));
         }
+        if matches!(req.decision, JobDecision::Skip { .. }) {
+            missing_output(&prep.now)?;
+        }
         if req.decision == JobDecision::Cleanup && prep.job.cleanup.is_none() {
             return Err(ApiError::new(
                 ApiErrorKind::Usage,
@@ -116,6 +119,7 @@ impl Supervisor {
                 format!("job `{name}` is running; mark a step once it stopped"),
             ));
         }
+        missing_output(&prep.now)?;
         let run = prep.last.as_ref().map(|l| l.run).unwrap_or(0);
         let step = prep.job.steps[prep.step].name.clone();
         self.store.send(Write::History(HistoryRow {
@@ -225,6 +229,23 @@ impl Supervisor {
         if let Some(status) = held {
             self.job_done(name, status);
         }
+        self.start_held(name);
+    }
+}
+
+/// A step counts as completed only with every output it declares: a mark
+/// without one would never hold (the next run would find it not
+/// recorded), so it is refused, naming it.
+fn missing_output(now: &StepNow) -> Result<(), ApiError> {
+    match now.outputs.iter().find(|(_, h)| h.is_none()) {
+        Some((path, _)) => Err(ApiError::new(
+            ApiErrorKind::Usage,
+            format!(
+                "step `{}` cannot count as completed: its output {path} is missing",
+                now.name
+            ),
+        )),
+        None => Ok(()),
     }
 }
 

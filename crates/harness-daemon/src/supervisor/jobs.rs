@@ -85,6 +85,8 @@ pub(super) struct JobSlot {
     pub(super) cleanup_running: bool,
     /// The run's end, held while its cleanup runs.
     pub(super) held_done: Option<Status>,
+    /// A start asked for a new run while this one was on its way out.
+    pub(super) start_held: bool,
 }
 
 impl JobSlot {
@@ -115,6 +117,7 @@ impl JobSlot {
             mark: None,
             cleanup_running: false,
             held_done: None,
+            start_held: false,
         }
     }
 }
@@ -257,6 +260,7 @@ impl Supervisor {
                 mark: None,
                 cleanup_running: false,
                 held_done: None,
+                start_held: false,
             },
         );
         self.carry_job(&name, out);
@@ -266,9 +270,7 @@ impl Supervisor {
     /// (hashing its inputs) and then run, unless it runs already (its end
     /// settles them) or is up to date.
     pub(super) fn run_job_for_start(&mut self, job: String) {
-        if self.jobs.slots.get(&job).is_some_and(JobSlot::is_busy)
-            || self.jobs.waiting_for_services(&job)
-        {
+        if self.jobs.waiting_for_services(&job) || self.held_for_start(&job) {
             return;
         }
         let (project, hashes, store, tx) = (
@@ -286,6 +288,33 @@ impl Supervisor {
         });
     }
 
+    /// Whether job `job`'s run in this daemon keeps a start's new run from
+    /// beginning now. One under way settles the start when it ends. One
+    /// already over whose last process is still on its way out (a cancel's
+    /// grace) or whose cleanup runs is held: the new run begins once it is
+    /// gone ([`Supervisor::start_held`]).
+    fn held_for_start(&mut self, job: &str) -> bool {
+        let Some(slot) = self.jobs.slots.get_mut(job).filter(|s| s.is_busy()) else {
+            return false;
+        };
+        if slot.runner.status().is_final() {
+            slot.start_held = true;
+        }
+        true
+    }
+
+    /// A start's run of `job` that [`Supervisor::held_for_start`] held
+    /// begins, once nothing of the last run is left.
+    pub(super) fn start_held(&mut self, job: &str) {
+        let Some(slot) = self.jobs.slots.get_mut(job) else {
+            return;
+        };
+        if slot.start_held && !slot.is_busy() {
+            slot.start_held = false;
+            self.run_job_for_start(job.to_string());
+        }
+    }
+
     /// [`Supervisor::run_job_for_start`], prepared.
     pub(super) fn job_prepared(&mut self, prep: Result<JobPrep, (String, ApiError)>) {
         let settled = |job: String, completed: bool, detail: String| Input::JobSettled {
@@ -296,12 +325,8 @@ impl Supervisor {
         match prep {
             Err((job, e)) => self.feed(settled(job, false, format!("cannot run: {}", e.error))),
             Ok(p)
-                if self
-                    .jobs
-                    .slots
-                    .get(&p.job.name)
-                    .is_some_and(JobSlot::is_busy)
-                    || self.jobs.waiting_for_services(&p.job.name) => {}
+                if self.jobs.waiting_for_services(&p.job.name)
+                    || self.held_for_start(&p.job.name) => {}
             Ok(p) if p.up_to_date => {
                 tracing::info!(job = %p.job.name, "a job services wait for is up to date");
                 self.feed(settled(p.job.name, true, "up to date".into()));
