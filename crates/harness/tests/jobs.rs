@@ -754,7 +754,10 @@ fn an_attempt_a_killed_daemon_was_cancelling_is_stopped_and_closed_by_the_next_o
     let (v, _) = record(&s, "stubborn");
     assert_eq!(v["status"], "cancelled", "{v:#}");
     // The next daemon finishes the stop and records how the attempt ended.
-    assert!(wait_for(20, || !alive(pid.unwrap())), "the step was left running");
+    assert!(
+        wait_for(20, || !alive(pid.unwrap())),
+        "the step was left running"
+    );
     assert!(wait_for(5, || {
         timeline(&record(&s, "stubborn").0)
             == entries(&[("wait", "started", 1), ("wait", "cancelled", 1)])

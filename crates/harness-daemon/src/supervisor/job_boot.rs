@@ -104,7 +104,7 @@ impl Supervisor {
         cancelled: bool,
     ) {
         let (project, store) = (self.project.clone(), self.store.clone());
-        let record = record.unwrap_or_else(|| RunRecord {
+        let record = record.unwrap_or(RunRecord {
             unit,
             run,
             shim_pid: 0,
