@@ -138,6 +138,8 @@ pub struct Standing {
     pub last: Option<harness_store::JobRunRow>,
     /// Attempts counted at the step that run stands at.
     pub tried: u32,
+    /// The attempts each step had before that run was last resumed.
+    pub tried_before: Vec<u32>,
     /// Each step's print now.
     pub prints: Vec<StepPrint>,
     /// The step concerned.
@@ -199,6 +201,10 @@ pub fn standing(
         Some(l) => tried(&job, &store.attempts(name, l.run).map_err(internal)?)[k],
         None => 0,
     };
+    let tried_before = match &last {
+        Some(l) => store.job_run_tried(name, l.run).map_err(internal)?,
+        None => Vec::new(),
+    };
     let mut hashes = hashes.lock().unwrap_or_else(|p| p.into_inner());
     let all: Vec<StepNow> = job
         .steps
@@ -208,6 +214,7 @@ pub fn standing(
     Ok(Standing {
         last,
         tried,
+        tried_before,
         prints: all.iter().map(|s| s.print.clone()).collect(),
         step: k,
         now: all[k].clone(),

@@ -203,6 +203,19 @@ pub(crate) fn start_attempt(conn: &Connection, a: &AttemptRow) -> Result<(), Sto
     Ok(())
 }
 
+pub(crate) fn run_tried(
+    conn: &Connection,
+    job: &str,
+    run: i64,
+    tried: &[u32],
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE job_runs SET tried = ?3 WHERE job = ?1 AND run = ?2",
+        params![job, run, serde_json::to_string(tried).unwrap_or_default()],
+    )?;
+    Ok(())
+}
+
 pub(crate) fn attempt_print(
     conn: &Connection,
     process_run: i64,
@@ -303,6 +316,23 @@ impl Store {
         )?;
         let rows = stmt.query_map(params![job, limit], run_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The attempts each step of run `run` of `job` had before the run was
+    /// last resumed (empty: never resumed, or recorded by a build that did
+    /// not keep them).
+    pub fn job_run_tried(&self, job: &str, run: i64) -> Result<Vec<u32>, StoreError> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT tried FROM job_runs WHERE job = ?1 AND run = ?2",
+                params![job, run],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(text
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default())
     }
 
     /// The number the next run of `job` takes.

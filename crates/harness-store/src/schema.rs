@@ -138,8 +138,12 @@ const TO_8: &str = "BEGIN;
 
 /// Version 9: the content hash of each file a job's steps name, with the
 /// stamp it had when it was hashed (size, inode, modification and change
-/// times), so that a new daemon reads again only the files that changed.
+/// times), so that a new daemon reads again only the files that changed;
+/// and, for each run of a job, the attempts each step had before the run
+/// was last resumed (`tried`, a JSON list), which do not count against the
+/// step's limit once a person resumed it.
 const TO_9: &str = "BEGIN;
+                 ALTER TABLE job_runs ADD COLUMN tried TEXT NOT NULL DEFAULT '[]';
                  CREATE TABLE file_hashes (
                    path TEXT PRIMARY KEY, size INTEGER NOT NULL, ino INTEGER NOT NULL,
                    mtime_s INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,

@@ -74,6 +74,15 @@ pub enum Write {
         /// How.
         end: Box<AttemptEndRow>,
     },
+    /// The attempts each step of a run had before it was last resumed.
+    JobRunTried {
+        /// The job.
+        job: String,
+        /// Its run.
+        run: i64,
+        /// Per step, in order.
+        tried: Vec<u32>,
+    },
     /// The print an attempt runs with, taken just before its spawn (its
     /// inputs may be an earlier step's outputs, made after the run began).
     AttemptPrint {
@@ -127,6 +136,7 @@ impl Store {
                 }
                 Write::AttemptStarted(a) => jobs::start_attempt(&tx, a)?,
                 Write::FileHashes(h) => jobs::keep_hashes(&tx, h)?,
+                Write::JobRunTried { job, run, tried } => jobs::run_tried(&tx, job, *run, tried)?,
                 Write::AttemptPrint { process_run, print } => {
                     jobs::attempt_print(&tx, *process_run, print)?
                 }

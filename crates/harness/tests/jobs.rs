@@ -763,3 +763,37 @@ fn an_attempt_a_killed_daemon_was_cancelling_is_stopped_and_closed_by_the_next_o
             == entries(&[("wait", "started", 1), ("wait", "cancelled", 1)])
     }));
 }
+
+#[test]
+fn a_resumed_run_keeps_its_new_limit_across_a_daemon_restart() {
+    let s = Stack::new(
+        r#"jobs:
+  sync:
+    steps:
+      - name: pull
+        command: "echo pulled >> pull.runs; exit 75"
+        retry: { transient: { max_attempts: 3, backoff: { initial: 1s, max: 1s } } }
+"#,
+    );
+    assert_eq!(s.harness(&["run", "sync"]).code, 3);
+    assert_eq!(runs_of(&s, "pull"), 3);
+    // Resumed: attempts 4 to 6 are its new limit.
+    assert_eq!(s.harness(&["run", "sync", "--no-wait"]).code, 0);
+    assert!(wait_for(10, || record(&s, "sync").0["status"] == "waiting_retry"));
+    s.kill_daemon();
+    assert!(
+        wait_for(15, || record(&s, "sync").0["status"] == "failed"),
+        "{:#?}",
+        record(&s, "sync").0
+    );
+    assert_eq!(
+        runs_of(&s, "pull"),
+        6,
+        "the new daemon counted the run's older attempts against the limit"
+    );
+    let (v, _) = record(&s, "sync");
+    assert_eq!(
+        (v["attempt"].as_i64(), v["max_attempts"].as_i64()),
+        (Some(6), Some(6))
+    );
+}

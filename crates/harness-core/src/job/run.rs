@@ -324,6 +324,12 @@ impl JobRun {
         self.tried(self.state)
     }
 
+    /// The attempts each step had before the run was last resumed, for
+    /// the store: a new daemon rebuilds the run with them.
+    pub fn tried_before(&self) -> &[u32] {
+        &self.tried
+    }
+
     /// Attempts step `k` had in this run before it was resumed: its
     /// limit this time is its class's `max_attempts` on top of them.
     pub fn tried(&self, k: usize) -> u32 {
@@ -372,7 +378,14 @@ impl JobRun {
     /// daemon stopped: at step `state`, after `attempts` attempts at it,
     /// with `status`. The steps before the state are behind it; every one
     /// from it on runs (once a step runs, every later one does).
-    pub fn resumed(steps: usize, state: usize, attempts: u32, status: Status) -> JobRun {
+    /// `tried` is what [`JobRun::tried_before`] said then (empty: none).
+    pub fn resumed(
+        steps: usize,
+        state: usize,
+        attempts: u32,
+        tried: &[u32],
+        status: Status,
+    ) -> JobRun {
         JobRun {
             actions: (0..steps)
                 .map(|k| match k < state {
@@ -383,7 +396,9 @@ impl JobRun {
             state,
             status,
             attempts,
-            tried: vec![0; steps],
+            tried: (0..steps)
+                .map(|k| tried.get(k).copied().unwrap_or(0))
+                .collect(),
             interrupting: false,
         }
     }

@@ -336,6 +336,11 @@ impl Supervisor {
                 ended_ms: slot.runner.finished().then(super::wall_ms),
             },
         });
+        self.store.send(Write::JobRunTried {
+            job: name.to_string(),
+            run: slot.run,
+            tried: m.tried_before().to_vec(),
+        });
     }
 
     /// A `step` event with what every one says.

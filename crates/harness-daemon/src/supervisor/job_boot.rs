@@ -20,6 +20,8 @@ pub(super) struct LeftRun {
     job: Job,
     row: JobRunRow,
     attempts: Vec<AttemptRow>,
+    /// The attempts each step had before the run was last resumed.
+    tried: Vec<u32>,
 }
 
 /// Each job's last run, read before the store moves to its thread.
@@ -30,10 +32,12 @@ pub(super) fn left_runs(store: &Store, config: &Config) -> Vec<LeftRun> {
             continue;
         };
         let attempts = store.attempts(&job.name, row.run).unwrap_or_default();
+        let tried = store.job_run_tried(&job.name, row.run).unwrap_or_default();
         out.push(LeftRun {
             job: job.clone(),
             row,
             attempts,
+            tried,
         });
     }
     out
@@ -161,7 +165,12 @@ impl Supervisor {
     }
 
     fn resume_job(&mut self, l: LeftRun, steps: &mut Vec<RunRecord>) {
-        let LeftRun { job, row, attempts } = l;
+        let LeftRun {
+            job,
+            row,
+            attempts,
+            tried,
+        } = l;
         let name = job.name.clone();
         let state = row.state as usize;
         // The file may have changed since: the run stands at a step only if
@@ -190,7 +199,8 @@ impl Supervisor {
                 let left_ms = row.retry_at_ms.unwrap_or(0) - super::wall_ms();
                 let until = Instant::now() + Duration::from_millis(left_ms.max(0) as u64);
                 tracing::info!(job = %name, run = row.run, step = %row.state_step, retry_in_ms = left_ms.max(0), "a job's run waits for its retry");
-                let machine = JobRun::resumed(n, state, at_state, Status::WaitingRetry { until });
+                let machine =
+                    JobRun::resumed(n, state, at_state, &tried, Status::WaitingRetry { until });
                 self.insert_resumed(&name, &row, Runner::resumed(job, machine, None));
             }
             ("running", Some(a)) if a.step_index == row.state => {
@@ -200,7 +210,7 @@ impl Supervisor {
                     .iter()
                     .position(|r| r.unit == key && r.run == run)
                     .map(|i| steps.remove(i));
-                let machine = JobRun::resumed(n, state, a.attempt as u32, Status::Running);
+                let machine = JobRun::resumed(n, state, a.attempt as u32, &tried, Status::Running);
                 let pid = record.as_ref().map(|r| r.pid).unwrap_or(0);
                 // What is left of its timeout, from when it began.
                 let deadline = job.steps[state].timeout.map(|t| {

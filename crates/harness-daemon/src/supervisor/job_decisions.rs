@@ -63,7 +63,13 @@ impl Supervisor {
                 "needs_decision" => Status::NeedsDecision,
                 _ => Status::Failed,
             };
-            let machine = JobRun::resumed(prep.job.steps.len(), prep.step, prep.tried, status);
+            let machine = JobRun::resumed(
+                prep.job.steps.len(),
+                prep.step,
+                prep.tried,
+                &prep.tried_before,
+                status,
+            );
             let runner = Runner::resumed(prep.job.clone(), machine, None);
             self.jobs.slots.insert(
                 name.clone(),

@@ -373,7 +373,7 @@ fn a_run_resumed_from_the_store_goes_on_at_its_state_with_its_attempts_counted()
     let t0 = Instant::now();
     // The last daemon died while kickstart waited for its third attempt.
     let until = t0 + Duration::from_secs(90);
-    let mut run = JobRun::resumed(4, 1, 2, Status::WaitingRetry { until });
+    let mut run = JobRun::resumed(4, 1, 2, &[], Status::WaitingRetry { until });
     let mut out = Vec::new();
     run.tick(t0, &mut out);
     assert_eq!(out, [], "the rest of the backoff is waited out");
@@ -399,7 +399,7 @@ fn a_run_resumed_from_the_store_goes_on_at_its_state_with_its_attempts_counted()
         }
     ));
     // Resumed at a step, the later ones all run.
-    let mut run = JobRun::resumed(4, 2, 1, Status::Running);
+    let mut run = JobRun::resumed(4, 2, 1, &[], Status::Running);
     out.clear();
     run.attempt_ended(&job, AttemptEnd::Succeeded, t0, &mut out);
     assert_eq!(

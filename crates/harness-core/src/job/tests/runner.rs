@@ -310,7 +310,7 @@ fn a_step_that_exits_0_without_its_output_has_failed_for_good() {
 fn a_run_the_last_daemon_left_takes_its_attempts_end_as_the_shim_recorded_it() {
     let mut ids = Ids(50);
     let now = Instant::now();
-    let machine = crate::job::run::JobRun::resumed(2, 0, 1, Status::Running);
+    let machine = crate::job::run::JobRun::resumed(2, 0, 1, &[], Status::Running);
     let mut r = Runner::resumed(job(), machine, Some((RunId(7), 4242, None)));
     assert_eq!(r.attempt_run(), Some(RunId(7)));
     let mut out = Vec::new();
