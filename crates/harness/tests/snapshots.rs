@@ -171,3 +171,37 @@ fn sse_frames_of_a_start_that_rolls_back() {
     });
     assert_eq!(s.service("db")["status"], "stopped", "rolled back");
 }
+
+/// A job whose second step fails once (transient), then completes: the
+/// SSE frames of its run, its record and its runs, as scripts read them.
+const JOB: &str = r#"jobs:
+  image:
+    steps:
+      - { name: base, command: "echo base" }
+      - name: kickstart
+        command: "test -f tried && exit 0; touch tried; echo 'Network unreachable'; exit 75"
+        retry: { transient: { max_attempts: 2, backoff: { initial: 10ms } } }
+"#;
+
+#[test]
+fn sse_frames_record_and_runs_of_a_job() {
+    let s = Stack::new(JOB);
+    assert_eq!(s.harness(&["jobs", "status"]).code, 0);
+    let frames = sse(&s, "/v1/jobs/image/run", "{}");
+    insta::assert_json_snapshot!("job_run_frames", frames);
+    let (code, record) = http(s.socket(), "GET", "/v1/jobs/image");
+    assert_eq!(code, 200, "{record}");
+    let record: Value = serde_json::from_str(&record).unwrap();
+    insta::assert_json_snapshot!("job_record", record, {
+        ".state_history[].timestamp" => "[ts]",
+        ".started" => "[ts]",
+        ".ended" => "[ts]",
+    });
+    let (code, runs) = http(s.socket(), "GET", "/v1/jobs/image/runs");
+    assert_eq!(code, 200, "{runs}");
+    let runs: Value = serde_json::from_str(&runs).unwrap();
+    insta::assert_json_snapshot!("job_runs", runs, {
+        "[].started" => "[ts]",
+        "[].ended" => "[ts]",
+    });
+}

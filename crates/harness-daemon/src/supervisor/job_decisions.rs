@@ -193,8 +193,14 @@ impl Supervisor {
         let log = self.project.logs_dir().join(format!("{name}@cleanup.log"));
         let (root, tx, job) = (self.project.root.clone(), self.tx.clone(), name.to_string());
         tracing::info!(job = %name, "running the job's cleanup");
+        let child = cleanup(&root, &cmd, &log);
+        slot.cleanup_pid = child.as_ref().ok().and_then(tokio::process::Child::id);
         tokio::spawn(async move {
-            let detail = match cleanup(&root, &cmd, &log).await {
+            let status = match child {
+                Ok(mut c) => c.wait().await,
+                Err(e) => Err(e),
+            };
+            let detail = match status {
                 Ok(status) if status.success() => Ok("exit code 0".to_string()),
                 Ok(status) => Err(match status.code() {
                     Some(c) => format!("exit code {c}"),
@@ -212,6 +218,7 @@ impl Supervisor {
             return;
         };
         slot.cleanup_running = false;
+        slot.cleanup_pid = None;
         let held = slot.held_done.take();
         let (success, detail) = match detail {
             Ok(d) => (true, d),
@@ -255,12 +262,13 @@ fn missing_output(now: &StepNow) -> Result<(), ApiError> {
     }
 }
 
-/// Runs `cmd` in `root` with its output appended to `log`.
-async fn cleanup(
+/// Starts `cmd` in `root`, in a process group of its own (so that `stop
+/// --all` reaches everything it starts), its output appended to `log`.
+fn cleanup(
     root: &std::path::Path,
     cmd: &Command,
     log: &std::path::Path,
-) -> std::io::Result<std::process::ExitStatus> {
+) -> std::io::Result<tokio::process::Child> {
     let out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -278,9 +286,9 @@ async fn cleanup(
         }
     };
     c.current_dir(root)
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(out.try_clone()?)
         .stderr(out)
-        .status()
-        .await
+        .spawn()
 }

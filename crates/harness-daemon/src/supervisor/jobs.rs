@@ -87,6 +87,8 @@ pub(super) struct JobSlot {
     pub(super) held_done: Option<Status>,
     /// A start asked for a new run while this one was on its way out.
     pub(super) start_held: bool,
+    /// The process group of the job's cleanup while it runs.
+    pub(super) cleanup_pid: Option<u32>,
 }
 
 impl JobSlot {
@@ -118,6 +120,7 @@ impl JobSlot {
             cleanup_running: false,
             held_done: None,
             start_held: false,
+            cleanup_pid: None,
         }
     }
 }
@@ -261,6 +264,7 @@ impl Supervisor {
                 cleanup_running: false,
                 held_done: None,
                 start_held: false,
+                cleanup_pid: None,
             },
         );
         self.carry_job(&name, out);
@@ -426,8 +430,42 @@ impl Supervisor {
         Ok(())
     }
 
-    /// Cancels every job's run under way (`stop --all`).
+    /// Cancels every job's run under way (`stop --all`): the step under
+    /// way is stopped, a cleanup that runs too, and a run still waiting
+    /// for its services does not begin.
     pub(super) fn cancel_jobs(&mut self) {
+        for slot in self.jobs.slots.values() {
+            if let Some(pid) = slot.cleanup_pid {
+                crate::process::ProcessGroup(pid).signal(libc::SIGTERM);
+            }
+        }
+        for (_, (prep, tx)) in std::mem::take(&mut self.jobs.waiting) {
+            let step = prep
+                .plan
+                .iter()
+                .position(|p| p.action == Action::Run)
+                .unwrap_or(0);
+            let why = "cancelled by `stop --all` before its first step".to_string();
+            let _ = tx.try_send(JobEvent::Done(harness_api::JobDone {
+                success: false,
+                current_state: prep.job.steps[step].name.clone(),
+                status: Status::Cancelled.as_str().into(),
+                next_action: crate::job_record::next_action(
+                    &prep.job.name,
+                    &prep.job.steps[step].name,
+                    "cancelled",
+                    None,
+                    &prep.job,
+                ),
+                elapsed_ms: 0,
+                error: Some(why.clone()),
+            }));
+            self.feed(Input::JobSettled {
+                job: prep.job.name.clone(),
+                completed: false,
+                detail: why,
+            });
+        }
         let running: Vec<String> = self
             .jobs
             .slots
