@@ -1,7 +1,8 @@
 //! What the runtime is to run or probe, as the engine decided it. Actions
 //! carry these, so the runtime never reads the config back to find out
-//! what to spawn: a deploy will hold two versions of one service, and a
-//! job's step is not a service at all.
+//! what to spawn for a service: a deploy holds two versions of one. A
+//! job's step is not a service: its spec is made from the job its run
+//! began with (`RunSpec::of_step`).
 
 use super::ids::UnitId;
 use crate::config::{Command, HealthCheck, Job, Ready, Service, StopSignal};

@@ -23,10 +23,10 @@
 //!   (stopped, then failed as timed out), a cancel's stop (not counted as
 //!   an attempt).
 //!
-//! The config's `jobs:` key is read (`config::parse`, refused as a whole
-//! until jobs can run); the runtime (spawning steps under the shim,
-//! recording attempts, hashing files: `harness-daemon`'s `file_hashes`
-//! and `job_prints`), the API and the commands come on top of these.
+//! The config's `jobs:` key is read by `config::parse`; the runtime
+//! (`harness-daemon`'s `supervisor::jobs` and the files beside it:
+//! spawning steps under the shim, recording attempts, hashing files), the
+//! API and `harness run` / `harness jobs` come on top of these.
 
 pub mod classify;
 pub mod resume;
