@@ -7,6 +7,7 @@ mod health;
 mod jobs;
 mod logs;
 mod operation;
+mod run;
 mod start;
 mod status;
 mod stop;
@@ -44,7 +45,7 @@ pub fn dispatch(cli: Cli, daemon: crate::DaemonMain) -> Result<(), CliError> {
             Command::Status(a) => status::status(&project, a).await,
             Command::Logs(a) => logs::logs(&project, a).await,
             Command::Health(t) => health::health(&project, t).await,
-            Command::Run(a) => jobs::run(&project, &config, a).await,
+            Command::Run(a) => run::run(&project, &config, a).await,
             Command::Jobs { command } => jobs::jobs(&project, command).await,
             Command::Daemon { command } => daemon::control(&project, command).await,
         }

@@ -1,115 +1,17 @@
-//! Jobs: `POST /v1/jobs/NAME/run` (SSE `plan`, `step`, `done`; a client
-//! that goes away does not stop the run), `GET /v1/jobs` and
-//! `GET /v1/jobs/NAME` (the record), `POST /v1/jobs/NAME/interrupt` and
-//! `/cancel`.
+//! The job routes that read: the records, a job's runs, an attempt's log,
+//! from the store once the writes sent before are on disk.
 
-use super::format_ts;
-use super::{api_error, error, gone};
+use super::{READ_AFTER_WRITES, internal};
+use crate::api::{api_error, error, format_ts};
 use crate::job_prep;
 use crate::job_record;
-use crate::supervisor::{Handle, JobControl, Msg};
+use crate::supervisor::Handle;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use harness_api::{
-    ApiError, ApiErrorKind, JobDecideRequest, JobEvent, JobMarkRequest, JobRecord, JobRunEntry,
-    JobRunRequest,
-};
+use harness_api::{ApiError, ApiErrorKind, JobRecord, JobRunEntry};
 use harness_store::Store;
-use std::collections::BTreeMap;
-use std::convert::Infallible;
-use std::time::Duration;
-
-/// How long a request waits for the writes sent before it to be on disk
-/// before it reads the store.
-const READ_AFTER_WRITES: Duration = Duration::from_secs(2);
-
-pub(crate) async fn run(
-    State(h): State<Handle>,
-    Path(name): Path<String>,
-    Json(req): Json<JobRunRequest>,
-) -> Response {
-    let (project, hashes, store) = (h.project.clone(), h.hashes.clone(), h.store.clone());
-    let prep = tokio::task::spawn_blocking(move || {
-        store.flush(READ_AFTER_WRITES);
-        let prep = job_prep::prepare(&project, &hashes, &name, &req);
-        crate::file_hashes::keep_new(&hashes, &store);
-        prep
-    })
-    .await
-    .unwrap_or_else(|e| Err(ApiError::new(ApiErrorKind::Internal, e.to_string())));
-    let Some(answer) = h.ask(|reply| Msg::RunJob(Box::new(prep), reply)).await else {
-        return gone();
-    };
-    match answer {
-        Ok(events) => stream(events),
-        Err(e) => api_error(e),
-    }
-}
-
-pub(crate) async fn decide(
-    State(h): State<Handle>,
-    Path(name): Path<String>,
-    Json(req): Json<JobDecideRequest>,
-) -> Response {
-    let prep = standing(&h, name, None).await;
-    match h
-        .ask(|reply| Msg::DecideJob(Box::new(prep), req, reply))
-        .await
-    {
-        Some(Ok(events)) => stream(events),
-        Some(Err(e)) => api_error(e),
-        None => gone(),
-    }
-}
-
-pub(crate) async fn mark(
-    State(h): State<Handle>,
-    Path(name): Path<String>,
-    Json(req): Json<JobMarkRequest>,
-) -> Response {
-    let prep = standing(&h, name, Some(req.step)).await;
-    match h
-        .ask(|reply| Msg::MarkStep(Box::new(prep), req.reason, reply))
-        .await
-    {
-        Some(Ok(())) => Json(BTreeMap::<String, String>::new()).into_response(),
-        Some(Err(e)) => api_error(e),
-        None => gone(),
-    }
-}
-
-/// [`job_prep::standing`], on a blocking thread once the writes sent
-/// before are on disk.
-async fn standing(
-    h: &Handle,
-    name: String,
-    step: Option<String>,
-) -> Result<job_prep::Standing, ApiError> {
-    let (project, hashes, store) = (h.project.clone(), h.hashes.clone(), h.store.clone());
-    tokio::task::spawn_blocking(move || {
-        store.flush(READ_AFTER_WRITES);
-        let standing = job_prep::standing(&project, &hashes, &name, step.as_deref());
-        crate::file_hashes::keep_new(&hashes, &store);
-        standing
-    })
-    .await
-    .unwrap_or_else(|e| Err(ApiError::new(ApiErrorKind::Internal, e.to_string())))
-}
-
-/// A run's events as SSE, until its `done`.
-fn stream(events: tokio::sync::mpsc::Receiver<JobEvent>) -> Response {
-    let stream = futures_util::stream::unfold(events, |mut rx| async move {
-        let e = rx.recv().await?;
-        let sse = Event::default().event(e.name()).data(e.data());
-        Some((Ok::<_, Infallible>(sse), rx))
-    });
-    Sse::new(stream)
-        .keep_alive(KeepAlive::default())
-        .into_response()
-}
 
 pub(crate) async fn show(State(h): State<Handle>, Path(name): Path<String>) -> Response {
     match records(&h, Some(name)).await {
@@ -123,22 +25,6 @@ pub(crate) async fn list(State(h): State<Handle>) -> Response {
     match records(&h, None).await {
         Ok(r) => Json(r).into_response(),
         Err(e) => api_error(e),
-    }
-}
-
-pub(crate) async fn interrupt(State(h): State<Handle>, Path(name): Path<String>) -> Response {
-    control(h, name, JobControl::Interrupt).await
-}
-
-pub(crate) async fn cancel(State(h): State<Handle>, Path(name): Path<String>) -> Response {
-    control(h, name, JobControl::Cancel).await
-}
-
-async fn control(h: Handle, name: String, c: JobControl) -> Response {
-    match h.ask(|reply| Msg::JobControl(name, c, reply)).await {
-        Some(Ok(())) => Json(BTreeMap::<String, String>::new()).into_response(),
-        Some(Err(e)) => api_error(e),
-        None => gone(),
     }
 }
 
@@ -261,12 +147,8 @@ pub(crate) async fn logs(
     .await
     .unwrap_or_else(|e| Err(ApiError::new(ApiErrorKind::Internal, e.to_string())));
     match found {
-        Ok(path) => super::logs::file(&path, p.tail, p.follow),
+        Ok(path) => crate::api::logs::file(&path, p.tail, p.follow),
         Err(e) if e.kind == ApiErrorKind::Usage => error(StatusCode::NOT_FOUND, e),
         Err(e) => api_error(e),
     }
-}
-
-fn internal(e: harness_store::StoreError) -> ApiError {
-    ApiError::new(ApiErrorKind::Internal, e.to_string())
 }
