@@ -9,6 +9,7 @@ use crate::job_prints::step_now;
 use harness_api::{ApiError, ApiErrorKind, JobRunRequest};
 use harness_core::config::Job;
 use harness_core::job::resume::{self, Planned, StartAt, StepNow, StepPrint};
+use harness_core::job::runner::AttemptOutcome;
 use harness_store::{Project, Store};
 use std::sync::Mutex;
 
@@ -94,22 +95,21 @@ pub fn prepare(
     })
 }
 
-/// The attempts each step of `job` had in a run (its `attempts` rows, by
-/// the step's name: a file edited since may have moved it): the
-/// highest number of one that ended completed or failed — a cancelled or
-/// interrupted attempt did not count, and the next one took its number.
+/// The attempts each step of `job` had in a run (its `attempts` rows; a
+/// mark is no attempt): see [`harness_core::job::run::attempts_made`].
 fn tried(job: &Job, attempts: &[harness_store::AttemptRow]) -> Vec<u32> {
-    (0..job.steps.len())
-        .map(|k| {
-            attempts
-                .iter()
-                .filter(|a| a.step == job.steps[k].name && a.process_run.is_some())
-                .filter(|a| matches!(a.status.as_str(), "completed" | "failed"))
-                .map(|a| a.attempt as u32)
-                .max()
-                .unwrap_or(0)
-        })
-        .collect()
+    let steps: Vec<&str> = job.steps.iter().map(|s| s.name.as_str()).collect();
+    let ended = attempts
+        .iter()
+        .filter(|a| a.process_run.is_some())
+        .filter_map(|a| {
+            Some((
+                a.step.as_str(),
+                a.attempt as u32,
+                AttemptOutcome::parse(&a.status)?,
+            ))
+        });
+    harness_core::job::run::attempts_made(&steps, ended)
 }
 
 /// Job `name` as the file says now; one the file does not have is a

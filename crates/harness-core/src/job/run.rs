@@ -443,3 +443,25 @@ impl JobRun {
         }
     }
 }
+
+/// The attempts each of `steps` (by name) had in a run, from how its
+/// attempts ended — `(step, attempt number, outcome)`, in any order: the
+/// highest number of one that completed or failed. A cancelled or
+/// interrupted attempt did not count, and the next one took its number.
+/// By name, not place: a file edited since may have moved a step.
+pub fn attempts_made<'a>(
+    steps: &[&str],
+    ended: impl IntoIterator<Item = (&'a str, u32, super::runner::AttemptOutcome)>,
+) -> Vec<u32> {
+    use super::runner::AttemptOutcome;
+    let mut made = vec![0; steps.len()];
+    for (step, attempt, outcome) in ended {
+        if !matches!(outcome, AttemptOutcome::Completed | AttemptOutcome::Failed) {
+            continue;
+        }
+        if let Some(k) = steps.iter().position(|s| *s == step) {
+            made[k] = made[k].max(attempt);
+        }
+    }
+    made
+}

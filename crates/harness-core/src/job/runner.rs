@@ -86,6 +86,18 @@ pub enum AttemptOutcome {
 }
 
 impl AttemptOutcome {
+    /// The outcome a stored word names (`started` is none: no end yet).
+    pub fn parse(word: &str) -> Option<AttemptOutcome> {
+        [
+            AttemptOutcome::Completed,
+            AttemptOutcome::Failed,
+            AttemptOutcome::Cancelled,
+            AttemptOutcome::Interrupted,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == word)
+    }
+
     /// The stored word.
     pub fn as_str(self) -> &'static str {
         match self {

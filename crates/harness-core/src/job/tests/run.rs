@@ -461,3 +461,23 @@ fn a_failed_run_resumed_numbers_its_attempts_on_and_has_its_limit_again() {
         })
     );
 }
+
+#[test]
+fn the_attempts_a_run_made_count_what_completed_or_failed_by_step_name() {
+    use crate::job::run::attempts_made;
+    use crate::job::runner::AttemptOutcome::*;
+    let made = attempts_made(
+        &["base", "kickstart", "tests"],
+        [
+            ("base", 1, Completed),
+            ("kickstart", 1, Failed),
+            ("kickstart", 2, Failed),
+            // Cut short with the host, then cancelled: not counted.
+            ("kickstart", 3, Interrupted),
+            ("kickstart", 3, Cancelled),
+            // A step the file no longer has.
+            ("ansible", 4, Failed),
+        ],
+    );
+    assert_eq!(made, [1, 2, 0]);
+}
