@@ -19,4 +19,5 @@ pub mod graph;
 pub mod job;
 pub mod report;
 pub mod restart_policy;
+pub mod size;
 pub mod timeout;

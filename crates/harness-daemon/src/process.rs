@@ -285,13 +285,14 @@ fn job(project: &Project, spec: &RunSpec, run: RunId) -> Result<harness_shim::Ar
     Ok(harness_shim::Args {
         run: run.0,
         log: project.run_log(&spec.unit, run.0),
+        log_max_bytes: spec.logs.max_size,
+        log_keep: spec.logs.keep,
         exit_file: project.exit_file(spec.unit.key(), run.0),
         stop_signal: signal_number(spec.stop_signal),
         stop_timeout_ms: spec.stop_timeout.as_millis() as u64,
         cwd: Some(cwd),
         env,
         argv,
-        ..Default::default()
     })
 }
 

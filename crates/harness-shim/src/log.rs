@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 const MAX_PARTIAL: usize = 1 << 20;
 
 /// Appends complete lines to a log file and rotates it by size:
-/// `NAME.log` → `NAME.log.1` → … → `NAME.log.KEEP` (the oldest is dropped).
+/// `NAME.log` → `NAME.log.1` → … → `NAME.log.KEEP` (the oldest is dropped
+/// only when it would be the KEEP+1st). With KEEP 0 it never rotates: the
+/// log keeps everything.
 pub struct LogWriter {
     path: PathBuf,
     file: File,
@@ -37,7 +39,7 @@ impl LogWriter {
         if bytes.is_empty() {
             return Ok(());
         }
-        if self.size > 0 && self.size + bytes.len() as u64 > self.max_bytes {
+        if self.keep > 0 && self.size > 0 && self.size + bytes.len() as u64 > self.max_bytes {
             self.rotate()?;
         }
         self.file.write_all(bytes)?;
@@ -51,18 +53,14 @@ impl LogWriter {
             p.push(format!(".{n}"));
             PathBuf::from(p)
         };
-        if self.keep == 0 {
-            self.file.set_len(0)?;
-        } else {
-            for n in (1..self.keep).rev() {
-                let _ = std::fs::rename(numbered(n), numbered(n + 1));
-            }
-            std::fs::rename(&self.path, numbered(1))?;
-            self.file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.path)?;
+        for n in (1..self.keep).rev() {
+            let _ = std::fs::rename(numbered(n), numbered(n + 1));
         }
+        std::fs::rename(&self.path, numbered(1))?;
+        self.file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
         self.size = 0;
         Ok(())
     }
@@ -145,5 +143,18 @@ mod tests {
         assert_eq!(read("svc.log.1"), "cccccccc\n");
         assert_eq!(read("svc.log.2"), "bbbbbbbb\n");
         assert!(!dir.path().join("svc.log.3").exists());
+    }
+
+    #[test]
+    fn keep_0_never_rotates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("svc.log");
+        let mut log = LogWriter::open(&path, 10, 0).unwrap();
+        for line in ["aaaaaaaa\n", "bbbbbbbb\n", "cccccccc\n"] {
+            log.write_lines(line.as_bytes()).unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "aaaaaaaa\nbbbbbbbb\ncccccccc\n");
+        assert!(!dir.path().join("svc.log.1").exists());
     }
 }

@@ -5,7 +5,7 @@
 //! values, as `services.yaml` does: the files are the user's alone (0600,
 //! in the 0700 state folder), and `state.db` never holds them.
 
-use harness_core::config::{Command, Ready, StopSignal};
+use harness_core::config::{Command, LogRotation, Ready, StopSignal};
 use harness_core::engine::{Definition, RunSpec, UnitId};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -117,6 +117,7 @@ fn to_json(s: &RunSpec) -> Value {
         "watchdog_ms": s.watchdog.map(|w| w.as_millis() as u64),
         "observed": s.observed,
         "socket": s.socket.map(|a| a.to_string()),
+        "logs": { "max_size": s.logs.max_size, "keep": s.logs.keep },
     })
 }
 
@@ -165,6 +166,15 @@ fn from_json(service: &str, v: &Value) -> Option<RunSpec> {
         watchdog: v["watchdog_ms"].as_u64().map(Duration::from_millis),
         observed,
         socket: v["socket"].as_str().and_then(|a| a.parse().ok()),
+        // A version kept before `logs:` existed rotates as the default did.
+        logs: LogRotation {
+            max_size: v["logs"]["max_size"]
+                .as_u64()
+                .unwrap_or(LogRotation::default().max_size),
+            keep: v["logs"]["keep"]
+                .as_u64()
+                .map_or(LogRotation::default().keep, |k| k as u32),
+        },
     })
 }
 
@@ -185,6 +195,10 @@ mod tests {
             watchdog: None,
             observed: [("env_file contents".to_string(), "abc123".to_string())].into(),
             socket: Some("127.0.0.1:8080".parse().unwrap()),
+            logs: LogRotation {
+                max_size: 100 << 10,
+                keep: 0,
+            },
         }
     }
 

@@ -8,9 +8,9 @@ mod validate;
 
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use model::{
-    Command, Condition, Config, Dependency, HealthCheck, Job, JobOnFailure, Probe, ProbeTiming,
-    Ready, Restart, RestartPolicy, Service, Settings, Step, StopSignal, Update, UpdateOrder,
-    Version,
+    Command, Condition, Config, Dependency, HealthCheck, Job, JobOnFailure, LogRotation, Probe,
+    ProbeTiming, Ready, Restart, RestartPolicy, Service, Settings, Step, StopSignal, Update,
+    UpdateOrder, Version,
 };
 pub use parse::parse;
 pub use validate::check_paths;

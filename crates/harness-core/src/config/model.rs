@@ -82,6 +82,28 @@ pub struct Settings {
     pub startup: ProbeTiming,
     /// `settings.update`: how every service is deployed.
     pub update: Update,
+    /// `settings.logs`: how every service's log is rotated.
+    pub logs: LogRotation,
+}
+
+/// `logs:`: when a log is rotated and how many rotated files are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogRotation {
+    /// Rotated when a write would take it past this many bytes.
+    pub max_size: u64,
+    /// Rotated files kept (`NAME.log.1` … `NAME.log.KEEP`); 0: never
+    /// rotated (the log grows without limit).
+    pub keep: u32,
+}
+
+impl Default for LogRotation {
+    /// 10 MiB, 3 files kept.
+    fn default() -> Self {
+        LogRotation {
+            max_size: 10 << 20,
+            keep: 3,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -94,6 +116,7 @@ impl Default for Settings {
             readiness: ProbeTiming::READINESS,
             liveness: ProbeTiming::LIVENESS,
             startup: ProbeTiming::STARTUP,
+            logs: LogRotation::default(),
             update: Update::default(),
         }
     }
@@ -189,6 +212,8 @@ pub struct Service {
     pub success_exit_codes: Vec<i32>,
     /// How a deploy replaces it (`update:` over `settings.update`).
     pub update: Update,
+    /// How its log is rotated (`logs:` over `settings.logs`, key by key).
+    pub logs: LogRotation,
     /// `version:`: what makes a new version that harness cannot see in
     /// the definition (a rebuilt binary).
     pub version: Version,
@@ -233,6 +258,7 @@ impl Service {
             },
             success_exit_codes: vec![0],
             update: Update::default(),
+            logs: LogRotation::default(),
             version: Version::default(),
             socket: None,
             observed: BTreeMap::new(),
@@ -435,6 +461,8 @@ pub struct Job {
     /// What a failed step leads to off a terminal: `stop` (the state
     /// stays at the failed step), `retry` or `cleanup`.
     pub on_failure: JobOnFailure,
+    /// How each attempt's log is rotated (`logs:` over `settings.logs`).
+    pub logs: LogRotation,
 }
 
 /// `jobs.NAME.on_failure`.

@@ -599,3 +599,44 @@ jobs:
         ]
     );
 }
+
+#[test]
+fn logs_rotation_is_set_in_settings_and_per_service_key_by_key() {
+    let c = parse(
+        "settings:\n  logs: { max_size: 1G, keep: 5 }\nservices:\n  a: { command: a }\n  b: { command: b, logs: { keep: 0 } }\n  c: { command: c, logs: { max_size: 500k } }\njobs:\n  j:\n    logs: { max_size: 10MiB }\n    steps:\n      - { name: s, command: s }\n",
+        "services.yaml",
+    )
+    .unwrap();
+    let logs: Vec<(u64, u32)> = c
+        .services
+        .iter()
+        .map(|s| (s.logs.max_size, s.logs.keep))
+        .collect();
+    assert_eq!(logs, [(1 << 30, 5), (1 << 30, 0), (500 << 10, 5)]);
+    assert_eq!(
+        (c.jobs[0].logs.max_size, c.jobs[0].logs.keep),
+        (10 << 20, 5)
+    );
+    let defaults = parse("services:\n  a: { command: a }\n", "services.yaml").unwrap();
+    assert_eq!(
+        defaults.services[0].logs,
+        crate::config::LogRotation::default()
+    );
+}
+
+#[test]
+fn logs_mistakes_are_reported_where_they_are_written() {
+    let got = errors(
+        "services:\n  a:\n    command: a\n    logs: { max_size: 10 parsecs, keep: -1 }\n  b:\n    command: b\n    logs: { max_size: 0, kep: 2 }\n",
+    );
+    assert_eq!(
+        got,
+        [
+            "services.yaml:4:23: `logs.max_size`: unknown size unit `parsecs` in `10 parsecs` (write it as 4096, 500k, 10MiB or 1G)",
+            "services.yaml:4:41: `logs.keep` must be a whole number of files (0 never rotates)",
+            "services.yaml:7:23: `logs.max_size` must be greater than zero (`keep: 0` never rotates)",
+            "services.yaml:7:26: unknown key `kep` in `logs`\n  help: did you mean `keep`?",
+        ],
+        "{got:#?}"
+    );
+}

@@ -5,7 +5,7 @@
 //! began with (`RunSpec::of_step`).
 
 use super::ids::UnitId;
-use crate::config::{Command, HealthCheck, Job, Ready, Service, StopSignal};
+use crate::config::{Command, HealthCheck, Job, LogRotation, Ready, Service, StopSignal};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -36,6 +36,9 @@ pub struct RunSpec {
     pub observed: BTreeMap<String, String>,
     /// The listening socket harness hands it as fd 3 (`socket.tcp`).
     pub socket: Option<std::net::SocketAddr>,
+    /// How its log is rotated (the shim does it). Not part of its version:
+    /// a new limit applies from its next start.
+    pub logs: LogRotation,
 }
 
 impl RunSpec {
@@ -53,6 +56,7 @@ impl RunSpec {
             watchdog: svc.watchdog,
             observed: svc.observed.clone(),
             socket: svc.socket.map(|(addr, _)| addr),
+            logs: svc.logs,
         }
     }
 }
@@ -75,6 +79,7 @@ impl RunSpec {
             watchdog: None,
             observed: BTreeMap::new(),
             socket: None,
+            logs: job.logs,
         }
     }
 }

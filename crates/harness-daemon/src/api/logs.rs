@@ -69,9 +69,32 @@ pub(crate) fn file(path: &std::path::Path, n: Option<usize>, follow: bool) -> Re
     Body::from_stream(stream).into_response()
 }
 
-/// The last `n` lines (all when `None`), the offset after them, and the
-/// file's inode.
+/// The last `n` lines (all when `None`) of the log at `path` and of the
+/// files it was rotated to before it (`PATH.1`, `PATH.2`, …, oldest
+/// first), the offset after them in `path`, and `path`'s inode. A rotated
+/// file is read only when the newer ones do not hold `n` lines.
 pub(crate) fn tail(path: &std::path::Path, n: Option<usize>) -> (Vec<u8>, u64, u64) {
+    let (mut head, offset, inode) = tail_of_one(path, n);
+    let lines = |b: &[u8]| b.iter().filter(|&&c| c == b'\n').count();
+    let mut k = 1;
+    while n.is_none_or(|n| lines(&head) < n) {
+        let mut older = path.as_os_str().to_owned();
+        older.push(format!(".{k}"));
+        let older = std::path::PathBuf::from(older);
+        if !older.exists() {
+            break;
+        }
+        let want = n.map(|n| n - lines(&head));
+        let (mut before, _, _) = tail_of_one(&older, want);
+        before.extend_from_slice(&head);
+        head = before;
+        k += 1;
+    }
+    (head, offset, inode)
+}
+
+/// [`tail`] of one file.
+fn tail_of_one(path: &std::path::Path, n: Option<usize>) -> (Vec<u8>, u64, u64) {
     let Ok(mut f) = std::fs::File::open(path) else {
         return (Vec::new(), 0, 0);
     };

@@ -21,6 +21,7 @@ const JOB_KEYS: &[&str] = &[
     "classify",
     "on_failure",
     "cleanup",
+    "logs",
 ];
 const STEP_KEYS: &[&str] = &[
     "name",
@@ -41,7 +42,12 @@ const BACKOFF_KEYS: &[&str] = &["initial", "max"];
 const CLASSIFY_KEYS: &[&str] = &["transient", "persistent", "timeout", "signal"];
 const ON_FAILURE: &[&str] = &["stop", "retry", "cleanup"];
 
-pub(super) fn walk_job(key: &MarkedScalarNode, node: &Node, errs: &mut Errors) -> Option<Job> {
+pub(super) fn walk_job(
+    key: &MarkedScalarNode,
+    node: &Node,
+    settings: &crate::config::Settings,
+    errs: &mut Errors,
+) -> Option<Job> {
     let name = key.as_str().to_string();
     let location = Location::of(key.span());
     let map = mapping(node, &format!("job `{name}`"), errs)?;
@@ -78,6 +84,10 @@ pub(super) fn walk_job(key: &MarkedScalarNode, node: &Node, errs: &mut Errors) -
             .map(|n| depends_on(n, errs))
             .unwrap_or_default(),
         cleanup: map.get_node("cleanup").and_then(|n| command(n, errs)),
+        logs: map
+            .get_node("logs")
+            .map(|n| super::logs::logs(n, &settings.logs, errs))
+            .unwrap_or(settings.logs),
         on_failure: map
             .get_scalar("on_failure")
             .map(|s| on_failure(s, errs))

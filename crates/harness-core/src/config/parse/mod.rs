@@ -9,6 +9,7 @@ mod depends_on;
 mod env;
 mod fields;
 mod job;
+mod logs;
 mod probe;
 mod restart;
 mod service;
@@ -132,7 +133,7 @@ fn walk_root(root: &Node, errs: &mut Errors) -> Option<Config> {
         match node.as_mapping() {
             Some(js) => {
                 for (key, value) in js.iter() {
-                    if let Some(job) = job::walk_job(key, value, errs) {
+                    if let Some(job) = job::walk_job(key, value, &settings, errs) {
                         jobs.push(job);
                     }
                 }

@@ -36,6 +36,7 @@ const SERVICE_KEYS: &[&str] = &[
     "update",
     "version",
     "socket",
+    "logs",
 ];
 
 pub(super) fn walk_service(
@@ -84,6 +85,10 @@ pub(super) fn walk_service(
             .get_node("update")
             .map(|n| update(n, &settings.update, errs))
             .unwrap_or(settings.update),
+        logs: map
+            .get_node("logs")
+            .map(|n| super::logs::logs(n, &settings.logs, errs))
+            .unwrap_or(settings.logs),
         version: map
             .get_node("version")
             .map(|n| version(n, errs))

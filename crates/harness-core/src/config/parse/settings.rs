@@ -19,6 +19,7 @@ const SETTINGS_KEYS: &[&str] = &[
     "liveness",
     "startup",
     "update",
+    "logs",
 ];
 
 pub(super) fn walk_settings(node: &Node, errs: &mut Errors) -> Settings {
@@ -42,6 +43,10 @@ pub(super) fn walk_settings(node: &Node, errs: &mut Errors) -> Settings {
         update: map
             .get_node("update")
             .map(|n| update(n, &Update::default(), errs))
+            .unwrap_or_default(),
+        logs: map
+            .get_node("logs")
+            .map(|n| super::logs::logs(n, &Default::default(), errs))
             .unwrap_or_default(),
     }
 }
