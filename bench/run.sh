@@ -6,7 +6,8 @@
 # probed (probe CPU), deploy (100 services: unchanged deploy, one changed),
 # handoff (a socket service replaced start-first under load), resume (a
 # job's resume plan: hashing 100 steps × 10 inputs of 1 MiB; and the same
-# through `harness run`), steps (a job's overhead per step).
+# through `harness run`), steps (a job's overhead per step), logthroughput
+# (300,000 lines of 100 bytes through the shim, beside writing the file).
 # Without a name, all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -369,4 +370,36 @@ print(f"run {k}: from a step's end to the next one's spawn: median {statistics.m
 PY
 done
 "$H" -f "$J" daemon stop >/dev/null
+fi
+
+if section logthroughput; then
+echo "== log throughput: 300,000 lines of 100 bytes, stdout and stderr mixed"
+mkdir -p "$work/logs"
+L="$work/logs/services.yaml"
+printf 'services:\n  flood:\n    command: ["hk", "flood", "300000", "100"]\n    restart: never\n    logs: { max_size: 1G }\n' > "$L"
+"$H" -f "$L" status >/dev/null   # daemon up
+took() { grep -o 'flood_ns=[0-9]*' "$1" | tail -1 | cut -d= -f2; }
+: > "$work/logs/pairs"
+for k in $(seq 1 11); do
+  "$HK" flood 300000 100 > "$work/logs/direct.log" 2>&1
+  direct=$(took "$work/logs/direct.log")
+  rm -f "$work/logs/.harness/logs/flood.log"*
+  "$H" -f "$L" start flood --no-wait >/dev/null
+  until grep -q 'flood_ns=' "$work/logs/.harness/logs/flood.log" 2>/dev/null; do sleep 0.05; done
+  shim=$(took "$work/logs/.harness/logs/flood.log")
+  lines=$(wc -l < "$work/logs/.harness/logs/flood.log")
+  [ "$lines" = 300001 ] || echo "run $k: $lines lines in the log, not 300001"
+  echo "$direct $shim" >> "$work/logs/pairs"
+  "$H" -f "$L" stop flood >/dev/null
+done
+python3 - "$work/logs/pairs" <<'PY'
+import statistics, sys
+pairs = [tuple(map(int, l.split())) for l in open(sys.argv[1])]
+d = statistics.median(p[0] for p in pairs) / 1e9
+s = statistics.median(p[1] for p in pairs) / 1e9
+ratios = sorted(p[1] / p[0] for p in pairs)
+print(f"{len(pairs)} runs, alternating: writing the file directly median {d:.3f} s; through the shim median {s:.3f} s "
+      f"({s/d:.2f}x; per run {ratios[0]:.2f}x to {ratios[-1]:.2f}x, median {statistics.median(ratios):.2f}x); every line in the log")
+PY
+"$H" -f "$L" daemon stop >/dev/null
 fi

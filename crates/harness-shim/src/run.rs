@@ -3,7 +3,7 @@
 use crate::args::Args;
 use crate::log::{LineBuffer, LogWriter};
 use crate::sys::{self, End};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{ChildStderr, ChildStdout, Command, Stdio};
@@ -117,6 +117,9 @@ fn command(args: &Args) -> Command {
 /// One running service: its output copied to the log until the main
 /// process has ended, what is left of its group is gone (the stop signal,
 /// then SIGKILL after `stop_timeout`) and its pipes are drained.
+/// The most one read of a pipe takes: Linux's default pipe buffer.
+const PIPE_CHUNK: usize = 64 << 10;
+
 struct Watch<'a> {
     args: &'a Args,
     pid: i32,
@@ -136,13 +139,6 @@ enum ChildPipe {
 }
 
 impl ChildPipe {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            ChildPipe::Out(p) => p.read(buf),
-            ChildPipe::Err(p) => p.read(buf),
-        }
-    }
-
     fn fd(&self) -> i32 {
         match self {
             ChildPipe::Out(p) => p.as_raw_fd(),
@@ -168,7 +164,11 @@ impl<'a> Watch<'a> {
 
     /// Watches until done; how the main process ended.
     fn run(mut self, log: &mut LogWriter) -> End {
-        let mut chunk = [0u8; 4096];
+        // As large as a pipe's buffer: a service that writes fast is copied
+        // in few reads and writes. It is allocated at the first output,
+        // and its pages are touched only as reads fill them
+        // (`sys::read_into`): an idle service's shim stays small.
+        let mut chunk = Vec::new();
         loop {
             self.reap_main();
             if self.end.is_some() && self.clean_up() {
@@ -247,8 +247,11 @@ impl<'a> Watch<'a> {
     }
 
     /// Copies what pipe `k` has into the log, whole lines only.
-    fn copy(&mut self, k: usize, chunk: &mut [u8], log: &mut LogWriter) {
-        match self.pipes[k].read(chunk) {
+    fn copy(&mut self, k: usize, chunk: &mut Vec<u8>, log: &mut LogWriter) {
+        if chunk.capacity() == 0 {
+            chunk.reserve_exact(PIPE_CHUNK);
+        }
+        match sys::read_into(self.pipes[k].fd(), chunk) {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Ok(0) | Err(_) => self.open[k] = false,
             Ok(n) => {

@@ -52,6 +52,22 @@ pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
+/// Reads what `fd` has into `buf`'s spare capacity (replacing its
+/// contents), without initialising the rest first: a buffer the size of a
+/// pipe costs memory only for the bytes a read has ever filled, so an idle
+/// service's shim stays small.
+pub fn read_into(fd: RawFd, buf: &mut Vec<u8>) -> io::Result<usize> {
+    buf.clear();
+    // SAFETY: the pointer and length are the Vec's spare capacity, which
+    // read(2) fills; `set_len` covers only the `n` bytes it wrote.
+    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.capacity()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    unsafe { buf.set_len(n as usize) };
+    Ok(n as usize)
+}
+
 /// Waits until one of `fds` is readable (or hung up), up to `timeout_ms`
 /// (-1: forever). Returns, per fd, whether it is ready.
 pub fn poll(fds: &[Option<RawFd>], timeout_ms: i32) -> io::Result<Vec<bool>> {

@@ -10,7 +10,16 @@ use std::time::Duration;
 /// The job's record, `harness jobs status JOB --json`, and its exit code.
 fn record(s: &Stack, job: &str) -> (serde_json::Value, i32) {
     let r = s.harness(&["jobs", "status", job, "--json"]);
-    let v = serde_json::from_str(&r.stdout).unwrap_or_else(|_| panic!("record: {}", r.all()));
+    let v = serde_json::from_str(&r.stdout).unwrap_or_else(|_| {
+        let log = std::fs::read_to_string(s.path().join(".harness/daemon.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(15).collect();
+        panic!(
+            "record (exit {}): {}\ndaemon.log, last lines first:\n{}",
+            r.code,
+            r.all(),
+            tail.join("\n")
+        )
+    });
     (v, r.code)
 }
 
@@ -377,8 +386,13 @@ fn a_step_that_is_not_idempotent_and_vanished_with_no_end_needs_a_decision() {
     kill(shim, libc::SIGKILL);
     kill(pid.unwrap(), libc::SIGKILL);
     assert!(wait_for(5, || !alive(pid.unwrap())));
+    // The next daemon learns of the end it did not see as it re-attaches.
+    assert!(
+        wait_for(10, || record(&s, "deploy").0["status"] == "needs_decision"),
+        "{:#}",
+        record(&s, "deploy").0
+    );
     let (v, code) = record(&s, "deploy");
-    assert_eq!(v["status"], "needs_decision", "{v:#}");
     assert_eq!(code, 3);
     assert_eq!(v["current_state"], "migrate");
     // A plain resume would run it again behind the person's back: refused.

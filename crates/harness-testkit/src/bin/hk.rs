@@ -7,6 +7,10 @@
 //!   print `listening on PORT`, and accept connections only to close them:
 //!   enough for a TCP check, with nothing said.
 //! - `hk lines N` — print N numbered lines as fast as possible, then sleep.
+//! - `hk flood N SIZE` — print N lines of SIZE bytes (every tenth to
+//!   stderr, the rest to stdout, each through an 8 KiB buffer), then
+//!   `flood_ns=…` (how long the writing took, on stderr) and exit: how
+//!   fast a service can log, the log path's throughput.
 //! - `hk ignore-term` — ignore SIGTERM and sleep (needs SIGKILL).
 //! - `hk crash [MS]` — exit 1 after MS ms (default 0).
 //! - `hk notify [MS] [--exit]` — after MS ms, print `ready_ns=…` and send
@@ -46,6 +50,23 @@ fn main() {
             }
             let _ = out.flush();
             sleep_forever();
+        }
+        "flood" => {
+            let n: u64 = arg(1).parse().unwrap_or(300_000);
+            let size: usize = arg(2).parse().unwrap_or(100);
+            let t0 = std::time::Instant::now();
+            let mut out = std::io::BufWriter::with_capacity(8192, std::io::stdout().lock());
+            let mut err = std::io::BufWriter::with_capacity(8192, std::io::stderr().lock());
+            let body = "x".repeat(size.saturating_sub(12));
+            for i in 0..n {
+                let w: &mut dyn Write = if i % 10 == 9 { &mut err } else { &mut out };
+                let _ = writeln!(w, "{i:>10} {body}");
+            }
+            let _ = out.flush();
+            let _ = err.flush();
+            let took = t0.elapsed().as_nanos();
+            let _ = writeln!(err, "flood_ns={took}");
+            let _ = err.flush();
         }
         "ignore-term" => {
             // SAFETY: SIG_IGN is a valid disposition for SIGTERM.
