@@ -7,6 +7,12 @@ use std::path::{Path, PathBuf};
 /// A line longer than this is written in pieces rather than held forever.
 const MAX_PARTIAL: usize = 1 << 20;
 
+/// Written after each piece of a line split at [`MAX_PARTIAL`]: the log
+/// stays whole lines (another stream's lines never land inside the long
+/// one), nothing is dropped, and a reader is told the line goes on.
+const SPLIT_MARK: &[u8] =
+    b"\n[harness] the line above is longer than 1 MiB; it goes on on the next line\n";
+
 /// Appends complete lines to a log file and rotates it by size:
 /// `NAME.log` → `NAME.log.1` → … → `NAME.log.KEEP` (the oldest is dropped
 /// only when it would be the KEEP+1st). With KEEP 0 it never rotates: the
@@ -80,6 +86,7 @@ impl LineBuffer {
             None => {
                 self.partial.extend_from_slice(chunk);
                 if self.partial.len() >= MAX_PARTIAL {
+                    self.partial.extend_from_slice(SPLIT_MARK);
                     log.write_lines(&self.partial)?;
                     self.partial.clear();
                 }
@@ -143,6 +150,36 @@ mod tests {
         assert_eq!(read("svc.log.1"), "cccccccc\n");
         assert_eq!(read("svc.log.2"), "bbbbbbbb\n");
         assert!(!dir.path().join("svc.log.3").exists());
+    }
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_split_whole_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("svc.log");
+        let mut log = LogWriter::open(&path, 1 << 30, 2).unwrap();
+        let (mut out, mut err) = (LineBuffer::default(), LineBuffer::default());
+        let long = vec![b'x'; MAX_PARTIAL + 10];
+        for piece in long.chunks(64 << 10) {
+            out.push(piece, &mut log).unwrap();
+            err.push(b"meanwhile\n", &mut log).unwrap();
+        }
+        out.push(b"\n", &mut log).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let xs: usize = lines
+            .iter()
+            .filter(|l| l.bytes().all(|b| b == b'x'))
+            .map(|l| l.len())
+            .sum();
+        assert_eq!(xs, MAX_PARTIAL + 10, "a byte of the long line was lost");
+        assert_eq!(lines.iter().filter(|l| **l == "meanwhile").count(), 17);
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| l.starts_with("[harness] the line above"))
+                .count(),
+            1
+        );
     }
 
     #[test]
