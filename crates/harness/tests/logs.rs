@@ -77,3 +77,25 @@ fn a_log_is_rotated_at_max_size_keeping_keep_files_and_read_across_them_in_order
         (1..=60000).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn logs_of_an_unknown_service_name_the_known_ones_and_of_one_that_never_ran_say_so() {
+    let s =
+        Stack::new("services:\n  api: { command: sleep 1000 }\n  db: { command: sleep 1000 }\n");
+    let r = s.harness(&["logs", "apu"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains("unknown service `apu`; services are: api, db"),
+        "{}",
+        r.stderr
+    );
+    let r = s.harness(&["logs", "api"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(r.stdout, "");
+    assert!(
+        r.stderr.contains("(api has not run yet: no output)"),
+        "{}",
+        r.stderr
+    );
+}

@@ -14,13 +14,35 @@ pub async fn logs(project: &Project, a: LogsArgs) -> Result<(), CliError> {
     if let Some(n) = a.tail {
         path.push_str(&format!("&tail={n}"));
     }
-    print_stream(&client, &path).await
+    // A service the file has (the daemon refused any other) that never
+    // ran has no log: an empty answer, said so.
+    let never_ran = !project.log(&a.service).exists();
+    print_stream_after(&client, &path, || {
+        if never_ran {
+            eprintln!(
+                "({} has not run yet: no output{})",
+                a.service,
+                if a.follow { "; waiting for it" } else { "" }
+            );
+        }
+    })
+    .await
 }
 
 /// Prints the answer to `GET path` as it streams in, until it ends, the
 /// reader goes away, or Ctrl-C.
 pub(super) async fn print_stream(client: &Client, path: &str) -> Result<(), CliError> {
+    print_stream_after(client, path, || {}).await
+}
+
+/// [`print_stream`], calling `accepted` once the daemon answered 200.
+async fn print_stream_after(
+    client: &Client,
+    path: &str,
+    accepted: impl FnOnce(),
+) -> Result<(), CliError> {
     let mut body = client.request(Method::GET, path, None).await?.into_body();
+    accepted();
     let mut out = std::io::stdout().lock();
     loop {
         let frame = tokio::select! {
