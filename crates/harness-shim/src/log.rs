@@ -1,8 +1,39 @@
-//! Whole lines from two pipes into one size-rotated log file.
+//! Whole lines from two pipes into one size-rotated log file, with a
+//! sidecar index of when each piece was captured and from which stream.
+//!
+//! The index (`NAME.log.idx`, rotated with its log to `NAME.log.N.idx`)
+//! is a list of 16-byte records, little-endian: the byte offset in the
+//! log where a write of whole lines begins, with bit 63 set for stderr,
+//! then the time it was captured, in microseconds since the Unix epoch.
+//! A line's time and stream are those of the last record at or before its
+//! start. A record is written before its lines, so a reader never finds a
+//! line without one. The log itself stays plain text: `tail -f` and
+//! `ready: { log }` read it as they always did.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Which of the service's outputs a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stream {
+    /// Its stdout.
+    #[default]
+    Out,
+    /// Its stderr.
+    Err,
+}
+
+/// Bit 63 of an index record's offset: the lines are from stderr.
+pub const STDERR_BIT: u64 = 1 << 63;
+
+/// The index file of log `path`: `PATH.idx`.
+pub fn index_of(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".idx");
+    PathBuf::from(p)
+}
 
 /// A line longer than this is written in pieces rather than held forever.
 const MAX_PARTIAL: usize = 1 << 20;
@@ -20,6 +51,9 @@ const SPLIT_MARK: &[u8] =
 pub struct LogWriter {
     path: PathBuf,
     file: File,
+    /// The index beside it; none if it could not be opened (the log is
+    /// kept all the same).
+    index: Option<File>,
     size: u64,
     max_bytes: u64,
     keep: u32,
@@ -33,20 +67,34 @@ impl LogWriter {
         Ok(LogWriter {
             path: path.to_path_buf(),
             file,
+            index: open_append(&index_of(path)).ok(),
             size,
             max_bytes: max_bytes.max(1),
             keep,
         })
     }
 
-    /// Writes `bytes` (whole lines) in one write, rotating first if they
-    /// would push the file past its limit.
-    pub fn write_lines(&mut self, bytes: &[u8]) -> io::Result<()> {
+    /// Writes `bytes` (whole lines from `stream`) in one write, rotating
+    /// first if they would push the file past its limit; their index
+    /// record goes first.
+    pub fn write_lines(&mut self, bytes: &[u8], stream: Stream) -> io::Result<()> {
         if bytes.is_empty() {
             return Ok(());
         }
         if self.keep > 0 && self.size > 0 && self.size + bytes.len() as u64 > self.max_bytes {
             self.rotate()?;
+        }
+        if let Some(index) = &mut self.index {
+            let at = self.size | if stream == Stream::Err { STDERR_BIT } else { 0 };
+            let us = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_micros() as u64)
+                .unwrap_or(0);
+            let mut record = [0u8; 16];
+            record[..8].copy_from_slice(&at.to_le_bytes());
+            record[8..].copy_from_slice(&us.to_le_bytes());
+            // A lost record only costs the lines their exact time.
+            let _ = index.write_all(&record);
         }
         self.file.write_all(bytes)?;
         self.size += bytes.len() as u64;
@@ -61,15 +109,19 @@ impl LogWriter {
         };
         for n in (1..self.keep).rev() {
             let _ = std::fs::rename(numbered(n), numbered(n + 1));
+            let _ = std::fs::rename(index_of(&numbered(n)), index_of(&numbered(n + 1)));
         }
         std::fs::rename(&self.path, numbered(1))?;
-        self.file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
+        let _ = std::fs::rename(index_of(&self.path), index_of(&numbered(1)));
+        self.file = open_append(&self.path)?;
+        self.index = open_append(&index_of(&self.path)).ok();
         self.size = 0;
         Ok(())
     }
+}
+
+fn open_append(path: &Path) -> io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
 }
 
 /// Splits a stream into whole lines: bytes after the last newline wait for
@@ -77,9 +129,18 @@ impl LogWriter {
 #[derive(Default)]
 pub struct LineBuffer {
     partial: Vec<u8>,
+    stream: Stream,
 }
 
 impl LineBuffer {
+    /// A buffer of `stream`'s lines.
+    pub fn of(stream: Stream) -> LineBuffer {
+        LineBuffer {
+            partial: Vec::new(),
+            stream,
+        }
+    }
+
     /// Adds `chunk`; writes every completed line to `log`.
     pub fn push(&mut self, chunk: &[u8], log: &mut LogWriter) -> io::Result<()> {
         match chunk.iter().rposition(|&b| b == b'\n') {
@@ -87,7 +148,7 @@ impl LineBuffer {
                 self.partial.extend_from_slice(chunk);
                 if self.partial.len() >= MAX_PARTIAL {
                     self.partial.extend_from_slice(SPLIT_MARK);
-                    log.write_lines(&self.partial)?;
+                    log.write_lines(&self.partial, self.stream)?;
                     self.partial.clear();
                 }
                 Ok(())
@@ -95,10 +156,10 @@ impl LineBuffer {
             Some(last) => {
                 let (lines, rest) = chunk.split_at(last + 1);
                 if self.partial.is_empty() {
-                    log.write_lines(lines)?;
+                    log.write_lines(lines, self.stream)?;
                 } else {
                     self.partial.extend_from_slice(lines);
-                    log.write_lines(&self.partial)?;
+                    log.write_lines(&self.partial, self.stream)?;
                     self.partial.clear();
                 }
                 self.partial.extend_from_slice(rest);
@@ -111,7 +172,7 @@ impl LineBuffer {
     pub fn finish(&mut self, log: &mut LogWriter) -> io::Result<()> {
         if !self.partial.is_empty() {
             self.partial.push(b'\n');
-            log.write_lines(&self.partial)?;
+            log.write_lines(&self.partial, self.stream)?;
             self.partial.clear();
         }
         Ok(())
@@ -127,7 +188,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("svc.log");
         let mut log = LogWriter::open(&path, 1 << 20, 2).unwrap();
-        let (mut out, mut err) = (LineBuffer::default(), LineBuffer::default());
+        let (mut out, mut err) = (LineBuffer::of(Stream::Out), LineBuffer::of(Stream::Err));
         out.push(b"hello wo", &mut log).unwrap();
         err.push(b"oops\nhalf", &mut log).unwrap();
         out.push(b"rld\nnext\n", &mut log).unwrap();
@@ -143,7 +204,7 @@ mod tests {
         let path = dir.path().join("svc.log");
         let mut log = LogWriter::open(&path, 10, 2).unwrap();
         for line in ["aaaaaaaa\n", "bbbbbbbb\n", "cccccccc\n", "dddddddd\n"] {
-            log.write_lines(line.as_bytes()).unwrap();
+            log.write_lines(line.as_bytes(), Stream::Out).unwrap();
         }
         let read = |p: &str| std::fs::read_to_string(dir.path().join(p)).unwrap();
         assert_eq!(read("svc.log"), "dddddddd\n");
@@ -157,7 +218,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("svc.log");
         let mut log = LogWriter::open(&path, 1 << 30, 2).unwrap();
-        let (mut out, mut err) = (LineBuffer::default(), LineBuffer::default());
+        let (mut out, mut err) = (LineBuffer::of(Stream::Out), LineBuffer::of(Stream::Err));
         let long = vec![b'x'; MAX_PARTIAL + 10];
         for piece in long.chunks(64 << 10) {
             out.push(piece, &mut log).unwrap();
@@ -182,13 +243,64 @@ mod tests {
         );
     }
 
+    /// The index's records: (offset, stderr, µs).
+    fn records(path: &Path) -> Vec<(u64, bool, u64)> {
+        std::fs::read(index_of(path))
+            .unwrap_or_default()
+            .chunks(16)
+            .map(|r| {
+                let at = u64::from_le_bytes(r[..8].try_into().unwrap());
+                let us = u64::from_le_bytes(r[8..].try_into().unwrap());
+                (at & !STDERR_BIT, at & STDERR_BIT != 0, us)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_write_is_indexed_before_its_lines_with_its_stream_and_time_and_rotated_with_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("svc.log");
+        let mut log = LogWriter::open(&path, 20, 1).unwrap();
+        let (mut out, mut err) = (LineBuffer::of(Stream::Out), LineBuffer::of(Stream::Err));
+        let before = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_micros() as u64;
+        out.push(b"one\ntwo\n", &mut log).unwrap();
+        err.push(b"oops\n", &mut log).unwrap();
+        let r = records(&path);
+        assert_eq!(
+            r.iter().map(|(at, e, _)| (*at, *e)).collect::<Vec<_>>(),
+            [(0, false), (8, true)],
+            "one record per write, at the offset where its lines begin"
+        );
+        assert!(
+            r.iter()
+                .all(|(_, _, us)| *us >= before && *us < before + 60_000_000)
+        );
+        // Past 20 bytes: the log and its index move to `.1` together.
+        out.push(b"three three three\n", &mut log).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("svc.log.1")).unwrap(),
+            "one\ntwo\noops\n"
+        );
+        assert_eq!(records(&dir.path().join("svc.log.1")).len(), 2);
+        assert_eq!(
+            records(&path)
+                .iter()
+                .map(|(at, e, _)| (*at, *e))
+                .collect::<Vec<_>>(),
+            [(0, false)]
+        );
+    }
+
     #[test]
     fn keep_0_never_rotates() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("svc.log");
         let mut log = LogWriter::open(&path, 10, 0).unwrap();
         for line in ["aaaaaaaa\n", "bbbbbbbb\n", "cccccccc\n"] {
-            log.write_lines(line.as_bytes()).unwrap();
+            log.write_lines(line.as_bytes(), Stream::Out).unwrap();
         }
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text, "aaaaaaaa\nbbbbbbbb\ncccccccc\n");

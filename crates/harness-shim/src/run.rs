@@ -1,7 +1,7 @@
 //! The shim's life: spawn, copy output, wait, clean up, record.
 
 use crate::args::Args;
-use crate::log::{LineBuffer, LogWriter};
+use crate::log::{LineBuffer, LogWriter, Stream};
 use crate::sys::{self, End};
 use std::io::Write;
 use std::os::fd::AsRawFd;
@@ -54,7 +54,7 @@ pub fn main() -> i32 {
         Ok(c) => c,
         Err(e) => {
             let msg = format!("cannot start {:?}: {e}", args.argv[0]);
-            let _ = log.write_lines(format!("[harness] {msg}\n").as_bytes());
+            let _ = log.write_lines(format!("[harness] {msg}\n").as_bytes(), Stream::Err);
             return report_error(&args, &msg);
         }
     };
@@ -154,7 +154,7 @@ impl<'a> Watch<'a> {
             pid,
             pipes: [ChildPipe::Out(out), ChildPipe::Err(err)],
             pidfd: sys::pidfd_open(pid).ok(),
-            bufs: [LineBuffer::default(), LineBuffer::default()],
+            bufs: [LineBuffer::of(Stream::Out), LineBuffer::of(Stream::Err)],
             open: [true, true],
             end: None,
             cleanup_deadline: None,

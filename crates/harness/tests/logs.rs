@@ -24,7 +24,7 @@ fn log_files(s: &Stack, name: &str) -> Vec<(String, u64)> {
                 e.metadata().unwrap().len(),
             )
         })
-        .filter(|(n, _)| n.starts_with(&format!("{name}.log")))
+        .filter(|(n, _)| n.starts_with(&format!("{name}.log")) && !n.ends_with(".idx"))
         .collect();
     files.sort();
     files
@@ -59,6 +59,12 @@ fn a_log_is_rotated_at_max_size_keeping_keep_files_and_read_across_them_in_order
         files.iter().all(|(_, size)| *size <= 100 << 10),
         "{files:?}"
     );
+    // Each with its index of capture times beside it, rotated with it.
+    for (name, _) in &files {
+        let idx = s.path().join(".harness/logs").join(format!("{name}.idx"));
+        let len = std::fs::metadata(&idx).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 0 && len.is_multiple_of(16), "{name}.idx: {len} bytes");
+    }
     // Read across them, oldest first: a run of numbers up to the last.
     let got = numbers(&s, &["logs", "chatty"]);
     let first = got[0];
