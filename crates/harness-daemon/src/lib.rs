@@ -12,6 +12,8 @@
 //!   files and stops process groups;
 //! - [`probe`] runs tcp / http / command health checks;
 //! - [`log_follow`] reads a log as it grows (`logs -f`, log-line readiness);
+//!   [`log_lines`] reads a log's lines with their capture times and
+//!   streams (the shim's index) and interleaves several logs by time;
 //! - [`store_writer`] persists runs and history on its own thread, so the
 //!   supervisor never waits on the disk.
 //!
@@ -26,6 +28,7 @@ pub mod job_record;
 pub mod listeners;
 pub mod lock;
 pub mod log_follow;
+pub mod log_lines;
 pub mod metrics;
 pub mod notify;
 pub mod probe;

@@ -29,7 +29,7 @@
 //! few megabytes.
 
 mod args;
-mod log;
+pub mod log;
 mod run;
 mod sys;
 
