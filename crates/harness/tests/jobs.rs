@@ -373,19 +373,13 @@ fn a_step_that_is_not_idempotent_and_vanished_with_no_end_needs_a_decision() {
 "#,
     );
     assert_eq!(s.harness(&["run", "deploy", "--no-wait"]).code, 0);
-    let mut pid = None;
-    assert!(wait_for(10, || {
-        pid = std::fs::read_to_string(s.path().join("migrate.pid"))
-            .ok()
-            .and_then(|p| p.trim().parse::<u32>().ok());
-        pid.is_some()
-    }));
+    let pid = pid_in(&s, "migrate.pid");
     // The host dies: daemon, shim and step all at once, no end written.
-    let shim = parent_of(pid.unwrap());
+    let shim = parent_of(pid);
     s.kill_daemon();
     kill(shim, libc::SIGKILL);
-    kill(pid.unwrap(), libc::SIGKILL);
-    assert!(wait_for(5, || !alive(pid.unwrap())));
+    kill(pid, libc::SIGKILL);
+    assert!(wait_for(5, || !alive(pid)));
     // The next daemon learns of the end it did not see as it re-attaches.
     assert!(
         wait_for(10, || record(&s, "deploy").0["status"] == "needs_decision"),
@@ -408,6 +402,21 @@ fn a_step_that_is_not_idempotent_and_vanished_with_no_end_needs_a_decision() {
         "{}",
         r.stdout
     );
+}
+
+/// The pid a step wrote to `file` (`echo $$ > file; exec …`), once it has.
+fn pid_in(s: &Stack, file: &str) -> u32 {
+    let mut pid = None;
+    assert!(
+        wait_for(10, || {
+            pid = std::fs::read_to_string(s.path().join(file))
+                .ok()
+                .and_then(|p| p.trim().parse::<u32>().ok());
+            pid.is_some()
+        }),
+        "the step never wrote {file}"
+    );
+    pid.expect("a pid")
 }
 
 fn parent_of(pid: u32) -> u32 {
@@ -709,19 +718,10 @@ jobs:
     );
     assert_eq!(s.harness(&["start", "db"]).code, 0);
     assert_eq!(s.harness(&["run", "long", "--no-wait"]).code, 0);
-    let mut pid = None;
-    assert!(wait_for(10, || {
-        pid = std::fs::read_to_string(s.path().join("wait.pid"))
-            .ok()
-            .and_then(|p| p.trim().parse::<u32>().ok());
-        pid.is_some()
-    }));
+    let pid = pid_in(&s, "wait.pid");
     let r = s.harness(&["stop", "--all"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        wait_for(15, || !alive(pid.unwrap())),
-        "the step outlived stop --all"
-    );
+    assert!(wait_for(15, || !alive(pid)), "the step outlived stop --all");
     assert!(wait_for(5, || record(&s, "long").0["status"] == "cancelled"));
     assert!(s.pid("db").is_none());
 }
@@ -754,24 +754,15 @@ fn an_attempt_a_killed_daemon_was_cancelling_is_stopped_and_closed_by_the_next_o
 "#,
     );
     assert_eq!(s.harness(&["run", "stubborn", "--no-wait"]).code, 0);
-    let mut pid = None;
-    assert!(wait_for(10, || {
-        pid = std::fs::read_to_string(s.path().join("wait.pid"))
-            .ok()
-            .and_then(|p| p.trim().parse::<u32>().ok());
-        pid.is_some()
-    }));
+    let pid = pid_in(&s, "wait.pid");
     assert_eq!(s.harness(&["jobs", "cancel", "stubborn"]).code, 0);
     // Killed while the step ignores its SIGTERM, before the SIGKILL.
     s.kill_daemon();
-    assert!(alive(pid.unwrap()));
+    assert!(alive(pid));
     let (v, _) = record(&s, "stubborn");
     assert_eq!(v["status"], "cancelled", "{v:#}");
     // The next daemon finishes the stop and records how the attempt ended.
-    assert!(
-        wait_for(20, || !alive(pid.unwrap())),
-        "the step was left running"
-    );
+    assert!(wait_for(20, || !alive(pid)), "the step was left running");
     assert!(wait_for(5, || {
         timeline(&record(&s, "stubborn").0)
             == entries(&[("wait", "started", 1), ("wait", "cancelled", 1)])

@@ -12,7 +12,12 @@ use std::time::Duration;
 
 /// The width of step names in event lines.
 pub fn step_width(plan: &JobPlan) -> usize {
-    plan.steps.iter().map(|s| s.step.len()).max().unwrap_or(0)
+    width(plan.steps.iter().map(|s| s.step.as_str()), 0)
+}
+
+/// The widest of `names`, and at least `min` (a column's heading).
+fn width<'a>(names: impl Iterator<Item = &'a str>, min: usize) -> usize {
+    names.map(str::len).max().unwrap_or(0).max(min)
 }
 
 /// Prints the plan.
@@ -142,18 +147,11 @@ pub fn write_job_table(w: &mut impl Write, records: &[JobRecord]) -> io::Result<
     if records.is_empty() {
         return writeln!(w, "No jobs in the file.");
     }
-    let jw = records
-        .iter()
-        .map(|r| r.job.len())
-        .max()
-        .unwrap_or(0)
-        .max(3);
-    let sw = records
-        .iter()
-        .map(|r| r.current_state.len())
-        .max()
-        .unwrap_or(0)
-        .max(5);
+    let jw = width(records.iter().map(|r| r.job.as_str()), "Job".len());
+    let sw = width(
+        records.iter().map(|r| r.current_state.as_str()),
+        "State".len(),
+    );
     writeln!(
         w,
         "{:<jw$}  {:>3}  {:<sw$}  {:<14}  {:<7}  Next",
@@ -211,12 +209,7 @@ pub fn write_job_history(w: &mut impl Write, job: &str, rows: &[JobRunEntry]) ->
     if rows.is_empty() {
         return writeln!(w, "Job {job} has not run yet.");
     }
-    let sw = rows
-        .iter()
-        .map(|r| r.current_state.len())
-        .max()
-        .unwrap_or(0)
-        .max(5);
+    let sw = width(rows.iter().map(|r| r.current_state.as_str()), "State".len());
     writeln!(
         w,
         "{:>3}  {:<23}  {:<23}  {:<14}  {:<sw$}  How",

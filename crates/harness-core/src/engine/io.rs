@@ -35,6 +35,14 @@ impl ProcessEnd {
         }
     }
 
+    /// The signal that killed it, if one did.
+    pub fn signal(self) -> Option<i32> {
+        match self {
+            ProcessEnd::Signaled(s) => Some(s),
+            ProcessEnd::Exited(_) | ProcessEnd::Lost | ProcessEnd::NotSpawned => None,
+        }
+    }
+
     /// Whether it ended well (exit code 0).
     pub fn success(self) -> bool {
         self == ProcessEnd::Exited(0)

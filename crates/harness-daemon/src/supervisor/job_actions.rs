@@ -181,11 +181,7 @@ impl Supervisor {
             outcome.as_str().to_string(),
         );
         *self.job_counts.attempts.entry(key).or_default() += 1;
-        let (exit_code, signal) = match end {
-            ProcessEnd::Exited(c) => (Some(c as i64), None),
-            ProcessEnd::Signaled(s) => (None, Some(s as i64)),
-            ProcessEnd::Lost | ProcessEnd::NotSpawned => (None, None),
-        };
+        let (exit_code, signal) = (end.code().map(i64::from), end.signal().map(i64::from));
         self.store.send(Write::AttemptEnded {
             process_run: run.0 as i64,
             end: Box::new(AttemptEndRow {

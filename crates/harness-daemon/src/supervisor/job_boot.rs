@@ -134,11 +134,7 @@ impl Supervisor {
             }
             let end = crate::process::read_exit(&project.exit_file(record.unit.key(), run.0), run)
                 .unwrap_or(ProcessEnd::Lost);
-            let (exit_code, signal) = match end {
-                ProcessEnd::Exited(c) => (Some(c as i64), None),
-                ProcessEnd::Signaled(s) => (None, Some(s as i64)),
-                ProcessEnd::Lost | ProcessEnd::NotSpawned => (None, None),
-            };
+            let (exit_code, signal) = (end.code().map(i64::from), end.signal().map(i64::from));
             store.send(Write::AttemptEnded {
                 process_run: run.0 as i64,
                 end: Box::new(AttemptEndRow {
@@ -256,16 +252,10 @@ impl Supervisor {
     }
 
     fn insert_resumed(&mut self, name: &str, row: &JobRunRow, runner: Runner) {
-        let prints = {
-            let mut hashes = self.hashes.lock().unwrap_or_else(|p| p.into_inner());
-            runner
-                .job()
-                .steps
-                .iter()
-                .map(|s| crate::job_prints::step_now(&self.project.root, s, &mut hashes).print)
-                .collect()
-        };
-        crate::file_hashes::keep_new(&self.hashes, &self.store);
+        // No hashing at boot: each attempt's print is taken just before its
+        // spawn (`step_runs`); until then its row holds an empty one, which
+        // a later run can only take for a change (never for up to date).
+        let prints = vec![Default::default(); runner.job().steps.len()];
         self.jobs.slots.insert(
             name.to_string(),
             super::jobs::JobSlot::resumed(runner, row.run, prints),
