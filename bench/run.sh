@@ -7,7 +7,9 @@
 # handoff (a socket service replaced start-first under load), resume (a
 # job's resume plan: hashing 100 steps × 10 inputs of 1 MiB; and the same
 # through `harness run`), steps (a job's overhead per step), logthroughput
-# (300,000 lines of 100 bytes through the shim, beside writing the file).
+# (300,000 lines of 100 bytes through the shim, beside writing the file),
+# logread (`harness logs` of three services' 900,000 lines across rotated
+# files: all, --tail, --since, beside cat and tail on the files).
 # Without a name, all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -402,4 +404,29 @@ print(f"{len(pairs)} runs, alternating: writing the file directly median {d:.3f}
       f"({s/d:.2f}x; per run {ratios[0]:.2f}x to {ratios[-1]:.2f}x, median {statistics.median(ratios):.2f}x); every line in the log")
 PY
 "$H" -f "$L" daemon stop >/dev/null
+fi
+
+if section logread; then
+echo "== harness logs: three services of 300,000 lines of 100 bytes each (10 MiB files, 3 kept)"
+mkdir -p "$work/logread"
+R="$work/logread/services.yaml"
+{ echo "services:"; for n in a b c; do printf '  %s:\n    command: ["hk", "flood", "300000", "100"]\n    restart: never\n' "$n"; done; } > "$R"
+"$H" -f "$R" start --all --no-wait >/dev/null
+for n in a b c; do until grep -q 'flood_ns=' "$work/logread/.harness/logs/$n.log" 2>/dev/null; do sleep 0.05; done; done
+D="$work/logread/.harness/logs"
+mean() { # NAME RUNS COMMAND…: the mean wall time of RUNS runs, output to /dev/null
+  local name=$1 runs=$2; shift 2
+  local t0 t1; t0=$(ms); for _ in $(seq "$runs"); do "$@" >/dev/null; done; t1=$(ms)
+  python3 -c "print(f'$name: {($t1-$t0)/1e6/$runs:.1f} ms (mean of $runs)')"
+}
+echo "lines shown by harness logs: $("$H" -f "$R" logs | wc -l) (all three, interleaved)"
+mean "harness logs (all 900,003 lines, interleaved, prefixed)" 3 "$H" -f "$R" logs
+mean "cat of the logs (no order, no prefix)" 3 sh -c "cat $D/[abc].log $D/[abc].log.[0-9]"
+mean "harness logs a (one service, 300,001 lines)" 3 "$H" -f "$R" logs a
+mean "harness logs --tail 100 (each of three)" 20 "$H" -f "$R" logs --tail 100
+mean "harness logs a --tail 100" 20 "$H" -f "$R" logs a --tail 100
+mean "tail -n 100 a.log" 20 tail -n 100 "$D/a.log"
+mean "harness logs --since 1s (nothing that recent)" 20 "$H" -f "$R" logs --since 1s
+"$H" -f "$R" stop --all >/dev/null
+"$H" -f "$R" daemon stop >/dev/null
 fi

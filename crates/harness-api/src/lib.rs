@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod history;
 mod jobs;
+mod logs;
 mod plan;
 mod requests;
 mod status;
@@ -30,6 +31,7 @@ pub use jobs::{
     JobPlan, JobRecord, JobRunEntry, JobRunRequest, NextAction, PlannedStep, StateEntry, StepEvent,
     StepStatus,
 };
+pub use logs::{LogLine, LogStream};
 pub use plan::{Plan, PlanAction, PlanEntry};
 pub use requests::{
     HealthRequest, HealthResult, OnFailure, PlanRequest, StartRequest, StopRequest,

@@ -35,7 +35,7 @@ pub enum Command {
     /// Deploy an earlier version of one service (default: the one it ran
     /// before the deploy that brought what runs).
     Rollback(RollbackArgs),
-    /// Show a service's output.
+    /// Show the services' output, interleaved in the order it was written.
     Logs(LogsArgs),
     /// Run the health checks now; exit 3 if any fails.
     Health(Targets),
@@ -196,14 +196,32 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
-    /// The service.
-    pub service: String,
-    /// Only the last N lines.
+    /// Services, jobs (every step) or JOB/STEP; every service and every
+    /// job step when none is named.
+    pub services: Vec<String>,
+    /// Only the last N lines of each.
     #[arg(long, short = 'n')]
     pub tail: Option<usize>,
-    /// Keep printing new output (across restarts).
+    /// Keep printing new output (across restarts and rotation, and of
+    /// services that start later).
     #[arg(long, short = 'f')]
     pub follow: bool,
+    /// Only lines captured since: a duration ago (10m, 1h30m) or a time
+    /// (2026-12-02T10:00:00, local unless it ends in Z or +HH:MM).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Show when the shim captured each line (UTC, to the microsecond).
+    #[arg(long, short = 't')]
+    pub timestamps: bool,
+    /// Print the lines without the service name in front.
+    #[arg(long)]
+    pub no_prefix: bool,
+    /// No colour, even on a terminal (as with NO_COLOR).
+    #[arg(long)]
+    pub no_color: bool,
+    /// One JSON object per line: service, stream, ts, line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,7 @@ pub mod listeners;
 pub mod lock;
 pub mod log_follow;
 pub mod log_lines;
+pub mod log_sources;
 pub mod metrics;
 pub mod notify;
 pub mod probe;

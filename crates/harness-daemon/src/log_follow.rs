@@ -49,21 +49,28 @@ impl LogFollower {
         if meta.len() == self.offset {
             return None;
         }
-        f.seek(SeekFrom::Start(self.offset)).ok()?;
-        let mut buf = Vec::new();
-        f.take(CHUNK).read_to_end(&mut buf).ok()?;
-        let end = match buf.iter().rposition(|&b| b == b'\n') {
-            Some(i) => i + 1,
-            // A line longer than a whole chunk (the shim writes such a
-            // line in pieces): pass it on in pieces too, or the follower
-            // would wait for its end forever.
-            None if buf.len() as u64 == CHUNK => buf.len(),
-            None => return None,
-        };
-        buf.truncate(end);
-        self.offset += end as u64;
+        let buf = whole_lines_at(&mut f, self.offset)?;
+        self.offset += buf.len() as u64;
         Some(buf)
     }
+}
+
+/// The whole lines of `f` from `offset` on, up to 1 MiB of them, or
+/// `None` if there are none yet (a line still being written waits). A
+/// line longer than 1 MiB comes in 1 MiB pieces: the shim splits such
+/// lines itself, so this is a file another writer made, and its reader
+/// would otherwise wait for the line's end forever.
+pub(crate) fn whole_lines_at(f: &mut std::fs::File, offset: u64) -> Option<Vec<u8>> {
+    f.seek(SeekFrom::Start(offset)).ok()?;
+    let mut buf = Vec::new();
+    f.take(CHUNK).read_to_end(&mut buf).ok()?;
+    let end = match buf.iter().rposition(|&b| b == b'\n') {
+        Some(i) => i + 1,
+        None if buf.len() as u64 == CHUNK => buf.len(),
+        None => return None,
+    };
+    buf.truncate(end);
+    Some(buf)
 }
 
 #[cfg(test)]

@@ -7,11 +7,14 @@
 //! then the time it was captured, in microseconds since the Unix epoch.
 //! A line's time and stream are those of the last record at or before its
 //! start. A record is written before its lines, so a reader never finds a
-//! line without one. The log itself stays plain text: `tail -f` and
-//! `ready: { log }` read it as they always did.
+//! line without one. The offset is where the file really ends at the
+//! write (one `lseek`), not where the shim's own writes left it: the
+//! daemon appends `[harness] …` lines to the same log ([`append_line`]),
+//! with records of their own. The log itself stays plain text: `tail -f`
+//! and `ready: { log }` read it as they always did.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -81,20 +84,15 @@ impl LogWriter {
         if bytes.is_empty() {
             return Ok(());
         }
+        // Lines the daemon appended count: the size is where the file
+        // ends, not where this writer's own bytes end.
+        self.size = self.file.seek(SeekFrom::End(0)).unwrap_or(self.size);
         if self.keep > 0 && self.size > 0 && self.size + bytes.len() as u64 > self.max_bytes {
             self.rotate()?;
         }
         if let Some(index) = &mut self.index {
-            let at = self.size | if stream == Stream::Err { STDERR_BIT } else { 0 };
-            let us = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_micros() as u64)
-                .unwrap_or(0);
-            let mut record = [0u8; 16];
-            record[..8].copy_from_slice(&at.to_le_bytes());
-            record[8..].copy_from_slice(&us.to_le_bytes());
             // A lost record only costs the lines their exact time.
-            let _ = index.write_all(&record);
+            let _ = index.write_all(&record(self.size, stream));
         }
         self.file.write_all(bytes)?;
         self.size += bytes.len() as u64;
@@ -122,6 +120,34 @@ impl LogWriter {
 
 fn open_append(path: &Path) -> io::Result<File> {
     OpenOptions::new().create(true).append(true).open(path)
+}
+
+/// The index record of lines from `stream` that begin at `offset`,
+/// captured now.
+fn record(offset: u64, stream: Stream) -> [u8; 16] {
+    let at = offset | if stream == Stream::Err { STDERR_BIT } else { 0 };
+    let us = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0);
+    let mut record = [0u8; 16];
+    record[..8].copy_from_slice(&at.to_le_bytes());
+    record[8..].copy_from_slice(&us.to_le_bytes());
+    record
+}
+
+/// Appends one whole line (with its newline) to log `path` as if on
+/// stdout, with its index record: how the daemon puts `[harness] …` marks
+/// among a service's own output. One write of the whole line, so it never
+/// splits a line the shim writes. Should the shim write in the same
+/// microseconds, one of the two writes may take the other's time.
+pub fn append_line(path: &Path, line: &[u8]) -> io::Result<()> {
+    let mut file = open_append(path)?;
+    let at = file.seek(SeekFrom::End(0))?;
+    if let Ok(mut index) = open_append(&index_of(path)) {
+        let _ = index.write_all(&record(at, Stream::Out));
+    }
+    file.write_all(line)
 }
 
 /// Splits a stream into whole lines: bytes after the last newline wait for

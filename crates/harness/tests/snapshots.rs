@@ -115,6 +115,31 @@ fn status_json_and_history_of_a_started_stack() {
     insta::assert_snapshot!("history_text", text);
 }
 
+#[test]
+fn ndjson_lines_of_every_services_log() {
+    let s = Stack::new(
+        "services:\n  db:\n    command: echo ready; exec sleep 1000\n  api:\n    command: echo listening >&2; exec sleep 1000\n    depends_on: [db]\n",
+    );
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    assert!(wait_for(10, || s.log("api").contains("listening")));
+    let (code, body) = http(s.socket(), "GET", "/v1/logs");
+    assert_eq!(code, 200, "{body}");
+    let lines: Vec<Value> = body
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).expect("a JSON line");
+            let ts = v["ts"].as_str().expect("a capture time");
+            assert!(ts.len() == 27 && ts.ends_with('Z'), "{ts}");
+            v["ts"] = "[ts]".into();
+            v
+        })
+        .collect();
+    insta::assert_json_snapshot!("logs_ndjson", lines);
+    let (code, body) = http(s.socket(), "GET", "/v1/logs?services=db,nosuch");
+    assert_eq!(code, 404);
+    insta::assert_snapshot!("logs_unknown", body);
+}
+
 /// Replaces each line's leading `YYYY-MM-DD HH:MM:SS` with `[ts]`.
 fn regex_lite_ts(text: &str) -> String {
     text.lines()
@@ -145,7 +170,8 @@ fn error_messages_by_class() {
     let usage = [
         error(&s, &["start", "nosuch"]),
         error(&s, &["start", "--rollback-on-failure", "--smart-rollback"]),
-        error(&s, &["logs"]),
+        error(&s, &["logs", "nosuch"]),
+        error(&s, &["logs", "--since", "soon"]),
         error(&s, &["-f", "missing.yaml", "status"]),
     ];
     insta::assert_snapshot!("usage_errors", usage.join("\n"));

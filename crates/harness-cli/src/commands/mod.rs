@@ -43,7 +43,7 @@ pub fn dispatch(cli: Cli, daemon: crate::DaemonMain) -> Result<(), CliError> {
             Command::Deploy(a) => deploy::deploy(&project, a).await,
             Command::Rollback(a) => deploy::rollback(&project, a).await,
             Command::Status(a) => status::status(&project, a).await,
-            Command::Logs(a) => logs::logs(&project, a).await,
+            Command::Logs(a) => logs::logs(&project, &config, a).await,
             Command::Health(t) => health::health(&project, t).await,
             Command::Run(a) => run::run(&project, &config, a).await,
             Command::Jobs { command } => jobs::jobs(&project, command).await,

@@ -6,6 +6,7 @@
 mod deploy;
 mod history;
 mod job;
+mod logs;
 mod outcome;
 mod plan;
 mod progress;
@@ -18,6 +19,7 @@ pub use deploy::{
 };
 pub use history::history;
 pub use job::{cleanup, job_done, job_history, job_plan, job_table, step_event, step_width};
+pub use logs::LogView;
 pub use outcome::{failure_summary, interrupted, recovery, stopped, success};
 pub use plan::{plan, state_check};
 pub use progress::{Progress, Style, recovery_heading};

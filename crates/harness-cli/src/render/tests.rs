@@ -864,3 +864,80 @@ fn a_jobs_history_shows_each_run() {
         + &text(|w| write_job_history(w, "image", &[]));
     insta::assert_snapshot!(out);
 }
+
+#[test]
+fn log_lines_plain_prefixed_coloured_and_with_times() {
+    use super::LogView;
+    let line = |service: &str, stream, ts: Option<&str>, text: &str| LogLine {
+        service: service.into(),
+        stream,
+        ts: ts.map(String::from),
+        line: text.into(),
+    };
+    let lines = [
+        line(
+            "db",
+            LogStream::Stdout,
+            Some("2026-12-02T10:00:00.000100Z"),
+            "ready to accept connections",
+        ),
+        line(
+            "api",
+            LogStream::Stderr,
+            Some("2026-12-02T10:00:00.250000Z"),
+            "listening on 8080",
+        ),
+        line(
+            "worker",
+            LogStream::Stdout,
+            Some("2026-12-02T10:00:01.000000Z"),
+            "polling",
+        ),
+        line(
+            "api",
+            LogStream::Stdout,
+            None,
+            "a line from before capture times",
+        ),
+        // A name longer than any the file has: the prefix grows from here.
+        line(
+            "image/kickstart",
+            LogStream::Stdout,
+            Some("2026-12-02T10:00:02.000000Z"),
+            "kicked",
+        ),
+        line(
+            "db",
+            LogStream::Stdout,
+            Some("2026-12-02T10:00:03.000000Z"),
+            "checkpoint",
+        ),
+    ];
+    let names: Vec<String> = ["db", "api", "worker"].map(String::from).into();
+    let show = |mut view: LogView| {
+        text(|out| lines.iter().try_for_each(|l| view.write(out, l))).replace('\x1b', "\\e")
+    };
+    let views = [
+        (
+            "plain",
+            show(LogView::new(true, names.clone(), false, false)),
+        ),
+        (
+            "timestamps",
+            show(LogView::new(true, names.clone(), false, true)),
+        ),
+        (
+            "no prefix",
+            show(LogView::new(false, names.clone(), false, false)),
+        ),
+        (
+            "colour",
+            show(LogView::new(true, names.clone(), true, false)),
+        ),
+    ];
+    let all: Vec<String> = views
+        .iter()
+        .map(|(what, text)| format!("--- {what}\n{text}"))
+        .collect();
+    insta::assert_snapshot!(all.join(""));
+}

@@ -8,6 +8,7 @@ mod history;
 mod info;
 mod jobs;
 mod logs;
+mod merged_logs;
 mod metrics;
 mod plan;
 mod start;
@@ -70,6 +71,7 @@ pub async fn serve(
         .route("/v1/jobs/{name}/cancel", post(jobs::cancel))
         .route("/v1/jobs/{name}/runs", get(jobs::runs))
         .route("/v1/jobs/{name}/logs/{step}", get(jobs::logs))
+        .route("/v1/logs", get(merged_logs::logs))
         .route("/v1/logs/{service}", get(logs::logs))
         .with_state(handle.clone());
     if let Some(addr) = &handle.listen {

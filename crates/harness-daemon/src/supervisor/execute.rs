@@ -118,18 +118,15 @@ impl Supervisor {
 
     /// Puts a `[harness] …` line (see [`is_restart_mark`]) among the
     /// service's own output, so that `harness logs` shows where a run ended
-    /// and the next began. One append of a whole line: it never splits a
-    /// line the shim writes. Written here rather than on the store thread
+    /// and the next began, with its own capture time in the log's index.
+    /// One append of a whole line: it never splits a line the shim writes.
+    /// Written here rather than on the store thread
     /// so that a mark always precedes the output of the run it announces;
     /// it happens only on health events, never on a probe or a plain start.
     fn mark_log(&self, service: &str, line: &str) {
-        use std::io::Write as _;
         let path = self.project.log(service);
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| f.write_all(format!("[harness] {line}\n").as_bytes()));
+        let written =
+            harness_shim::log::append_line(&path, format!("[harness] {line}\n").as_bytes());
         if let Err(e) = written {
             tracing::warn!(service, path = %path.display(), error = %e, "cannot write to the service's log");
         }
