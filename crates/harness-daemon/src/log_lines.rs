@@ -42,108 +42,215 @@ struct Record {
     us: u64,
 }
 
-/// The lines of log `path` that `window` asks for, oldest first, from it
-/// and the files it was rotated to (`PATH.1`, `PATH.2`, …), and a
-/// follower placed after them. A rotated file is read only when the newer
-/// ones do not hold the window; with `tail`, only the end of a file is
-/// read.
-pub fn read(path: &Path, window: Window) -> (Vec<Line>, LineFollower) {
-    let mut follower = LineFollower::from_start(path);
-    let mut got: Vec<Vec<Line>> = Vec::new();
-    let mut count = 0;
-    for k in 0.. {
-        let file = if k == 0 {
-            path.to_path_buf()
-        } else {
-            numbered(path, k)
-        };
-        let want = Window {
-            tail: window.tail.map(|n| n - count),
-            ..window
-        };
-        let Some(part) = read_one(&file, want) else {
-            break;
-        };
-        if k == 0 {
-            follower = part.follower;
-        }
-        count += part.lines.len();
-        got.push(part.lines);
-        if !part.older_may_count || window.tail.is_some_and(|n| count >= n) {
-            break;
-        }
-    }
-    (got.into_iter().rev().flatten().collect(), follower)
+/// The lines of one log, read forward: first the window's, from the files
+/// it was rotated to (and, for a job's step, from its earlier attempts'
+/// logs), then whatever its live file gets. Rotated files are held open,
+/// so a rotation while they are read moves nothing under the reader; at
+/// most 1 MiB is read at a time, however long the window.
+pub struct Cursor {
+    /// The window's part of files that no longer grow, oldest first.
+    older: VecDeque<Stretch>,
+    /// The file written to now.
+    live: LineFollower,
 }
 
-/// What [`read_one`] found in one file.
-struct Part {
-    lines: Vec<Line>,
-    /// Where following the file goes on.
-    follower: LineFollower,
-    /// Whether lines of the file rotated before it can be in the window:
-    /// this one was read from its start.
-    older_may_count: bool,
+/// Where a window begins in a file that no longer grows, and its records.
+struct Stretch {
+    file: std::fs::File,
+    offset: u64,
+    pending: VecDeque<Record>,
+    current: Record,
 }
 
-/// The window's lines of one file; `None` if there is no such file.
-fn read_one(path: &Path, window: Window) -> Option<Part> {
-    let mut f = std::fs::File::open(path).ok()?;
-    let meta = f.metadata().ok()?;
-    let len = meta.len();
-    // The log is read before its index: a record is written before its
-    // lines, so every line read has its record.
-    let mut records = records_from(&index_of(path), 0);
-    let idx_pos = records.len() as u64 * 16;
-    records.sort_by_key(|r| r.at);
-    let mut start = 0;
-    if let Some(since) = window.since_us {
-        match records.iter().find(|r| r.us >= since) {
-            Some(r) => start = r.at,
-            None => start = len,
+impl Cursor {
+    /// The lines `window` asks for of the logs `bases` (one log's files in
+    /// the order they were written: a service's log, or a step's
+    /// attempts' logs oldest first), each with the files it was rotated
+    /// to (`PATH.1`, `PATH.2`, …); the last base is the live one. Only the
+    /// files the window reaches into are opened, and with `tail`, only
+    /// their ends are read.
+    pub fn open(bases: &[PathBuf], window: Window) -> Cursor {
+        let Some(live_path) = bases.last() else {
+            return Cursor::from_start(Path::new(""));
+        };
+        let mut files = Vec::new();
+        for base in bases {
+            let rotated: Vec<PathBuf> = (1..)
+                .map(|k| numbered(base, k))
+                .take_while(|p| p.exists())
+                .collect();
+            files.extend(rotated.into_iter().rev());
+            files.push(base.clone());
+        }
+        let mut cursor = Cursor::from_start(live_path);
+        let mut want = window.tail;
+        // Newest first, until the window is full.
+        for path in files.iter().rev() {
+            let Ok(mut f) = std::fs::File::open(path) else {
+                continue;
+            };
+            let Ok(meta) = f.metadata() else { continue };
+            let len = meta.len();
+            // Its length is taken before its index is read: a record is
+            // written before its lines, so every line up to that length
+            // has its record (later ones are the follower's).
+            let mut records = records_from(&index_of(path), 0);
+            let idx_pos = records.len() as u64 * 16;
+            records.sort_by_key(|r| r.at);
+            let mut start = 0;
+            if let Some(since) = window.since_us {
+                start = records.iter().find(|r| r.us >= since).map_or(len, |r| r.at);
+            }
+            if let Some(n) = want {
+                let (from, found) = start_of_last(&mut f, len, n);
+                start = start.max(from);
+                want = Some(n - found.min(n));
+            }
+            let pending: VecDeque<Record> = records.into();
+            if path == live_path {
+                cursor.live = LineFollower {
+                    path: path.clone(),
+                    offset: start,
+                    inode: meta.ino(),
+                    idx_pos,
+                    pending,
+                    current: Record::default(),
+                };
+            } else {
+                cursor.older.push_front(Stretch {
+                    file: f,
+                    offset: start,
+                    pending,
+                    current: Record::default(),
+                });
+            }
+            // Read from its start: the window may go on into the file
+            // before, unless the tail is already full.
+            if start > 0 || want == Some(0) {
+                break;
+            }
+        }
+        cursor
+    }
+
+    /// Every line of log `path` from the start of the file it is or will
+    /// be: a log that began after the reader did.
+    pub fn from_start(path: &Path) -> Cursor {
+        Cursor {
+            older: VecDeque::new(),
+            live: LineFollower::from_start(path),
         }
     }
-    if let Some(n) = window.tail {
-        start = start.max(start_of_last(&mut f, len, n));
+
+    /// The next lines (at most 1 MiB of them); empty when the live file
+    /// has nothing more for now.
+    pub fn read_more(&mut self) -> Vec<Line> {
+        while let Some(s) = self.older.front_mut() {
+            let lines = next_lines(
+                &mut s.file,
+                &mut s.offset,
+                &mut s.pending,
+                &mut s.current,
+                |_| {},
+            );
+            if !lines.is_empty() {
+                return lines;
+            }
+            self.older.pop_front();
+        }
+        self.live.read_more()
     }
-    let mut bytes = Vec::new();
-    f.seek(SeekFrom::Start(start)).ok()?;
-    (&mut f)
-        .take(len - start.min(len))
-        .read_to_end(&mut bytes)
-        .ok()?;
-    bytes.truncate(bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1));
-    let end = start + bytes.len() as u64;
-    let mut pending: VecDeque<Record> = records.into();
-    let mut current = Record::default();
-    let mut lines = lines_in(&bytes, start, &mut pending, &mut current);
-    if let Some(since) = window.since_us {
-        lines.retain(|l| l.ts_us >= since);
+}
+
+/// Several logs' lines merged in the order they were captured, read a
+/// piece at a time: the next line is always the earliest next line of any
+/// log (on a tie, the first log's), so a log's own lines never change
+/// order, even where its times go back (a clock set back).
+pub struct Merge {
+    cursors: Vec<Cursor>,
+    /// Lines read and not yet merged, per log.
+    ahead: Vec<VecDeque<Line>>,
+    /// Whether a log has reached the end of its live file.
+    at_end: Vec<bool>,
+}
+
+impl Merge {
+    pub fn new(cursors: Vec<Cursor>) -> Merge {
+        let n = cursors.len();
+        let mut m = Merge {
+            cursors,
+            ahead: vec![VecDeque::new(); n],
+            at_end: vec![false; n],
+        };
+        (0..n).for_each(|k| m.refill(k));
+        m
     }
-    if let Some(n) = window.tail {
-        lines.drain(..lines.len().saturating_sub(n));
+
+    /// The next (up to) `max` lines, each with the index of its log;
+    /// empty once every log is at the end of its live file.
+    pub fn next(&mut self, max: usize) -> Vec<(usize, Line)> {
+        let mut out = Vec::new();
+        while out.len() < max {
+            let Some(k) = (0..self.ahead.len())
+                .filter(|&k| !self.ahead[k].is_empty())
+                .min_by_key(|&k| (self.ahead[k][0].ts_us, k))
+            else {
+                break;
+            };
+            if let Some(line) = self.ahead[k].pop_front() {
+                out.push((k, line));
+            }
+            self.refill(k);
+        }
+        out
     }
-    // Read from its start: the window may go on into the file before.
-    let older_may_count = start == 0;
-    Some(Part {
-        lines,
-        follower: LineFollower {
-            path: path.to_path_buf(),
-            offset: end,
-            inode: meta.ino(),
-            idx_pos,
-            pending,
-            current,
-        },
-        older_may_count,
-    })
+
+    /// The cursors, each after the last line merged.
+    pub fn into_cursors(self) -> Vec<Cursor> {
+        self.cursors
+    }
+
+    fn refill(&mut self, k: usize) {
+        if self.ahead[k].is_empty() && !self.at_end[k] {
+            let more = self.cursors[k].read_more();
+            self.at_end[k] = more.is_empty();
+            self.ahead[k].extend(more);
+        }
+    }
+}
+
+/// The next whole lines of `f` from `offset` (at most 1 MiB), each with
+/// the last of `pending` records at or before its start; `more_records`
+/// adds the records written since, once the lines are read (a record is
+/// written before its lines, so none is missing).
+fn next_lines(
+    f: &mut std::fs::File,
+    offset: &mut u64,
+    pending: &mut VecDeque<Record>,
+    current: &mut Record,
+    more_records: impl FnOnce(&mut VecDeque<Record>),
+) -> Vec<Line> {
+    let Some(mut buf) = crate::log_follow::whole_lines_at(f, *offset) else {
+        return Vec::new();
+    };
+    more_records(pending);
+    let end = buf.len();
+    // A piece of a line too long for one read ends as a line here.
+    if buf.last() != Some(&b'\n') {
+        buf.push(b'\n');
+    }
+    let lines = lines_in(&buf, *offset, pending, current);
+    *offset += end as u64;
+    lines
 }
 
 /// Where the last `n` lines of the `len` bytes of `f` begin (an unfinished
-/// last line is not counted), read backwards from the end.
-fn start_of_last(f: &mut std::fs::File, len: u64, n: usize) -> u64 {
+/// last line is not counted), read backwards from the end, and how many
+/// whole lines there are from there (fewer than `n` when the file has
+/// fewer).
+fn start_of_last(f: &mut std::fs::File, len: u64, n: usize) -> (u64, usize) {
     if n == 0 {
-        return len;
+        return (len, 0);
     }
     const BACK: u64 = 64 * 1024;
     let mut buf = vec![0u8; BACK as usize];
@@ -155,19 +262,19 @@ fn start_of_last(f: &mut std::fs::File, len: u64, n: usize) -> u64 {
         let from = pos.saturating_sub(BACK);
         let piece = &mut buf[..(pos - from) as usize];
         if f.seek(SeekFrom::Start(from)).is_err() || f.read_exact(piece).is_err() {
-            return 0;
+            return (0, seen);
         }
         for (i, &b) in piece.iter().enumerate().rev() {
             if b == b'\n' {
                 seen += 1;
                 if seen == n + 1 {
-                    return from + i as u64 + 1;
+                    return (from + i as u64 + 1, n);
                 }
             }
         }
         pos = from;
     }
-    0
+    (0, seen)
 }
 
 /// The lines of `bytes`, which begin at offset `base` of their log, each
@@ -233,6 +340,9 @@ impl LineFollower {
         let Ok(meta) = std::fs::metadata(&self.path) else {
             return Vec::new();
         };
+        if meta.ino() == self.inode && meta.len() == self.offset {
+            return Vec::new(); // nothing new: the common case of a poll
+        }
         let mut out = Vec::new();
         if meta.ino() != self.inode || meta.len() < self.offset {
             let rotated = numbered(&self.path, 1);
@@ -258,41 +368,53 @@ impl LineFollower {
         if len <= self.offset {
             return Some(Vec::new());
         }
-        let Some(mut buf) = crate::log_follow::whole_lines_at(&mut f, self.offset) else {
-            return Some(Vec::new());
-        };
-        let end = buf.len();
-        // A piece of a line too long for one read ends as a line here.
-        if buf.last() != Some(&b'\n') {
-            buf.push(b'\n');
-        }
-        let fresh = records_from(&index_of(path), self.idx_pos);
-        self.idx_pos += fresh.len() as u64 * 16;
-        self.pending.extend(fresh);
-        // A daemon's mark and the shim's write racing may land their
-        // records out of order: keep them sorted by offset.
-        self.pending.make_contiguous().sort_by_key(|r| r.at);
-        let lines = lines_in(&buf, self.offset, &mut self.pending, &mut self.current);
-        self.offset += end as u64;
-        Some(lines)
+        let (index, idx_pos) = (index_of(path), &mut self.idx_pos);
+        Some(next_lines(
+            &mut f,
+            &mut self.offset,
+            &mut self.pending,
+            &mut self.current,
+            |pending| {
+                let fresh = records_from(&index, *idx_pos);
+                *idx_pos += fresh.len() as u64 * 16;
+                pending.extend(fresh);
+                // A daemon's mark and the shim's write racing may land
+                // their records out of order: keep them sorted by offset.
+                pending.make_contiguous().sort_by_key(|r| r.at);
+            },
+        ))
     }
 }
 
-/// The lines of several logs, by name, in the order they were captured; a
-/// log's own lines keep their order (a stable merge by time).
-pub fn interleave<N: Clone>(logs: Vec<(N, Vec<Line>)>) -> Vec<(N, Line)> {
-    let mut all: Vec<(u64, usize, usize, N, Line)> = Vec::new();
-    for (k, (name, lines)) in logs.into_iter().enumerate() {
-        for (n, line) in lines.into_iter().enumerate() {
-            all.push((line.ts_us, k, n, name.clone(), line));
+/// The lines of several logs in the order they were captured, each with
+/// the index of its log: a merge that takes, each time, the earliest next
+/// line of any log (on a tie, the first log's). A log's own lines never
+/// change order, even where its times go back (a clock set back).
+pub fn interleave(logs: Vec<Vec<Line>>) -> Vec<(usize, Line)> {
+    use std::cmp::Reverse;
+    let total = logs.iter().map(Vec::len).sum();
+    let mut out = Vec::with_capacity(total);
+    let mut logs: Vec<std::vec::IntoIter<Line>> = logs.into_iter().map(Vec::into_iter).collect();
+    let mut next: std::collections::BinaryHeap<Reverse<(u64, usize)>> = Default::default();
+    let mut heads: Vec<Option<Line>> = Vec::with_capacity(logs.len());
+    for (k, log) in logs.iter_mut().enumerate() {
+        let head = log.next();
+        if let Some(line) = &head {
+            next.push(Reverse((line.ts_us, k)));
+        }
+        heads.push(head);
+    }
+    while let Some(Reverse((_, k))) = next.pop() {
+        let Some(line) = heads[k].take() else {
+            continue;
+        };
+        out.push((k, line));
+        heads[k] = logs[k].next();
+        if let Some(line) = &heads[k] {
+            next.push(Reverse((line.ts_us, k)));
         }
     }
-    // A log's lines are in capture order already; time first, then the
-    // log's place and the line's, so equal times keep a stable order.
-    all.sort_by_key(|(ts, k, n, _, _)| (*ts, *k, *n));
-    all.into_iter()
-        .map(|(_, _, _, name, line)| (name, line))
-        .collect()
+    out
 }
 
 /// `PATH.k`: the file log `path` was rotated to k rotations ago.
@@ -332,6 +454,24 @@ mod tests {
 
     fn texts(lines: &[Line]) -> Vec<&str> {
         lines.iter().map(|l| l.text.as_str()).collect()
+    }
+
+    /// Everything a cursor on `paths` gives until it is at the live end.
+    fn drain(c: &mut Cursor) -> Vec<Line> {
+        let mut all = Vec::new();
+        loop {
+            let more = c.read_more();
+            if more.is_empty() {
+                return all;
+            }
+            all.extend(more);
+        }
+    }
+
+    /// The window's lines of log `path`, and the cursor after them.
+    fn read(path: &Path, window: Window) -> (Vec<Line>, Cursor) {
+        let mut c = Cursor::open(&[path.to_path_buf()], window);
+        (drain(&mut c), c)
     }
 
     #[test]
@@ -458,6 +598,73 @@ mod tests {
     }
 
     #[test]
+    fn a_steps_attempts_read_as_one_log_and_a_merge_reads_a_piece_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let attempt = |run: u32, lines: &[&str]| {
+            let path = dir.path().join(format!("job+step@{run}.log"));
+            let mut log = LogWriter::open(&path, 12, 3).unwrap();
+            let mut out = LineBuffer::of(Stream::Out);
+            for l in lines {
+                out.push(format!("{l}\n").as_bytes(), &mut log).unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            path
+        };
+        let first = attempt(1, &["a1", "a2", "a3", "a4", "a5"]);
+        let service = dir.path().join("svc.log");
+        {
+            let mut log = LogWriter::open(&service, 1 << 20, 3).unwrap();
+            LineBuffer::of(Stream::Err).push(b"s1\n", &mut log).unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        let second = attempt(2, &["b1", "b2", "b3"]);
+        let bases = [first.clone(), second.clone()];
+        // Across both attempts and their rotated files: the last four.
+        let tail = Window {
+            tail: Some(4),
+            since_us: None,
+        };
+        assert_eq!(
+            texts(&drain(&mut Cursor::open(&bases, tail))),
+            ["a5", "b1", "b2", "b3"]
+        );
+        let all = Window::default();
+        assert_eq!(
+            texts(&drain(&mut Cursor::open(&bases, all))),
+            ["a1", "a2", "a3", "a4", "a5", "b1", "b2", "b3"]
+        );
+        // Merged with the service's log, three lines at a time.
+        let mut merge = Merge::new(vec![
+            Cursor::open(&bases, all),
+            Cursor::open(std::slice::from_ref(&service), all),
+        ]);
+        let mut pieces = Vec::new();
+        loop {
+            let piece = merge.next(3);
+            if piece.is_empty() {
+                break;
+            }
+            pieces.push(
+                piece
+                    .iter()
+                    .map(|(k, l)| format!("{k}:{}", l.text))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+        }
+        assert_eq!(
+            pieces,
+            ["0:a1 0:a2 0:a3", "0:a4 0:a5 1:s1", "0:b1 0:b2 0:b3"]
+        );
+        // Afterwards, each cursor goes on where the merge left it.
+        let mut cursors = merge.into_cursors();
+        let mut log = LogWriter::open(&second, 12, 3).unwrap();
+        LineBuffer::of(Stream::Out).push(b"b4\n", &mut log).unwrap();
+        assert_eq!(texts(&cursors[0].read_more()), ["b4"]);
+        assert!(cursors[1].read_more().is_empty());
+    }
+
+    #[test]
     fn logs_interleave_by_capture_time_each_keeping_its_own_order() {
         let line = |ts_us, text: &str| Line {
             ts_us,
@@ -465,13 +672,23 @@ mod tests {
             text: text.into(),
         };
         let merged = interleave(vec![
-            (
-                "db",
-                vec![line(10, "db 1"), line(30, "db 2"), line(30, "db 3")],
-            ),
-            ("api", vec![line(20, "api 1"), line(30, "api 2")]),
+            vec![line(10, "db 1"), line(30, "db 2"), line(30, "db 3")],
+            vec![line(20, "api 1"), line(30, "api 2")],
+            // A clock set back: its lines keep their order all the same.
+            vec![line(25, "web 1"), line(5, "web 2")],
         ]);
-        let got: Vec<&str> = merged.iter().map(|(_, l)| l.text.as_str()).collect();
-        assert_eq!(got, ["db 1", "api 1", "db 2", "db 3", "api 2"]);
+        let got: Vec<(usize, &str)> = merged.iter().map(|(k, l)| (*k, l.text.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (0, "db 1"),
+                (1, "api 1"),
+                (2, "web 1"),
+                (2, "web 2"),
+                (0, "db 2"),
+                (0, "db 3"),
+                (1, "api 2")
+            ]
+        );
     }
 }

@@ -19,11 +19,13 @@ pub enum Pick {
     Step(String, String),
 }
 
-/// A log file and the name its lines are shown under.
+/// A log and the name its lines are shown under: a service's one file,
+/// or a step's attempts' files in the order they ran (read as one log,
+/// so a tail is the step's last lines whichever attempt printed them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
     pub name: String,
-    pub path: PathBuf,
+    pub paths: Vec<PathBuf>,
 }
 
 /// What `names` ask for, given the file's services and jobs (each with its
@@ -68,7 +70,7 @@ pub fn picks(
 pub fn sources(picks: Option<&[Pick]>, services: &[String], logs: &Path) -> Vec<Source> {
     let service = |name: &str| Source {
         name: name.to_string(),
-        path: logs.join(format!("{name}.log")),
+        paths: vec![logs.join(format!("{name}.log"))],
     };
     let mut out: Vec<Source> = match picks {
         None => services.iter().map(|s| service(s)).collect(),
@@ -99,10 +101,16 @@ pub fn sources(picks: Option<&[Pick]>, services: &[String], logs: &Path) -> Vec<
         })
         .collect();
     steps.sort();
-    out.extend(steps.into_iter().map(|(job, step, _, path)| Source {
-        name: format!("{job}/{step}"),
-        path,
-    }));
+    for (job, step, _, path) in steps {
+        let name = format!("{job}/{step}");
+        match out.last_mut() {
+            Some(last) if last.name == name => last.paths.push(path),
+            _ => out.push(Source {
+                name,
+                paths: vec![path],
+            }),
+        }
+    }
     out
 }
 
@@ -169,8 +177,12 @@ mod tests {
             sources(picks, &services, dir.path())
                 .into_iter()
                 .map(|s| {
-                    let file = s.path.file_name().unwrap().to_string_lossy().into_owned();
-                    format!("{} {file}", s.name)
+                    let files: Vec<String> = s
+                        .paths
+                        .iter()
+                        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                        .collect();
+                    format!("{} {}", s.name, files.join(" "))
                 })
                 .collect()
         };
@@ -180,8 +192,7 @@ mod tests {
                 "db db.log",
                 "api api.log",
                 "image/build image+build@11.log",
-                "image/fetch image+fetch@9.log",
-                "image/fetch image+fetch@10.log",
+                "image/fetch image+fetch@9.log image+fetch@10.log",
                 "other/x other+x@3.log",
             ]
         );
@@ -193,8 +204,7 @@ mod tests {
             names(Some(&picked)),
             [
                 "api api.log",
-                "image/fetch image+fetch@9.log",
-                "image/fetch image+fetch@10.log"
+                "image/fetch image+fetch@9.log image+fetch@10.log"
             ]
         );
     }

@@ -56,18 +56,16 @@ pub async fn logs(project: &Project, config: &Config, a: LogsArgs) -> Result<(),
         colour,
         a.timestamps,
     );
-    let mut out = stdout.lock();
-    each_line(body, |raw| {
-        let written = if a.json {
-            out.write_all(raw).and_then(|_| out.write_all(b"\n"))
-        } else {
-            match serde_json::from_slice::<LogLine>(raw) {
-                Ok(line) => view.write(&mut out, &line),
-                Err(_) => Ok(()),
-            }
-        };
-        // A closed pipe (`| head`) ends the command quietly.
-        written.and_then(|_| out.flush()).is_ok()
+    // Written in batches, flushed after each piece of the answer: a
+    // follower sees a line as soon as it comes.
+    let mut out = std::io::BufWriter::with_capacity(64 << 10, stdout.lock());
+    each_line(body, |raw| match raw {
+        Some(raw) if a.json => out.write_all(raw).and_then(|_| out.write_all(b"\n")),
+        Some(raw) => match serde_json::from_slice::<LogLine>(raw) {
+            Ok(line) => view.write(&mut out, &line),
+            Err(_) => Ok(()),
+        },
+        None => out.flush(),
     })
     .await
 }
@@ -98,11 +96,12 @@ fn shown_names(config: &Config, named: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Calls `line` with each line of an NDJSON answer as it streams in, until
-/// it ends, `line` says stop, or Ctrl-C.
+/// Calls `line` with each line of an NDJSON answer as it streams in, and
+/// with `None` after each piece of it, until it ends, `line` fails (a
+/// closed pipe, `| head`: the command ends quietly), or Ctrl-C.
 async fn each_line(
     mut body: hyper::body::Incoming,
-    mut line: impl FnMut(&[u8]) -> bool,
+    mut line: impl FnMut(Option<&[u8]>) -> std::io::Result<()>,
 ) -> Result<(), CliError> {
     let mut partial: Vec<u8> = Vec::new();
     loop {
@@ -111,6 +110,7 @@ async fn each_line(
             _ = tokio::signal::ctrl_c() => return Ok(()),
         };
         let Some(Ok(frame)) = frame else {
+            let _ = line(None);
             return Ok(());
         };
         let Ok(data) = frame.into_data() else {
@@ -121,11 +121,14 @@ async fn each_line(
             continue;
         };
         for raw in partial[..last].split(|&b| b == b'\n') {
-            if !raw.is_empty() && !line(raw) {
+            if !raw.is_empty() && line(Some(raw)).is_err() {
                 return Ok(());
             }
         }
         partial.drain(..=last);
+        if line(None).is_err() {
+            return Ok(());
+        }
     }
 }
 

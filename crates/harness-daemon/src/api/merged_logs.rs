@@ -6,7 +6,7 @@
 //! the follow did.
 
 use super::{error, gone};
-use crate::log_lines::{self, Line, LineFollower, Window};
+use crate::log_lines::{self, Cursor, Line, Merge, Window};
 use crate::log_sources::{self, Pick, Source};
 use crate::supervisor::{Handle, Msg};
 use axum::body::Body;
@@ -15,6 +15,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use harness_api::{ApiError, ApiErrorKind, LogLine, LogStream};
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How often a follower looks for new output.
@@ -61,42 +62,30 @@ pub(crate) async fn logs(State(h): State<Handle>, Query(p): Query<Params>) -> Re
         tail: p.tail,
         since_us: p.since_us,
     };
-    let head = {
+    let opened = {
         let (picks, services, logs_dir) = (picks.clone(), services.clone(), logs_dir.clone());
         tokio::task::spawn_blocking(move || {
-            let sources = log_sources::sources(picks.as_deref(), &services, &logs_dir);
-            head(sources, window)
+            Logs::open(
+                log_sources::sources(picks.as_deref(), &services, &logs_dir),
+                window,
+            )
         })
         .await
     };
-    let Ok((head, followers)) = head else {
+    let Ok(mut logs) = opened else {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::new(ApiErrorKind::Internal, "reading the logs failed"),
         );
     };
-    let ndjson = [(header::CONTENT_TYPE, "application/x-ndjson")];
-    if !p.follow {
-        return (ndjson, head).into_response();
+    if p.follow {
+        logs.follow = Some(Follow { h, picks, polls: 0 });
     }
-    let follow = Follow {
-        h,
-        picks,
-        followers,
-        polls: 0,
-    };
-    let stream = futures_util::stream::unfold((follow, Some(head)), |(mut f, head)| async move {
-        if let Some(head) = head {
-            return Some((Ok::<_, std::io::Error>(head), (f, None)));
-        }
-        loop {
-            let chunk = f.poll().await?;
-            if !chunk.is_empty() {
-                return Some((Ok(chunk), (f, None)));
-            }
-            tokio::time::sleep(FOLLOW_POLL).await;
-        }
+    let stream = futures_util::stream::unfold(logs, |mut logs| async move {
+        let piece = logs.next().await?;
+        Some((Ok::<_, std::io::Error>(piece), logs))
     });
+    let ndjson = [(header::CONTENT_TYPE, "application/x-ndjson")];
     (ndjson, Body::from_stream(stream)).into_response()
 }
 
@@ -119,95 +108,90 @@ fn jobs_and_steps(project: &harness_store::Project) -> Vec<(String, Vec<String>)
         .unwrap_or_default()
 }
 
-/// A followed log.
-struct Followed {
-    name: String,
-    follower: LineFollower,
+/// How many lines of the window go in one piece of the answer: the
+/// window is read a piece at a time, never held whole.
+const PIECE: usize = 8192;
+
+/// The logs an answer reads.
+struct Logs {
+    /// Each log's name, by its index.
+    names: Vec<String>,
+    /// Each log's cursor, by its index, once the window has been sent.
+    cursors: Vec<Cursor>,
+    /// The window, while it is being sent.
+    merge: Option<Merge>,
+    /// The files read, to tell which ones began since.
+    known: HashSet<PathBuf>,
+    /// Set when the answer goes on with what the logs get.
+    follow: Option<Follow>,
 }
 
-/// The window's lines of `sources` (the last `tail` of each name, whose
-/// attempts' logs are taken together), interleaved, as NDJSON; and a
-/// follower of each placed after them.
-fn head(sources: Vec<Source>, window: Window) -> (Vec<u8>, Vec<(std::path::PathBuf, Followed)>) {
-    let mut groups: Vec<(String, Vec<Vec<Line>>)> = Vec::new();
-    let mut followers = Vec::new();
-    for s in sources {
-        let (lines, follower) = log_lines::read(&s.path, window);
-        match groups.iter_mut().find(|(n, _)| *n == s.name) {
-            Some((_, g)) => g.push(lines),
-            None => groups.push((s.name.clone(), vec![lines])),
-        }
-        followers.push((
-            s.path,
-            Followed {
-                name: s.name,
-                follower,
-            },
-        ));
-    }
-    let named: Vec<(String, Vec<Line>)> = groups
-        .into_iter()
-        .map(|(name, attempts)| {
-            let mut lines: Vec<Line> =
-                log_lines::interleave(attempts.into_iter().map(|l| ((), l)).collect())
-                    .into_iter()
-                    .map(|(_, l)| l)
-                    .collect();
-            if let Some(n) = window.tail {
-                lines.drain(..lines.len().saturating_sub(n));
-            }
-            (name, lines)
-        })
-        .collect();
-    (ndjson(log_lines::interleave(named)), followers)
-}
-
-/// Following: the logs read so far, and the request, to find new ones.
+/// Following: the request, to find logs that began since.
 struct Follow {
     h: Handle,
     picks: Option<Vec<Pick>>,
-    followers: Vec<(std::path::PathBuf, Followed)>,
     polls: u32,
 }
 
-impl Follow {
-    /// What every followed log appended since the last poll, interleaved;
-    /// `None` once the daemon is going away.
-    async fn poll(&mut self) -> Option<Vec<u8>> {
-        self.polls += 1;
-        if self.polls.is_multiple_of(REDISCOVER_EVERY) {
-            let services = self.h.ask(Msg::Names).await?;
-            let known: HashSet<_> = self.followers.iter().map(|(p, _)| p.clone()).collect();
-            let found =
-                log_sources::sources(self.picks.as_deref(), &services, &self.h.project.logs_dir());
-            for s in found.into_iter().filter(|s| !known.contains(&s.path)) {
-                // Begun since the follow did: all of it is new.
-                let follower = LineFollower::from_start(&s.path);
-                self.followers.push((
-                    s.path,
-                    Followed {
-                        name: s.name,
-                        follower,
-                    },
-                ));
-            }
+impl Logs {
+    /// The window's lines of `sources` (the last `tail` of each, a step's
+    /// attempts taken together).
+    fn open(sources: Vec<Source>, window: Window) -> Logs {
+        let known = sources.iter().flat_map(|s| s.paths.clone()).collect();
+        let (names, cursors): (Vec<String>, Vec<Cursor>) = sources
+            .into_iter()
+            .map(|s| (s.name, Cursor::open(&s.paths, window)))
+            .unzip();
+        Logs {
+            names,
+            cursors: Vec::new(),
+            merge: Some(Merge::new(cursors)),
+            known,
+            follow: None,
         }
-        let fresh: Vec<(String, Vec<Line>)> = self
-            .followers
-            .iter_mut()
-            .map(|(_, f)| (f.name.clone(), f.follower.read_more()))
-            .filter(|(_, lines)| !lines.is_empty())
-            .collect();
-        Some(ndjson(log_lines::interleave(fresh)))
+    }
+
+    /// The next piece of the answer, as NDJSON; `None` at its end: the
+    /// window sent, when not following, or the daemon going away.
+    async fn next(&mut self) -> Option<Vec<u8>> {
+        if let Some(merge) = &mut self.merge {
+            let lines = merge.next(PIECE);
+            if !lines.is_empty() {
+                return Some(ndjson(&self.names, lines));
+            }
+            self.cursors = self.merge.take()?.into_cursors();
+        }
+        loop {
+            let follow = self.follow.as_mut()?;
+            follow.polls += 1;
+            if follow.polls.is_multiple_of(REDISCOVER_EVERY) {
+                let services = follow.h.ask(Msg::Names).await?;
+                let logs_dir = follow.h.project.logs_dir();
+                for s in log_sources::sources(follow.picks.as_deref(), &services, &logs_dir) {
+                    for path in s.paths {
+                        // Begun since the answer did: all of it is new.
+                        if self.known.insert(path.clone()) {
+                            self.names.push(s.name.clone());
+                            self.cursors.push(Cursor::from_start(&path));
+                        }
+                    }
+                }
+            }
+            let fresh: Vec<Vec<Line>> = self.cursors.iter_mut().map(Cursor::read_more).collect();
+            if fresh.iter().any(|l| !l.is_empty()) {
+                return Some(ndjson(&self.names, log_lines::interleave(fresh)));
+            }
+            tokio::time::sleep(FOLLOW_POLL).await;
+        }
     }
 }
 
-/// `lines` as NDJSON [`LogLine`]s.
-fn ndjson(lines: Vec<(String, Line)>) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (service, line) in lines {
+/// `lines`, each of the log named `names[k]`, as NDJSON [`LogLine`]s.
+fn ndjson(names: &[impl AsRef<str>], lines: Vec<(usize, Line)>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(lines.iter().map(|(_, l)| l.text.len() + 96).sum());
+    for (k, line) in lines {
         let wire = LogLine {
-            service,
+            service: names[k].as_ref().to_string(),
             stream: if line.stderr {
                 LogStream::Stderr
             } else {

@@ -30,11 +30,10 @@ pub(crate) fn last_output(project: &Project, s: &ServiceView) -> Vec<String> {
     if s.health != Health::Failed {
         return Vec::new();
     }
-    let (bytes, _, _) = super::logs::tail(&project.log(&s.name), Some(LAST_LINES * 8));
-    let text = String::from_utf8_lossy(&bytes);
-    let own: Vec<&str> = text.lines().filter(|l| !is_restart_mark(l)).collect();
-    own[own.len().saturating_sub(LAST_LINES)..]
-        .iter()
-        .map(|l| l.to_string())
-        .collect()
+    let mut own: Vec<String> = super::logs::last_lines(&project.log(&s.name), LAST_LINES * 8)
+        .into_iter()
+        .filter(|l| !is_restart_mark(l))
+        .collect();
+    own.drain(..own.len().saturating_sub(LAST_LINES));
+    own
 }
