@@ -11,9 +11,10 @@
 //! - [`process`] spawns services under shims (keeping a spare one ready), watches them through pidfds, reads their exit
 //!   files and stops process groups;
 //! - [`probe`] runs tcp / http / command health checks;
-//! - [`log_follow`] reads a log as it grows (`logs -f`, log-line readiness);
-//!   [`log_lines`] reads a log's lines with their capture times and
-//!   streams (the shim's index) and interleaves several logs by time;
+//! - [`log_cursor`] reads a log forward with each line's capture time and
+//!   stream (the shim's index), its window first, then as it grows, across
+//!   rotation (`harness logs`, log-line readiness); [`log_lines`] merges
+//!   several logs by time; [`log_sources`] finds the logs a name means;
 //! - [`store_writer`] persists runs and history on its own thread, so the
 //!   supervisor never waits on the disk.
 //!
@@ -27,7 +28,7 @@ pub mod job_prints;
 pub mod job_record;
 pub mod listeners;
 pub mod lock;
-pub mod log_follow;
+pub mod log_cursor;
 pub mod log_lines;
 pub mod log_sources;
 pub mod metrics;

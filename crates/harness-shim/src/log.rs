@@ -105,12 +105,14 @@ impl LogWriter {
             p.push(format!(".{n}"));
             PathBuf::from(p)
         };
+        // Each index moves before its log: a reader that finds a log in
+        // place after opening its index knows the index is that log's.
         for n in (1..self.keep).rev() {
-            let _ = std::fs::rename(numbered(n), numbered(n + 1));
             let _ = std::fs::rename(index_of(&numbered(n)), index_of(&numbered(n + 1)));
+            let _ = std::fs::rename(numbered(n), numbered(n + 1));
         }
-        std::fs::rename(&self.path, numbered(1))?;
         let _ = std::fs::rename(index_of(&self.path), index_of(&numbered(1)));
+        std::fs::rename(&self.path, numbered(1))?;
         self.file = open_append(&self.path)?;
         self.index = open_append(&index_of(&self.path)).ok();
         self.size = 0;

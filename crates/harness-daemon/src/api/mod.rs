@@ -8,9 +8,9 @@ mod history;
 mod info;
 mod jobs;
 mod logs;
-mod merged_logs;
 mod metrics;
 mod plan;
+mod service_log;
 mod start;
 mod status;
 mod stop;
@@ -71,8 +71,8 @@ pub async fn serve(
         .route("/v1/jobs/{name}/cancel", post(jobs::cancel))
         .route("/v1/jobs/{name}/runs", get(jobs::runs))
         .route("/v1/jobs/{name}/logs/{step}", get(jobs::logs))
-        .route("/v1/logs", get(merged_logs::logs))
-        .route("/v1/logs/{service}", get(logs::logs))
+        .route("/v1/logs", get(logs::logs))
+        .route("/v1/logs/{service}", get(service_log::log))
         .with_state(handle.clone());
     if let Some(addr) = &handle.listen {
         match tokio::net::TcpListener::bind(addr.as_str()).await {

@@ -30,10 +30,11 @@ pub(crate) fn last_output(project: &Project, s: &ServiceView) -> Vec<String> {
     if s.health != Health::Failed {
         return Vec::new();
     }
-    let mut own: Vec<String> = super::logs::last_lines(&project.log(&s.name), LAST_LINES * 8)
-        .into_iter()
-        .filter(|l| !is_restart_mark(l))
-        .collect();
+    let mut own: Vec<String> =
+        super::service_log::last_lines(&project.log(&s.name), LAST_LINES * 8)
+            .into_iter()
+            .filter(|l| !is_restart_mark(l))
+            .collect();
     own.drain(..own.len().saturating_sub(LAST_LINES));
     own
 }

@@ -4,7 +4,7 @@
 //! it — written once, for a watched run and for a re-attached one.
 
 use super::{Msg, Supervisor};
-use crate::log_follow::LogFollower;
+use crate::log_cursor::Cursor;
 use crate::notify;
 use crate::probe;
 use crate::process::{self, ProcessGroup};
@@ -67,7 +67,7 @@ impl Supervisor {
         };
         tokio::spawn(async move {
             // Output starts with the spawn: remember where this run's begins.
-            let log = LogFollower::at_end(&r.project.log(spec.unit.key()));
+            let log = Cursor::at_end(&r.project.log(spec.unit.key()));
             // The notify socket exists before the service can write to it.
             let notify_sock = notify_socket(&r.project, &spec, run, false);
             let s = match process::spawn(&shims, &r.project, &spec, run, listen).await {
@@ -161,7 +161,7 @@ async fn until_exit(
     record: &RunRecord,
     spec: &RunSpec,
     notify_sock: Option<tokio::net::UnixDatagram>,
-    log: LogFollower,
+    log: Cursor,
 ) {
     let (service, run) = (r.service, r.run);
     let exit = watch_until_exit(r, record);
@@ -258,14 +258,14 @@ fn notify_socket(
 
 /// The first line matching `re` that the log gets: polled on the start-up
 /// cadence (2 ms growing to 10 ms).
-async fn first_match(mut log: LogFollower, re: &regex::Regex) -> String {
+async fn first_match(mut log: Cursor, re: &regex::Regex) -> String {
     let mut pause = Duration::from_millis(2);
     loop {
-        if let Some(chunk) = log.read_more() {
-            let text = String::from_utf8_lossy(&chunk);
-            if let Some(line) = text.lines().find(|l| re.is_match(l)) {
-                return line.to_string();
-            }
+        let lines = log.read_more();
+        if let Some(line) = lines.iter().map(|l| l.text()).find(|l| re.is_match(l)) {
+            return line.into_owned();
+        }
+        if !lines.is_empty() {
             pause = Duration::from_millis(2);
         }
         tokio::time::sleep(pause).await;

@@ -147,7 +147,7 @@ pub(crate) async fn logs(
     .await
     .unwrap_or_else(|e| Err(ApiError::new(ApiErrorKind::Internal, e.to_string())));
     match found {
-        Ok(path) => crate::api::logs::file(&path, p.tail, p.follow),
+        Ok(path) => crate::api::service_log::file(&path, p.tail, p.follow),
         Err(e) if e.kind == ApiErrorKind::Usage => error(StatusCode::NOT_FOUND, e),
         Err(e) => api_error(e),
     }
