@@ -208,11 +208,8 @@ impl Client {
 
     /// `harness -f FILE daemon run`, detached, its output in `daemon.log`.
     fn daemon_command(&self) -> Result<std::process::Command, CliError> {
-        std::fs::create_dir_all(self.project.state_dir())?;
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.project.daemon_log())?;
+        harness_store::private::dir(&self.project.state_dir())?;
+        let log = harness_store::private::append(&self.project.daemon_log())?;
         let exe = std::env::current_exe().context("cannot find the harness executable")?;
         let mut cmd = std::process::Command::new(exe);
         cmd.arg("-f")

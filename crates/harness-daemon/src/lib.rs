@@ -48,14 +48,18 @@ pub async fn run(
     project: Project,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(project.logs_dir())?;
-    std::fs::create_dir_all(project.run_dir())?;
     // The state folder holds the services' output and what they were
-    // started with: the user's alone.
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(project.state_dir(), std::fs::Permissions::from_mode(0o700))?;
+    // started with: the user's alone (`harness_store::private`).
+    let opened = harness_store::private::repair(&project.state_dir())?;
+    if !opened.is_empty() {
+        tracing::warn!(
+            count = opened.len(),
+            first = %opened[0].display(),
+            "made the state folder private: these were open to other users (now folders 0700, files 0600)"
+        );
     }
+    harness_store::private::dir(&project.logs_dir())?;
+    harness_store::private::dir(&project.run_dir())?;
     let _lock = lock::DaemonLock::acquire(&project.lock())?;
     let config = project
         .load()

@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// Held for the daemon's whole life; released by the kernel when it exits.
@@ -18,6 +19,7 @@ impl DaemonLock {
             .write(true)
             .create(true)
             .truncate(false)
+            .mode(harness_store::private::FILE_MODE)
             .open(path)?;
         // SAFETY: flock on an fd we own.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {

@@ -14,8 +14,12 @@ use tokio::sync::mpsc::UnboundedSender;
 
 /// Binds the service's socket, replacing a stale one.
 pub fn bind(path: &Path) -> std::io::Result<UnixDatagram> {
+    use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::remove_file(path);
-    UnixDatagram::bind(path)
+    let sock = UnixDatagram::bind(path)?;
+    // The service runs as the daemon's user: no one else needs to write.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(sock)
 }
 
 /// Forwards what run `run` of `service` says, until the supervisor is gone

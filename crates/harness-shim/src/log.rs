@@ -65,7 +65,7 @@ pub struct LogWriter {
 impl LogWriter {
     /// Opens (appending to) `path`.
     pub fn open(path: &Path, max_bytes: u64, keep: u32) -> io::Result<Self> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let file = open_append(path)?;
         let size = file.metadata()?.len();
         Ok(LogWriter {
             path: path.to_path_buf(),
@@ -120,8 +120,15 @@ impl LogWriter {
     }
 }
 
+/// Opens `path` for appending, creating it private (0600): what a
+/// service prints is its user's alone, whatever the umask.
 fn open_append(path: &Path) -> io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(path)
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
 }
 
 /// The index record of lines from `stream` that begin at `offset`,

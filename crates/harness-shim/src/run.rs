@@ -293,7 +293,18 @@ fn write_exit_file(args: &Args, end: End) {
     };
     let mut tmp = args.exit_file.clone().into_os_string();
     tmp.push(".tmp");
-    if std::fs::write(&tmp, body).is_ok() {
+    let written = {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .and_then(|mut f| f.write_all(body.as_bytes()))
+    };
+    if written.is_ok() {
         let _ = std::fs::rename(&tmp, &args.exit_file);
     }
 }

@@ -20,6 +20,7 @@ mod error;
 mod history;
 mod jobs;
 mod outcomes;
+pub mod private;
 mod project;
 mod runs;
 mod schema;

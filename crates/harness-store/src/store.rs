@@ -21,6 +21,9 @@ impl Store {
     /// the fsync, which can cost the last few on a power cut but nothing on
     /// a crash of harness, and never the file's consistency.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        // Private before SQLite opens it: its WAL and shared-memory files
+        // take the database's mode.
+        let _ = crate::private::create(path);
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;

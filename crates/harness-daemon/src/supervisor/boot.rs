@@ -208,7 +208,7 @@ fn keep_logs_apart(project: &Project, previous: &str) {
         Ok(()) => tracing::info!(to = %aside.display(), "the other file's logs kept apart"),
         Err(e) => tracing::warn!(error = %e, "cannot move the other file's logs apart"),
     }
-    let _ = std::fs::create_dir_all(&logs);
+    let _ = harness_store::private::dir(&logs);
 }
 
 /// The first id of a start's or stop's operation: above any deploy number.

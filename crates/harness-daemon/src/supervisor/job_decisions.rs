@@ -269,10 +269,7 @@ fn cleanup(
     cmd: &Command,
     log: &std::path::Path,
 ) -> std::io::Result<tokio::process::Child> {
-    let out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)?;
+    let out = harness_store::private::append(log)?;
     let mut c = match cmd {
         Command::Shell(s) => {
             let mut c = tokio::process::Command::new("sh");
