@@ -39,6 +39,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(parsed)
 }
 
+/// A number of seconds a client sent (`timeout_secs`), checked as the
+/// config's durations are: never negative, NaN or past 7 days.
+pub fn from_secs(secs: f64) -> Result<Duration, String> {
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if d <= MAX_DURATION => Ok(d),
+        _ => Err(format!(
+            "{secs} is not a number of seconds from 0 to 604800 (7 days)"
+        )),
+    }
+}
+
 /// Formats a duration the way harness prints it: `3.2s`, `450ms`, `5m 23s`.
 pub fn human(d: Duration) -> String {
     let ms = d.as_millis();
@@ -80,6 +91,19 @@ pub fn short(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seconds_from_a_client_are_checked_like_the_configs() {
+        assert_eq!(from_secs(2.5), Ok(Duration::from_millis(2500)));
+        assert_eq!(from_secs(0.0), Ok(Duration::ZERO));
+        for bad in [-5.0, f64::NAN, f64::INFINITY, 1e300, 604_801.0] {
+            let e = from_secs(bad).unwrap_err();
+            assert!(
+                e.ends_with("is not a number of seconds from 0 to 604800 (7 days)"),
+                "{e}"
+            );
+        }
+    }
 
     #[test]
     fn parses_the_forms_users_write() {

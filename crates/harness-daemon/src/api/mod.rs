@@ -2,6 +2,7 @@
 //! handler only talks to the supervisor through its [`Handle`].
 
 mod choice;
+mod connections;
 mod deploy;
 mod health;
 mod history;
@@ -25,7 +26,6 @@ use axum::routing::{get, post};
 use harness_api::{ApiError, ApiErrorKind, CONFIG_HEADER};
 use harness_store::Project;
 use std::os::unix::fs::PermissionsExt;
-use std::time::Duration;
 
 /// Serves the API until `shutdown` or a shutdown request.
 pub async fn serve(
@@ -80,14 +80,11 @@ pub async fn serve(
                 tracing::info!(address = %addr, "serving status, health and metrics over TCP (read-only)");
                 let app = read_only().with_state(handle.clone());
                 let done = handle.shutdown_requested();
-                tokio::spawn(async move {
-                    let _ = axum::serve(tcp, app).with_graceful_shutdown(done).await;
-                });
+                tokio::spawn(connections::serve(tcp, app, done));
             }
             Err(e) => tracing::warn!(address = %addr, error = %e, "cannot listen on TCP"),
         }
     }
-    let requested = handle.shutdown_requested();
     let asked = handle.shutdown_requested();
     let stopping = async move {
         tokio::select! {
@@ -95,12 +92,7 @@ pub async fn serve(
             _ = asked => {}
         }
     };
-    let server = axum::serve(listener, app).with_graceful_shutdown(stopping);
-    // Followers of logs never end on their own: give connections a moment.
-    tokio::select! {
-        r = server => r?,
-        _ = async { requested.await; tokio::time::sleep(Duration::from_millis(500)).await } => {}
-    }
+    connections::serve(listener, app, stopping).await;
     let _ = std::fs::remove_file(&path);
     Ok(())
 }

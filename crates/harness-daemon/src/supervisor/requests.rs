@@ -189,8 +189,16 @@ fn start_targets(
     let targets = engine
         .select(&sel, Instant::now())
         .map_err(|e: SelectionError| usage(e))?;
+    // A client's number, never trusted: a negative one would panic.
+    let timeout = match req.timeout_secs {
+        Some(secs) => Some(
+            harness_core::duration::from_secs(secs)
+                .map_err(|e| usage(format!("timeout_secs: {e}")))?,
+        ),
+        None => None,
+    };
     let options = StartOptions {
-        timeout: req.timeout_secs.map(Duration::from_secs_f64),
+        timeout,
         force: req.force,
         no_wait: req.no_wait,
         no_deps: req.blocked,
