@@ -9,7 +9,9 @@
 # through `harness run`), steps (a job's overhead per step), logthroughput
 # (300,000 lines of 100 bytes through the shim, beside writing the file),
 # logread (`harness logs` of three services' 900,000 lines across rotated
-# files: all, --tail, --since, beside cat and tail on the files).
+# files: all, --tail, --since, beside cat and tail on the files),
+# hostile (status latency and daemon memory with 200 hung connections,
+# 1,000 concurrent status requests and a 100 MB body).
 # Without a name, all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -429,4 +431,54 @@ mean "tail -n 100 a.log" 20 tail -n 100 "$D/a.log"
 mean "harness logs --since 1s (nothing that recent)" 20 "$H" -f "$R" logs --since 1s
 "$H" -f "$R" stop --all >/dev/null
 "$H" -f "$R" daemon stop >/dev/null
+fi
+
+if section hostile; then
+echo "== hostile clients: 10 services; 200 hung connections, 1,000 concurrent status requests, a 100 MB body"
+mkdir -p "$work/hostile"
+X="$work/hostile/services.yaml"
+{ echo "services:"; for i in $(seq 1 10); do printf '  s%02d:\n    command: ["sleep", "100000"]\n' "$i"; done; } > "$X"
+"$H" -f "$X" start --all >/dev/null
+python3 - "$work/hostile/.harness/harness.sock" "$H" "$X" <<'PY'
+import socket, subprocess, sys, threading, time
+sock, h, f = sys.argv[1:4]
+pid = int(open(sock.replace("harness.sock", "daemon.lock")).read().strip())
+def rss():
+    for l in open(f"/proc/{pid}/status"):
+        if l.startswith("VmRSS"): return int(l.split()[1]) / 1024
+def status_ms(n=20):
+    t = time.perf_counter()
+    for _ in range(n): subprocess.run([h, "-f", f, "status"], stdout=subprocess.DEVNULL, check=True)
+    return (time.perf_counter() - t) / n * 1000
+def ask(raw):
+    s = socket.socket(socket.AF_UNIX); s.connect(sock); s.sendall(raw)
+    while s.recv(65536): pass
+    s.close()
+print(f"harness status, end to end: {status_ms():.1f} ms (mean of 20); daemon RSS {rss():.1f} MiB")
+hung = []
+for k in range(200):
+    s = socket.socket(socket.AF_UNIX); s.connect(sock)
+    if k % 2: s.sendall(b"GET /v1/status HTTP/1.1\r\nHost: h\r\n")
+    hung.append(s)
+print(f"with 200 hung connections: {status_ms():.1f} ms; daemon RSS {rss():.1f} MiB")
+t = time.perf_counter()
+ths = [threading.Thread(target=ask, args=(b"GET /v1/status HTTP/1.0\r\nHost: h\r\n\r\n",)) for _ in range(1000)]
+for th in ths: th.start()
+for th in ths: th.join()
+print(f"1,000 concurrent status requests (and the 200 hung): all answered in {time.perf_counter() - t:.2f} s; daemon RSS {rss():.1f} MiB")
+body = b" " * (100 << 20)
+t = time.perf_counter()
+ask(b"POST /v1/start HTTP/1.0\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+print(f"a 100 MB body: refused (413) in {(time.perf_counter() - t) * 1000:.0f} ms; daemon RSS {rss():.1f} MiB")
+time.sleep(11)
+open_ = 0
+for s in hung:
+    s.settimeout(0.2)
+    try: open_ += s.recv(1) != b""
+    except socket.timeout: open_ += 1
+    except OSError: pass
+print(f"hung connections still open after 11 s: {open_} of 200; status {status_ms():.1f} ms; daemon RSS {rss():.1f} MiB")
+PY
+"$H" -f "$X" stop --all >/dev/null
+"$H" -f "$X" daemon stop >/dev/null
 fi
