@@ -105,9 +105,11 @@ impl Shim {
     /// the service inherit.
     fn start_with(listen: Option<&OwnedFd>) -> Result<Shim, String> {
         let mut cmd = tokio::process::Command::new(shim_path());
+        // The shim's own stderr is the daemon's (`daemon.log`): what it
+        // has to say (the log's disk full, and room again) lands there.
         cmd.stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
             .kill_on_drop(false);
         if let Some(fd) = listen {
             let raw = fd.as_raw_fd();

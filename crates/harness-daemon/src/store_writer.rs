@@ -82,10 +82,13 @@ impl StoreWriter {
 
     /// Records that run `run` of `unit` ended, and then — once that is on
     /// disk, so that a daemon killed meanwhile still reads how it ended —
-    /// removes the run's exit file and notify socket.
+    /// removes the run's exit file, notify socket and full-disk flag (a
+    /// shim killed while its disk was full leaves one).
     pub fn run_ended(&self, project: &harness_store::Project, unit: UnitId, run: RunId) {
+        let exit = project.exit_file(unit.key(), run.0);
         let files = vec![
-            project.exit_file(unit.key(), run.0),
+            exit.with_extension("logfull"),
+            exit,
             project.notify_socket(unit.key(), run.0),
         ];
         self.send(Write::RunEnded { unit, run });

@@ -60,6 +60,9 @@ pub struct LogWriter {
     size: u64,
     max_bytes: u64,
     keep: u32,
+    /// Bytes taken but not written yet, because the disk refused them
+    /// (full): written first, before anything newer, once it takes them.
+    unwritten: Vec<u8>,
 }
 
 impl LogWriter {
@@ -74,15 +77,24 @@ impl LogWriter {
             size,
             max_bytes: max_bytes.max(1),
             keep,
+            unwritten: Vec::new(),
         })
     }
 
     /// Writes `bytes` (whole lines from `stream`) in one write, rotating
     /// first if they would push the file past its limit; their index
-    /// record goes first.
+    /// record goes first. Bytes the disk refuses (it is full) are kept, in
+    /// order, for [`LogWriter::retry`]: nothing is dropped, and a line cut
+    /// by the refusal is finished where it was cut, so the log stays whole
+    /// lines. The writer is then [`blocked`](LogWriter::blocked), and its
+    /// caller stops taking output until it is not.
     pub fn write_lines(&mut self, bytes: &[u8], stream: Stream) -> io::Result<()> {
         if bytes.is_empty() {
             return Ok(());
+        }
+        if self.blocked() {
+            self.unwritten.extend_from_slice(bytes);
+            return self.retry().map(drop);
         }
         // Lines the daemon appended count: the size is where the file
         // ends, not where this writer's own bytes end.
@@ -94,9 +106,49 @@ impl LogWriter {
             // A lost record only costs the lines their exact time.
             let _ = index.write_all(&record(self.size, stream));
         }
-        self.file.write_all(bytes)?;
-        self.size += bytes.len() as u64;
+        let mut done = 0;
+        while done < bytes.len() {
+            match self.file.write(&bytes[done..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if refused(&e) => {
+                    self.unwritten.extend_from_slice(&bytes[done..]);
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.size += done as u64;
         Ok(())
+    }
+
+    /// Whether bytes wait for room on the disk.
+    pub fn blocked(&self) -> bool {
+        !self.unwritten.is_empty()
+    }
+
+    /// Writes what the disk refused before, as far as it takes it now;
+    /// true once all of it is written.
+    pub fn retry(&mut self) -> io::Result<bool> {
+        while !self.unwritten.is_empty() {
+            match self.file.write(&self.unwritten) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.unwritten.drain(..n);
+                    self.size += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if refused(&e) => return Ok(false),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+
+    /// How many bytes wait for room.
+    pub fn waiting(&self) -> usize {
+        self.unwritten.len()
     }
 
     fn rotate(&mut self) -> io::Result<()> {
@@ -129,6 +181,12 @@ fn open_append(path: &Path) -> io::Result<File> {
         .append(true)
         .mode(0o600)
         .open(path)
+}
+
+/// Whether the disk refused a write for want of room (or quota): it may
+/// take it later.
+fn refused(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
 }
 
 /// The index record of lines from `stream` that begin at `offset`,

@@ -120,6 +120,12 @@ fn command(args: &Args) -> Command {
 /// The most one read of a pipe takes: Linux's default pipe buffer.
 const PIPE_CHUNK: usize = 64 << 10;
 
+/// How often output the disk refused is tried again.
+const FULL_RETRY_MS: i32 = 200;
+
+/// How long, at the end, output the disk refused is still tried.
+const FULL_LAST_TRIES_MS: u64 = 2000;
+
 struct Watch<'a> {
     args: &'a Args,
     pid: i32,
@@ -174,17 +180,73 @@ impl<'a> Watch<'a> {
             if self.end.is_some() && self.clean_up() {
                 break;
             }
-            let ready = sys::poll(&self.fds(), self.wait_ms()).unwrap_or_else(|_| vec![false; 3]);
+            // While the disk refuses output, the pipes are not read: the
+            // service blocks on a full pipe instead of its lines being lost.
+            if log.blocked() {
+                self.try_again(log);
+            }
+            let blocked = log.blocked();
+            let wait = match blocked {
+                true => FULL_RETRY_MS,
+                false => self.wait_ms(),
+            };
+            let ready = sys::poll(&self.fds(blocked), wait).unwrap_or_else(|_| vec![false; 3]);
             for (k, r) in ready.iter().take(2).enumerate() {
                 if *r && self.open[k] {
                     self.copy(k, &mut chunk, log);
+                    if log.blocked() {
+                        self.disk_full(log);
+                        break;
+                    }
                 }
             }
         }
         for b in &mut self.bufs {
             let _ = b.finish(log);
         }
+        let deadline = sys::now_ms() + FULL_LAST_TRIES_MS;
+        while log.blocked() && sys::now_ms() < deadline {
+            self.try_again(log);
+            std::thread::sleep(std::time::Duration::from_millis(FULL_RETRY_MS as u64));
+        }
+        if log.blocked() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "harness-shim: run {}: the log's disk is still full; its last {} bytes of output are lost",
+                self.args.run,
+                log.waiting()
+            );
+        }
         self.end.unwrap_or(End::Exited(255))
+    }
+
+    /// The disk refused output: said once on stderr (the daemon's log) and
+    /// by a flag file beside the exit file, which `status` shows.
+    fn disk_full(&self, log: &LogWriter) {
+        let flag = self.args.exit_file.with_extension("logfull");
+        if flag.exists() {
+            return;
+        }
+        let _ = std::fs::File::create(&flag);
+        let _ = writeln!(
+            std::io::stderr(),
+            "harness-shim: run {}: the log's disk is full ({} bytes wait); the service's output waits, and so does the service once its pipe is full",
+            self.args.run,
+            log.waiting()
+        );
+    }
+
+    /// Writes what the disk refused, if it takes it now; once all is
+    /// written, output flows again, and that is said.
+    fn try_again(&self, log: &mut LogWriter) {
+        if let Ok(true) = log.retry() {
+            let _ = std::fs::remove_file(self.args.exit_file.with_extension("logfull"));
+            let _ = writeln!(
+                std::io::stderr(),
+                "harness-shim: run {}: room on the log's disk again; output goes on",
+                self.args.run
+            );
+        }
     }
 
     /// Notes the main process's end once it has one, and sends the stop
@@ -220,11 +282,12 @@ impl<'a> Watch<'a> {
         !self.open.iter().any(|o| *o) || now >= deadline
     }
 
-    /// The open pipes, and the pidfd until the main process has ended.
-    fn fds(&self) -> [Option<i32>; 3] {
+    /// The open pipes (none while the disk refuses output), and the pidfd
+    /// until the main process has ended.
+    fn fds(&self, blocked: bool) -> [Option<i32>; 3] {
         [
-            self.open[0].then(|| self.pipes[0].fd()),
-            self.open[1].then(|| self.pipes[1].fd()),
+            (self.open[0] && !blocked).then(|| self.pipes[0].fd()),
+            (self.open[1] && !blocked).then(|| self.pipes[1].fd()),
             if self.end.is_none() {
                 self.pidfd.as_ref().map(|f| f.as_raw_fd())
             } else {

@@ -19,8 +19,40 @@ pub(crate) async fn status(State(h): State<Handle>) -> Response {
         return gone();
     }
     match rx.await {
-        Ok(view) => Json(wire::status_report(view, |s| last_output(&h.project, s))).into_response(),
+        Ok(view) => {
+            let mut report = wire::status_report(view, |s| last_output(&h.project, s));
+            note_full_disks(&h.project, &mut report);
+            Json(report).into_response()
+        }
         Err(_) => gone(),
+    }
+}
+
+/// Notes each service whose shim cannot write its log for want of room
+/// (`run/NAME@RUN.logfull`, made and removed by the shim): its output,
+/// and soon the service itself, wait.
+fn note_full_disks(project: &Project, report: &mut harness_api::StatusReport) {
+    let Ok(entries) = std::fs::read_dir(project.run_dir()) else {
+        return;
+    };
+    let full: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let (unit, _) = name.strip_suffix(".logfull")?.rsplit_once('@')?;
+            Some(unit.to_string())
+        })
+        .collect();
+    for s in report
+        .services
+        .iter_mut()
+        .filter(|s| full.contains(&s.name))
+    {
+        let note = "log disk full: output waits";
+        s.notes = match s.notes.is_empty() {
+            true => note.to_string(),
+            false => format!("{}; {note}", s.notes),
+        };
     }
 }
 

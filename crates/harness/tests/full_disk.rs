@@ -1,0 +1,92 @@
+//! A full log disk: the service's output waits (its pipe fills and it
+//! blocks) rather than lines being dropped; `status` and `daemon.log` say
+//! so; once there is room, capture goes on with nothing lost or torn.
+//! The logs folder is a 5 MB tmpfs, so this needs root (CI runs as root).
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A tmpfs mounted for the test, unmounted when it ends.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Tmpfs(at.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_log_disk_holds_the_service_back_and_loses_nothing() {
+    let s = Stack::new(
+        "services:\n  talker:\n    command: \"seq 1 500000; echo end; exec sleep 1000\"\n    logs: { keep: 0 }\n",
+    );
+    let logs = s.path().join(".harness/logs");
+    let Some(_tmpfs) = Tmpfs::mount(&logs, "5m") else {
+        eprintln!("mounting a tmpfs needs root: not run here");
+        return;
+    };
+    // Leave about half a megabyte: the 3.4 MB the service prints do not fit.
+    let filler = logs.join("filler");
+    std::fs::write(&filler, vec![0u8; 4_500_000]).unwrap();
+    assert_eq!(s.harness(&["start", "talker", "--no-wait"]).code, 0);
+    let notes = || {
+        s.service("talker")["notes"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(
+        wait_for(15, || notes().contains("log disk full")),
+        "{}",
+        s.service("talker")
+    );
+    let daemon_log = || std::fs::read_to_string(s.path().join(".harness/daemon.log")).unwrap();
+    assert!(
+        daemon_log().contains("the log's disk is full"),
+        "{}",
+        daemon_log()
+    );
+    // Held back, not dead, and not done.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(s.service("talker")["status"], "running");
+    assert!(!s.log("talker").contains("end\n"));
+    // Room again: everything arrives, in order, whole.
+    std::fs::remove_file(&filler).unwrap();
+    assert!(
+        wait_for(30, || s.log("talker").ends_with("end\n")),
+        "the output did not go on"
+    );
+    let log = s.log("talker");
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 500_001);
+    for (k, line) in lines[..500_000].iter().enumerate() {
+        assert_eq!(*line, (k + 1).to_string(), "line {k}");
+    }
+    assert!(
+        wait_for(5, || !notes().contains("log disk full")),
+        "{}",
+        notes()
+    );
+    assert!(daemon_log().contains("room on the log's disk again"));
+    assert_eq!(s.harness(&["stop", "talker"]).code, 0);
+}
