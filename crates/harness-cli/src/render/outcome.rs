@@ -19,7 +19,9 @@ pub fn write_failure_summary(
     timed_out: &[&Event],
 ) -> io::Result<()> {
     let list = |v: &[String]| format!("{} ({})", v.join(", "), count(v.len()));
-    if s.started.is_empty() && s.warned.is_empty() {
+    if !s.stopped.is_empty() {
+        writeln!(w, "Error: Startup cut short by a stop")?;
+    } else if s.started.is_empty() && s.warned.is_empty() {
         writeln!(w, "Error: Service startup failed")?;
     } else {
         writeln!(w, "Error: Partial startup failure")?;
@@ -35,6 +37,9 @@ pub fn write_failure_summary(
     }
     if !s.blocked.is_empty() {
         writeln!(w, "  Blocked: {}", list(&s.blocked))?;
+    }
+    if !s.stopped.is_empty() {
+        writeln!(w, "  Stopped meanwhile: {}", list(&s.stopped))?;
     }
     for t in timed_out {
         writeln!(

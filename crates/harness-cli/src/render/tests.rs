@@ -309,6 +309,20 @@ fn failure_report_names_every_way_out() {
 }
 
 #[test]
+fn a_start_cut_short_by_a_stop_says_what_the_stop_took_down() {
+    let cut = Summary {
+        started: Vec::new(),
+        warned: Vec::new(),
+        warnings: Vec::new(),
+        blocked: Vec::new(),
+        failed: vec!["slow".into()],
+        stopped: vec!["db".into()],
+        ..summary()
+    };
+    insta::assert_snapshot!(text(|w| write_failure_summary(w, &cut, &[])));
+}
+
+#[test]
 fn interrupted_start_says_what_was_left() {
     let last: BTreeMap<String, Progress> = [
         progress("db", Phase::Healthy, ""),

@@ -338,7 +338,14 @@ impl Engine {
         };
         for m in &op.members {
             let name = self.graph.name(m.service).to_string();
+            // Up once, and asked to stop since, by a stop that came while
+            // this start ran (it may still be taking it down, dependents
+            // first): not "started" any more.
+            let stopped_since = !self.svcs[m.service].wanted;
             match m.state {
+                MemberState::Settled(
+                    Stage::Existing | Stage::Healthy | Stage::Started | Stage::Warning,
+                ) if stopped_since => s.stopped.push(name),
                 MemberState::Settled(Stage::Existing) => {
                     s.existing.push(name.clone());
                     s.started.push(name);

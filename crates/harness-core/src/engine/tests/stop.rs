@@ -160,3 +160,44 @@ fn idle_only_with_no_operation_no_process_and_no_restart_due() {
     });
     assert!(!r.engine.idle(), "its restart is due");
 }
+
+/// A stop that comes while a start runs takes down what the start had
+/// brought up: the start's summary says those were stopped meanwhile, not
+/// started, and the one it was still starting failed for that reason.
+#[test]
+fn a_start_cut_short_by_a_stop_says_what_the_stop_took_down() {
+    let mut r = Rig::new(STACK);
+    let a = r.start(&["api"], StartOptions::default());
+    r.confirm(&a);
+    let b = r.probe("postgres", true);
+    r.confirm(&b);
+    let (pg, api) = (r.idx("postgres"), r.idx("api"));
+    let runs = [(pg, r.run_of("postgres")), (api, r.run_of("api"))];
+    r.feed(Input::Stop {
+        op: OpId(2),
+        targets: vec![ServiceId(pg), ServiceId(api)],
+        options: StopOptions::default(),
+    });
+    for (service, run) in runs {
+        r.feed(Input::Exited {
+            service: ServiceId(service),
+            run,
+            end: ProcessEnd::Signaled(15),
+        });
+    }
+    let start = r
+        .log
+        .iter()
+        .find_map(|a| match a {
+            Action::Done {
+                op: OpId(1),
+                summary,
+            } => Some(summary.clone()),
+            _ => None,
+        })
+        .expect("the start is done");
+    assert_eq!(start.stopped, ["postgres"]);
+    assert!(start.started.is_empty(), "{start:?}");
+    assert_eq!(start.failed, ["api"]);
+    assert!(!start.success);
+}
