@@ -11,7 +11,9 @@
 # logread (`harness logs` of three services' 900,000 lines across rotated
 # files: all, --tail, --since, beside cat and tail on the files),
 # hostile (status latency and daemon memory with 200 hung connections,
-# 1,000 concurrent status requests and a 100 MB body).
+# 1,000 concurrent status requests and a 100 MB body), chaos (100 daemon
+# SIGKILLs at random moments during starts, stops, restarts, deploys and
+# jobs: duplicates, orphans, broken history).
 # Without a name, all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -487,4 +489,9 @@ print(f"hung connections still open after 11 s: {open_} of 200; status {status_m
 PY
 "$H" -f "$X" stop --all >/dev/null
 "$H" -f "$X" daemon stop >/dev/null
+fi
+
+if section chaos; then
+echo "== chaos: the daemon SIGKILLed at a random moment of each of 100 commands (10 services, a job)"
+python3 bench/chaos.py "$H" "$work/chaos" 100 1
 fi
