@@ -62,3 +62,41 @@ fn a_stop_during_a_start_wins_and_the_start_says_it_was_stopped() {
     // Nothing was started after the stop.
     assert_eq!(starts(&s, "db"), 1);
 }
+
+#[test]
+fn a_stop_while_a_deploy_runs_is_refused_naming_the_deploy() {
+    let yaml = |v: u32| {
+        format!(
+            "services:\n  api:\n    command: sleep 1000\n    env: {{ V: \"{v}\" }}\n    health_check: {{ command: \"test -f up\", interval: 100ms }}\n    startup_timeout: 60\n"
+        )
+    };
+    let s = Stack::new(&yaml(1));
+    std::fs::write(s.path().join("up"), "").unwrap();
+    assert_eq!(s.harness(&["start", "api"]).code, 0);
+    // The new version is not healthy until `up` is back.
+    std::fs::remove_file(s.path().join("up")).unwrap();
+    std::fs::write(s.path().join("services.yaml"), yaml(2)).unwrap();
+    let mut deploy = Background::start(
+        s.command(&["deploy"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    // The deploy has its new version up and waits for it to be healthy.
+    assert!(wait_for(10, || s.service("api")["status"] == "starting"));
+    let r = s.harness(&["stop", "--all"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains("is in progress; follow it with GET /v1/deploys/"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        s.service("api")["status"],
+        "starting",
+        "nothing was stopped"
+    );
+    std::fs::write(s.path().join("up"), "").unwrap();
+    assert_eq!(deploy.wait(HARNESS_TIMEOUT).code(), Some(0));
+    assert_eq!(s.harness(&["stop", "--all"]).code, 0);
+}
