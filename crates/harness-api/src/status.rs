@@ -97,4 +97,8 @@ pub struct StatusReport {
     pub system_state: SystemState,
     /// One entry per service, in config order.
     pub services: Vec<ServiceStatus>,
+    /// Something about harness itself the user should know now ("no room
+    /// for the state database …"); absent when there is nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }

@@ -4,7 +4,8 @@
 use harness_core::engine::{RunId, RunSpec, UnitId};
 use harness_store::{Store, Write};
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 /// What the store thread is sent.
@@ -25,22 +26,45 @@ enum Job {
 #[derive(Clone)]
 pub struct StoreWriter {
     tx: mpsc::Sender<Job>,
+    /// Set while the database's disk has no room.
+    no_room: Arc<AtomicBool>,
 }
+
+/// How often writes the disk had no room for are tried again.
+const NO_ROOM_RETRY: Duration = Duration::from_secs(1);
 
 impl StoreWriter {
     /// Starts the thread over an open store.
     pub fn spawn(mut store: Store) -> StoreWriter {
         let (tx, rx) = mpsc::channel::<Job>();
+        let no_room = Arc::new(AtomicBool::new(false));
+        let flag = no_room.clone();
         std::thread::Builder::new()
             .name("store".into())
             .spawn(move || {
                 // Whether every write since the last flush was applied.
                 let mut all_applied = true;
-                while let Ok(first) = rx.recv() {
-                    let mut batch = Vec::new();
+                // Writes the disk had no room for, oldest first, and the
+                // files to remove once they are on disk: tried again with
+                // the next ones, and every second meanwhile.
+                let mut kept: Vec<Write> = Vec::new();
+                let mut kept_remove: Vec<PathBuf> = Vec::new();
+                loop {
+                    let first = match kept.is_empty() {
+                        true => rx.recv().ok(),
+                        false => match rx.recv_timeout(NO_ROOM_RETRY) {
+                            Ok(job) => Some(job),
+                            Err(mpsc::RecvTimeoutError::Timeout) => None,
+                            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                        },
+                    };
+                    if first.is_none() && kept.is_empty() {
+                        break; // every sender is gone
+                    }
+                    let mut batch = std::mem::take(&mut kept);
                     let mut waiting = Vec::new();
-                    let mut remove = Vec::new();
-                    for job in std::iter::once(first).chain(rx.try_iter()) {
+                    let mut remove = std::mem::take(&mut kept_remove);
+                    for job in first.into_iter().chain(rx.try_iter()) {
                         match job {
                             Job::Write(w) => batch.push(w),
                             Job::Flush(done) => waiting.push(done),
@@ -53,16 +77,31 @@ impl StoreWriter {
                             }
                         }
                     }
-                    if !batch.is_empty()
-                        && let Err(e) = store.apply(&batch)
-                    {
-                        tracing::error!(error = %e, "cannot write to the state database");
-                        all_applied = false;
-                        // What the files say is still the only record.
-                        remove.clear();
-                    }
-                    for file in remove {
-                        let _ = std::fs::remove_file(file);
+                    let applied = match batch.is_empty() {
+                        true => Ok(()),
+                        false => store.apply(&batch),
+                    };
+                    match applied {
+                        Ok(()) => {
+                            if flag.swap(false, Ordering::Relaxed) {
+                                tracing::info!(writes = batch.len(), "room for the state database again: every write kept meanwhile is on disk");
+                            }
+                            for file in remove {
+                                let _ = std::fs::remove_file(file);
+                            }
+                        }
+                        Err(e) if e.is_no_room() => {
+                            if !flag.swap(true, Ordering::Relaxed) {
+                                tracing::error!(error = %e, "no room for the state database: its writes are kept in memory and tried again every second; the daemon goes on");
+                            }
+                            all_applied = false;
+                            // What the files say is still the only record.
+                            (kept, kept_remove) = (batch, remove);
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot write to the state database");
+                            all_applied = false;
+                        }
                     }
                     for done in waiting {
                         let _ = done.send(all_applied);
@@ -71,7 +110,13 @@ impl StoreWriter {
                 }
             })
             .expect("spawn store thread");
-        StoreWriter { tx }
+        StoreWriter { tx, no_room }
+    }
+
+    /// Whether the state database's disk has no room for its writes now
+    /// (they wait in memory).
+    pub fn no_room(&self) -> bool {
+        self.no_room.load(Ordering::Relaxed)
     }
 
     /// Keeps `spec` as a version of its service in `dir`, off the

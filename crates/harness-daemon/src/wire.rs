@@ -32,6 +32,7 @@ pub fn status_report(
     mut last_output: impl FnMut(&core::ServiceView) -> Vec<String>,
 ) -> api::StatusReport {
     api::StatusReport {
+        warning: None,
         system_state: system_state(v.system_state),
         services: v
             .services

@@ -17,3 +17,16 @@ pub enum StoreError {
         found: i64,
     },
 }
+
+impl StoreError {
+    /// Whether the write failed for want of room (a full disk, a quota,
+    /// or an IO error writing the file): it may go through later.
+    pub fn is_no_room(&self) -> bool {
+        use rusqlite::ffi::ErrorCode;
+        matches!(
+            self,
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, ErrorCode::DiskFull | ErrorCode::SystemIoFailure)
+        )
+    }
+}

@@ -90,3 +90,60 @@ fn a_full_log_disk_holds_the_service_back_and_loses_nothing() {
     assert!(daemon_log().contains("room on the log's disk again"));
     assert_eq!(s.harness(&["stop", "talker"]).code, 0);
 }
+
+/// Fills the filesystem of `dir` to the last byte with a file there.
+fn fill(dir: &Path) -> PathBuf {
+    use std::io::Write;
+    let path = dir.join("filler");
+    let mut f = std::fs::File::create(&path).unwrap();
+    let chunk = vec![0u8; 4096];
+    while f.write_all(&chunk).is_ok() {}
+    while f.write_all(&chunk[..1]).is_ok() {}
+    let _ = f.sync_all();
+    path
+}
+
+#[test]
+fn a_full_state_disk_keeps_the_daemon_going_and_loses_no_history() {
+    let s = Stack::new("services:\n  api: { command: sleep 1000 }\n");
+    let Some(_tmpfs) = Tmpfs::mount(&s.path().join(".harness"), "5m") else {
+        eprintln!("mounting a tmpfs needs root: not run here");
+        return;
+    };
+    assert_eq!(s.harness(&["start", "api"]).code, 0);
+    let daemon = s.daemon_pid().unwrap();
+    let filler = fill(&s.path().join(".harness"));
+    // Stops and starts until a write finds no room (the database's log
+    // may have room for the first few).
+    let warning = || s.status()["warning"].as_str().map(String::from);
+    let mut cycles = 0;
+    while warning().is_none() && cycles < 20 {
+        assert_eq!(s.harness(&["stop", "api"]).code, 0);
+        assert_eq!(s.harness(&["start", "api"]).code, 0);
+        cycles += 1;
+    }
+    let said = warning().expect("status says there is no room");
+    assert!(said.starts_with("no room for the state database"), "{said}");
+    let r = s.harness(&["status"]);
+    assert!(
+        r.stdout.contains("Warning: no room for the state database"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(s.daemon_pid(), Some(daemon), "the daemon goes on");
+    // Room again: what waited is written, and the warning goes.
+    std::fs::remove_file(&filler).unwrap();
+    assert!(wait_for(10, || warning().is_none()), "{:?}", warning());
+    let log = std::fs::read_to_string(s.path().join(".harness/daemon.log")).unwrap();
+    assert!(log.contains("room for the state database again"), "{log}");
+    // Every stop and start is in the history.
+    let history = s.history();
+    let rows = |to: &str| {
+        history
+            .iter()
+            .filter(|h| h["service"] == "api" && h["to"] == to)
+            .count()
+    };
+    assert_eq!(rows("stopped"), cycles, "{history:?}");
+    assert_eq!(rows("starting"), cycles + 1, "{history:?}");
+}

@@ -55,6 +55,9 @@ pub fn write_status(w: &mut impl Write, r: &StatusReport) -> io::Result<()> {
         SystemState::Stopped => "STOPPED",
     };
     writeln!(w, "\nSystem state: {state}")?;
+    if let Some(warning) = &r.warning {
+        writeln!(w, "  Warning: {warning}")?;
+    }
     let groups = Groups::of(r);
     for (list, what) in [
         (&groups.running, "running"),

@@ -46,6 +46,7 @@ fn running(name: &str, pid: u32, uptime: u64) -> ServiceStatus {
 /// db up, api failed with output, worker blocked, cache restarting.
 fn partial() -> StatusReport {
     StatusReport {
+        warning: None,
         system_state: SystemState::Partial,
         services: vec![
             running("db", 4242, 3725),
@@ -81,10 +82,12 @@ fn status_of_a_partial_stack() {
 #[test]
 fn status_of_a_running_and_of_a_failed_stack() {
     let up = StatusReport {
+        warning: None,
         system_state: SystemState::Running,
         services: vec![running("db", 11, 59), running("api", 12, 61)],
     };
     let down = StatusReport {
+        warning: None,
         system_state: SystemState::Failed,
         services: vec![ServiceStatus {
             exit_code: Some(2),
@@ -954,4 +957,15 @@ fn log_lines_plain_prefixed_coloured_and_with_times() {
         .map(|(what, text)| format!("--- {what}\n{text}"))
         .collect();
     insta::assert_snapshot!(all.join(""));
+}
+
+#[test]
+fn status_says_when_the_state_database_has_no_room() {
+    let r = StatusReport {
+        warning: Some("no room for the state database: history and outcomes wait in memory until there is (daemon.log)".into()),
+        ..partial()
+    };
+    let text = text(|w| write_status(w, &r));
+    let from = text.find("System state").unwrap();
+    insta::assert_snapshot!(&text[from..]);
 }
