@@ -344,3 +344,46 @@ fn hung_connections_are_closed_and_hold_up_no_one() {
     drop(unread);
     still_the_same_daemon(&s, daemon);
 }
+
+#[test]
+fn the_tcp_listener_answers_bad_requests_with_4xx_and_closes_hung_connections() {
+    use std::net::TcpStream;
+    let port = free_port();
+    let s = Stack::new(&format!(
+        "settings:\n  listen: {port}\nservices:\n  api: {{ command: sleep 1000 }}\n"
+    ));
+    assert_eq!(s.harness(&["start", "api"]).code, 0);
+    let daemon = s.daemon_pid().unwrap();
+    let tcp = || {
+        let t = TcpStream::connect(("127.0.0.1", port)).expect("listening on loopback");
+        t.set_read_timeout(Some(HARNESS_TIMEOUT)).unwrap();
+        t
+    };
+    let send = |raw: &[u8]| {
+        let mut t = tcp();
+        let _ = t.write_all(raw);
+        let mut out = Vec::new();
+        let _ = t.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    assert!(send(b"\x16\x03\x01 not http\r\n\r\n").starts_with("HTTP/1.1 400"));
+    // Read-only: the routes that act are not there.
+    let stop = send(b"POST /v1/stop HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{\"all\":true}");
+    assert!(
+        stop.starts_with("HTTP/1.0 404") || stop.starts_with("HTTP/1.0 405"),
+        "{stop}"
+    );
+    assert_eq!(s.service("api")["status"], "running");
+    let status = send(b"GET /v1/status HTTP/1.0\r\n\r\n");
+    assert!(status.starts_with("HTTP/1.0 200"), "{status}");
+    // A hung connection is closed once its headers are overdue.
+    let mut hung = tcp();
+    hung.write_all(b"GET /metrics HTTP/1.1\r\n").unwrap();
+    hung.set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    assert!(hung.read_to_end(&mut rest).is_ok(), "closed, not timed out");
+    assert!(started.elapsed() < Duration::from_secs(14));
+    still_the_same_daemon(&s, daemon);
+}
