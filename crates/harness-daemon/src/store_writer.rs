@@ -94,7 +94,6 @@ impl StoreWriter {
                             if !flag.swap(true, Ordering::Relaxed) {
                                 tracing::error!(error = %e, "no room for the state database: its writes are kept in memory and tried again every second; the daemon goes on");
                             }
-                            all_applied = false;
                             // What the files say is still the only record.
                             (kept, kept_remove) = (batch, remove);
                         }
@@ -104,7 +103,8 @@ impl StoreWriter {
                         }
                     }
                     for done in waiting {
-                        let _ = done.send(all_applied);
+                        // Writes still kept are not applied yet.
+                        let _ = done.send(all_applied && kept.is_empty());
                         all_applied = true;
                     }
                 }

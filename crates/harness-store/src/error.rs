@@ -19,14 +19,15 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Whether the write failed for want of room (a full disk, a quota,
-    /// or an IO error writing the file): it may go through later.
+    /// Whether the write failed for want of room (`SQLITE_FULL`: a full
+    /// disk or a quota): it may go through later. Other IO errors are not
+    /// retried.
     pub fn is_no_room(&self) -> bool {
         use rusqlite::ffi::ErrorCode;
         matches!(
             self,
             StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
-                if matches!(e.code, ErrorCode::DiskFull | ErrorCode::SystemIoFailure)
+                if e.code == ErrorCode::DiskFull
         )
     }
 }

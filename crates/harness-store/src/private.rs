@@ -68,13 +68,18 @@ pub fn repair(root: &Path) -> io::Result<Vec<PathBuf>> {
         }
         let want = if meta.is_dir() { DIR_MODE } else { FILE_MODE };
         let mode = meta.permissions().mode();
+        // An entry that cannot be changed (another user's, gone meanwhile)
+        // is skipped: the folder above it is private all the same.
         if mode & 0o077 != 0 {
             let keep = mode & 0o700 | want;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(keep))?;
-            changed.push(path.clone());
+            if std::fs::set_permissions(&path, std::fs::Permissions::from_mode(keep)).is_ok() {
+                changed.push(path.clone());
+            }
         }
-        if meta.is_dir() {
-            for entry in std::fs::read_dir(&path)?.flatten() {
+        if meta.is_dir()
+            && let Ok(entries) = std::fs::read_dir(&path)
+        {
+            for entry in entries.flatten() {
                 todo.push(entry.path());
             }
         }

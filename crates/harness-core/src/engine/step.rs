@@ -341,7 +341,10 @@ impl Engine {
             // Up once, and asked to stop since, by a stop that came while
             // this start ran (it may still be taking it down, dependents
             // first): not "started" any more.
-            let stopped_since = !self.svcs[m.service].wanted;
+            // (A one-shot that completed is not wanted either: it ended on
+            // its own, and says so as Exited.)
+            let svc = &self.svcs[m.service];
+            let stopped_since = !svc.wanted && !matches!(svc.verdict, Verdict::Exited(_));
             match m.state {
                 MemberState::Settled(
                     Stage::Existing | Stage::Healthy | Stage::Started | Stage::Warning,
