@@ -1,9 +1,10 @@
 //! Serving one listener's connections (the Unix socket, or `settings.listen`
 //! on TCP), each with a limit on how long a request's headers may take to
-//! arrive: a client that connects and sends nothing, or half a request, is
-//! closed after [`HEADER_READ`], so hung clients cannot pile up until the
-//! daemon runs out of file descriptors, and a connection ends with its
-//! answer (no keep-alive to idle in). Request bodies are limited by
+//! arrive: a client that connects and sends nothing, or half a request's
+//! headers, is closed after [`HEADER_READ`], so hung clients cannot pile up
+//! until the daemon runs out of file descriptors, and a connection ends
+//! with its answer (no keep-alive to idle in). A body that stalls, or an
+//! answer never read, is not timed. Request bodies are limited by
 //! axum's extractors (2 MiB: a larger one is answered 413 unread).
 
 use axum::serve::Listener;
