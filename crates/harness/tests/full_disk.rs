@@ -30,7 +30,29 @@ impl Tmpfs {
 }
 
 impl Drop for Tmpfs {
+    /// Stops the stack's services and daemon while their state is still
+    /// mounted (the stack's own cleanup runs after this, and would find
+    /// none), then unmounts.
     fn drop(&mut self) {
+        let state = [self.0.clone(), self.0.join(".harness")]
+            .into_iter()
+            .find(|p| p.join("daemon.lock").exists());
+        if let Some(state) = state {
+            let root = state.parent().unwrap_or(&state).to_path_buf();
+            for args in [&["stop", "--all"][..], &["daemon", "stop"][..]] {
+                let _ = Command::new(env!("CARGO_BIN_EXE_harness"))
+                    .args(args)
+                    .current_dir(&root)
+                    .output();
+            }
+            let pid = std::fs::read_to_string(state.join("daemon.lock"))
+                .ok()
+                .and_then(|t| t.trim().parse::<i32>().ok());
+            if let Some(pid) = pid {
+                // SAFETY: SIGKILL to the daemon this test started.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
         let _ = Command::new("umount").arg("-l").arg(&self.0).status();
     }
 }
