@@ -22,6 +22,7 @@
 //! a pid only when its process start time matches the recorded one.
 
 pub mod api;
+pub mod fd_limit;
 pub mod file_hashes;
 pub mod job_prep;
 pub mod job_prints;
@@ -49,7 +50,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     // The state folder holds the services' output and what they were
-    // started with: the user's alone (`harness_store::private`).
+    // started with: the user's alone (`harness_store::private`). Repaired
+    // under the lock, so no other daemon creates files meanwhile.
+    harness_store::private::dir(&project.state_dir())?;
+    let _lock = lock::DaemonLock::acquire(&project.lock())?;
     let opened = harness_store::private::repair(&project.state_dir())?;
     if !opened.is_empty() {
         tracing::warn!(
@@ -58,9 +62,15 @@ pub async fn run(
             "made the state folder private: these were open to other users (now folders 0700, files 0600)"
         );
     }
+    if let Some((from, to)) = fd_limit::raise() {
+        tracing::debug!(
+            from,
+            to,
+            "raised the daemon's open-file limit (its children keep the one it was started with)"
+        );
+    }
     harness_store::private::dir(&project.logs_dir())?;
     harness_store::private::dir(&project.run_dir())?;
-    let _lock = lock::DaemonLock::acquire(&project.lock())?;
     let config = project
         .load()
         .map_err(|e| anyhow::anyhow!("invalid config:\n{e}"))?;

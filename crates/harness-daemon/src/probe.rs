@@ -69,7 +69,10 @@ async fn probe_once(
             };
             // Its own process group: a probe that overruns its timeout is
             // killed with everything it started.
-            let mut child = tokio::process::Command::new("sh")
+            let mut child = tokio::process::Command::new("sh");
+            // SAFETY: `restore` is async-signal-safe.
+            unsafe { child.pre_exec(crate::fd_limit::restore) };
+            let mut child = child
                 .arg("-c")
                 .arg(cmd)
                 .current_dir(cwd)

@@ -111,6 +111,8 @@ impl Shim {
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
             .kill_on_drop(false);
+        // SAFETY: `restore` is async-signal-safe.
+        unsafe { cmd.pre_exec(crate::fd_limit::restore) };
         if let Some(fd) = listen {
             let raw = fd.as_raw_fd();
             // SAFETY: between fork and exec only dup2 and fcntl run, both

@@ -13,6 +13,7 @@
 //! with records of their own. The log itself stays plain text: `tail -f`
 //! and `ready: { log }` read it as they always did.
 
+use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -60,9 +61,17 @@ pub struct LogWriter {
     size: u64,
     max_bytes: u64,
     keep: u32,
-    /// Bytes taken but not written yet, because the disk refused them
-    /// (full): written first, before anything newer, once it takes them.
-    unwritten: Vec<u8>,
+    /// Writes the disk refused (it is full), oldest first: each is
+    /// written whole, with its own record, before anything newer, once the
+    /// disk takes it.
+    unwritten: VecDeque<Piece>,
+}
+
+/// Whole lines of one stream, captured at one time, that wait for room.
+struct Piece {
+    bytes: Vec<u8>,
+    stream: Stream,
+    us: u64,
 }
 
 impl LogWriter {
@@ -77,50 +86,66 @@ impl LogWriter {
             size,
             max_bytes: max_bytes.max(1),
             keep,
-            unwritten: Vec::new(),
+            unwritten: VecDeque::new(),
         })
     }
 
     /// Writes `bytes` (whole lines from `stream`) in one write, rotating
     /// first if they would push the file past its limit; their index
-    /// record goes first. Bytes the disk refuses (it is full) are kept, in
-    /// order, for [`LogWriter::retry`]: nothing is dropped, and a line cut
-    /// by the refusal is finished where it was cut, so the log stays whole
-    /// lines. The writer is then [`blocked`](LogWriter::blocked), and its
+    /// record goes first. A write the disk refuses (it is full) is kept
+    /// whole, with its capture time, for [`LogWriter::retry`]: nothing is
+    /// dropped, and the log and its index never end in a piece of a line
+    /// or of a record (what a refused write got onto the disk is taken
+    /// back). The writer is then [`blocked`](LogWriter::blocked), and its
     /// caller stops taking output until it is not.
     pub fn write_lines(&mut self, bytes: &[u8], stream: Stream) -> io::Result<()> {
         if bytes.is_empty() {
             return Ok(());
         }
-        if self.blocked() {
-            self.unwritten.extend_from_slice(bytes);
-            return self.retry().map(drop);
+        let us = now_us();
+        let blocked = self.blocked();
+        if blocked || !self.write_piece(bytes, stream, us)? {
+            self.unwritten.push_back(Piece {
+                bytes: bytes.to_vec(),
+                stream,
+                us,
+            });
         }
+        if blocked {
+            self.retry()?;
+        }
+        Ok(())
+    }
+
+    /// Writes one piece of lines captured at `us` and its record; false
+    /// if the disk refused it.
+    fn write_piece(&mut self, bytes: &[u8], stream: Stream, us: u64) -> io::Result<bool> {
         // Lines the daemon appended count: the size is where the file
         // ends, not where this writer's own bytes end.
         self.size = self.file.seek(SeekFrom::End(0)).unwrap_or(self.size);
-        if self.keep > 0 && self.size > 0 && self.size + bytes.len() as u64 > self.max_bytes {
+        let len = bytes.len() as u64;
+        if self.keep > 0 && self.size > 0 && self.size + len > self.max_bytes {
             self.rotate()?;
         }
         if let Some(index) = &mut self.index {
-            // A lost record only costs the lines their exact time.
-            let _ = index.write_all(&record(self.size, stream));
-        }
-        let mut done = 0;
-        while done < bytes.len() {
-            match self.file.write(&bytes[done..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if refused(&e) => {
-                    self.unwritten.extend_from_slice(&bytes[done..]);
-                    break;
-                }
-                Err(e) => return Err(e),
+            match append_whole(index, &record(self.size, stream, us)) {
+                Err(e) if refused(&e) => return Ok(false),
+                // Any other lost record only costs the lines their exact
+                // time.
+                _ => {}
             }
         }
-        self.size += done as u64;
-        Ok(())
+        match append_whole(&mut self.file, bytes) {
+            Ok(()) => {
+                self.size += len;
+                Ok(true)
+            }
+            // The record written stays behind, harmless: the next record
+            // at the same offset (the piece's own, when it is written)
+            // is the one in force.
+            Err(e) if refused(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Whether bytes wait for room on the disk.
@@ -128,19 +153,20 @@ impl LogWriter {
         !self.unwritten.is_empty()
     }
 
-    /// Writes what the disk refused before, as far as it takes it now;
-    /// true once all of it is written.
+    /// Writes what the disk refused before, oldest first, as far as it
+    /// takes it now; true once all of it is written.
     pub fn retry(&mut self) -> io::Result<bool> {
-        while !self.unwritten.is_empty() {
-            match self.file.write(&self.unwritten) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    self.unwritten.drain(..n);
-                    self.size += n as u64;
+        while let Some(piece) = self.unwritten.pop_front() {
+            match self.write_piece(&piece.bytes, piece.stream, piece.us) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.unwritten.push_front(piece);
+                    return Ok(false);
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if refused(&e) => return Ok(false),
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.unwritten.push_front(piece);
+                    return Err(e);
+                }
             }
         }
         Ok(true)
@@ -148,7 +174,7 @@ impl LogWriter {
 
     /// How many bytes wait for room.
     pub fn waiting(&self) -> usize {
-        self.unwritten.len()
+        self.unwritten.iter().map(|p| p.bytes.len()).sum()
     }
 
     fn rotate(&mut self) -> io::Result<()> {
@@ -189,14 +215,45 @@ fn refused(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
 }
 
-/// The index record of lines from `stream` that begin at `offset`,
-/// captured now.
-fn record(offset: u64, stream: Stream) -> [u8; 16] {
-    let at = offset | if stream == Stream::Err { STDERR_BIT } else { 0 };
-    let us = SystemTime::now()
+/// Writes all of `bytes` at the end of `file` (opened to append). If the
+/// disk refuses part of them, what it took is cut off again, so the file
+/// ends where it ended before: a log holds only whole lines, an index
+/// only whole records.
+fn append_whole(file: &mut File, bytes: &[u8]) -> io::Result<()> {
+    let mut done = 0;
+    while done < bytes.len() {
+        match file.write(&bytes[done..]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                if refused(&e) && done > 0 {
+                    // Another writer (the daemon's marks) appends too: the
+                    // cut is at most `done` back from where the file ends
+                    // now, which is ours unless it wrote in these µs.
+                    if let Ok(m) = file.metadata() {
+                        let _ = file.set_len(m.len().saturating_sub(done as u64));
+                    }
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Microseconds since the Unix epoch.
+fn now_us() -> u64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_micros() as u64)
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+/// The index record of lines from `stream` that begin at `offset`,
+/// captured at `us`.
+fn record(offset: u64, stream: Stream, us: u64) -> [u8; 16] {
+    let at = offset | if stream == Stream::Err { STDERR_BIT } else { 0 };
     let mut record = [0u8; 16];
     record[..8].copy_from_slice(&at.to_le_bytes());
     record[8..].copy_from_slice(&us.to_le_bytes());
@@ -206,15 +263,18 @@ fn record(offset: u64, stream: Stream) -> [u8; 16] {
 /// Appends one whole line (with its newline) to log `path` as if on
 /// stdout, with its index record: how the daemon puts `[harness] …` marks
 /// among a service's own output. One write of the whole line, so it never
-/// splits a line the shim writes. Should the shim write in the same
-/// microseconds, one of the two writes may take the other's time.
+/// splits a line the shim writes, and the shim's log never ends in part
+/// of a line (a write the disk refuses is taken back), so no mark lands
+/// inside one. On a full disk the mark is not written, nor part of it.
+/// Should the shim write in the same microseconds, one of the two writes
+/// may take the other's time.
 pub fn append_line(path: &Path, line: &[u8]) -> io::Result<()> {
     let mut file = open_append(path)?;
     let at = file.seek(SeekFrom::End(0))?;
     if let Ok(mut index) = open_append(&index_of(path)) {
-        let _ = index.write_all(&record(at, Stream::Out));
+        append_whole(&mut index, &record(at, Stream::Out, now_us()))?;
     }
-    file.write_all(line)
+    append_whole(&mut file, line)
 }
 
 /// Splits a stream into whole lines: bytes after the last newline wait for

@@ -12,6 +12,12 @@ use std::process::{ChildStderr, ChildStdout, Command, Stdio};
 /// that escaped; the shim stops waiting for them.
 const DRAIN_GRACE_MS: u64 = 500;
 
+/// The most output read into memory, once the group is gone, while the
+/// disk refuses it: as much as the largest pipe buffer an unprivileged
+/// service can ask for (`/proc/sys/fs/pipe-max-size`'s default), so only
+/// a writer from outside the group could leave more unread.
+const DRAIN_HELD_MAX: usize = 1 << 20;
+
 /// Entry point of `harness-shim`. Returns the shim's own exit code.
 ///
 /// Started without arguments, the shim first does everything that does not
@@ -182,21 +188,29 @@ impl<'a> Watch<'a> {
             }
             // While the disk refuses output, the pipes are not read: the
             // service blocks on a full pipe instead of its lines being lost.
+            // Once its group is gone nothing writes to them any more, and
+            // what is left in them (a pipe's buffer at most) is read into
+            // memory, to wait with the rest for the last tries below; the
+            // message there counts whatever is still lost.
             if log.blocked() {
                 self.try_again(log);
             }
             let blocked = log.blocked();
+            let hold =
+                blocked && (self.drain_deadline.is_none() || log.waiting() >= DRAIN_HELD_MAX);
             let wait = match blocked {
                 true => FULL_RETRY_MS,
                 false => self.wait_ms(),
             };
-            let ready = sys::poll(&self.fds(blocked), wait).unwrap_or_else(|_| vec![false; 3]);
+            let ready = sys::poll(&self.fds(hold), wait).unwrap_or_else(|_| vec![false; 3]);
             for (k, r) in ready.iter().take(2).enumerate() {
                 if *r && self.open[k] {
                     self.copy(k, &mut chunk, log);
                     if log.blocked() {
                         self.disk_full(log);
-                        break;
+                        if self.drain_deadline.is_none() {
+                            break;
+                        }
                     }
                 }
             }
@@ -282,12 +296,12 @@ impl<'a> Watch<'a> {
         !self.open.iter().any(|o| *o) || now >= deadline
     }
 
-    /// The open pipes (none while the disk refuses output), and the pidfd
+    /// The open pipes (none while output is held back), and the pidfd
     /// until the main process has ended.
-    fn fds(&self, blocked: bool) -> [Option<i32>; 3] {
+    fn fds(&self, hold: bool) -> [Option<i32>; 3] {
         [
-            (self.open[0] && !blocked).then(|| self.pipes[0].fd()),
-            (self.open[1] && !blocked).then(|| self.pipes[1].fd()),
+            (self.open[0] && !hold).then(|| self.pipes[0].fd()),
+            (self.open[1] && !hold).then(|| self.pipes[1].fd()),
             if self.end.is_none() {
                 self.pidfd.as_ref().map(|f| f.as_raw_fd())
             } else {

@@ -5,8 +5,12 @@
 //! `StateDirectory=` with `StateDirectoryMode=0700`; a folder left by an
 //! earlier harness is repaired on the daemon's start.
 
+use rustix::fs::{FileType, Mode};
+use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
 use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -56,35 +60,69 @@ pub fn create(path: &Path) -> io::Result<()> {
 /// Makes every folder under `root` (itself included) 0700 and every other
 /// entry 0600 where group or others had any access; the paths changed. A
 /// symbolic link is neither followed nor changed.
+///
+/// Every entry is reached through its folder's descriptor and opened
+/// without following a link (`O_PATH | O_NOFOLLOW`), then its mode read
+/// and changed on that descriptor: a link swapped in for an entry or a
+/// folder between the look and the change leads nowhere. `root` itself is
+/// followed (a `.harness` the user linked to another disk is theirs).
 pub fn repair(root: &Path) -> io::Result<Vec<PathBuf>> {
+    use rustix::fs::{CWD, OFlags};
     let mut changed = Vec::new();
-    let mut todo = vec![root.to_path_buf()];
-    while let Some(path) = todo.pop() {
-        let Ok(meta) = std::fs::symlink_metadata(&path) else {
-            continue; // gone meanwhile
+    let at = rustix::fs::openat(CWD, root, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())?;
+    let mut todo = vec![(at, root.to_path_buf())];
+    while let Some((fd, path)) = todo.pop() {
+        let Ok(stat) = rustix::fs::fstat(&fd) else {
+            continue;
         };
-        if meta.file_type().is_symlink() {
+        let kind = FileType::from_raw_mode(stat.st_mode);
+        if kind == FileType::Symlink {
             continue;
         }
-        let want = if meta.is_dir() { DIR_MODE } else { FILE_MODE };
-        let mode = meta.permissions().mode();
+        let want = if kind == FileType::Directory {
+            DIR_MODE
+        } else {
+            FILE_MODE
+        };
+        let mode = stat.st_mode & 0o7777;
         // An entry that cannot be changed (another user's, gone meanwhile)
         // is skipped: the folder above it is private all the same.
-        if mode & 0o077 != 0 {
-            let keep = mode & 0o700 | want;
-            if std::fs::set_permissions(&path, std::fs::Permissions::from_mode(keep)).is_ok() {
-                changed.push(path.clone());
-            }
+        if mode & 0o077 != 0 && chmod_fd(&fd, mode & 0o700 | want).is_ok() {
+            changed.push(path.clone());
         }
-        if meta.is_dir()
-            && let Ok(entries) = std::fs::read_dir(&path)
-        {
-            for entry in entries.flatten() {
-                todo.push(entry.path());
+        if kind != FileType::Directory {
+            continue;
+        }
+        let Ok(entries) = rustix::fs::openat(
+            &fd,
+            c".",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .and_then(rustix::fs::Dir::new) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if name == c"." || name == c".." {
+                continue;
+            }
+            let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            if let Ok(child) = rustix::fs::openat(&fd, name, flags, Mode::empty()) {
+                todo.push((child, path.join(OsStr::from_bytes(name.to_bytes()))));
             }
         }
     }
     Ok(changed)
+}
+
+/// Changes the mode of what `fd` (an `O_PATH` descriptor, which
+/// `fchmod` refuses) names, through its `/proc/self/fd` entry: that
+/// names the very inode, never a link.
+fn chmod_fd(fd: &OwnedFd, mode: u32) -> io::Result<()> {
+    let proc = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    rustix::fs::chmod(proc.as_str(), Mode::from_raw_mode(mode))?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -110,6 +148,7 @@ mod tests {
         create(&state.join("state.db")).unwrap();
         std::fs::write(state.join("daemon.log"), "open\n").unwrap();
         std::fs::create_dir(state.join("run")).unwrap();
+        let _socket = std::os::unix::net::UnixListener::bind(state.join("run/n.sock")).unwrap();
         unsafe { libc::umask(old) };
         assert_eq!(mode(&state), 0o700);
         assert_eq!(mode(&state.join("logs")), 0o700);
@@ -119,7 +158,15 @@ mod tests {
         std::os::unix::fs::symlink("/etc/passwd", state.join("link")).unwrap();
         let mut changed = repair(&state).unwrap();
         changed.sort();
-        assert_eq!(changed, [state.join("daemon.log"), state.join("run")]);
+        assert_eq!(
+            changed,
+            [
+                state.join("daemon.log"),
+                state.join("run"),
+                state.join("run/n.sock")
+            ]
+        );
+        assert_eq!(mode(&state.join("run/n.sock")), 0o700);
         assert_eq!(mode(&state.join("daemon.log")), 0o600);
         assert_eq!(mode(&state.join("run")), 0o700);
         assert_eq!(

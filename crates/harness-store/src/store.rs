@@ -41,4 +41,15 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         Ok(Store { conn })
     }
+
+    /// Lets the database grow to no more than it holds now plus `pages`
+    /// pages: a write past that fails as it would on a full disk
+    /// (`SQLITE_FULL`), and `None` lifts the limit. How the daemon's
+    /// handling of a full disk is tested without one.
+    pub fn limit_growth(&self, pages: Option<i64>) -> Result<(), StoreError> {
+        let now: i64 = self.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let max = pages.map_or(u32::MAX as i64 - 1, |p| now + p);
+        self.conn.pragma_update(None, "max_page_count", max)?;
+        Ok(())
+    }
 }

@@ -104,6 +104,10 @@ fn a_full_log_disk_holds_the_service_back_and_loses_nothing() {
     for (k, line) in lines[..500_000].iter().enumerate() {
         assert_eq!(*line, (k + 1).to_string(), "line {k}");
     }
+    let index = std::fs::metadata(logs.join("talker.log.idx"))
+        .unwrap()
+        .len();
+    assert_eq!(index % 16, 0, "the index holds whole records");
     assert!(
         wait_for(5, || !notes().contains("log disk full")),
         "{}",
@@ -168,4 +172,58 @@ fn a_full_state_disk_keeps_the_daemon_going_and_loses_no_history() {
     };
     assert_eq!(rows("stopped"), cycles, "{history:?}");
     assert_eq!(rows("starting"), cycles + 1, "{history:?}");
+}
+
+#[test]
+fn output_left_when_a_service_ends_on_a_full_disk_waits_and_keeps_its_stream() {
+    let s = Stack::new(
+        "services:\n  talker:\n    command: \"seq 1 2000; printf 'last words' >&2; exit 3\"\n    restart: never\n",
+    );
+    let logs = s.path().join(".harness/logs");
+    let Some(_tmpfs) = Tmpfs::mount(&logs, "5m") else {
+        eprintln!("mounting a tmpfs needs root: not run here");
+        return;
+    };
+    // No room at all: not even the first index record is taken. The
+    // service's 9 KB fit in its pipes, so it ends while they are unread.
+    let filler = fill(&logs);
+    assert_eq!(s.harness(&["start", "talker", "--no-wait"]).code, 0);
+    let daemon_log = || std::fs::read_to_string(s.path().join(".harness/daemon.log")).unwrap();
+    assert!(
+        wait_for(15, || daemon_log().contains("the log's disk is full")),
+        "{}",
+        daemon_log()
+    );
+    // Past the shim's half-second drain of the pipes after the service's
+    // end: the rest must have been read then, not left in the pipe.
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    std::fs::remove_file(&filler).unwrap();
+    assert!(
+        wait_for(10, || s.service("talker")["status"] != "running"
+            && s.log("talker").contains("last words")),
+        "{} / {:?}",
+        s.service("talker"),
+        s.log("talker")
+    );
+    let log = s.log("talker");
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2001, "{log}");
+    for (k, line) in lines[..2000].iter().enumerate() {
+        assert_eq!(*line, (k + 1).to_string(), "line {k}");
+    }
+    assert_eq!(lines[2000], "last words");
+    let index = std::fs::metadata(logs.join("talker.log.idx"))
+        .unwrap()
+        .len();
+    assert_eq!(index % 16, 0, "the index holds whole records");
+    // The unfinished stderr line was kept with its own record: stderr.
+    let r = s.harness(&["logs", "talker", "--json"]);
+    let last: serde_json::Value =
+        serde_json::from_str(r.stdout.lines().last().unwrap_or("null")).unwrap();
+    assert_eq!(last["line"], "last words", "{}", r.stdout);
+    assert_eq!(last["stream"], "stderr", "{last}");
+    let first: serde_json::Value =
+        serde_json::from_str(r.stdout.lines().next().unwrap_or("null")).unwrap();
+    assert_eq!(first["stream"], "stdout", "{first}");
+    assert!(!daemon_log().contains("are lost"), "{}", daemon_log());
 }

@@ -118,3 +118,61 @@ fn a_service_that_writes_200_mb_at_once_keeps_its_log_path_bounded() {
         peak_kib(daemon)
     );
 }
+
+/// A process's soft and hard limits on open files, from
+/// `/proc/PID/limits` ("Max open files  SOFT  HARD  files").
+fn nofile(pid: u32) -> (u64, u64) {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap_or_default();
+    let line = text.lines().find(|l| l.starts_with("Max open files"));
+    let field = |k: usize| {
+        line.and_then(|l| l.split_whitespace().nth(k)?.parse().ok())
+            .unwrap_or(0)
+    };
+    (field(3), field(4))
+}
+
+#[test]
+fn the_daemon_raises_its_open_file_limit_and_its_services_keep_the_users() {
+    let s = Stack::new(
+        "services:\n  api: { command: sleep 1000 }\n  counter:\n    command: \"ulimit -Sn; exec sleep 1000\"\n    health_check: { command: \"ulimit -Sn > probe.txt\", interval: 100ms }\n",
+    );
+    // The daemon is started by this command, with a soft limit of 512
+    // under a higher hard one.
+    let mut start = s.command(&["start", "--all"]);
+    // SAFETY: setrlimit between fork and exec, with a valid pointer.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        start.pre_exec(|| {
+            let mut lim = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+            lim.rlim_cur = 512.min(lim.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+            Ok(())
+        });
+    }
+    let out = run_within(&mut start, HARNESS_TIMEOUT);
+    assert!(out.status.success(), "{out:?}");
+    let daemon = s.daemon_pid().unwrap();
+    let (soft, hard) = nofile(daemon);
+    if hard <= 512 {
+        eprintln!("the hard limit is {hard}: nothing to raise here");
+        return;
+    }
+    assert_eq!(soft, hard.min(1 << 20), "raised to the hard limit");
+    // The services, their shims and their probes see the user's 512.
+    let api = s.pid("api").unwrap();
+    assert_eq!(nofile(api).0, 512);
+    assert!(
+        wait_for(10, || s.log("counter").contains("512")),
+        "{}",
+        s.log("counter")
+    );
+    assert!(wait_for(10, || std::fs::read_to_string(
+        s.path().join("probe.txt")
+    )
+    .is_ok_and(|t| t.trim() == "512")));
+    assert_eq!(s.harness(&["stop", "--all"]).code, 0);
+}

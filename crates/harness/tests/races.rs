@@ -1,7 +1,7 @@
 //! Commands that race: two starts of the same stack at once converge
 //! (the second waits on the first's runs, never starting a service twice);
-//! a stop while a start is under way wins; a deploy or a step is no
-//! exception.
+//! a stop while a start is under way wins; a stop while a deploy runs
+//! cancels it, then stops what it left.
 
 mod common;
 use common::*;
@@ -64,39 +64,96 @@ fn a_stop_during_a_start_wins_and_the_start_says_it_was_stopped() {
 }
 
 #[test]
-fn a_stop_while_a_deploy_runs_is_refused_naming_the_deploy() {
-    let yaml = |v: u32| {
-        format!(
-            "services:\n  api:\n    command: sleep 1000\n    env: {{ V: \"{v}\" }}\n    health_check: {{ command: \"test -f up\", interval: 100ms }}\n    startup_timeout: 60\n"
-        )
-    };
-    let s = Stack::new(&yaml(1));
-    std::fs::write(s.path().join("up"), "").unwrap();
-    assert_eq!(s.harness(&["start", "api"]).code, 0);
-    // The new version is not healthy until `up` is back.
-    std::fs::remove_file(s.path().join("up")).unwrap();
-    std::fs::write(s.path().join("services.yaml"), yaml(2)).unwrap();
+fn a_stop_while_a_deploy_runs_cancels_it_and_stops_what_it_left() {
+    let yaml = "services:\n  a:\n    command: sleep 1000\n    update: { min_healthy: 1500ms }\n  b:\n    command: sleep 1001\n    depends_on: [a]\n";
+    let s = Stack::new(yaml);
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    std::fs::write(
+        s.path().join("services.yaml"),
+        yaml.replace("sleep 1000", "sleep 2000")
+            .replace("sleep 1001", "sleep 2001"),
+    )
+    .unwrap();
     let mut deploy = Background::start(
         s.command(&["deploy"])
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null()),
     );
-    // The deploy has its new version up and waits for it to be healthy.
-    assert!(wait_for(10, || s.service("api")["status"] == "starting"));
-    let r = s.harness(&["stop", "--all"]);
-    assert_eq!(r.code, 1, "{}", r.all());
+    // a's new version runs inside its 1.5 s gate; b waits for a.
+    while deploy
+        .next_line(HARNESS_TIMEOUT)
+        .expect("the deploy's lines")
+        != "  a: starting the new version"
+    {}
+    let asked = std::time::Instant::now();
+    let mut stop = Background::start(
+        s.command(&["stop", "--all"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    // The deploy ends first: a finishes its gate, b never begins.
+    let rest = deploy.rest_of_stdout(HARNESS_TIMEOUT);
+    assert_eq!(deploy.wait(HARNESS_TIMEOUT).code(), Some(3), "{rest}");
+    assert!(rest.contains("  a: healthy"), "{rest}");
     assert!(
-        r.stderr
-            .contains("is in progress; follow it with GET /v1/deploys/"),
-        "{}",
-        r.stderr
+        rest.contains("  b: not deployed: the deploy was cancelled before it began"),
+        "{rest}"
+    );
+    // Then the stop: everything, as the deploy left it.
+    let out = stop.rest_of_stdout(HARNESS_TIMEOUT);
+    assert_eq!(stop.wait(HARNESS_TIMEOUT).code(), Some(0), "{out}");
+    assert!(
+        asked.elapsed() >= std::time::Duration::from_millis(500),
+        "the stop waited for a's gate"
+    );
+    for name in ["a", "b"] {
+        assert_eq!(s.service(name)["status"], "stopped", "{name}");
+    }
+    let d: serde_json::Value =
+        serde_json::from_str(&s.harness(&["deploy", "status", "--json"]).stdout).unwrap();
+    assert_eq!(d["status"], "cancelled", "{d}");
+    // a's new version was committed, then stopped; b ran the old one to
+    // the end, untouched by the deploy.
+    let history = s.history();
+    let last_rows = |name: &str| -> Vec<String> {
+        let rows: Vec<String> = history
+            .iter()
+            .filter(|h| h["service"] == name)
+            .map(|h| {
+                format!(
+                    "{}: {}",
+                    h["to"].as_str().unwrap(),
+                    h["reason"].as_str().unwrap()
+                )
+            })
+            .collect();
+        rows[rows.len() - 3..].to_vec()
+    };
+    assert!(
+        last_rows("a")[0].starts_with("running: deployed ")
+            && last_rows("a")[0].ends_with("(deploy 1)"),
+        "{:?}",
+        last_rows("a")
     );
     assert_eq!(
-        s.service("api")["status"],
-        "starting",
-        "nothing was stopped"
+        last_rows("a")[1..],
+        [
+            "stopping: stop requested",
+            "stopped: stop requested; ended by SIGTERM"
+        ]
     );
-    std::fs::write(s.path().join("up"), "").unwrap();
-    assert_eq!(deploy.wait(HARNESS_TIMEOUT).code(), Some(0));
-    assert_eq!(s.harness(&["stop", "--all"]).code, 0);
+    assert_eq!(
+        last_rows("b")[1..],
+        [
+            "stopping: stop requested",
+            "stopped: stop requested; ended by SIGTERM"
+        ]
+    );
+    assert!(!history.iter().any(|h| h["service"] == "b"
+        && h["reason"].as_str().unwrap_or("").contains("deploy 1")));
+    let log = std::fs::read_to_string(s.path().join(".harness/daemon.log")).unwrap();
+    assert!(
+        log.contains("a stop was asked for: the deploy is cancelled"),
+        "{log}"
+    );
 }

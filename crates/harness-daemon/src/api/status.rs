@@ -22,12 +22,7 @@ pub(crate) async fn status(State(h): State<Handle>) -> Response {
         Ok(view) => {
             let mut report = wire::status_report(view, |s| last_output(&h.project, s));
             note_full_disks(&h.project, &mut report);
-            if h.store.no_room() {
-                report.warning = Some(
-                    "no room for the state database: history and outcomes wait in memory until there is (daemon.log)"
-                        .into(),
-                );
-            }
+            report.warning = h.store.trouble();
             Json(report).into_response()
         }
         Err(_) => gone(),

@@ -114,6 +114,7 @@ impl Supervisor {
             latencies: metrics::Latencies::new(),
             shims: process::ShimPool::default(),
             deploys: Default::default(),
+            after_deploy: Vec::new(),
             deploy_counts: Default::default(),
             job_counts: Default::default(),
             listeners: Default::default(),

@@ -71,7 +71,7 @@ impl DeployLog {
 pub(super) struct DeployLogs(VecDeque<DeployLog>);
 
 impl DeployLogs {
-    fn running(&self) -> Option<u64> {
+    pub(super) fn running(&self) -> Option<u64> {
         self.0.iter().find(|l| !l.done()).map(|l| l.id)
     }
 

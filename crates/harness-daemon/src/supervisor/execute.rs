@@ -34,6 +34,11 @@ impl Supervisor {
         }
         self.engine.drop_removed();
         self.save_outcomes();
+        if !self.after_deploy.is_empty() && self.deploys.running().is_none() {
+            for stop in std::mem::take(&mut self.after_deploy) {
+                self.feed(stop);
+            }
+        }
     }
 
     fn execute(&mut self, action: Action) {

@@ -282,6 +282,8 @@ fn cleanup(
             c
         }
     };
+    // SAFETY: `restore` is async-signal-safe.
+    unsafe { c.pre_exec(crate::fd_limit::restore) };
     c.current_dir(root)
         .process_group(0)
         .stdin(Stdio::null())

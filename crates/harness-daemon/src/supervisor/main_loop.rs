@@ -34,6 +34,10 @@ impl Supervisor {
                 }
                 Msg::Cancel(op) => {
                     self.clients.remove(&op);
+                    // A stop still waiting for a deploy is dropped with
+                    // its client, as a stop under way would be cancelled.
+                    self.after_deploy
+                        .retain(|i| !matches!(i, Input::Stop { op: o, .. } if *o == op));
                     self.feed(Input::Cancel { op });
                 }
                 Msg::Plan(req, reply) => {

@@ -81,6 +81,9 @@ pub struct Supervisor {
     shims: process::ShimPool,
     /// The deploys run, with their events.
     deploys: deploys::DeployLogs,
+    /// Stops asked for while a deploy ran, in order: fed once it is done
+    /// (a stop cancels the deploy, then wins).
+    after_deploy: Vec<harness_core::engine::Input>,
     /// Deploys and their services counted, for `/metrics`.
     deploy_counts: metrics::DeployCounts,
     /// Jobs' step attempts counted, for `/metrics`.

@@ -101,7 +101,10 @@ fn file_print(path: &Path) -> String {
 
 /// The command's standard output, if it exits 0 within the timeout.
 fn command_output(root: &Path, cmd: &str) -> Result<Vec<u8>, String> {
-    let mut child = Command::new("sh")
+    let mut child = Command::new("sh");
+    // SAFETY: `restore` is async-signal-safe.
+    unsafe { child.pre_exec(crate::fd_limit::restore) };
+    let mut child = child
         .arg("-c")
         .arg(cmd)
         .current_dir(root)

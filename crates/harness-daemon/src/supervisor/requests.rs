@@ -86,11 +86,15 @@ impl Supervisor {
         Ok(wire::deploy_plan(plan, req.no_prune))
     }
 
+    /// `POST /v1/stop`. A stop asked for while a deploy runs wins, as
+    /// systemd's stop job replaces a start job: the deploy is cancelled
+    /// (no further service begins; those under way finish their gate or
+    /// go back) and the stop is carried out once it is done, on the
+    /// services as the deploy left them.
     pub(super) fn stop(
         &mut self,
         req: StopRequest,
     ) -> Result<(OpId, mpsc::Receiver<OpEvent>), ApiError> {
-        self.not_deploying()?;
         let sel = Selection {
             names: req.services,
             all: req.all,
@@ -103,14 +107,27 @@ impl Supervisor {
             self.cancel_jobs();
         }
         let (op, rx) = self.open_client();
-        self.feed(Input::Stop {
+        let stop = Input::Stop {
             op,
             targets: ids(targets),
             options: StopOptions {
                 exact: req.exact,
                 cause: req.cause,
             },
-        });
+        };
+        match self.deploys.running() {
+            Some(id) => {
+                if self.after_deploy.is_empty() {
+                    tracing::info!(
+                        deploy = id,
+                        "a stop was asked for: the deploy is cancelled (no further service begins), and the stop follows once it is done"
+                    );
+                    self.feed(Input::Cancel { op: OpId(id) });
+                }
+                self.after_deploy.push(stop);
+            }
+            None => self.feed(stop),
+        }
         Ok((op, rx))
     }
 
