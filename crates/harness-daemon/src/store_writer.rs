@@ -229,12 +229,14 @@ impl StoreWriter {
 
     /// Records that run `run` of `unit` ended, and then — once that is on
     /// disk, so that a daemon killed meanwhile still reads how it ended —
-    /// removes the run's exit file, notify socket and full-disk flag (a
-    /// shim killed while its disk was full leaves one).
+    /// removes the run's exit file, notify socket, full-disk flag (a
+    /// shim killed while its disk was full leaves one) and the exit
+    /// file's room (a shim killed before its run ended leaves it).
     pub fn run_ended(&self, project: &harness_store::Project, unit: UnitId, run: RunId) {
         let exit = project.exit_file(unit.key(), run.0);
         let files = vec![
             exit.with_extension("logfull"),
+            harness_shim::exit_file::tmp_of(&exit),
             exit,
             project.notify_socket(unit.key(), run.0),
         ];

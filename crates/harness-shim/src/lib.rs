@@ -29,6 +29,7 @@
 //! few megabytes.
 
 mod args;
+pub mod exit_file;
 pub mod log;
 mod run;
 mod sys;

@@ -1,6 +1,7 @@
 //! The shim's life: spawn, copy output, wait, clean up, record.
 
 use crate::args::Args;
+use crate::exit_file::ExitFile;
 use crate::log::{LineBuffer, LogWriter, Stream};
 use crate::sys::{self, End};
 use std::io::Write;
@@ -56,6 +57,8 @@ pub fn main() -> i32 {
             );
         }
     };
+    // Before the service runs, while there may still be room for it.
+    let exit_file = ExitFile::reserve(args.exit_file.clone());
     let mut child = match command(&args).spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -70,7 +73,7 @@ pub fn main() -> i32 {
         return report_error(&args, "no pipes");
     };
     let end = Watch::new(&args, pid, out, err).run(&mut log);
-    write_exit_file(&args, end);
+    exit_file.write(args.run, end);
     0
 }
 
@@ -359,29 +362,6 @@ fn announce(line: &str) {
 
 fn report_error(args: &Args, msg: &str) -> i32 {
     announce(&format!("error {msg}\n"));
-    write_exit_file(args, End::Exited(127));
+    ExitFile::reserve(args.exit_file.clone()).write(args.run, End::Exited(127));
     0
-}
-
-fn write_exit_file(args: &Args, end: End) {
-    let body = match end {
-        End::Exited(c) => format!("run={}\nexit={c}\n", args.run),
-        End::Signaled(s) => format!("run={}\nsignal={s}\n", args.run),
-    };
-    let mut tmp = args.exit_file.clone().into_os_string();
-    tmp.push(".tmp");
-    let written = {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .and_then(|mut f| f.write_all(body.as_bytes()))
-    };
-    if written.is_ok() {
-        let _ = std::fs::rename(&tmp, &args.exit_file);
-    }
 }

@@ -227,3 +227,28 @@ fn output_left_when_a_service_ends_on_a_full_disk_waits_and_keeps_its_stream() {
     assert_eq!(first["stream"], "stdout", "{first}");
     assert!(!daemon_log().contains("are lost"), "{}", daemon_log());
 }
+
+#[test]
+fn a_run_that_ends_on_a_full_state_disk_still_leaves_its_exit_code() {
+    let s =
+        Stack::new("services:\n  brief:\n    command: \"sleep 2; exit 7\"\n    restart: never\n");
+    let Some(_tmpfs) = Tmpfs::mount(&s.path().join(".harness"), "5m") else {
+        eprintln!("mounting a tmpfs needs root: not run here");
+        return;
+    };
+    assert_eq!(s.harness(&["start", "brief"]).code, 0);
+    // No room for an exit file when it ends: its room was taken at start.
+    let filler = fill(&s.path().join(".harness"));
+    assert!(
+        wait_for(15, || s.service("brief")["status"] != "running"),
+        "{}",
+        s.service("brief")
+    );
+    let notes = s.service("brief")["notes"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(notes.contains("exit code 7"), "{notes}");
+    assert!(!notes.contains("lost"), "{notes}");
+    std::fs::remove_file(&filler).unwrap();
+}

@@ -304,6 +304,11 @@ fn hung_connections_are_closed_and_hold_up_no_one() {
             c
         })
         .collect();
+    // A start whose body stops half way.
+    let mut stalled = s.socket();
+    stalled
+        .write_all(b"POST /v1/start HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"all\"")
+        .unwrap();
     // A start whose progress its client never reads.
     let mut unread = s.socket();
     let body = r#"{"all": true}"#;
@@ -341,6 +346,17 @@ fn hung_connections_are_closed_and_hold_up_no_one() {
         let closed = c.read_to_end(&mut rest).is_ok();
         assert!(closed, "hung connection {k} is still open");
     }
+    // The stalled body is cut off and answered, saying why.
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let mut answer = String::new();
+    assert!(stalled.read_to_string(&mut answer).is_ok(), "still open");
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        answer.contains("the request's body did not arrive within 10 s"),
+        "{answer}"
+    );
     drop(unread);
     still_the_same_daemon(&s, daemon);
 }
