@@ -13,7 +13,8 @@
 # hostile (status latency and daemon memory with 200 hung connections,
 # 1,000 concurrent status requests and a 100 MB body), chaos (100 daemon
 # SIGKILLs at random moments during starts, stops, restarts, deploys and
-# jobs: duplicates, orphans, broken history).
+# jobs: duplicates, orphans, broken history), external (the cost of
+# looking for services harness did not start, 100 services).
 # Without a name, all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -310,6 +311,12 @@ for n in 201 202; do
   under_load - "no socket, stop-first"
 done
 "$H" -f "$S" stop --all >/dev/null
+fi
+
+if section external; then
+echo "== looking for services harness did not start"
+cargo build --release -q -p harness-daemon --example external_look
+for _ in 1 2 3; do "$PWD/target/release/examples/external_look"; done
 fi
 
 if section resume; then

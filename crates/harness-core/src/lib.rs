@@ -15,6 +15,7 @@
 pub mod config;
 pub mod duration;
 pub mod engine;
+pub mod external;
 pub mod graph;
 pub mod job;
 pub mod report;

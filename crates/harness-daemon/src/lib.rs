@@ -22,6 +22,7 @@
 //! a pid only when its process start time matches the recorded one.
 
 pub mod api;
+pub mod external_scan;
 pub mod fd_limit;
 pub mod file_hashes;
 pub mod job_prep;
@@ -36,6 +37,7 @@ pub mod metrics;
 pub mod notify;
 pub mod probe;
 pub mod process;
+pub mod sock_diag;
 pub mod store_writer;
 pub mod supervisor;
 pub mod wire;

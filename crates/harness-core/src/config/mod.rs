@@ -4,12 +4,12 @@
 mod error;
 mod model;
 mod parse;
-mod validate;
+pub(crate) mod validate;
 
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use model::{
-    Command, Condition, Config, Dependency, HealthCheck, Job, JobOnFailure, LogRotation, Probe,
-    ProbeTiming, Ready, Restart, RestartPolicy, Service, Settings, Step, StopSignal, Update,
+    Attach, Command, Condition, Config, Dependency, HealthCheck, Job, JobOnFailure, LogRotation,
+    Probe, ProbeTiming, Ready, Restart, RestartPolicy, Service, Settings, Step, StopSignal, Update,
     UpdateOrder, Version,
 };
 pub use parse::parse;

@@ -221,6 +221,8 @@ pub struct Service {
     /// over as fd 3 (`LISTEN_FDS`), kept open across its restarts and
     /// deploys.
     pub socket: Option<(std::net::SocketAddr, Location)>,
+    /// `attach:`: how an instance harness did not start is recognised.
+    pub attach: Option<Attach>,
     /// Hashes of what the definition names outside the file, as the loader
     /// saw them: `env_file contents`, `version files`, `version command`.
     /// Empty when the config was parsed without looking (`parse` never
@@ -261,6 +263,7 @@ impl Service {
             logs: LogRotation::default(),
             version: Version::default(),
             socket: None,
+            attach: None,
             observed: BTreeMap::new(),
         }
     }
@@ -369,6 +372,19 @@ pub struct HealthCheck {
     pub timeout: Duration,
     /// Consecutive failures before a healthy service is unhealthy.
     pub retries: u32,
+}
+
+/// `attach:`: what marks a process as this service when harness did not
+/// start it. Each key given is one way to find it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Attach {
+    /// The process's name (`/proc/PID/comm`, or its argv\[0\]'s file name).
+    pub process_name: Option<String>,
+    /// A file holding its pid on its first line, as written (relative to
+    /// the config's folder).
+    pub pidfile: Option<(PathBuf, Location)>,
+    /// A TCP port it listens on.
+    pub port: Option<u16>,
 }
 
 /// The three kinds of probe.

@@ -640,3 +640,41 @@ fn logs_mistakes_are_reported_where_they_are_written() {
         "{got:#?}"
     );
 }
+
+#[test]
+fn attach_names_how_an_instance_started_elsewhere_is_recognised() {
+    let c = parse(
+        "services:\n  db:\n    command: postgres\n    attach: { process_name: postgres, pidfile: run/pg.pid, port: 5432 }\n",
+        "services.yaml",
+    )
+    .unwrap();
+    let attach = c.services[0].attach.clone().unwrap();
+    assert_eq!(attach.process_name.as_deref(), Some("postgres"));
+    assert_eq!(
+        attach.pidfile.map(|(p, _)| p),
+        Some(std::path::PathBuf::from("run/pg.pid"))
+    );
+    assert_eq!(attach.port, Some(5432));
+    let errs = errors(
+        "services:
+  a:
+    command: x
+    attach: {}
+  b:
+    command: y
+    attach: { port: 70000 }
+  c:
+    command: z
+    attach: { proces_name: z }
+",
+    );
+    let want = [
+        "services.yaml:4:13: `attach` needs `process_name`, `pidfile` or `port`",
+        "services.yaml:7:21: `attach.port` must be a port number from 1 to 65535, not `70000`",
+        "services.yaml:10:15: unknown key `proces_name` in `attach`\n  help: did you mean `process_name`?",
+    ];
+    assert_eq!(errs.len(), want.len(), "{errs:#?}");
+    for (got, want) in errs.iter().zip(want) {
+        assert!(got.starts_with(want), "want: {want}\ngot:  {got}");
+    }
+}

@@ -260,8 +260,20 @@ fn check_sockets(config: &Config, errs: &mut Errors) {
     }
 }
 
+/// The host and port of `host:port`, `[v6]:port`, or a host alone (an
+/// http URL's port 80).
+pub(crate) fn host_port(target: &str) -> Option<(&str, &str)> {
+    match target.strip_prefix('[') {
+        Some(rest) => {
+            let (h, p) = rest.split_once(']')?;
+            Some((h, p.strip_prefix(':').unwrap_or("80")))
+        }
+        None => Some(target.rsplit_once(':').unwrap_or((target, "80"))),
+    }
+}
+
 /// `host:port` of an http URL (port 80 when none is written).
-fn authority(url: &str) -> &str {
+pub(crate) fn authority(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
     host.rsplit_once('@').map_or(host, |(_, h)| h)
@@ -269,13 +281,8 @@ fn authority(url: &str) -> &str {
 
 /// Whether a tcp check's `host:port` reaches socket `addr` on this machine.
 fn same_socket(target: &str, addr: std::net::SocketAddr) -> bool {
-    // `host:port`, `[v6]:port`, or a host alone (an http URL's port 80).
-    let (host, port) = match target.strip_prefix('[') {
-        Some(rest) => match rest.split_once(']') {
-            Some((h, p)) => (h, p.strip_prefix(':').unwrap_or("80")),
-            None => return false,
-        },
-        None => target.rsplit_once(':').unwrap_or((target, "80")),
+    let Some((host, port)) = host_port(target) else {
+        return false;
     };
     if port.parse::<u16>().ok() != Some(addr.port()) {
         return false;

@@ -5,6 +5,7 @@
 //! it knows: `settings`, a service, its probes, `restart`, `env`,
 //! `depends_on`; `fields` holds the typed readers they all share.
 
+mod attach;
 mod depends_on;
 mod env;
 mod fields;

@@ -37,6 +37,7 @@ const SERVICE_KEYS: &[&str] = &[
     "version",
     "socket",
     "logs",
+    "attach",
 ];
 
 pub(super) fn walk_service(
@@ -94,6 +95,9 @@ pub(super) fn walk_service(
             .map(|n| version(n, errs))
             .unwrap_or_default(),
         socket: map.get_node("socket").and_then(|n| socket(n, errs)),
+        attach: map
+            .get_node("attach")
+            .and_then(|n| super::attach::attach(n, errs)),
         observed: Default::default(),
         stop_signal,
         command,
