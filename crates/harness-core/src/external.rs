@@ -41,8 +41,8 @@ pub struct Listening {
 pub struct Sightings {
     /// The listening sockets on the ports services are known by.
     pub listening: Vec<Listening>,
-    /// The processes (all of them when a service names a process, else
-    /// the owners of those sockets).
+    /// The processes: every one, when anything was worth a look (a
+    /// socket on a wanted port, a name, a pidfile), else none.
     pub processes: Vec<ProcessFacts>,
     /// The pid each `attach.pidfile` holds, by the path as written.
     pub pidfiles: Vec<(PathBuf, u32)>,
@@ -170,23 +170,26 @@ pub fn find(svc: &Service, seen: &Sightings) -> Option<External> {
             }
         }
     }
-    let socket = seen
-        .listening
-        .iter()
-        .find(|l| ports.contains(&l.addr.port()))?;
-    let evidence = Evidence::Port(socket.addr.port());
-    match socket.owner {
-        Some(pid) => {
-            let p = process(pid)?;
-            eligible(p, seen).then(|| found(p, evidence))
-        }
-        None => Some(External {
+    // Every socket on its ports: one harness holds (the daemon's
+    // `socket:`) says nothing, another may still be an instance outside.
+    let on_ports = || {
+        seen.listening
+            .iter()
+            .filter(|l| ports.contains(&l.addr.port()))
+    };
+    let owned = on_ports().find_map(|l| {
+        let p = process(l.owner?).filter(|p| eligible(p, seen))?;
+        Some(found(p, Evidence::Port(l.addr.port())))
+    });
+    owned.or_else(|| {
+        let unseen = on_ports().find(|l| l.owner.is_none())?;
+        Some(External {
             process: None,
-            uid: Some(socket.uid),
-            evidence,
+            uid: Some(unseen.uid),
+            evidence: Evidence::Port(unseen.addr.port()),
             ports: listening_on(None),
-        }),
-    }
+        })
+    })
 }
 
 /// Whether `p` goes by `name`: its `comm` (cut to 15 bytes by the

@@ -28,8 +28,8 @@ pub fn look(root: &Path, services: &[&Service], ours: &[u32]) -> Sightings {
     let mut inodes = Vec::new();
     if !ports.is_empty() {
         let listening = crate::sock_diag::listening_tcp().unwrap_or_else(|e| {
-            tracing::debug!(error = %e, "cannot list listening sockets: none taken for external");
-            Vec::new()
+            tracing::warn!(error = %e, "cannot ask the kernel for listening sockets over netlink; reading /proc/net/tcp instead");
+            from_proc_net()
         });
         for l in listening {
             if ports.contains(&l.addr.port()) {
@@ -61,7 +61,7 @@ pub fn look(root: &Path, services: &[&Service], ours: &[u32]) -> Sightings {
     }
     // Every process: who is whose child (to know harness's own), who
     // holds the sockets, and the facts of each.
-    let mut holders: HashMap<u64, u32> = HashMap::new();
+    let mut holders: HashMap<u64, Vec<u32>> = HashMap::new();
     if let Ok(all) = procfs::process::all_processes() {
         for p in all.flatten() {
             let Some(facts) = facts_of(&p) else { continue };
@@ -72,23 +72,51 @@ pub fn look(root: &Path, services: &[&Service], ours: &[u32]) -> Sightings {
                     if let FDTarget::Socket(inode) = fd.target
                         && inodes.contains(&inode)
                     {
-                        holders.entry(inode).or_insert(facts.pid);
+                        holders.entry(inode).or_default().push(facts.pid);
                     }
                 }
             }
             seen.processes.push(facts);
         }
     }
+    // A server that forks its workers shares its socket with them: the
+    // owner is the holder whose parent does not hold it too.
     for (l, inode) in seen.listening.iter_mut().zip(&inodes) {
-        l.owner = holders.get(inode).copied();
+        let held = holders.get(inode).map(Vec::as_slice).unwrap_or_default();
+        let parent = |pid: u32| seen.processes.iter().find(|p| p.pid == pid).map(|p| p.ppid);
+        l.owner = held
+            .iter()
+            .copied()
+            .find(|&pid| parent(pid).is_none_or(|pp| !held.contains(&pp)));
     }
     seen.ours = descendants(&seen.processes, ours);
     seen
 }
 
-/// A process's facts; none if it is gone, or is a kernel thread.
+/// The listening TCP sockets from `/proc/net/tcp` and `tcp6`: slower
+/// (the kernel walks every connection), for a kernel without
+/// `sock_diag`.
+fn from_proc_net() -> Vec<crate::sock_diag::Listener> {
+    [procfs::net::tcp(), procfs::net::tcp6()]
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.state == procfs::net::TcpState::Listen)
+        .map(|e| crate::sock_diag::Listener {
+            addr: e.local_address,
+            uid: e.uid,
+            inode: e.inode,
+        })
+        .collect()
+}
+
+/// A process's facts; none if it is gone, or is a kernel thread (no
+/// command line, a child of kthreadd, pid 2).
 fn facts_of(p: &Process) -> Option<ProcessFacts> {
     let stat = p.stat().ok()?;
+    if stat.pid == 2 || stat.ppid == 2 {
+        return None;
+    }
     let argv = p.cmdline().unwrap_or_default();
     Some(ProcessFacts {
         pid: u32::try_from(stat.pid).ok()?,

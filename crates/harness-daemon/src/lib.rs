@@ -51,6 +51,13 @@ pub async fn run(
     project: Project,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    if let Some((from, to)) = fd_limit::raise() {
+        tracing::debug!(
+            from,
+            to,
+            "raised the daemon's open-file limit (its children keep the one it was started with)"
+        );
+    }
     // The state folder holds the services' output and what they were
     // started with: the user's alone (`harness_store::private`). Repaired
     // under the lock, so no other daemon creates files meanwhile.
@@ -62,13 +69,6 @@ pub async fn run(
             count = opened.len(),
             first = %opened[0].display(),
             "made the state folder private: these were open to other users (now folders 0700, files 0600)"
-        );
-    }
-    if let Some((from, to)) = fd_limit::raise() {
-        tracing::debug!(
-            from,
-            to,
-            "raised the daemon's open-file limit (its children keep the one it was started with)"
         );
     }
     harness_store::private::dir(&project.logs_dir())?;

@@ -323,9 +323,14 @@ pub async fn wait_exit(pid: u32) {
     }
 }
 
-/// How run `run` ended, from the shim's exit file.
+/// How run `run` ended, from the shim's exit file, or from its `.tmp`
+/// when the shim could write the end but not rename it (a full disk can
+/// refuse a rename that must grow the folder); the placeholder there
+/// before the end holds no run and is no end.
 pub fn read_exit(exit_file: &Path, run: RunId) -> Option<ProcessEnd> {
-    let text = std::fs::read_to_string(exit_file).ok()?;
+    let text = std::fs::read_to_string(exit_file)
+        .or_else(|_| std::fs::read_to_string(harness_shim::exit_file::tmp_of(exit_file)))
+        .ok()?;
     match harness_shim::parse_exit_file(&text)? {
         (r, Ok(code)) if r == run.0 => Some(ProcessEnd::Exited(code)),
         (r, Err(sig)) if r == run.0 => Some(ProcessEnd::Signaled(sig)),

@@ -62,13 +62,27 @@ struct Reply {
     inode: u32,
 }
 
-/// Every listening TCP socket, IPv4 and IPv6.
+/// Every listening TCP socket, IPv4 and IPv6. A family the kernel
+/// cannot answer for (IPv6 switched off) gives none; an error only when
+/// neither can be asked.
 pub fn listening_tcp() -> io::Result<Vec<Listener>> {
     let mut out = Vec::new();
+    let mut failed = None;
+    let mut answered = false;
     for family in [libc::AF_INET as u8, libc::AF_INET6 as u8] {
-        dump(family, &mut out)?;
+        let mut some = Vec::new();
+        match dump(family, &mut some) {
+            Ok(()) => {
+                answered = true;
+                out.extend(some);
+            }
+            Err(e) => failed = Some(e),
+        }
     }
-    Ok(out)
+    match (answered, failed) {
+        (false, Some(e)) => Err(e),
+        _ => Ok(out),
+    }
 }
 
 fn dump(family: u8, out: &mut Vec<Listener>) -> io::Result<()> {
@@ -140,19 +154,23 @@ fn dump(family: u8, out: &mut Vec<Listener>) -> io::Result<()> {
             if len < size_of::<libc::nlmsghdr>() || at + len > n {
                 return Err(io::Error::other("a torn netlink message"));
             }
+            let body = at + size_of::<libc::nlmsghdr>();
+            // DONE and ERROR carry an int first: 0, or a negative errno
+            // (a dump that failed part way says so in its DONE).
+            let code = buf
+                .get(body..(body + 4).min(at + len))
+                .filter(|b| b.len() == 4)
+                .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                .unwrap_or(0);
             match header.nlmsg_type as i32 {
-                libc::NLMSG_DONE => return Ok(()),
-                libc::NLMSG_ERROR => {
-                    // An `nlmsgerr`: a negative errno first.
-                    let body = at + size_of::<libc::nlmsghdr>();
-                    let errno = buf
-                        .get(body..body + 4)
-                        .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-                        .unwrap_or(0);
-                    return Err(io::Error::from_raw_os_error(-errno));
+                libc::NLMSG_DONE | libc::NLMSG_ERROR if code < 0 => {
+                    return Err(io::Error::from_raw_os_error(-code));
                 }
+                libc::NLMSG_DONE => return Ok(()),
+                // An acknowledgement (error 0), a no-op, an overrun: no
+                // socket in them.
+                t if t != SOCK_DIAG_BY_FAMILY as i32 => {}
                 _ => {
-                    let body = at + size_of::<libc::nlmsghdr>();
                     if body + size_of::<Reply>() <= at + len {
                         // SAFETY: a reply's worth of bytes is there.
                         let r: Reply =

@@ -169,6 +169,9 @@ impl StoreThread {
         let over = self.kept.len().saturating_sub(KEPT_MAX);
         if over > 0 {
             self.kept.drain(..over);
+            // A run's end may be among them: its exit file stays, the only
+            // record of how it ended, for the next daemon to read.
+            self.kept_remove.clear();
             self.all_applied = false;
             let before = self.health.lost.fetch_add(over as u64, Ordering::Relaxed);
             if before == 0 {

@@ -4,9 +4,12 @@
 //!
 //! Its room on the disk is taken when the run starts: a placeholder the
 //! size of the largest body is written to the `.tmp` file then, and the
-//! end overwrites it in place, which needs no new room. A run that ends
-//! while the state folder's disk is full still leaves its exit code,
-//! instead of an end the daemon can only call "exit status lost".
+//! end overwrites it in place, which on tmpfs, ext4 and xfs needs no new
+//! room. A run that ends while the state folder's disk is full then
+//! still leaves its exit code, instead of an end the daemon can only call
+//! "exit status lost". (A copy-on-write filesystem, btrfs or ZFS, may
+//! need room to overwrite; there the end can still be lost on a full
+//! disk, and is said so.)
 
 use crate::sys::End;
 use std::fs::File;
@@ -94,6 +97,12 @@ mod tests {
         let exit = ExitFile::reserve(path.clone());
         assert_eq!(std::fs::metadata(tmp_of(&path)).unwrap().len(), ROOM as u64);
         assert!(!path.exists(), "no end before the end");
+        let placeholder = std::fs::read_to_string(tmp_of(&path)).unwrap();
+        assert_eq!(
+            crate::parse_exit_file(&placeholder),
+            None,
+            "the room taken is no end (the daemon reads a `.tmp` left unrenamed)"
+        );
         exit.write(u64::MAX, End::Signaled(9));
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),

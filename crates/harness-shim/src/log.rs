@@ -125,7 +125,11 @@ impl LogWriter {
         self.size = self.file.seek(SeekFrom::End(0)).unwrap_or(self.size);
         let len = bytes.len() as u64;
         if self.keep > 0 && self.size > 0 && self.size + len > self.max_bytes {
-            self.rotate()?;
+            match self.rotate() {
+                Ok(()) => {}
+                Err(e) if refused(&e) => return Ok(false),
+                Err(e) => return Err(e),
+            }
         }
         if let Some(index) = &mut self.index {
             match append_whole(index, &record(self.size, stream, us)) {
@@ -163,10 +167,10 @@ impl LogWriter {
                     self.unwritten.push_front(piece);
                     return Ok(false);
                 }
-                Err(e) => {
-                    self.unwritten.push_front(piece);
-                    return Err(e);
-                }
+                // Not for want of room, so waiting would not help: the
+                // piece is given up (the caller says so), and the
+                // service's output flows again.
+                Err(e) => return Err(e),
             }
         }
         Ok(true)
@@ -190,7 +194,12 @@ impl LogWriter {
             let _ = std::fs::rename(numbered(n), numbered(n + 1));
         }
         let _ = std::fs::rename(index_of(&self.path), index_of(&numbered(1)));
-        std::fs::rename(&self.path, numbered(1))?;
+        match std::fs::rename(&self.path, numbered(1)) {
+            // Moved already by a rotation whose reopening failed: this
+            // writer still held the moved file.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            other => other?,
+        }
         self.file = open_append(&self.path)?;
         self.index = open_append(&index_of(&self.path)).ok();
         self.size = 0;

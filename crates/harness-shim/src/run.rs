@@ -13,10 +13,12 @@ use std::process::{ChildStderr, ChildStdout, Command, Stdio};
 /// that escaped; the shim stops waiting for them.
 const DRAIN_GRACE_MS: u64 = 500;
 
-/// The most output read into memory, once the group is gone, while the
-/// disk refuses it: as much as the largest pipe buffer an unprivileged
-/// service can ask for (`/proc/sys/fs/pipe-max-size`'s default), so only
-/// a writer from outside the group could leave more unread.
+/// The most output read into memory, in all, once the group is gone,
+/// while the disk refuses it: the largest pipe buffer an unprivileged
+/// service can ask for (`/proc/sys/fs/pipe-max-size`'s default). Pipes of
+/// the usual 64 KiB are read to their end; what is left past it (two
+/// pipes grown to 1 MiB, or a writer from outside the group) is not
+/// read, and is lost with the pipes.
 const DRAIN_HELD_MAX: usize = 1 << 20;
 
 /// Entry point of `harness-shim`. Returns the shim's own exit code.

@@ -72,26 +72,8 @@ pub fn repair(root: &Path) -> io::Result<Vec<PathBuf>> {
     let at = rustix::fs::openat(CWD, root, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())?;
     let mut todo = vec![(at, root.to_path_buf())];
     while let Some((fd, path)) = todo.pop() {
-        let Ok(stat) = rustix::fs::fstat(&fd) else {
-            continue;
-        };
-        let kind = FileType::from_raw_mode(stat.st_mode);
-        if kind == FileType::Symlink {
-            continue;
-        }
-        let want = if kind == FileType::Directory {
-            DIR_MODE
-        } else {
-            FILE_MODE
-        };
-        let mode = stat.st_mode & 0o7777;
-        // An entry that cannot be changed (another user's, gone meanwhile)
-        // is skipped: the folder above it is private all the same.
-        if mode & 0o077 != 0 && chmod_fd(&fd, mode & 0o700 | want).is_ok() {
-            changed.push(path.clone());
-        }
-        if kind != FileType::Directory {
-            continue;
+        if !fix(&fd, path.clone(), &mut changed) {
+            continue; // not a folder
         }
         let Ok(entries) = rustix::fs::openat(
             &fd,
@@ -108,12 +90,47 @@ pub fn repair(root: &Path) -> io::Result<Vec<PathBuf>> {
                 continue;
             }
             let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-            if let Ok(child) = rustix::fs::openat(&fd, name, flags, Mode::empty()) {
-                todo.push((child, path.join(OsStr::from_bytes(name.to_bytes()))));
+            let Ok(child) = rustix::fs::openat(&fd, name, flags, Mode::empty()) else {
+                continue;
+            };
+            let child_path = path.join(OsStr::from_bytes(name.to_bytes()));
+            // Folders wait their turn; anything else is done now and its
+            // descriptor closed, so a folder of thousands of logs holds
+            // one descriptor at a time.
+            match rustix::fs::fstat(&child).map(|st| FileType::from_raw_mode(st.st_mode)) {
+                Ok(FileType::Directory) => todo.push((child, child_path)),
+                Ok(_) => {
+                    fix(&child, child_path, &mut changed);
+                }
+                Err(_) => {}
             }
         }
     }
     Ok(changed)
+}
+
+/// Makes what `fd` names private if group or others had any access (its
+/// path then goes into `changed`); true if it is a folder. A link is
+/// left as it is; an entry that cannot be changed (another user's, gone
+/// meanwhile) is skipped: the folder above it is private all the same.
+fn fix(fd: &OwnedFd, path: PathBuf, changed: &mut Vec<PathBuf>) -> bool {
+    let Ok(stat) = rustix::fs::fstat(fd) else {
+        return false;
+    };
+    let kind = FileType::from_raw_mode(stat.st_mode);
+    if kind == FileType::Symlink {
+        return false;
+    }
+    let want = if kind == FileType::Directory {
+        DIR_MODE
+    } else {
+        FILE_MODE
+    };
+    let mode = stat.st_mode & 0o7777;
+    if mode & 0o077 != 0 && chmod_fd(fd, mode & 0o700 | want).is_ok() {
+        changed.push(path);
+    }
+    kind == FileType::Directory
 }
 
 /// Changes the mode of what `fd` (an `O_PATH` descriptor, which

@@ -74,17 +74,8 @@ fn a_stop_while_a_deploy_runs_cancels_it_and_stops_what_it_left() {
             .replace("sleep 1001", "sleep 2001"),
     )
     .unwrap();
-    let mut deploy = Background::start(
-        s.command(&["deploy"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null()),
-    );
     // a's new version runs inside its 1.5 s gate; b waits for a.
-    while deploy
-        .next_line(HARNESS_TIMEOUT)
-        .expect("the deploy's lines")
-        != "  a: starting the new version"
-    {}
+    let mut deploy = deploy_until(&s, "  a: starting the new version");
     let asked = std::time::Instant::now();
     let mut stop = Background::start(
         s.command(&["stop", "--all"])
@@ -156,4 +147,53 @@ fn a_stop_while_a_deploy_runs_cancels_it_and_stops_what_it_left() {
         log.contains("a stop was asked for: the deploy is cancelled"),
         "{log}"
     );
+}
+
+#[test]
+fn a_stop_of_a_service_the_deploy_removes_meanwhile_finds_it_stopped() {
+    // `old` takes 2 s to stop (it ignores SIGTERM): the stop is asked for
+    // while the deploy is removing it.
+    let yaml = "services:\n  a:\n    command: sleep 1000\n  old:\n    command: \"trap '' TERM; sleep 1777 & wait\"\n    stop_timeout: 2\n";
+    let s = Stack::new(yaml);
+    assert_eq!(s.harness(&["start", "--all"]).code, 0);
+    let daemon = s.daemon_pid().unwrap();
+    // The new file changes a and no longer has `old`: the deploy removes it.
+    std::fs::write(
+        s.path().join("services.yaml"),
+        "services:\n  a:\n    command: sleep 2000\n",
+    )
+    .unwrap();
+    let mut deploy = deploy_until(&s, "  old: stopping: removed from the file");
+    // Asked for by name while `old` is still known; carried out once the
+    // deploy has dropped it.
+    let stop = s.harness(&["stop", "old", "a"]);
+    assert_eq!(stop.code, 0, "{}", stop.all());
+    let _ = deploy.wait(HARNESS_TIMEOUT);
+    assert_eq!(s.daemon_pid(), Some(daemon), "the same daemon");
+    assert_eq!(s.service("a")["status"], "stopped");
+    assert!(s.status()["services"].as_array().unwrap().len() == 1);
+    assert!(!cmdline_has("sleep 1777"), "old was stopped by the deploy");
+}
+
+/// `harness deploy` in the background, once it has printed `line`.
+fn deploy_until(s: &Stack, line: &str) -> Background {
+    let mut deploy = Background::start(
+        s.command(&["deploy"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
+    while deploy
+        .next_line(HARNESS_TIMEOUT)
+        .expect("the deploy's lines")
+        != line
+    {}
+    deploy
+}
+
+/// Whether a process whose command line is `text` runs.
+fn cmdline_has(text: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        std::fs::read(e.path().join("cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).replace('\0', " ").trim() == text)
+    })
 }

@@ -151,3 +151,22 @@ fn nothing_seen_is_nothing_external() {
     };
     assert_eq!(find(&no_ports, &seen), None);
 }
+
+#[test]
+fn a_socket_harness_holds_does_not_hide_one_outside_on_another_port() {
+    let svc = service(
+        "    socket: { tcp: \"127.0.0.1:8080\" }\n    health_check: { tcp: \"127.0.0.1:9090\" }\n",
+    );
+    let seen = Sightings {
+        listening: vec![listening(8080, Some(40)), listening(9090, Some(900))],
+        processes: vec![
+            proc(40, 1, 10, "harness", "harness"),
+            proc(900, 1, 90, "api", "./api"),
+        ],
+        ours: [40].into_iter().collect(),
+        ..Default::default()
+    };
+    let found = find(&svc, &seen).unwrap();
+    assert_eq!(found.pid(), Some(900));
+    assert_eq!(found.evidence, Evidence::Port(9090));
+}

@@ -35,9 +35,7 @@ impl Supervisor {
         self.engine.drop_removed();
         self.save_outcomes();
         if !self.after_deploy.is_empty() && self.deploys.running().is_none() {
-            for stop in std::mem::take(&mut self.after_deploy) {
-                self.feed(stop);
-            }
+            self.feed_parked_stops();
         }
     }
 

@@ -36,8 +36,7 @@ impl Supervisor {
                     self.clients.remove(&op);
                     // A stop still waiting for a deploy is dropped with
                     // its client, as a stop under way would be cancelled.
-                    self.after_deploy
-                        .retain(|i| !matches!(i, Input::Stop { op: o, .. } if *o == op));
+                    self.after_deploy.retain(|p| p.op != op);
                     self.feed(Input::Cancel { op });
                 }
                 Msg::Plan(req, reply) => {

@@ -57,6 +57,14 @@ use tokio::task::AbortHandle;
 /// off rather than allowed to slow the supervisor.
 const CLIENT_BUFFER: usize = 4096;
 
+/// A stop asked for while a deploy ran, waiting for it to end.
+struct ParkedStop {
+    op: harness_core::engine::OpId,
+    /// The services it stops, by name.
+    names: Vec<String>,
+    options: harness_core::engine::StopOptions,
+}
+
 /// The supervisor's state.
 pub struct Supervisor {
     project: Project,
@@ -83,7 +91,7 @@ pub struct Supervisor {
     deploys: deploys::DeployLogs,
     /// Stops asked for while a deploy ran, in order: fed once it is done
     /// (a stop cancels the deploy, then wins).
-    after_deploy: Vec<harness_core::engine::Input>,
+    after_deploy: Vec<ParkedStop>,
     /// Deploys and their services counted, for `/metrics`.
     deploy_counts: metrics::DeployCounts,
     /// Jobs' step attempts counted, for `/metrics`.

@@ -107,13 +107,9 @@ impl Supervisor {
             self.cancel_jobs();
         }
         let (op, rx) = self.open_client();
-        let stop = Input::Stop {
-            op,
-            targets: ids(targets),
-            options: StopOptions {
-                exact: req.exact,
-                cause: req.cause,
-            },
+        let options = StopOptions {
+            exact: req.exact,
+            cause: req.cause,
         };
         match self.deploys.running() {
             Some(id) => {
@@ -124,11 +120,37 @@ impl Supervisor {
                     );
                     self.feed(Input::Cancel { op: OpId(id) });
                 }
-                self.after_deploy.push(stop);
+                // By name: the deploy may drop services it prunes, and
+                // the engine's indices with them.
+                let names = targets
+                    .iter()
+                    .map(|&i| self.engine.graph().name(i).to_string())
+                    .collect();
+                self.after_deploy
+                    .push(super::ParkedStop { op, names, options });
             }
-            None => self.feed(stop),
+            None => self.feed(Input::Stop {
+                op,
+                targets: ids(targets),
+                options,
+            }),
         }
         Ok((op, rx))
+    }
+
+    /// Carries out the stops asked for while a deploy ran, on the
+    /// services of theirs that are still there (one the deploy removed
+    /// is stopped already).
+    pub(super) fn feed_parked_stops(&mut self) {
+        for parked in std::mem::take(&mut self.after_deploy) {
+            let graph = self.engine.graph();
+            let targets: Vec<usize> = parked.names.iter().filter_map(|n| graph.index(n)).collect();
+            self.feed(Input::Stop {
+                op: parked.op,
+                targets: ids(targets),
+                options: parked.options,
+            });
+        }
     }
 
     fn open_client(&mut self) -> (OpId, mpsc::Receiver<OpEvent>) {
