@@ -20,6 +20,8 @@ pub enum Status {
     Failed,
     /// Ended on its own after it had started.
     Exited,
+    /// Running, but not started by harness: left as it is.
+    External,
 }
 
 /// What harness knows of a service's health.

@@ -26,6 +26,9 @@ pub enum Status {
     Failed,
     /// Ended on its own after it had started.
     Exited,
+    /// Running, but not started by harness (systemd's, a person's):
+    /// left as it is.
+    External,
 }
 
 /// What harness knows of a service's health.

@@ -28,7 +28,7 @@ pub struct JobCounts {
     pub attempts: std::collections::BTreeMap<(String, String, String, String), u64>,
 }
 
-const STATES: [(Status, &str); 7] = [
+const STATES: [(Status, &str); 8] = [
     (Status::Stopped, "stopped"),
     (Status::Starting, "starting"),
     (Status::Running, "running"),
@@ -36,6 +36,7 @@ const STATES: [(Status, &str); 7] = [
     (Status::Restarting, "restarting"),
     (Status::Failed, "failed"),
     (Status::Exited, "exited"),
+    (Status::External, "external"),
 ];
 
 /// Renders every family.

@@ -54,6 +54,7 @@ fn status(s: core::Status) -> api::Status {
         core::Status::Restarting => api::Status::Restarting,
         core::Status::Failed => api::Status::Failed,
         core::Status::Exited => api::Status::Exited,
+        core::Status::External => api::Status::External,
     }
 }
 

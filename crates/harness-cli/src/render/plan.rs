@@ -33,6 +33,8 @@ pub fn write_state_check(w: &mut impl Write, plan: &Plan, width: usize) -> io::R
         let c = &e.current;
         let (mark, what) = match (c.status, c.health) {
             (Status::Running, Health::Healthy) => ("✓", "already running, healthy".to_string()),
+            // Seed 000: `! postgres    (running, not managed by harness)`.
+            (Status::External, _) => ("!", "running, not managed by harness".to_string()),
             (Status::Running, Health::Unhealthy) => ("✗", "running, unhealthy".to_string()),
             (Status::Starting, _) => ("⟳", "starting".to_string()),
             (Status::Stopping, _) => ("↶", "stopping".to_string()),
@@ -60,6 +62,14 @@ pub fn write_state_check(w: &mut impl Write, plan: &Plan, width: usize) -> io::R
         };
         writeln!(w, "  {mark} {:<width$} ({what})", c.name)?;
     }
+    for c in plan.services.iter().map(|e| &e.current) {
+        if c.status == Status::External {
+            match c.pid {
+                Some(pid) => writeln!(w, "\nDetected external service: {} (PID {pid})", c.name)?,
+                None => writeln!(w, "\nDetected external service: {}", c.name)?,
+            }
+        }
+    }
     Ok(())
 }
 
@@ -78,7 +88,8 @@ pub fn write_plan(w: &mut impl Write, plan: &Plan, restart: bool) -> io::Result<
             .collect::<Vec<_>>()
     };
     writeln!(w, "\nPlan (dry run):")?;
-    let running = names(&|e| e.current.pid.is_some());
+    // Not what runs outside harness: a restart cannot stop that.
+    let running = names(&|e| e.current.pid.is_some() && e.current.status != Status::External);
     if restart && !running.is_empty() {
         writeln!(w, "  Stop first (--restart): {}", running.join(", "))?;
     }
@@ -88,6 +99,9 @@ pub fn write_plan(w: &mut impl Write, plan: &Plan, restart: bool) -> io::Result<
             .iter()
             .filter(|e| e.action == action)
             .map(|e| match e.current.changes.as_slice() {
+                _ if e.current.status == Status::External => {
+                    format!("{} (not managed by harness)", e.current.name)
+                }
                 [] => e.current.name.clone(),
                 changes => format!(
                     "{} (older definition: {})",

@@ -30,6 +30,7 @@ pub(super) fn status_word(s: Status) -> &'static str {
         Status::Restarting => "restarting",
         Status::Failed => "failed",
         Status::Exited => "exited",
+        Status::External => "external",
     }
 }
 

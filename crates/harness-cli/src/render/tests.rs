@@ -251,6 +251,15 @@ fn a_plan() -> Plan {
                 Some(1),
                 "",
             ),
+            entry(
+                ServiceStatus {
+                    pid: Some(1234),
+                    ..svc("postgres", Status::External, Health::Healthy)
+                },
+                PlanAction::Use,
+                None,
+                "running, not managed by harness (PID 1234)",
+            ),
         ],
     }
 }

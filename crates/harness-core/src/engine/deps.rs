@@ -75,6 +75,8 @@ impl Engine {
                 Some(Stage::TimedOut | Stage::Warning) => broken("unhealthy"),
                 _ => DepState::Pending,
             },
+            // Outside harness and not healthy yet: it may become so.
+            Phase::Stopped if self.svcs[d].external.is_some() => DepState::Pending,
             Phase::Stopped => match settled {
                 Some(Stage::Blocked) => broken("blocked"),
                 Some(_) => broken("failed"),
@@ -98,6 +100,12 @@ impl Engine {
                 },
                 Condition::Healthy,
             ) => true,
+            // An instance outside harness stands for it: started, and
+            // healthy as its check said.
+            (Phase::Stopped, Condition::Started) if self.svcs[d].external.is_some() => true,
+            (Phase::Stopped, Condition::Healthy) => {
+                self.svcs[d].external.is_some_and(|e| e.healthy)
+            }
             (Phase::Stopped, Condition::Completed) => {
                 self.svcs[d].last_end.is_some_and(ProcessEnd::success)
                     && matches!(self.svcs[d].verdict, Verdict::None | Verdict::Exited(_))

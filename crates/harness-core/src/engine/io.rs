@@ -122,6 +122,18 @@ pub struct DeployOptions {
     pub versions: Vec<(String, RunSpec)>,
 }
 
+/// An instance of a service that harness did not start (systemd's, a
+/// person's, another project's), as the runtime saw it
+/// (`harness_core::external::find`, then its readiness check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExternalInstance {
+    /// Its process, when it could be named.
+    pub pid: Option<u32>,
+    /// Whether its readiness check passed (with no check: whether it was
+    /// found at all, so always).
+    pub healthy: bool,
+}
+
 /// A run the last daemon recorded, as a new daemon found it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Found {
@@ -176,6 +188,12 @@ pub enum Input {
         plan: DeployPlan,
         /// Flags.
         options: DeployOptions,
+    },
+    /// What the runtime saw of services harness runs no instance of: one
+    /// outside, or none (any longer).
+    External {
+        /// Each service looked at, and what was found.
+        seen: Vec<(ServiceId, Option<ExternalInstance>)>,
     },
     /// The client of an operation went away: start nothing more for it.
     Cancel {

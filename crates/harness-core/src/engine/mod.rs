@@ -43,8 +43,8 @@ pub use check_now::CheckNow;
 pub use definition::{Definition, OBSERVED, command_print, fingerprint};
 pub use history::HistoryState;
 pub use io::{
-    Action, DeployOptions, Found, HealthEvent, Input, Notified, OpId, ProbeKind, ProcessEnd, RunId,
-    ServiceId, Severity, StartOptions, StopOptions, UnitId,
+    Action, DeployOptions, ExternalInstance, Found, HealthEvent, Input, Notified, OpId, ProbeKind,
+    ProcessEnd, RunId, ServiceId, Severity, StartOptions, StopOptions, UnitId,
 };
 pub use recovery::OnFailure;
 pub use service::{Backoff, Engine, Outcome, Phase, ProbeHealth, ReloadError, Verdict};

@@ -87,8 +87,13 @@ impl Engine {
                 None,
                 "running, waiting for it to become healthy".to_string(),
             ),
+            // Running outside harness: used, even by a restart (harness
+            // cannot stop what it does not run, and starts no second one).
             Phase::Stopped | Phase::Stopping { .. } | Phase::Backoff { .. } => {
-                self.plan_start(i, in_scope, options, restart, memo)
+                match self.svcs[i].external {
+                    Some(ext) => (PlanAction::Use, None, super::start::external_note(ext)),
+                    None => self.plan_start(i, in_scope, options, restart, memo),
+                }
             }
         };
         let (action, wave) = (entry.0, entry.1);

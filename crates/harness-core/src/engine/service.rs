@@ -146,6 +146,10 @@ pub(crate) struct ServiceState {
     /// deploy that goes back to this run judges it by again (a reload
     /// since may have put other checks in force).
     pub started_as: Option<Box<crate::config::Service>>,
+    /// An instance of it that harness did not start, as the runtime last
+    /// saw one while harness ran none: it stands for the service (its
+    /// dependents take it), and harness starts no second one beside it.
+    pub external: Option<super::io::ExternalInstance>,
 }
 
 /// What the engine knows of a service apart from its process: how its last
@@ -267,6 +271,7 @@ impl Engine {
                 beside: None,
                 judged_by: None,
                 started_as: None,
+                external: None,
             })
             .collect();
         Engine {

@@ -80,36 +80,21 @@ impl Engine {
         now: Instant,
         out: &mut Vec<Action>,
     ) -> MemberState {
-        let svc = &mut self.svcs[i];
-        svc.wanted = true;
-        match svc.phase {
-            Phase::Up {
-                health: ProbeHealth::Healthy,
+        self.svcs[i].wanted = true;
+        if let Some((pid, detail)) = self.existing(i) {
+            out.push(progress(
+                id,
+                self.graph.name(i),
+                Stage::Existing,
+                now,
+                now,
                 pid,
-                ..
-            } => {
-                // Used as it is, but never without a word when what runs
-                // is not what the file says.
-                let changes = self.changes(i);
-                let detail = if changes.is_empty() {
-                    "using existing (healthy)".to_string()
-                } else {
-                    format!(
-                        "using existing (healthy; running an older definition: {})",
-                        changes.join(", ")
-                    )
-                };
-                out.push(progress(
-                    id,
-                    self.graph.name(i),
-                    Stage::Existing,
-                    now,
-                    now,
-                    Some(pid),
-                    &detail,
-                ));
-                MemberState::Settled(Stage::Existing)
-            }
+                &detail,
+            ));
+            return MemberState::Settled(Stage::Existing);
+        }
+        let svc = &mut self.svcs[i];
+        match svc.phase {
             Phase::Up { .. } | Phase::Spawning { .. } => MemberState::Acting,
             Phase::Stopped | Phase::Stopping { .. } | Phase::Backoff { .. } => {
                 // A person starts it: no backoff to wait out, no
@@ -119,6 +104,41 @@ impl Engine {
                 self.apply(i, Move::CancelBackoff);
                 MemberState::Waiting
             }
+        }
+    }
+
+    /// What a start uses of service `i` as it is, with its pid and the
+    /// word for it: its own run up and healthy, but never without a word
+    /// when what runs is not what the file says; or an instance outside
+    /// harness, never doubled by a second one (it would die on the port
+    /// in use, or worse, share its data).
+    fn existing(&self, i: usize) -> Option<(Option<u32>, String)> {
+        let svc = &self.svcs[i];
+        match svc.phase {
+            Phase::Up {
+                health: ProbeHealth::Healthy,
+                pid,
+                ..
+            } => {
+                let changes = self.changes(i);
+                let detail = if changes.is_empty() {
+                    "using existing (healthy)".to_string()
+                } else {
+                    format!(
+                        "using existing (healthy; running an older definition: {})",
+                        changes.join(", ")
+                    )
+                };
+                Some((Some(pid), detail))
+            }
+            Phase::Stopped => svc.external.map(|ext| {
+                let note = external_note(ext);
+                (
+                    ext.pid,
+                    format!("{note}: left as it is, not started by harness"),
+                )
+            }),
+            _ => None,
         }
     }
 
@@ -350,5 +370,14 @@ impl Engine {
         };
         self.record(service, HistoryState::Starting, why, cause, out);
         self.push_spawn(service, run, out);
+    }
+}
+
+/// "running, not managed by harness (PID 1234)", or without the pid when
+/// its process could not be named.
+pub(crate) fn external_note(ext: super::io::ExternalInstance) -> String {
+    match ext.pid {
+        Some(pid) => format!("running, not managed by harness (PID {pid})"),
+        None => "running, not managed by harness".to_string(),
     }
 }

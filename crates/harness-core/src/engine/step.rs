@@ -51,6 +51,17 @@ impl Engine {
             Input::AttachedBeside { service, found } => {
                 self.attached_beside(service.0, found, &mut out)
             }
+            Input::External { seen } => {
+                for (service, found) in seen {
+                    // Only while harness runs none of its own: its own run
+                    // is the service, whatever else listens.
+                    if let Some(svc) = self.svcs.get_mut(service.0)
+                        && matches!(svc.phase, Phase::Stopped)
+                    {
+                        svc.external = found;
+                    }
+                }
+            }
             Input::Tick => {}
             Input::JobSettled {
                 job,

@@ -81,6 +81,20 @@ impl Engine {
     fn state_of(&self, i: usize, now: Instant) -> (Status, Health, Option<u32>, Option<u64>) {
         let svc = &self.svcs[i];
         match svc.phase {
+            Phase::Stopped if svc.external.is_some() => {
+                let healthy = svc.external.is_some_and(|e| e.healthy);
+                let health = if healthy {
+                    Health::Healthy
+                } else {
+                    Health::Unhealthy
+                };
+                (
+                    Status::External,
+                    health,
+                    svc.external.and_then(|e| e.pid),
+                    None,
+                )
+            }
             Phase::Stopped => {
                 let (status, health) = match &svc.verdict {
                     Verdict::Failed(_) => (Status::Stopped, Health::Failed),
@@ -114,6 +128,12 @@ impl Engine {
     /// restart.
     fn notes(&self, i: usize, now: Instant) -> String {
         let svc = &self.svcs[i];
+        if let (Phase::Stopped, Some(ext)) = (svc.phase, svc.external) {
+            return match ext.pid {
+                Some(pid) => format!("not managed by harness (PID {pid})"),
+                None => "not managed by harness".to_string(),
+            };
+        }
         let notes = match (&svc.verdict, svc.phase) {
             (
                 Verdict::Exited(end),
@@ -180,7 +200,12 @@ impl Engine {
         let any_failed = rows
             .iter()
             .any(|r| r.health == Health::Failed || r.status == Status::Restarting);
-        let up = |r: &&ServiceView| matches!(r.status, Status::Running | Status::Starting);
+        let up = |r: &&ServiceView| {
+            matches!(
+                r.status,
+                Status::Running | Status::Starting | Status::External
+            )
+        };
         if !any_up {
             if any_failed {
                 SystemState::Failed

@@ -34,9 +34,8 @@ impl Supervisor {
                 }
                 Msg::Cancel(op) => {
                     self.clients.remove(&op);
-                    // A stop still waiting for a deploy is dropped with
-                    // its client, as a stop under way would be cancelled.
-                    self.after_deploy.retain(|p| p.op != op);
+                    // A stop still waiting for a deploy is kept: a stop
+                    // runs to its end whether its client stays or not.
                     self.feed(Input::Cancel { op });
                 }
                 Msg::Plan(req, reply) => {

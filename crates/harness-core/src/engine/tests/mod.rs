@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 mod attach;
 mod deploy;
 mod deploy_plan;
+mod external;
 mod history;
 mod interrupted;
 mod machine;

@@ -1,0 +1,83 @@
+//! Services running outside harness (seed 000's "not managed by
+//! harness"): what the runtime saw stands for the service, and harness
+//! starts no second one.
+
+use super::*;
+
+fn seen(r: &mut Rig, name: &str, pid: Option<u32>, healthy: bool) -> Vec<Action> {
+    let id = ServiceId(r.idx(name));
+    r.feed(Input::External {
+        seen: vec![(id, Some(ExternalInstance { pid, healthy }))],
+    })
+}
+
+#[test]
+fn an_external_postgres_is_not_started_again_and_its_dependents_start_against_it() {
+    let mut r = Rig::new(STACK);
+    seen(&mut r, "postgres", Some(1234), true);
+    let plan = r
+        .engine
+        .plan(&[r.idx("api")], &StartOptions::default(), false, r.now);
+    let rows: Vec<_> = plan
+        .services
+        .iter()
+        .map(|e| (e.current.name.as_str(), e.action, e.detail.as_str()))
+        .collect();
+    assert_eq!(
+        rows[0],
+        (
+            "postgres",
+            crate::report::PlanAction::Use,
+            "running, not managed by harness (PID 1234)"
+        )
+    );
+    assert_eq!(plan.services[0].current.status, Status::External);
+    assert_eq!(plan.services[0].current.pid, Some(1234));
+    // api's wave is the first: postgres is up already.
+    assert_eq!(plan.services[1].wave, Some(1));
+    let a = r.start(&["api"], StartOptions::default());
+    assert_eq!(r.spawned_names(&a), ["api"], "no second postgres");
+    assert_eq!(r.final_phase("postgres"), Some(P::Existing));
+    let view = r.engine.report(r.now);
+    let pg = &view.services[r.idx("postgres")];
+    assert_eq!(
+        (pg.status, pg.health, pg.pid),
+        (Status::External, Health::Healthy, Some(1234))
+    );
+    assert_eq!(pg.notes, "not managed by harness (PID 1234)");
+}
+
+#[test]
+fn an_external_instance_whose_check_fails_holds_healthy_dependents_back() {
+    let mut r = Rig::new(STACK);
+    seen(&mut r, "postgres", None, false);
+    let a = r.start(&["api"], StartOptions::default());
+    assert!(
+        r.spawned_names(&a).is_empty(),
+        "api waits for a healthy postgres"
+    );
+    assert_eq!(
+        r.engine.report(r.now).services[r.idx("postgres")].health,
+        Health::Unhealthy
+    );
+    // It passes now: api starts.
+    let a = seen(&mut r, "postgres", None, true);
+    assert_eq!(r.spawned_names(&a), ["api"]);
+}
+
+#[test]
+fn an_external_instance_seen_gone_is_started_by_harness() {
+    let mut r = Rig::new(STACK);
+    seen(&mut r, "postgres", Some(1234), true);
+    let id = ServiceId(r.idx("postgres"));
+    r.feed(Input::External {
+        seen: vec![(id, None)],
+    });
+    let a = r.start(&["postgres"], StartOptions::default());
+    assert_eq!(r.spawned_names(&a), ["postgres"]);
+    // While harness runs its own, what else listens changes nothing.
+    r.confirm(&a);
+    seen(&mut r, "postgres", Some(99), true);
+    let view = r.engine.report(r.now);
+    assert_ne!(view.services[r.idx("postgres")].status, Status::External);
+}
