@@ -100,34 +100,57 @@ fn shown_names(config: &Config, named: &[String]) -> Vec<String> {
 /// with `None` after each piece of it, until it ends, `line` fails (a
 /// closed pipe, `| head`: the command ends quietly), or Ctrl-C.
 async fn each_line(
-    mut body: hyper::body::Incoming,
+    body: hyper::body::Incoming,
     mut line: impl FnMut(Option<&[u8]>) -> std::io::Result<()>,
 ) -> Result<(), CliError> {
     let mut partial: Vec<u8> = Vec::new();
-    loop {
-        let frame = tokio::select! {
-            f = body.frame() => f,
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-        };
-        let Some(Ok(frame)) = frame else {
-            let _ = line(None);
+    let ended = each_piece(body, |data| {
+        partial.extend_from_slice(data);
+        let Some(last) = partial.iter().rposition(|&b| b == b'\n') else {
             return Ok(());
         };
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        partial.extend_from_slice(&data);
-        let Some(last) = partial.iter().rposition(|&b| b == b'\n') else {
-            continue;
-        };
         for raw in partial[..last].split(|&b| b == b'\n') {
-            if !raw.is_empty() && line(Some(raw)).is_err() {
-                return Ok(());
+            if !raw.is_empty() {
+                line(Some(raw))?;
             }
         }
         partial.drain(..=last);
-        if line(None).is_err() {
-            return Ok(());
+        line(None)
+    })
+    .await;
+    if ended == Ended::Body {
+        let _ = line(None);
+    }
+    Ok(())
+}
+
+/// How [`each_piece`] ended.
+#[derive(PartialEq)]
+enum Ended {
+    /// The answer ended (or broke off).
+    Body,
+    /// Ctrl-C, or the caller's `piece` failed.
+    Stopped,
+}
+
+/// Hands each piece of `body` to `piece` as it arrives, until the body
+/// ends, `piece` fails, or Ctrl-C.
+async fn each_piece(
+    mut body: hyper::body::Incoming,
+    mut piece: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> Ended {
+    loop {
+        let frame = tokio::select! {
+            f = body.frame() => f,
+            _ = tokio::signal::ctrl_c() => return Ended::Stopped,
+        };
+        let Some(Ok(frame)) = frame else {
+            return Ended::Body;
+        };
+        if let Ok(data) = frame.into_data()
+            && piece(&data).is_err()
+        {
+            return Ended::Stopped;
         }
     }
 }
@@ -173,22 +196,11 @@ fn since_us(text: &str, now: DateTime<Utc>) -> Result<u64, String> {
 /// Prints the answer to `GET path` as it streams in, until it ends, the
 /// reader goes away, or Ctrl-C.
 pub(super) async fn print_stream(client: &Client, path: &str) -> Result<(), CliError> {
-    let mut body = client.request(Method::GET, path, None).await?.into_body();
+    let body = client.request(Method::GET, path, None).await?.into_body();
     let mut out = std::io::stdout().lock();
-    loop {
-        let frame = tokio::select! {
-            f = body.frame() => f,
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-        };
-        let Some(frame) = frame else { return Ok(()) };
-        let Ok(frame) = frame else { return Ok(()) };
-        if let Ok(data) = frame.into_data() {
-            // A closed pipe (`| head`) ends the command quietly.
-            if out.write_all(&data).and_then(|_| out.flush()).is_err() {
-                return Ok(());
-            }
-        }
-    }
+    // A closed pipe (`| head`) ends the command quietly.
+    each_piece(body, |data| out.write_all(data).and_then(|_| out.flush())).await;
+    Ok(())
 }
 
 #[cfg(test)]
