@@ -129,6 +129,10 @@ pub struct DeployOptions {
 pub struct ExternalInstance {
     /// Its process, when it could be named.
     pub pid: Option<u32>,
+    /// That process's start time (clock ticks since boot): with the pid,
+    /// it names the process for good, so a reused pid is never taken
+    /// for it.
+    pub start_time: Option<u64>,
     /// Whether its readiness check passed (with no check: whether it was
     /// found at all, so always).
     pub healthy: bool,

@@ -309,6 +309,11 @@ impl Engine {
         self.svcs[i].phase
     }
 
+    /// The instance of service `i` running outside harness, as last seen.
+    pub fn external(&self, i: usize) -> Option<super::io::ExternalInstance> {
+        self.svcs[i].external
+    }
+
     /// What run `run` of service `i` runs, while it is the service's run:
     /// how a runtime that re-attached to it watches it (its notify
     /// socket): the spec it was spawned with, or (found by a new daemon)

@@ -68,6 +68,16 @@ pub enum Msg {
     Choice(Choice),
     /// `GET /v1/status`.
     Status(oneshot::Sender<StatusView>),
+    /// The readiness check of an instance running outside harness
+    /// answered.
+    ExternalChecked {
+        /// Its service.
+        service: String,
+        /// Its process, as seen when the check began.
+        pid: Option<u32>,
+        /// Whether the check passed.
+        healthy: bool,
+    },
     /// `GET /metrics`.
     Metrics(oneshot::Sender<String>),
     /// `POST /v1/shutdown?if_idle=true`: exit only if nothing happens

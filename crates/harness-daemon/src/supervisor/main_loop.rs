@@ -72,6 +72,7 @@ impl Supervisor {
                     // (a run of an older definition says so) without taking
                     // it: only a request that acts does. An invalid file
                     // leaves the comparison with the last one taken.
+                    self.refresh_outside();
                     let now = Instant::now();
                     let report = match self.config.current() {
                         Ok(file) => self.engine.report_against(now, file),
@@ -79,6 +80,11 @@ impl Supervisor {
                     };
                     let _ = reply.send(report);
                 }
+                Msg::ExternalChecked {
+                    service,
+                    pid,
+                    healthy,
+                } => self.external_checked(&service, pid, healthy),
                 Msg::Metrics(reply) => {
                     let report = self.engine.report(Instant::now());
                     let _ = reply.send(metrics::render(

@@ -31,6 +31,7 @@ mod jobs;
 mod main_loop;
 pub(crate) mod observe;
 mod outcomes;
+mod outside;
 mod reattach;
 mod requests;
 mod runs;

@@ -40,6 +40,7 @@ impl Supervisor {
     ) -> Result<(OpId, mpsc::Receiver<OpEvent>), ApiError> {
         self.not_deploying()?;
         self.reload(observed?)?;
+        self.look_outside();
         let (targets, options) = start_targets(&self.engine, &req)?;
         let (op, rx) = self.open_client();
         self.feed(Input::Start {
@@ -53,6 +54,7 @@ impl Supervisor {
     /// What a start would do; changes nothing (a changed config is planned
     /// on a copy of the engine, under the rule of [`Supervisor::reload`]).
     pub(super) fn plan(&mut self, req: PlanRequest) -> Result<Plan, ApiError> {
+        self.look_outside();
         let config = self.config.current()?;
         let copy;
         let engine = if config != self.engine.config() {

@@ -7,7 +7,14 @@ use super::*;
 fn seen(r: &mut Rig, name: &str, pid: Option<u32>, healthy: bool) -> Vec<Action> {
     let id = ServiceId(r.idx(name));
     r.feed(Input::External {
-        seen: vec![(id, Some(ExternalInstance { pid, healthy }))],
+        seen: vec![(
+            id,
+            Some(ExternalInstance {
+                pid,
+                start_time: None,
+                healthy,
+            }),
+        )],
     })
 }
 
