@@ -75,6 +75,9 @@ pub struct Summary {
     pub blocked: Vec<String>,
     /// Stopped (for stop requests).
     pub stopped: Vec<String>,
+    /// Asked to stop but running outside harness: left as they are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_running: Vec<String>,
     /// Started with warnings (`--force`).
     pub warned: Vec<String>,
     /// Those of `started` that were already running: the request started

@@ -181,6 +181,9 @@ pub struct Summary {
     pub blocked: Vec<String>,
     /// Stopped by the request (for stops): not those already down.
     pub stopped: Vec<String>,
+    /// Asked to stop but running outside harness (for stops): left as
+    /// they are.
+    pub left_running: Vec<String>,
     /// Started with warnings (`--force`), and why.
     pub warned: Vec<(String, WarningReason)>,
     /// What a failed start's `on_failure` policy did about the failure.

@@ -129,6 +129,7 @@ pub fn summary(s: core::Summary) -> api::Summary {
         failed: s.failed,
         blocked: s.blocked,
         stopped: s.stopped,
+        left_running: s.left_running,
         warned: warnings.iter().map(|w| w.service.clone()).collect(),
         existing: s.existing,
         warnings,

@@ -94,7 +94,14 @@ fn a_database_started_outside_harness_is_used_as_it_is_and_never_started_again()
     };
     assert_eq!(starts("db"), 0, "never started by harness");
     // `stop --all` stops what harness runs, and leaves what it does not.
-    assert_eq!(s.harness(&["stop", "--all"]).code, 0);
+    let r = s.harness(&["stop", "--all"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("Stopped 1 service in"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("db is external: left running"),
+        "{}",
+        r.stdout
+    );
     assert!(outside.alive(), "the outside instance is left running");
     assert_eq!(s.service("db")["status"], "external");
     // Gone: status says so at once, and the next start is harness's own.

@@ -24,5 +24,8 @@ pub async fn stop(project: &Project, t: &Targets) -> Result<(), CliError> {
     };
     let (s, _) = operation::run(&client, "/v1/stop", &req, show).await?;
     println!("{}", render::stopped(s.stopped.len(), s.elapsed));
+    for name in &s.left_running {
+        println!("{name} is external: left running");
+    }
     Ok(())
 }

@@ -377,6 +377,10 @@ impl Engine {
                 MemberState::Settled(Stage::Blocked) => s.blocked.push(name),
                 // Only what this stop stopped: one already down is not.
                 MemberState::Settled(Stage::Stopped) if m.found_running => s.stopped.push(name),
+                // Harness cannot stop what it did not start.
+                MemberState::Settled(Stage::Stopped) if svc.external.is_some() => {
+                    s.left_running.push(name)
+                }
                 MemberState::Settled(Stage::Stopped) => {}
                 _ => s.failed.push(name),
             }

@@ -88,3 +88,26 @@ fn an_external_instance_seen_gone_is_started_by_harness() {
     let view = r.engine.report(r.now);
     assert_ne!(view.services[r.idx("postgres")].status, Status::External);
 }
+
+#[test]
+fn a_stop_leaves_an_external_instance_running_and_says_so() {
+    let mut r = Rig::new(STACK);
+    seen(&mut r, "postgres", Some(1234), true);
+    let id = ServiceId(r.idx("postgres"));
+    let a = r.feed(Input::Stop {
+        op: OpId(2),
+        targets: vec![id],
+        options: StopOptions::default(),
+    });
+    assert!(
+        !a.iter().any(|a| matches!(a, Action::Stop { .. })),
+        "nothing of it is signalled: {a:?}"
+    );
+    let done = r.done().expect("the stop is done");
+    assert_eq!(done.left_running, ["postgres"]);
+    assert!(done.stopped.is_empty());
+    assert_eq!(
+        r.engine.report(r.now).services[r.idx("postgres")].status,
+        Status::External
+    );
+}
