@@ -6,9 +6,8 @@
 //! from that; this only reads.
 //!
 //! Cheap when nothing is there: one netlink question per address family,
-//! and no
-//! process is looked at unless a socket listens on a wanted port, a
-//! service names a process, or a pidfile holds a pid.
+//! and no process is looked at unless a socket listens on a wanted port,
+//! a service names a process, or a pidfile holds a pid.
 
 use harness_core::config::Service;
 use harness_core::external::{Listening, ProcessFacts, Sightings};
@@ -17,8 +16,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// What `/proc` shows of `services` now (pidfiles are read from `root`,
-/// the config's folder). `ours`: the daemon and its shims; they and
-/// everything under them are harness's own.
+/// the config's folder). `ours`: the daemon and the main process of each
+/// of its runs; they and everything under them are harness's own.
 pub fn look(root: &Path, services: &[&Service], ours: &[u32]) -> Sightings {
     let mut seen = Sightings::default();
     let ports: HashSet<u16> = services

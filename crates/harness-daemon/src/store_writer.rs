@@ -303,6 +303,19 @@ mod tests {
         w.tx.send(Job::WithStore(Box::new(f))).unwrap();
     }
 
+    /// Flushes until everything held is applied (it is tried again once a
+    /// second); the test fails past `secs`.
+    fn flushed_within(w: &StoreWriter, secs: u64) {
+        let started = Instant::now();
+        while !w.flush(Duration::from_secs(secs)) {
+            assert!(
+                started.elapsed() < Duration::from_secs(secs),
+                "never written"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     #[test]
     fn writes_without_room_wait_in_memory_and_all_land_once_there_is_room() {
         let dir = tempfile::tempdir().unwrap();
@@ -319,11 +332,7 @@ mod tests {
         let said = w.trouble().expect("status is told");
         assert!(said.starts_with("no room for the state database"), "{said}");
         limit(&w, None);
-        let started = Instant::now();
-        while !w.flush(Duration::from_secs(5)) {
-            assert!(started.elapsed() < Duration::from_secs(5), "never written");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        flushed_within(&w, 5);
         assert_eq!(w.trouble(), None);
         let rows = Store::open(&path).unwrap().history(None, 1000).unwrap();
         assert_eq!(rows.len(), 500, "every held write landed");
@@ -342,11 +351,7 @@ mod tests {
         let said = w.trouble().unwrap();
         assert!(said.contains("10 writes were given up"), "{said}");
         limit(&w, None);
-        let started = Instant::now();
-        while !w.flush(Duration::from_secs(10)) {
-            assert!(started.elapsed() < Duration::from_secs(10), "never written");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        flushed_within(&w, 10);
         let said = w.trouble().unwrap();
         assert!(
             said.starts_with("10 writes to the state database were lost"),

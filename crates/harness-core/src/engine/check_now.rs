@@ -1,6 +1,7 @@
 //! `harness health`: run the readiness checks now. The engine says, per
 //! service, whether there is anything to probe and what a service with
-//! nothing to probe counts as; the runtime only runs the probes.
+//! nothing to probe counts as; the runtime only runs the probes. The same
+//! for an instance running outside harness, once found.
 
 use super::service::{Engine, Phase};
 use super::spec::ProbeSpec;
@@ -40,5 +41,36 @@ impl Engine {
             },
             (Some(check), true) => CheckNow::Probe(ProbeSpec::of(svc, check)),
         }
+    }
+}
+
+impl Engine {
+    /// What the engine is told of `found`, an instance of service `i`
+    /// outside harness, and the readiness check to run against it, if
+    /// any. The same process seen again keeps its check's answer; one
+    /// with no check counts as healthy (as a run without one does); a new
+    /// one with a check is unhealthy until the check passes.
+    pub fn external_instance(
+        &self,
+        i: usize,
+        found: &crate::external::External,
+    ) -> (super::io::ExternalInstance, Option<ProbeSpec>) {
+        let pid = found.pid();
+        let start_time = found.process.as_ref().map(|p| p.start_time);
+        let known = self.svcs[i]
+            .external
+            .filter(|k| k.pid == pid && k.start_time == start_time);
+        let svc = self.def(i);
+        let (healthy, check) = match (&svc.health_check, known) {
+            (_, Some(k)) => (k.healthy, None),
+            (None, None) => (true, None),
+            (Some(check), None) => (false, Some(ProbeSpec::of(svc, check))),
+        };
+        let instance = super::io::ExternalInstance {
+            pid,
+            start_time,
+            healthy,
+        };
+        (instance, check)
     }
 }

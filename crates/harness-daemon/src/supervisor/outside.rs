@@ -37,27 +37,11 @@ impl Supervisor {
         let mut to_check = Vec::new();
         for (&i, svc) in stopped.iter().zip(&services) {
             let found = harness_core::external::find(svc, &sightings).map(|e| {
-                let pid = e.pid();
-                let start_time = e.process.as_ref().map(|p| p.start_time);
-                // Seen before, and the same process: its check's answer
-                // stands.
-                let known = self
-                    .engine
-                    .external(i)
-                    .filter(|k| k.pid == pid && k.start_time == start_time);
-                let healthy = match (&svc.health_check, known) {
-                    (_, Some(k)) => k.healthy,
-                    (None, None) => true,
-                    (Some(check), None) => {
-                        to_check.push((svc.name.clone(), pid, check.clone(), (*svc).clone()));
-                        false
-                    }
-                };
-                ExternalInstance {
-                    pid,
-                    start_time,
-                    healthy,
+                let (instance, check) = self.engine.external_instance(i, &e);
+                if let Some(spec) = check {
+                    to_check.push((svc.name.clone(), instance.pid, spec));
                 }
+                instance
             });
             if let Some(e) = found {
                 tracing::info!(service = %svc.name, pid = ?e.pid, "running outside harness: not started again");
@@ -65,8 +49,7 @@ impl Supervisor {
             seen.push((ServiceId(i), found));
         }
         self.feed(Input::External { seen });
-        for (service, pid, check, svc) in to_check {
-            let spec = harness_core::engine::ProbeSpec::of(&svc, &check);
+        for (service, pid, spec) in to_check {
             let (project, tx) = (self.project.clone(), self.tx.clone());
             tokio::spawn(async move {
                 let outcome = crate::probe::run(&project, &spec).await;

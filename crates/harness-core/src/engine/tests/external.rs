@@ -111,3 +111,45 @@ fn a_stop_leaves_an_external_instance_running_and_says_so() {
         Status::External
     );
 }
+
+#[test]
+fn a_new_instance_is_checked_once_and_the_same_process_keeps_its_answer() {
+    let mut r = Rig::new(STACK);
+    let found = |pid: u32, start: u64| crate::external::External {
+        process: Some(crate::external::ProcessFacts {
+            pid,
+            ppid: 1,
+            start_time: start,
+            uid: 0,
+            name: "postgres".into(),
+            argv: vec!["postgres".into()],
+        }),
+        uid: Some(0),
+        evidence: crate::external::Evidence::Port(5432),
+        ports: vec![5432],
+    };
+    let pg = r.idx("postgres");
+    let (first, check) = r.engine.external_instance(pg, &found(1234, 50));
+    assert!(!first.healthy, "unhealthy until its check passes");
+    assert!(check.is_some(), "its readiness check is run");
+    r.feed(Input::External {
+        seen: vec![(
+            ServiceId(pg),
+            Some(ExternalInstance {
+                healthy: true,
+                ..first
+            }),
+        )],
+    });
+    let (again, check) = r.engine.external_instance(pg, &found(1234, 50));
+    assert!(
+        again.healthy && check.is_none(),
+        "the same process keeps its answer"
+    );
+    // The pid reused by another process: checked anew.
+    let (other, check) = r.engine.external_instance(pg, &found(1234, 51));
+    assert!(!other.healthy && check.is_some());
+    // No readiness check: healthy as found.
+    let (cache, check) = r.engine.external_instance(r.idx("cache"), &found(77, 1));
+    assert!(cache.healthy && check.is_none());
+}
