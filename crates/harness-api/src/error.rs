@@ -41,4 +41,9 @@ pub enum ApiErrorKind {
     /// with the plan the user read, when the file no longer gives that
     /// plan (CLI exit 1; HTTP 409). Nothing was done.
     Changed,
+    /// harness will not do it, and never would: adopt or stop PID 1,
+    /// harness's own processes, or (unless it runs as root) another
+    /// user's; or a process it was to stop refused to end (CLI exit 3;
+    /// HTTP 403). Nothing else was done.
+    Refused,
 }

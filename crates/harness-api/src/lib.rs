@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 mod deploy;
 mod error;
 mod events;
+mod external;
 mod history;
 mod jobs;
 mod logs;
@@ -25,6 +26,7 @@ pub use error::{ApiError, ApiErrorKind};
 pub use events::{
     OpEvent, Phase, Progress, Recovery, RecoveryBegins, Summary, Warning, WarningReason,
 };
+pub use external::{Adopted, ExternalInstance, ExternalRequest, Replaced};
 pub use history::{CHOICE_SUBJECT, Choice, HistoryEntry};
 pub use jobs::{
     CleanupEvent, JobDecideRequest, JobDecision, JobDone, JobEvent, JobFailure, JobMarkRequest,

@@ -39,6 +39,11 @@ pub enum Command {
     Logs(LogsArgs),
     /// Run the health checks now; exit 3 if any fails.
     Health(Targets),
+    /// Make an instance of a service that harness did not start (by hand,
+    /// by systemd, by another project) harness's own: supervised, probed
+    /// and stopped as any service, and restarted from `command` once it
+    /// ends.
+    Adopt(AdoptArgs),
     /// Run a job: resume its last run at the step it stopped at (a new run
     /// from the first step not up to date once it completed); exit 3 if a
     /// step fails or needs a decision.
@@ -86,9 +91,31 @@ pub struct StartArgs {
     pub restart: bool,
     #[command(flatten)]
     pub failure: FailureFlags,
+    #[command(flatten)]
+    pub outside: OutsideFlags,
     /// Show the current state and what a start would do; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// What to do with a service found running outside harness (by hand, by
+/// systemd, by another project). Without one of these a terminal is
+/// asked; off a terminal, or with --no-interactive, it coexists.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct OutsideFlags {
+    /// Adopt what runs outside harness: harness manages it from now on,
+    /// and restarts its own from `command` once it ends.
+    #[arg(long, conflicts_with_all = ["coexist", "replace", "dry_run"])]
+    pub adopt: bool,
+    /// Leave what runs outside harness alone and start the rest against
+    /// it (no second instance is started).
+    #[arg(long, conflicts_with = "replace")]
+    pub coexist: bool,
+    /// Stop what runs outside harness (its stop signal, stop_timeout,
+    /// SIGKILL), wait for its ports, then start harness's own; exit 3 if
+    /// it will not end or is another user's.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub replace: bool,
 }
 
 #[derive(Debug, Args)]
@@ -162,6 +189,15 @@ pub struct RollbackArgs {
     /// The version to run (six hex digits, as `deploy status` shows them).
     #[arg(long)]
     pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// The service.
+    pub service: String,
+    /// Adopt without asking (needed off a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -284,6 +284,7 @@ impl Client {
             return Err(match e.kind {
                 ApiErrorKind::Usage => CliError::Usage(e.error),
                 ApiErrorKind::Config => CliError::Config(e.error),
+                ApiErrorKind::Refused => CliError::Refused(e.error),
                 ApiErrorKind::Internal | ApiErrorKind::Busy | ApiErrorKind::Changed => {
                     CliError::Internal(anyhow::anyhow!(e.error))
                 }

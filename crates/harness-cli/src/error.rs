@@ -12,6 +12,10 @@ pub enum CliError {
     /// A service failed, timed out or is blocked; already reported (exit 3).
     #[error("")]
     ServiceFailed,
+    /// harness will not do what was asked: adopt or stop a process it
+    /// must not touch, or one that refused to end (exit 3).
+    #[error("{0}")]
+    Refused(String),
     /// `deploy --dry-run --detailed-exitcode`: changes are pending; the
     /// plan is printed (exit 4).
     #[error("")]
@@ -29,7 +33,7 @@ impl CliError {
     pub fn code(&self) -> i32 {
         match self {
             CliError::Usage(_) | CliError::Config(_) => 2,
-            CliError::ServiceFailed => 3,
+            CliError::ServiceFailed | CliError::Refused(_) => 3,
             CliError::Pending => 4,
             CliError::Interrupted => 130,
             CliError::Internal(_) => 1,

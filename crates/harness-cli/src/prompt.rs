@@ -49,6 +49,13 @@ pub async fn line(question: &str) -> Result<String, CliError> {
     }
 }
 
+/// Asks a yes-or-no `question` (`[y/N]`): only `y` or `yes` is a yes.
+/// End of input or Ctrl-C ends the command as interrupted.
+pub async fn confirm(question: &str) -> Result<bool, CliError> {
+    let line = answer(&format!("{question} [y/N]: ")).await?;
+    Ok(matches!(line.trim().to_lowercase().as_str(), "y" | "yes"))
+}
+
 /// Prints `question` and reads one line; end of input or Ctrl-C is the
 /// command interrupted.
 async fn answer(question: &str) -> Result<String, CliError> {

@@ -125,6 +125,30 @@ fn eligible(p: &ProcessFacts, seen: &Sightings) -> bool {
     p.pid != 1 && !seen.ours.contains(&p.pid)
 }
 
+/// Why harness must not adopt or stop process `p`, if it must not: PID 1
+/// (the machine's init), a harness daemon or shim (this project's or
+/// another's), or, unless harness runs as root (`my_uid` 0), another
+/// user's process.
+pub fn untouchable(p: &ProcessFacts, my_uid: u32) -> Option<String> {
+    let pid = p.pid;
+    if pid == 1 {
+        return Some("PID 1 is the machine's init: harness never adopts or stops it".into());
+    }
+    if matches!(p.name.as_str(), "harness" | "harness-shim") {
+        return Some(format!(
+            "PID {pid} is harness's own ({}): harness never adopts or stops it",
+            p.name
+        ));
+    }
+    if my_uid != 0 && p.uid != my_uid {
+        return Some(format!(
+            "PID {pid} belongs to another user (uid {}): harness adopts and stops only its              user's processes, unless it runs as root",
+            p.uid
+        ));
+    }
+    None
+}
+
 /// An instance of `svc` that harness did not start, if `seen` shows one:
 /// the pid in its pidfile (alive), else a process of its name, else what
 /// listens on one of its ports. A port held by harness itself (a

@@ -127,6 +127,18 @@ fn facts_of(p: &Process) -> Option<ProcessFacts> {
     })
 }
 
+/// `pid` and every process under it now: what an adopted process that
+/// leads no group of its own is stopped as.
+pub(crate) fn tree_of(pid: u32) -> HashSet<u32> {
+    let all: Vec<ProcessFacts> = procfs::process::all_processes()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|p| facts_of(&p))
+        .collect();
+    descendants(&all, &[pid])
+}
+
 /// `roots` and every process under them, by parent links.
 fn descendants(processes: &[ProcessFacts], roots: &[u32]) -> HashSet<u32> {
     let mut children: HashMap<u32, Vec<u32>> = HashMap::new();

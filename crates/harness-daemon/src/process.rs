@@ -76,6 +76,7 @@ impl Spawned {
             pid_start: self.pid_start,
             started_at_ms,
             definition,
+            adopted: false,
         }
     }
 }
@@ -322,6 +323,118 @@ pub async fn wait_exit(pid: u32) {
         }
     }
 }
+
+/// Waits for process `pid`, which started at `start` and which harness
+/// did not start (it was adopted), to end. A pidfd tells a process that
+/// is not the daemon's child at once, with no polling; it is opened
+/// before the identity is checked, so a pid reused meanwhile is never
+/// watched in its place.
+pub async fn wait_adopted(pid: u32, start: u64) {
+    // SAFETY: pidfd_open takes a pid and flags; returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return; // already gone
+    }
+    // SAFETY: the fd was just created for us.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    if !same_process(pid, start) {
+        return; // the pid is another process's now: it ended
+    }
+    // SAFETY: as in `wait_exit`.
+    match unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) } {
+        Ok(afd) => {
+            let _ = afd.readable().await;
+        }
+        Err(_) => {
+            while same_process(pid, start) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
+/// Stops an adopted process: `signal`, then SIGKILL after `grace` if it
+/// is still there. To its process group when it leads one (as a daemon
+/// that called `setsid` does), else to the process and its descendants:
+/// a process harness adopted may share its group with whatever started
+/// it (a shell), which harness must not touch. The caller aborts this
+/// task once the process has ended.
+pub async fn stop_adopted(pid: u32, signal: StopSignal, grace: Duration) {
+    // SAFETY: getpgid only reads.
+    let leads_group = unsafe { libc::getpgid(pid as libc::pid_t) } == pid as libc::pid_t;
+    let send = |sig: i32| {
+        if leads_group {
+            ProcessGroup(pid).signal(sig);
+            return;
+        }
+        for p in crate::external_scan::tree_of(pid) {
+            // SAFETY: kill with a positive pid targets that process.
+            unsafe { libc::kill(p as libc::pid_t, sig) };
+        }
+    };
+    send(signal_number(signal));
+    tokio::time::sleep(grace).await;
+    tracing::warn!(
+        pid,
+        "stop timeout passed; sending SIGKILL to the adopted process"
+    );
+    send(libc::SIGKILL);
+}
+
+/// Stops process `pid` (started at `start`), which harness did not start
+/// and does not run (`harness start --replace`), as [`stop_adopted`]
+/// would, and waits for it to end and for `ports` to be free: what it
+/// ended by (`SIGTERM`, `SIGKILL after SIGTERM`), or why it is still
+/// there.
+pub async fn stop_outside(
+    pid: u32,
+    start: u64,
+    signal: StopSignal,
+    grace: Duration,
+    ports: &[u16],
+) -> Result<String, String> {
+    let name = signal.name();
+    let ended = wait_adopted(pid, start);
+    tokio::pin!(ended);
+    let how = tokio::select! {
+        _ = &mut ended => name.to_string(),
+        // Its stop signal, `grace`, then SIGKILL: it had its chance.
+        _ = stop_adopted(pid, signal, grace) => {
+            match tokio::time::timeout(KILL_WAIT, &mut ended).await {
+                Ok(()) => format!("SIGKILL after {name}"),
+                Err(_) => return Err(format!(
+                    "PID {pid} did not end after {name}, {} and SIGKILL; nothing else was stopped",
+                    harness_core::duration::compact(grace.as_secs().max(1))
+                )),
+            }
+        }
+    };
+    // A socket can outlive its process for a moment (a child that kept
+    // it): the port is free once nothing listens on it.
+    let deadline = tokio::time::Instant::now() + KILL_WAIT;
+    loop {
+        let listening: Vec<u16> = crate::sock_diag::listening_tcp()
+            .unwrap_or_default()
+            .iter()
+            .map(|l| l.addr.port())
+            .filter(|p| ports.contains(p))
+            .collect();
+        if listening.is_empty() {
+            return Ok(how);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!(
+                "PID {pid} ended ({how}), but port {} is still listening; nothing else was stopped",
+                listening[0]
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// How long a process is given to go once SIGKILL was sent, and a port to
+/// be let go of once its process ended.
+const KILL_WAIT: Duration = Duration::from_secs(5);
 
 /// How run `run` ended, from the shim's exit file, or from its `.tmp`
 /// when the shim could write the end but not rename it (a full disk can

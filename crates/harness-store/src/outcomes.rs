@@ -146,6 +146,7 @@ fn columns(end: Option<ProcessEnd>) -> (Option<i32>, Option<i32>, Option<&'stati
         Some(ProcessEnd::Signaled(s)) => (None, Some(s), None),
         Some(ProcessEnd::Lost) => (None, None, Some("lost")),
         Some(ProcessEnd::NotSpawned) => (None, None, Some("not_spawned")),
+        Some(ProcessEnd::Unknown) => (None, None, Some("unknown")),
         None => (None, None, None),
     }
 }
@@ -158,6 +159,7 @@ fn end(code: Option<i32>, signal: Option<i32>, kind: Option<String>) -> Option<P
         (None, Some(s), _) => Some(ProcessEnd::Signaled(s)),
         (None, None, Some("lost")) => Some(ProcessEnd::Lost),
         (None, None, Some("not_spawned")) => Some(ProcessEnd::NotSpawned),
+        (None, None, Some("unknown")) => Some(ProcessEnd::Unknown),
         (None, None, _) => None,
     }
 }

@@ -16,7 +16,8 @@ pub struct RunRecord {
     pub unit: UnitId,
     /// Run id.
     pub run: RunId,
-    /// The shim's pid.
+    /// The shim's pid; an adopted process has no shim, and this is its
+    /// own pid (the process watched).
     pub shim_pid: u32,
     /// The shim's start time (clock ticks since boot, /proc/PID/stat field 22).
     pub shim_start: u64,
@@ -26,8 +27,12 @@ pub struct RunRecord {
     pub pid_start: u64,
     /// Wall-clock start, ms since the Unix epoch.
     pub started_at_ms: i64,
-    /// What it was spawned with; `None` for a run recorded before schema 5.
+    /// What it was spawned with; `None` for a run recorded before schema 5,
+    /// and for an adopted process.
     pub definition: Option<Definition>,
+    /// A process harness adopted (`harness adopt`), not one it spawned:
+    /// its end is watched, never read from an exit file (schema 10).
+    pub adopted: bool,
 }
 
 impl RunRecord {
@@ -42,7 +47,8 @@ impl Store {
     /// Every recorded live run, oldest first.
     pub fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT service, run, shim_pid, shim_start, pid, pid_start, started_at_ms, definition
+            "SELECT service, run, shim_pid, shim_start, pid, pid_start, started_at_ms, definition,
+                    adopted
              FROM runs ORDER BY run",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -58,6 +64,7 @@ impl Store {
                     .get::<_, Option<String>>(7)?
                     .as_deref()
                     .and_then(Definition::from_text),
+                adopted: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -82,8 +89,9 @@ impl Store {
 pub(crate) fn insert(conn: &Connection, r: &RunRecord) -> Result<(), StoreError> {
     conn.execute(
         "INSERT OR REPLACE INTO runs
-           (service, run, shim_pid, shim_start, pid, pid_start, started_at_ms, definition)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+           (service, run, shim_pid, shim_start, pid, pid_start, started_at_ms, definition,
+            adopted)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             r.unit.key(),
             r.run.0 as i64,
@@ -92,7 +100,8 @@ pub(crate) fn insert(conn: &Connection, r: &RunRecord) -> Result<(), StoreError>
             r.pid,
             r.pid_start as i64,
             r.started_at_ms,
-            r.definition.as_ref().map(Definition::to_text)
+            r.definition.as_ref().map(Definition::to_text),
+            r.adopted
         ],
     )?;
     Ok(())

@@ -6,7 +6,7 @@ use crate::error::StoreError;
 use rusqlite::{Connection, OptionalExtension};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 // SQLite keeps the text of every CREATE TABLE (and of each column ALTER
 // TABLE adds) in `sqlite_master`, whitespace and all, so even re-indenting
@@ -152,8 +152,16 @@ const TO_9: &str = "BEGIN;
                  UPDATE meta SET value = 9 WHERE key = 'schema_version';
                  COMMIT;";
 
+/// Version 10: a run may be a process harness adopted (`harness adopt`)
+/// rather than spawned under a shim: a new daemon then watches the
+/// process itself, and knows its end cannot be read from an exit file.
+const TO_10: &str = "BEGIN;
+                 ALTER TABLE runs ADD COLUMN adopted INTEGER NOT NULL DEFAULT 0;
+                 UPDATE meta SET value = 10 WHERE key = 'schema_version';
+                 COMMIT;";
+
 /// Each step with the version it brings a file to, oldest first.
-const STEPS: [(i64, &str); 9] = [
+const STEPS: [(i64, &str); 10] = [
     (1, TO_1),
     (2, TO_2),
     (3, TO_3),
@@ -163,6 +171,7 @@ const STEPS: [(i64, &str); 9] = [
     (7, TO_7),
     (8, TO_8),
     (9, TO_9),
+    (10, TO_10),
 ];
 
 /// Brings the database to [`SCHEMA_VERSION`]. A newer one is refused rather

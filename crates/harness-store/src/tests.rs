@@ -16,6 +16,7 @@ fn runs_and_history_survive_reopen() {
         pid_start: 13,
         started_at_ms: 14,
         definition: Definition::from_text("command=0123456789ab\nenv PGPORT=ba9876543210\n"),
+        adopted: false,
     };
     assert!(run.definition.is_some());
     let h = |to: &str| HistoryRow {

@@ -1,5 +1,6 @@
 //! One file per command; `dispatch` finds the project and runs one.
 
+mod adopt;
 mod daemon;
 mod deploy;
 mod failure;
@@ -7,6 +8,7 @@ mod health;
 mod jobs;
 mod logs;
 mod operation;
+mod outside;
 mod run;
 mod start;
 mod status;
@@ -45,6 +47,7 @@ pub fn dispatch(cli: Cli, daemon: crate::DaemonMain) -> Result<(), CliError> {
             Command::Status(a) => status::status(&project, a).await,
             Command::Logs(a) => logs::logs(&project, &config, a).await,
             Command::Health(t) => health::health(&project, t).await,
+            Command::Adopt(a) => adopt::adopt(&project, a).await,
             Command::Run(a) => run::run(&project, &config, a).await,
             Command::Jobs { command } => jobs::jobs(&project, command).await,
             Command::Daemon { command } => daemon::control(&project, command).await,

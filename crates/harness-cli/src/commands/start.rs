@@ -9,7 +9,9 @@ use crate::client::Client;
 use crate::error::CliError;
 use crate::prompt::{self, Answer};
 use crate::render::{self, Style};
-use harness_api::{Choice, OnFailure, Plan, PlanAction, PlanRequest, StartRequest, StopRequest};
+use harness_api::{
+    Choice, OnFailure, Plan, PlanAction, PlanRequest, StartRequest, Status, StopRequest,
+};
 use harness_core::config::Config;
 use harness_core::graph::Graph;
 use harness_store::Project;
@@ -64,13 +66,29 @@ pub async fn start(project: &Project, config: &Config, a: StartArgs) -> Result<(
         .iter()
         .map(|e| e.current.name.clone())
         .collect();
+    // What runs outside harness is asked about on its own, not as part
+    // of a partial system.
+    let outside: Vec<String> = plan
+        .services
+        .iter()
+        .filter(|e| e.current.status == Status::External)
+        .map(|e| e.current.name.clone())
+        .collect();
     let running = plan
         .services
         .iter()
-        .filter(|e| e.current.pid.is_some())
+        .filter(|e| e.current.pid.is_some() && e.current.status != Status::External)
         .count();
     if a.dry_run {
         return dry_run(&client, &req, plan, a.restart && running > 0).await;
+    }
+    if !outside.is_empty() {
+        let asked = match a.targets.services.as_slice() {
+            [] => "the rest".to_string(),
+            names => names.join(", "),
+        };
+        let ask = prompt::terminal() && !a.failure.no_interactive;
+        super::outside::settle(&client, &a.outside, &outside, &asked, ask).await?;
     }
     let all = scope.len() == config.services.len();
     let mut heading = starting_what(&a);

@@ -4,6 +4,7 @@
 //! snapshots); the plain-named function prints it.
 
 mod deploy;
+mod external;
 mod history;
 mod job;
 mod logs;
@@ -17,6 +18,7 @@ mod tests;
 pub use deploy::{
     deploy_done, deploy_event, deploy_history, deploy_plan, deploy_record, event_width,
 };
+pub use external::found;
 pub use history::history;
 pub use job::{cleanup, job_done, job_history, job_plan, job_table, step_event, step_width};
 pub use logs::LogView;

@@ -978,3 +978,46 @@ fn status_says_when_the_state_database_has_no_room() {
     let from = text.find("System state").unwrap();
     insta::assert_snapshot!(&text[from..]);
 }
+
+#[test]
+fn an_instance_outside_harness_as_adopt_shows_it() {
+    let pg = ExternalInstance {
+        service: "postgres".into(),
+        pid: Some(1234),
+        start_time: Some(5000),
+        started_at_ms: Some(0),
+        command: vec![
+            "/usr/bin/postgres".into(),
+            "-D".into(),
+            "/var/lib/postgresql/data".into(),
+            "-c".into(),
+            "listen_addresses=it's here".into(),
+        ],
+        user: Some("postgres".into()),
+        ports: vec![5432],
+        evidence: "port 5432".into(),
+        healthy: true,
+        refused: None,
+    };
+    let two_ports = ExternalInstance {
+        ports: vec![5432, 5433],
+        healthy: false,
+        ..pg.clone()
+    };
+    let theirs = ExternalInstance {
+        pid: None,
+        start_time: None,
+        started_at_ms: None,
+        command: Vec::new(),
+        user: Some("115".into()),
+        refused: Some("the process behind postgres could not be named".into()),
+        ..pg.clone()
+    };
+    let out = [
+        text(|w| super::external::write_found(w, &pg, Some("2026-12-03 10:15:02"))),
+        text(|w| super::external::write_found(w, &two_ports, None)),
+        text(|w| super::external::write_found(w, &theirs, None)),
+    ]
+    .join("---\n");
+    insta::assert_snapshot!(out);
+}

@@ -40,7 +40,10 @@ impl Engine {
         let failure = e.forced_failure
             || match e.end {
                 ProcessEnd::Exited(code) => !cfg.success_exit_codes.contains(&code),
-                ProcessEnd::Signaled(_) | ProcessEnd::Lost | ProcessEnd::NotSpawned => true,
+                ProcessEnd::Signaled(_)
+                | ProcessEnd::Lost
+                | ProcessEnd::NotSpawned
+                | ProcessEnd::Unknown => true,
             };
         if !self.svcs[i].wanted {
             // It was being stopped (by a daemon that died meanwhile).

@@ -24,6 +24,10 @@ pub enum ProcessEnd {
     /// It never ran: the spawn failed (the shim could not be started, or
     /// could not start the command).
     NotSpawned,
+    /// An adopted process ended: harness did not start it and is not its
+    /// parent, so the kernel tells it only that the process is gone, never
+    /// how it ended. harness does not invent an exit code for it.
+    Unknown,
 }
 
 impl ProcessEnd {
@@ -31,7 +35,10 @@ impl ProcessEnd {
     pub fn code(self) -> Option<i32> {
         match self {
             ProcessEnd::Exited(c) => Some(c),
-            ProcessEnd::Signaled(_) | ProcessEnd::Lost | ProcessEnd::NotSpawned => None,
+            ProcessEnd::Signaled(_)
+            | ProcessEnd::Lost
+            | ProcessEnd::NotSpawned
+            | ProcessEnd::Unknown => None,
         }
     }
 
@@ -39,7 +46,10 @@ impl ProcessEnd {
     pub fn signal(self) -> Option<i32> {
         match self {
             ProcessEnd::Signaled(s) => Some(s),
-            ProcessEnd::Exited(_) | ProcessEnd::Lost | ProcessEnd::NotSpawned => None,
+            ProcessEnd::Exited(_)
+            | ProcessEnd::Lost
+            | ProcessEnd::NotSpawned
+            | ProcessEnd::Unknown => None,
         }
     }
 
@@ -49,13 +59,15 @@ impl ProcessEnd {
     }
 
     /// "exit code 1", "killed by signal 9", "ended unseen (exit status
-    /// lost)", "could not be started".
+    /// lost)", "could not be started", "ended (adopted: exit status
+    /// unknown)".
     pub fn describe(self) -> String {
         match self {
             ProcessEnd::Exited(c) => format!("exit code {c}"),
             ProcessEnd::Signaled(s) => format!("killed by signal {s}"),
             ProcessEnd::Lost => "ended unseen (exit status lost)".to_string(),
             ProcessEnd::NotSpawned => "could not be started".to_string(),
+            ProcessEnd::Unknown => "ended (adopted: exit status unknown)".to_string(),
         }
     }
 }
@@ -156,6 +168,8 @@ pub struct Found {
     /// What it was spawned with, if the record says (records made before
     /// prints were kept do not).
     pub definition: Option<Definition>,
+    /// It is a process harness adopted, not one it spawned.
+    pub adopted: bool,
 }
 
 /// Facts the runtime feeds in.
@@ -198,6 +212,19 @@ pub enum Input {
     External {
         /// Each service looked at, and what was found.
         seen: Vec<(ServiceId, Option<ExternalInstance>)>,
+    },
+    /// Adopt service `service`'s instance outside harness, process `pid`
+    /// that started at `start_time` (`harness adopt`): it becomes the
+    /// service's run. The runtime asks [`super::Engine::may_adopt`] first,
+    /// and has refused what is not to be adopted (PID 1, harness's own,
+    /// another user's).
+    Adopt {
+        /// The service.
+        service: ServiceId,
+        /// Its process.
+        pid: u32,
+        /// That process's start time (clock ticks since boot).
+        start_time: u64,
     },
     /// The client of an operation went away: start nothing more for it.
     Cancel {
@@ -379,6 +406,19 @@ pub enum Action {
         run: RunId,
         /// What to run.
         spec: Box<RunSpec>,
+    },
+    /// Watch process `pid`, which harness did not start, as run `run` of
+    /// a service (it was adopted): record it, so a new daemon takes it
+    /// over, and report its end.
+    Adopt {
+        /// Service index.
+        service: ServiceId,
+        /// The run it is now.
+        run: RunId,
+        /// Its process.
+        pid: u32,
+        /// That process's start time (clock ticks since boot).
+        start_time: u64,
     },
     /// Stop a run: `signal` to its process group, SIGKILL after `grace`.
     Stop {

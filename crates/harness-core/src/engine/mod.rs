@@ -6,6 +6,7 @@
 //! their condition, and settles every member as healthy, failed, timed out,
 //! blocked or used as it was; the operation is done when all have settled.
 
+mod adopt;
 mod auto_restart;
 mod beside;
 mod check_now;

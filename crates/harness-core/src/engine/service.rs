@@ -150,6 +150,9 @@ pub(crate) struct ServiceState {
     /// saw one while harness ran none: it stands for the service (its
     /// dependents take it), and harness starts no second one beside it.
     pub external: Option<super::io::ExternalInstance>,
+    /// The run that is a process harness adopted rather than spawned
+    /// (while it is the service's run).
+    pub adopted: Option<RunId>,
 }
 
 /// What the engine knows of a service apart from its process: how its last
@@ -272,6 +275,7 @@ impl Engine {
                 judged_by: None,
                 started_as: None,
                 external: None,
+                adopted: None,
             })
             .collect();
         Engine {

@@ -31,6 +31,7 @@ impl Engine {
     ) {
         self.svcs[i].running = Some(Definition::of(&spec));
         self.svcs[i].spec = Some(spec.clone());
+        self.svcs[i].adopted = None;
         self.svcs[i].started_as = Some(Box::new(self.def(i).clone()));
         out.push(Action::Spawn {
             service: ServiceId(i),
@@ -133,8 +134,10 @@ impl Engine {
             wanted,
             ended,
             definition,
+            adopted,
         } = found;
         self.svcs[i].wanted = wanted;
+        self.svcs[i].adopted = adopted.then_some(run);
         self.svcs[i].running = definition;
         self.svcs[i].spec = None;
         self.svcs[i].judged_by = None;

@@ -62,6 +62,11 @@ impl Engine {
                     }
                 }
             }
+            Input::Adopt {
+                service,
+                pid,
+                start_time,
+            } => self.adopt(service.0, pid, start_time, now, &mut out),
             Input::Tick => {}
             Input::JobSettled {
                 job,
@@ -407,6 +412,7 @@ pub(super) fn stopped_on_request(end: ProcessEnd, signal: StopSignal) -> String 
         ProcessEnd::Exited(c) => format!("exit code {c}"),
         ProcessEnd::Lost => "an unseen end (exit status lost)".to_string(),
         ProcessEnd::NotSpawned => "a failed spawn".to_string(),
+        ProcessEnd::Unknown => "an end harness could not see (adopted)".to_string(),
     };
     format!("stop requested; ended by {how}")
 }

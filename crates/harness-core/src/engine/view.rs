@@ -1,5 +1,6 @@
 //! What `status` shows, derived from the engine's state.
 
+use super::io::ProcessEnd;
 use super::service::{Engine, Phase, ProbeHealth, Verdict};
 use crate::config::Config;
 use crate::duration::compact;
@@ -162,6 +163,10 @@ impl Engine {
         match (failed_dep, &svc.status_text, svc.last_end) {
             (Some(dep), _, _) => format!("dependency {dep} failed"),
             (None, Some(text), _) => text.clone(),
+            (None, None, _) if self.runs_adopted(i) => match svc.phase {
+                Phase::Up { pid, .. } => format!("adopted (PID {pid})"),
+                _ => notes,
+            },
             (None, None, Some(end)) if svc.tracker.total > 0 => {
                 format!("restarted; last exit: {}", end.describe())
             }
@@ -178,6 +183,9 @@ impl Engine {
                 format!("timeout after {}", compact(after.as_secs().max(1)))
             }
             Verdict::Exited(end) if end.success() => "completed".to_string(),
+            // "ended (adopted: exit status unknown)": no "exited", which
+            // would claim more than is known.
+            Verdict::Exited(end @ ProcessEnd::Unknown) => end.describe(),
             Verdict::Exited(end) => format!("exited: {}", end.describe()),
             Verdict::GaveUp(end) => format!(
                 "exceeded maximum restart limit - manual intervention required (last: {})",

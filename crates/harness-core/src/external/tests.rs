@@ -170,3 +170,22 @@ fn a_socket_harness_holds_does_not_hide_one_outside_on_another_port() {
     assert_eq!(found.pid(), Some(900));
     assert_eq!(found.evidence, Evidence::Port(9090));
 }
+
+#[test]
+fn init_harness_and_other_users_processes_are_never_touched() {
+    let me = 1000;
+    let refusal = |p: ProcessFacts, uid: u32| untouchable(&p, uid);
+    assert!(refusal(proc(1, 0, 1, "systemd", "/sbin/init"), 0).is_some_and(|r| r.contains("init")));
+    for name in ["harness", "harness-shim"] {
+        let why = refusal(proc(40, 1, 5, name, name), me).unwrap();
+        assert!(why.contains("harness's own"), "{why}");
+    }
+    let theirs = ProcessFacts {
+        uid: 115,
+        ..proc(41, 1, 5, "postgres", "/usr/bin/postgres")
+    };
+    let why = refusal(theirs.clone(), me).unwrap();
+    assert!(why.contains("another user (uid 115)"), "{why}");
+    assert_eq!(refusal(theirs, 0), None, "root may");
+    assert_eq!(refusal(proc(42, 1, 5, "postgres", "postgres"), me), None);
+}

@@ -346,7 +346,8 @@ impl Runner {
                 failure: Failure::Signaled(sig),
                 tail,
             },
-            (_, ProcessEnd::Lost) => AttemptEnd::Failed {
+            // A step is never adopted; an end it cannot tell is lost.
+            (_, ProcessEnd::Lost | ProcessEnd::Unknown) => AttemptEnd::Failed {
                 failure: Failure::Lost,
                 tail,
             },

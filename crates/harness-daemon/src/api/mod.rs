@@ -1,6 +1,7 @@
 //! The HTTP API on `.harness/harness.sock`. One file per endpoint; every
 //! handler only talks to the supervisor through its [`Handle`].
 
+mod adopt;
 mod choice;
 mod connections;
 mod deploy;
@@ -48,6 +49,9 @@ pub async fn serve(
         .route("/v1/start", post(start::start))
         .route("/v1/stop", post(stop::stop))
         .route("/v1/health", post(health::health))
+        .route("/v1/external/{name}", get(adopt::external))
+        .route("/v1/adopt", post(adopt::adopt))
+        .route("/v1/replace", post(adopt::replace))
         .route("/v1/jobs/{name}/run", post(jobs::run))
         .route("/v1/jobs/{name}/decide", post(jobs::decide))
         .route("/v1/jobs/{name}/mark", post(jobs::mark))
@@ -156,6 +160,7 @@ pub(crate) fn api_error(e: ApiError) -> Response {
         ApiErrorKind::Usage | ApiErrorKind::Config => StatusCode::UNPROCESSABLE_ENTITY,
         ApiErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         ApiErrorKind::Busy | ApiErrorKind::Changed => StatusCode::CONFLICT,
+        ApiErrorKind::Refused => StatusCode::FORBIDDEN,
     };
     error(status, e)
 }

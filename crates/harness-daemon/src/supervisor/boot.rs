@@ -108,6 +108,8 @@ impl Supervisor {
             tx,
             clients: HashMap::new(),
             stops: HashMap::new(),
+            adopted: Default::default(),
+            outside: HashMap::new(),
             next_op: OpId(FIRST_OP),
             next_deploy,
             saved,

@@ -55,6 +55,12 @@ impl Supervisor {
                     .save_version(self.project.versions_dir(), (*spec).clone());
                 self.spawn(service, run, *spec);
             }
+            Action::Adopt {
+                service,
+                run,
+                pid,
+                start_time,
+            } => self.watch_adopted(service, run, pid, start_time),
             Action::Stop {
                 run,
                 pid,
@@ -62,7 +68,10 @@ impl Supervisor {
                 grace,
                 ..
             } => {
-                let task = tokio::spawn(process::stop_group(ProcessGroup(pid), signal, grace));
+                let task = match self.adopted.contains(&run) {
+                    true => tokio::spawn(process::stop_adopted(pid, signal, grace)),
+                    false => tokio::spawn(process::stop_group(ProcessGroup(pid), signal, grace)),
+                };
                 self.stops.insert(run, task.abort_handle());
             }
             Action::Probe {

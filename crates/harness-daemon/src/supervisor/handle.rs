@@ -78,6 +78,21 @@ pub enum Msg {
         /// Whether the check passed.
         healthy: bool,
     },
+    /// `GET /v1/external/NAME`.
+    External(
+        String,
+        oneshot::Sender<Result<harness_api::ExternalInstance, ApiError>>,
+    ),
+    /// `POST /v1/adopt`.
+    Adopt(
+        harness_api::ExternalRequest,
+        oneshot::Sender<Result<harness_api::Adopted, ApiError>>,
+    ),
+    /// `POST /v1/replace`.
+    Replace(
+        harness_api::ExternalRequest,
+        oneshot::Sender<Result<harness_api::Replaced, ApiError>>,
+    ),
     /// `GET /metrics`.
     Metrics(oneshot::Sender<String>),
     /// `POST /v1/shutdown?if_idle=true`: exit only if nothing happens

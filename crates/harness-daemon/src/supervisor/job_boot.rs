@@ -117,6 +117,7 @@ impl Supervisor {
             pid_start: 0,
             started_at_ms: 0,
             definition: None,
+            adopted: false,
         });
         tokio::spawn(async move {
             if record.alive() {
@@ -239,6 +240,7 @@ impl Supervisor {
                             pid_start: 0,
                             started_at_ms: a.started_ms,
                             definition: None,
+                            adopted: false,
                         };
                         self.watch_step(&name, state, unseen);
                     }

@@ -85,6 +85,13 @@ impl Supervisor {
                     pid,
                     healthy,
                 } => self.external_checked(&service, pid, healthy),
+                Msg::External(name, reply) => {
+                    let _ = reply.send(self.external_instance(&name));
+                }
+                Msg::Adopt(req, reply) => {
+                    let _ = reply.send(self.adopt(req));
+                }
+                Msg::Replace(req, reply) => self.replace(req, reply),
                 Msg::Metrics(reply) => {
                     let report = self.engine.report(Instant::now());
                     let _ = reply.send(metrics::render(
@@ -128,10 +135,11 @@ impl Supervisor {
                     let _ = reply.send(self.control_job(&job, control));
                 }
                 Msg::Fact(input) => {
-                    if let Input::Exited { run, .. } = &input
-                        && let Some(h) = self.stops.remove(run)
-                    {
-                        h.abort();
+                    if let Input::Exited { run, .. } = &input {
+                        if let Some(h) = self.stops.remove(run) {
+                            h.abort();
+                        }
+                        self.adopted.remove(run);
                     }
                     self.feed(input);
                 }

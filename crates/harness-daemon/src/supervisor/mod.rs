@@ -12,11 +12,14 @@
 //!   how a run's end is found out, also for a run nobody watched;
 //! - `deploys`: one deploy at a time, and the log of its events;
 //! - `outcomes`: what is kept in the store for the next daemon;
+//! - `outside`: services running outside harness, found and re-checked;
+//!   `adopt` what `harness adopt` shows and makes harness's run;
 //! - `jobs`: each job's run (its `Runner`), begun, fed and controlled;
 //!   `job_actions` what its actions do; `step_runs` each attempt's
 //!   process; `job_decisions` a person's decisions and marks; `job_needs`
 //!   the services a job needs; `job_boot` the runs a killed daemon left.
 
+mod adopt;
 mod boot;
 mod config_file;
 mod deploys;
@@ -79,6 +82,12 @@ pub struct Supervisor {
     /// The stop task of each run being stopped, by run (never reused),
     /// aborted when the run ends.
     stops: HashMap<RunId, AbortHandle>,
+    /// The runs that are processes harness adopted: stopped as such
+    /// (`process::stop_adopted`), not as a shim's group.
+    adopted: std::collections::HashSet<RunId>,
+    /// What the last look outside harness found, by service: what
+    /// `harness adopt` shows, and what an adoption is checked against.
+    outside: HashMap<String, harness_core::external::External>,
     next_op: OpId,
     /// The next deploy's number (its operation's id).
     next_deploy: u64,

@@ -15,6 +15,7 @@ impl Supervisor {
     /// Looks for instances outside harness of every service it runs none
     /// of, and tells the engine.
     pub(super) fn look_outside(&mut self) {
+        self.outside.clear();
         let n = self.engine.config().services.len();
         let stopped: Vec<usize> = (0..n)
             .filter(|&i| matches!(self.engine.phase(i), Phase::Stopped))
@@ -35,12 +36,14 @@ impl Supervisor {
         let sightings = crate::external_scan::look(&self.project.root, &services, &roots);
         let mut seen = Vec::new();
         let mut to_check = Vec::new();
+        let mut outside = std::collections::HashMap::new();
         for (&i, svc) in stopped.iter().zip(&services) {
             let found = harness_core::external::find(svc, &sightings).map(|e| {
                 let (instance, check) = self.engine.external_instance(i, &e);
                 if let Some(spec) = check {
                     to_check.push((svc.name.clone(), instance.pid, spec));
                 }
+                outside.insert(svc.name.clone(), e);
                 instance
             });
             if let Some(e) = found {
@@ -48,6 +51,7 @@ impl Supervisor {
             }
             seen.push((ServiceId(i), found));
         }
+        self.outside = outside;
         self.feed(Input::External { seen });
         for (service, pid, spec) in to_check {
             let (project, tx) = (self.project.clone(), self.tx.clone());

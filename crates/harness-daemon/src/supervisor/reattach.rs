@@ -51,7 +51,7 @@ impl Supervisor {
             tracing::info!(service = %name, pid = r.pid, shim = r.shim_pid, "re-attached to running service");
             None
         } else {
-            let end = super::runs::end_of(&self.project, &r.unit, r.run, r.pid, r.pid_start);
+            let end = super::runs::end_of_record(&self.project, &r);
             tracing::info!(service = %name, end = %end.describe(), "service ended while no daemon ran");
             self.store.run_ended(&self.project, r.unit.clone(), r.run);
             Some(end)
@@ -63,11 +63,19 @@ impl Supervisor {
             wanted,
             ended,
             definition: r.definition.clone(),
+            adopted: r.adopted,
         };
         self.feed(Input::Attached {
             service: ServiceId(service),
             found,
         });
+        // An adopted process is watched as it is: no notify socket, no
+        // listener of harness's.
+        if alive && r.adopted && self.engine.run_spec(service, r.run).is_some() {
+            self.adopted.insert(r.run);
+            self.watch_shim(ServiceId(service), r.run, None, &r);
+            return;
+        }
         // The engine says what the run runs (its notify socket), unless it
         // has already let the run go.
         if alive && let Some(spec) = self.engine.run_spec(service, r.run) {
@@ -94,6 +102,7 @@ impl Supervisor {
             wanted: false,
             ended: None,
             definition: r.definition.clone(),
+            adopted: r.adopted,
         };
         self.feed(Input::AttachedBeside {
             service: ServiceId(service),

@@ -214,11 +214,30 @@ pub(super) fn end_of(
     ProcessEnd::Lost
 }
 
-/// Waits for the run's shim to end, then reports the run's end.
+/// How the run `record` names ended, once it is gone: an adopted
+/// process's end cannot be known; a shim's run's is what the shim wrote.
+pub(super) fn end_of_record(project: &Project, record: &RunRecord) -> ProcessEnd {
+    match record.adopted {
+        true => ProcessEnd::Unknown,
+        false => end_of(
+            project,
+            &record.unit,
+            record.run,
+            record.pid,
+            record.pid_start,
+        ),
+    }
+}
+
+/// Waits for the run's shim (or, adopted, its process) to end, then
+/// reports the run's end.
 async fn watch_until_exit(r: &Reporter, record: &RunRecord) {
-    process::wait_exit(record.shim_pid).await;
+    match record.adopted {
+        true => process::wait_adopted(record.pid, record.pid_start).await,
+        false => process::wait_exit(record.shim_pid).await,
+    }
     let unit = &record.unit;
-    let end = end_of(&r.project, unit, r.run, record.pid, record.pid_start);
+    let end = end_of_record(&r.project, record);
     tracing::info!(service = %unit, pid = record.pid, end = %end.describe(), "service ended");
     r.store.run_ended(&r.project, unit.clone(), r.run);
     r.fact(Input::Exited {

@@ -13,6 +13,7 @@
 mod background;
 mod fixtures;
 mod procs;
+mod pty;
 mod stack;
 
 #[allow(unused_imports, reason = "each test binary uses a different part")]
@@ -21,5 +22,7 @@ pub use background::*;
 pub use fixtures::*;
 #[allow(unused_imports, reason = "each test binary uses a different part")]
 pub use procs::*;
+#[allow(unused_imports, reason = "each test binary uses a different part")]
+pub use pty::*;
 #[allow(unused_imports, reason = "each test binary uses a different part")]
 pub use stack::*;

@@ -13,6 +13,7 @@ fn attach(r: &mut Rig, name: &str, wanted: bool, ended: Option<ProcessEnd>) -> V
         wanted,
         ended,
         definition: None,
+        adopted: false,
     };
     r.feed(Input::Attached { service, found })
 }
@@ -142,6 +143,7 @@ fn a_run_spawned_with_an_older_definition_says_what_changed() {
         since: r.now,
         wanted: true,
         ended: None,
+        adopted: false,
         definition: Some(Definition::of(&RunSpec::of(&old))),
     };
     r.feed(Input::Attached {

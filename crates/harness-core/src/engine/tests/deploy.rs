@@ -554,6 +554,7 @@ fn a_new_daemon_stops_a_second_live_run_it_is_told_not_to_keep() {
         wanted: true,
         ended: None,
         definition: None,
+        adopted: false,
     };
     let (keep, other) = (found(5, 500), found(6, 600));
     let _ = r.feed(Input::Attached {

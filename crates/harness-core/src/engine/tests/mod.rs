@@ -7,6 +7,7 @@ use crate::report::{Health, Stage as P, Status, SystemState, WarningReason};
 use crate::restart_policy::Tracker;
 use std::time::{Duration, Instant};
 
+mod adopt;
 mod attach;
 mod deploy;
 mod deploy_plan;
