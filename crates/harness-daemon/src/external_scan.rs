@@ -127,6 +127,34 @@ fn facts_of(p: &Process) -> Option<ProcessFacts> {
     })
 }
 
+/// The TCP ports process `pid` listens on itself (its sockets among the
+/// listening ones), all of them, not only those its service is known by:
+/// what `harness adopt` shows, and what a replace waits to be free.
+pub(crate) fn ports_held_by(pid: u32) -> Vec<u16> {
+    let Ok(fds) = Process::new(pid as i32).and_then(|p| p.fd()) else {
+        return Vec::new();
+    };
+    let held: HashSet<u64> = fds
+        .flatten()
+        .filter_map(|fd| match fd.target {
+            FDTarget::Socket(inode) => Some(inode),
+            _ => None,
+        })
+        .collect();
+    if held.is_empty() {
+        return Vec::new();
+    }
+    let listening = crate::sock_diag::listening_tcp().unwrap_or_else(|_| from_proc_net());
+    let mut ports: Vec<u16> = listening
+        .iter()
+        .filter(|l| held.contains(&l.inode))
+        .map(|l| l.addr.port())
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
 /// `pid` and every process under it now: what an adopted process that
 /// leads no group of its own is stopped as.
 pub(crate) fn tree_of(pid: u32) -> HashSet<u32> {

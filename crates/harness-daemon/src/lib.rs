@@ -21,6 +21,7 @@
 //! On start the daemon re-attaches to the runs recorded in the store, trusting
 //! a pid only when its process start time matches the recorded one.
 
+pub mod adopted_output;
 pub mod api;
 pub mod external_scan;
 pub mod fd_limit;

@@ -8,6 +8,7 @@ mod common;
 use common::*;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 /// A process started outside harness (its own session), killed when
 /// dropped.
@@ -16,10 +17,15 @@ struct Outside(Child);
 impl Outside {
     /// `hk listen PORT` in a session of its own, once it listens.
     fn listener(port: u16) -> Outside {
+        Outside::writing_to(port, Stdio::null())
+    }
+
+    /// [`Outside::listener`] with its standard output into `stdout`.
+    fn writing_to(port: u16, stdout: impl Into<Stdio>) -> Outside {
         let mut cmd = Command::new(hk());
         cmd.args(["listen", &port.to_string()])
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::null());
         // SAFETY: setsid between fork and exec.
         unsafe {
@@ -137,6 +143,7 @@ fn an_adopted_instance_is_supervised_kept_across_daemons_and_replaced_by_harness
     for line in [
         format!("Found db process (PID {pid}):"),
         format!("  Port: {port}"),
+        format!("  Found by: port {port}; its health check passes"),
         "✓ Service 'db' adopted".to_string(),
     ] {
         assert!(r.stdout.contains(&line), "{line:?} in {}", r.stdout);
@@ -152,6 +159,14 @@ fn an_adopted_instance_is_supervised_kept_across_daemons_and_replaced_by_harness
     assert_eq!(db["status"], "running", "{db}");
     assert_eq!(db["pid"], pid, "{db}");
     assert_eq!(db["notes"], format!("adopted (PID {pid})"), "{db}");
+    // Its output goes nowhere harness can read: `logs` says so.
+    let r = s.harness(&["logs", "db"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains(&format!("[harness] db (PID {pid}) was started outside harness: harness cannot capture its output, and its standard output goes to /dev/null, which harness cannot read")),
+        "{}",
+        r.all()
+    );
     // Adopted twice: harness runs it now.
     let r = s.harness(&["adopt", "db", "--yes"]);
     assert_eq!(r.code, 2, "{}", r.all());
@@ -213,6 +228,50 @@ fn stopping_an_adopted_instance_stops_that_process() {
         "{}",
         r.all()
     );
+}
+
+#[test]
+fn the_logs_of_an_adopted_instance_are_read_from_the_file_it_writes_to() {
+    let port = free_port();
+    let s = db_stack(port);
+    let file = s.dir.path().join("outside.log");
+    let outside = Outside::writing_to(port, std::fs::File::create(&file).unwrap());
+    let pid = outside.pid();
+    assert_eq!(s.harness(&["adopt", "db", "--yes"]).code, 0);
+    let r = s.harness(&["logs", "db"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "[harness] db (PID {pid}) was started outside harness: harness cannot capture its output; shown from {}, where its standard output goes (those lines have no capture time)",
+                file.display()
+            )
+            .as_str(),
+            &format!("listening on {port}"),
+            &format!("[harness] adopted (PID {pid}): started outside harness, its output is not captured here"),
+        ],
+        "{}",
+        r.all()
+    );
+    assert!(!r.stderr.contains("has not run yet"), "{}", r.all());
+    // Followed: what it writes there comes as it is written.
+    let mut follower = Background::start(s.command(&["logs", "-f", "db"]).stdout(Stdio::piped()));
+    for _ in 0..3 {
+        follower.next_line(Duration::from_secs(10)).unwrap();
+    }
+    let mut out = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap();
+    std::io::Write::write_all(&mut out, b"checkpoint complete\n").unwrap();
+    assert_eq!(
+        follower.next_line(Duration::from_secs(10)).unwrap(),
+        "checkpoint complete"
+    );
+    drop(follower);
+    assert_eq!(s.harness(&["stop", "--all"]).code, 0);
 }
 
 /// db outside harness as a listener, api depending on it.

@@ -45,6 +45,13 @@ impl Engine {
 }
 
 impl Engine {
+    /// The check an instance of service `i` outside harness is judged
+    /// by: its readiness check, if it has one.
+    pub fn external_check(&self, i: usize) -> Option<ProbeSpec> {
+        let svc = self.def(i);
+        svc.health_check.as_ref().map(|c| ProbeSpec::of(svc, c))
+    }
+
     /// What the engine is told of `found`, an instance of service `i`
     /// outside harness, and the readiness check to run against it, if
     /// any. The same process seen again keeps its check's answer; one
@@ -60,11 +67,10 @@ impl Engine {
         let known = self.svcs[i]
             .external
             .filter(|k| k.pid == pid && k.start_time == start_time);
-        let svc = self.def(i);
-        let (healthy, check) = match (&svc.health_check, known) {
+        let (healthy, check) = match (self.external_check(i), known) {
             (_, Some(k)) => (k.healthy, None),
             (None, None) => (true, None),
-            (Some(check), None) => (false, Some(ProbeSpec::of(svc, check))),
+            (Some(check), None) => (false, Some(check)),
         };
         let instance = super::io::ExternalInstance {
             pid,

@@ -6,6 +6,7 @@
 //! the follow did.
 
 use super::{error, gone};
+use crate::adopted_output;
 use crate::log_cursor::Cursor;
 use crate::log_lines::{Line, Merge, Window};
 use crate::log_sources::{self, Pick, Source};
@@ -58,6 +59,9 @@ pub(crate) async fn logs(State(h): State<Handle>, Query(p): Query<Params>) -> Re
             }
         }
     };
+    let Some(adopted) = h.ask(Msg::Adopted).await else {
+        return gone();
+    };
     let logs_dir = h.project.logs_dir();
     let window = Window {
         tail: p.tail,
@@ -66,10 +70,11 @@ pub(crate) async fn logs(State(h): State<Handle>, Query(p): Query<Params>) -> Re
     let opened = {
         let (picks, services, logs_dir) = (picks.clone(), services.clone(), logs_dir.clone());
         tokio::task::spawn_blocking(move || {
-            Logs::open(
-                log_sources::sources(picks.as_deref(), &services, &logs_dir),
-                window,
-            )
+            let sources = log_sources::sources(picks.as_deref(), &services, &logs_dir);
+            let (sources, notes) = adopted_output::with_outputs(sources, &adopted);
+            let mut logs = Logs::open(sources, window);
+            logs.notes = notes;
+            logs
         })
         .await
     };
@@ -118,6 +123,9 @@ struct Logs {
     /// Each log's name, by its index in the merge.
     names: Vec<String>,
     merge: Merge<Cursor>,
+    /// What is said first of each adopted service (see
+    /// [`adopted_output`]), by name; sent before the window.
+    notes: Vec<(String, String)>,
     /// Whether the window has been sent.
     sent_window: bool,
     /// The files read, to tell which ones began since.
@@ -145,6 +153,7 @@ impl Logs {
         Logs {
             names,
             merge: Merge::new(cursors),
+            notes: Vec::new(),
             sent_window: false,
             known,
             follow: None,
@@ -154,6 +163,10 @@ impl Logs {
     /// The next piece of the answer, as NDJSON; `None` at its end: the
     /// window sent, when not following, or the daemon going away.
     async fn next(mut self) -> Option<(Vec<u8>, Logs)> {
+        if !self.notes.is_empty() {
+            let notes = std::mem::take(&mut self.notes);
+            return Some((notes_ndjson(notes), self));
+        }
         loop {
             if self.follow.is_some() && self.sent_window {
                 self.look_for_new_logs().await?;
@@ -231,6 +244,25 @@ fn ndjson(names: &[impl AsRef<str>], lines: Vec<(usize, Line)>) -> Vec<u8> {
             },
             ts: (line.ts_us > 0).then(|| rfc3339_us(line.ts_us)),
             line: line.text().into_owned(),
+        };
+        if serde_json::to_writer(&mut out, &wire).is_ok() {
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+/// Harness's `notes`, each of the service it names, as NDJSON lines
+/// marked as the daemon's own (`[harness] …`, as the marks in a log are),
+/// with no capture time: nothing captured them.
+fn notes_ndjson(notes: Vec<(String, String)>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (service, note) in notes {
+        let wire = LogLine {
+            service,
+            stream: LogStream::Stdout,
+            ts: None,
+            line: format!("[harness] {note}"),
         };
         if serde_json::to_writer(&mut out, &wire).is_ok() {
             out.push(b'\n');

@@ -8,6 +8,7 @@
 //! watches it.
 
 use super::Supervisor;
+use crate::adopted_output::AdoptedProcess;
 use harness_api::{Adopted, ApiError, ApiErrorKind, ExternalInstance, ExternalRequest, Replaced};
 use harness_core::engine::{Input, RunId, ServiceId};
 use harness_core::external::{Evidence, External};
@@ -33,7 +34,45 @@ impl Supervisor {
             return Err(ApiError::new(ApiErrorKind::Usage, why));
         };
         let healthy = self.engine.external(i).is_some_and(|e| e.healthy);
-        Ok(shown(name, found, healthy))
+        let mut shown = shown(name, found, healthy);
+        if let Some(pid) = shown.pid {
+            shown.ports.extend(crate::external_scan::ports_held_by(pid));
+            shown.ports.sort_unstable();
+            shown.ports.dedup();
+        }
+        Ok(shown)
+    }
+
+    /// [`Self::external_instance`] for a person to decide on: answered
+    /// once its readiness check has been run again now, so what they are
+    /// shown of its health is what it is, never an answer not yet come.
+    pub(super) fn show_external(
+        &mut self,
+        name: &str,
+        reply: tokio::sync::oneshot::Sender<Result<ExternalInstance, ApiError>>,
+    ) {
+        let shown = match self.external_instance(name) {
+            Ok(shown) => shown,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let i = self.engine.graph().index(name).unwrap_or_default();
+        let Some(check) = self.engine.external_check(i) else {
+            let _ = reply.send(Ok(shown));
+            return;
+        };
+        let (project, tx) = (self.project.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let healthy = crate::probe::run(&project, &check).await.ok;
+            let _ = tx.send(super::Msg::ExternalChecked {
+                service: shown.service.clone(),
+                pid: shown.pid,
+                healthy,
+            });
+            let _ = reply.send(Ok(ExternalInstance { healthy, ..shown }));
+        });
     }
 
     /// The instance `req` names, if it is still the one a look finds now
@@ -130,7 +169,7 @@ impl Supervisor {
         let name = self.engine.graph().name(service.index()).to_string();
         // No shim: the process watched is the service itself.
         let record = RunRecord {
-            unit: harness_core::engine::UnitId::Service(name),
+            unit: harness_core::engine::UnitId::Service(name.clone()),
             run,
             shim_pid: pid,
             shim_start: start,
@@ -141,7 +180,20 @@ impl Supervisor {
             adopted: true,
         };
         self.store.send(Write::Run(record.clone()));
-        self.adopted.insert(run);
+        self.adopted.insert(
+            run,
+            AdoptedProcess {
+                service: name.clone(),
+                pid,
+                start,
+            },
+        );
+        self.mark_log(
+            &name,
+            &format!(
+                "adopted (PID {pid}): started outside harness, its output is not captured here"
+            ),
+        );
         self.watch_shim(service, run, None, &record);
     }
 }

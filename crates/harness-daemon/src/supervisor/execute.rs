@@ -68,7 +68,7 @@ impl Supervisor {
                 grace,
                 ..
             } => {
-                let task = match self.adopted.contains(&run) {
+                let task = match self.adopted.contains_key(&run) {
                     true => tokio::spawn(process::stop_adopted(pid, signal, grace)),
                     false => tokio::spawn(process::stop_group(ProcessGroup(pid), signal, grace)),
                 };
@@ -135,7 +135,7 @@ impl Supervisor {
     /// Written here rather than on the store thread
     /// so that a mark always precedes the output of the run it announces;
     /// it happens only on health events, never on a probe or a plain start.
-    fn mark_log(&self, service: &str, line: &str) {
+    pub(super) fn mark_log(&self, service: &str, line: &str) {
         let path = self.project.log(service);
         let written =
             harness_shim::log::append_line(&path, format!("[harness] {line}\n").as_bytes());

@@ -101,6 +101,9 @@ pub enum Msg {
     /// The services' names, in config order (`GET /v1/logs` checks the one
     /// it is asked for, and names them all when it is not one).
     Names(oneshot::Sender<Vec<String>>),
+    /// The processes harness adopted (`GET /v1/logs` reads where they
+    /// write).
+    Adopted(oneshot::Sender<Vec<crate::adopted_output::AdoptedProcess>>),
     /// A probe answered (the fact), and how long it took (a metric).
     Probed {
         /// `Input::Probed`.

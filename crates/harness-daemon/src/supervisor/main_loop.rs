@@ -85,9 +85,7 @@ impl Supervisor {
                     pid,
                     healthy,
                 } => self.external_checked(&service, pid, healthy),
-                Msg::External(name, reply) => {
-                    let _ = reply.send(self.external_instance(&name));
-                }
+                Msg::External(name, reply) => self.show_external(&name, reply),
                 Msg::Adopt(req, reply) => {
                     let _ = reply.send(self.adopt(req));
                 }
@@ -104,6 +102,9 @@ impl Supervisor {
                 Msg::Names(reply) => {
                     let g = self.engine.graph();
                     let _ = reply.send((0..g.len()).map(|i| g.name(i).to_string()).collect());
+                }
+                Msg::Adopted(reply) => {
+                    let _ = reply.send(self.adopted.values().cloned().collect());
                 }
                 Msg::Probed {
                     fact,

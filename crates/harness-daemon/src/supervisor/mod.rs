@@ -82,9 +82,10 @@ pub struct Supervisor {
     /// The stop task of each run being stopped, by run (never reused),
     /// aborted when the run ends.
     stops: HashMap<RunId, AbortHandle>,
-    /// The runs that are processes harness adopted: stopped as such
-    /// (`process::stop_adopted`), not as a shim's group.
-    adopted: std::collections::HashSet<RunId>,
+    /// The runs that are processes harness adopted, and those processes:
+    /// stopped as such (`process::stop_adopted`), not as a shim's group,
+    /// and their output read where they write it (`harness logs`).
+    adopted: HashMap<RunId, crate::adopted_output::AdoptedProcess>,
     /// What the last look outside harness found, by service: what
     /// `harness adopt` shows, and what an adoption is checked against.
     outside: HashMap<String, harness_core::external::External>,

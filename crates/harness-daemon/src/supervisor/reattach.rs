@@ -72,7 +72,12 @@ impl Supervisor {
         // An adopted process is watched as it is: no notify socket, no
         // listener of harness's.
         if alive && r.adopted && self.engine.run_spec(service, r.run).is_some() {
-            self.adopted.insert(r.run);
+            let process = crate::adopted_output::AdoptedProcess {
+                service: self.engine.graph().name(service).to_string(),
+                pid: r.pid,
+                start: r.pid_start,
+            };
+            self.adopted.insert(r.run, process);
             self.watch_shim(ServiceId(service), r.run, None, &r);
             return;
         }
