@@ -14,7 +14,9 @@
 # 1,000 concurrent status requests and a 100 MB body), chaos (100 daemon
 # SIGKILLs at random moments during starts, stops, restarts, deploys and
 # jobs: duplicates, orphans, broken history), external (the cost of
-# looking for services harness did not start, 100 services).
+# looking for services harness did not start, 100 services, alone and in
+# the state check — `BEFORE=path/to/harness` beside an earlier build — and
+# an adopted process's end → harness's own instance running).
 # Without a name, all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -317,6 +319,59 @@ if section external; then
 echo "== looking for services harness did not start"
 cargo build --release -q -p harness-daemon --example external_look
 for _ in 1 2 3; do "$PWD/target/release/examples/external_look"; done
+# The state check with the look in it: 100 stopped services with a tcp
+# readiness check each, nothing listening; `BEFORE=path/to/harness` also
+# measures an earlier build, alternating with this one.
+mkdir -p "$work/external" "$work/external-before"
+{ echo "services:"; for i in $(seq 1 100); do printf '  s%03d:\n    command: ["sleep", "100000"]\n    health_check: { tcp: "127.0.0.1:%d" }\n' "$i" $((43000 + i)); done; } > "$work/external/services.yaml"
+cp "$work/external/services.yaml" "$work/external-before/services.yaml"
+dry() { # $1: binary, $2: file, $3: label
+  local runs=50 t0 t1
+  "$1" -f "$2" start --all --dry-run >/dev/null
+  t0=$(ms); for _ in $(seq $runs); do "$1" -f "$2" start --all --dry-run >/dev/null; done; t1=$(ms)
+  python3 -c "print(f'$3: start --all --dry-run, 100 stopped services, nothing external: {($t1-$t0)/1e6/$runs:.2f} ms per call (mean of $runs)')"
+}
+for _ in 1 2 3; do
+  dry "$H" "$work/external/services.yaml" "this build"
+  if [ -n "${BEFORE:-}" ]; then dry "$BEFORE" "$work/external-before/services.yaml" "before ($BEFORE)"; fi
+done
+"$H" -f "$work/external/services.yaml" daemon stop >/dev/null 2>&1 || true
+if [ -n "${BEFORE:-}" ]; then "$BEFORE" -f "$work/external-before/services.yaml" daemon stop >/dev/null 2>&1 || true; fi
+echo "== an adopted process's end → harness's own instance running"
+mkdir -p "$work/adopted"
+aport=$((44000 + RANDOM % 1000))
+printf 'settings:\n  restart: { backoff: { initial: 0s, max: 0s }, max_restarts: 0, min_uptime: 0s }\nservices:\n  victim:\n    command: ["%s", "serve", "%s"]\n    health_check: { tcp: "127.0.0.1:%s" }\n' "$HK" "$aport" "$aport" > "$work/adopted/services.yaml"
+python3 - "$H" "$HK" "$work/adopted/services.yaml" "$work/adopted/.harness/logs/victim.log" "$aport" <<'PY'
+import os, re, signal, socket, statistics, subprocess, sys, time
+h, hk, cfg, log, port = sys.argv[1:6]
+def stamps():
+    try:
+        return [int(s) for s in re.findall(r"started_ns=(\d+)", open(log).read())]
+    except FileNotFoundError:
+        return []
+def listens():
+    try:
+        socket.create_connection(("127.0.0.1", int(port)), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+samples = []
+for _ in range(20):
+    outside = subprocess.Popen([hk, "serve", port], stdout=subprocess.DEVNULL, start_new_session=True)
+    while not listens():
+        time.sleep(0.005)
+    subprocess.run([h, "-f", cfg, "adopt", "victim", "--yes"], check=True, stdout=subprocess.DEVNULL)
+    before = len(stamps())
+    t0 = time.time_ns()
+    os.kill(outside.pid, signal.SIGKILL)
+    outside.wait()
+    while len(stamps()) <= before:
+        time.sleep(0.0005)
+    samples.append((stamps()[-1] - t0) / 1e6)
+    subprocess.run([h, "-f", cfg, "stop", "victim"], check=True, stdout=subprocess.DEVNULL)
+print(f"adopted process SIGKILLed → harness's own instance running (its first line), {len(samples)} samples: median {statistics.median(samples):.1f} ms, min {min(samples):.1f}, max {max(samples):.1f}")
+PY
+"$H" -f "$work/adopted/services.yaml" daemon stop >/dev/null 2>&1 || true
 fi
 
 if section resume; then

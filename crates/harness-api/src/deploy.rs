@@ -47,6 +47,8 @@ pub enum DeployAction {
     Remove,
     /// Runs what the file says.
     Unchanged,
+    /// Runs outside harness (not started by it): left as it is.
+    External,
 }
 
 /// One service of a [`DeployPlan`].

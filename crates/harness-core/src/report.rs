@@ -263,17 +263,21 @@ pub enum DeployAction {
     Remove,
     /// Runs what the file says (or, a one-shot, completed it).
     Unchanged,
+    /// Not run by harness: an instance outside it stands for the service
+    /// (seed 000's coexist), and a deploy leaves it as it is.
+    External,
 }
 
 impl DeployAction {
     /// Every action.
-    pub const ALL: [DeployAction; 6] = [
+    pub const ALL: [DeployAction; 7] = [
         DeployAction::Add,
         DeployAction::Change,
         DeployAction::Drifted,
         DeployAction::InPlace,
         DeployAction::Remove,
         DeployAction::Unchanged,
+        DeployAction::External,
     ];
 
     /// Its one spelling, on the wire and in `state.db`.
@@ -285,6 +289,7 @@ impl DeployAction {
             DeployAction::InPlace => "in-place",
             DeployAction::Remove => "remove",
             DeployAction::Unchanged => "unchanged",
+            DeployAction::External => "external",
         }
     }
 
@@ -367,7 +372,7 @@ impl DeployPlan {
     /// Whether anything would change; with `no_prune`, a removal would not.
     pub fn pending_with(&self, no_prune: bool) -> bool {
         self.services.iter().any(|e| match e.action {
-            DeployAction::Unchanged => false,
+            DeployAction::Unchanged | DeployAction::External => false,
             DeployAction::Remove => !no_prune,
             _ => true,
         })

@@ -277,5 +277,6 @@ pub fn deploy_action(a: core::DeployAction) -> api::DeployAction {
         core::DeployAction::InPlace => api::DeployAction::InPlace,
         core::DeployAction::Remove => api::DeployAction::Remove,
         core::DeployAction::Unchanged => api::DeployAction::Unchanged,
+        core::DeployAction::External => api::DeployAction::External,
     }
 }

@@ -99,6 +99,23 @@ fn a_database_started_outside_harness_is_used_as_it_is_and_never_started_again()
             .count()
     };
     assert_eq!(starts("db"), 0, "never started by harness");
+    // A deploy leaves it as it is too, and deploys its dependent.
+    let file = s.path().join("services.yaml");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, yaml.replace("sleep 1000", "sleep 1005")).unwrap();
+    let r = s.harness(&["deploy"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains(&format!(
+            "! db   external: running outside harness (PID {}): left as it is",
+            outside.pid()
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("1 deployed"), "{}", r.stdout);
+    assert_eq!(starts("db"), 0, "never started by harness");
+    assert_eq!(s.service("db")["status"], "external");
     // `stop --all` stops what harness runs, and leaves what it does not.
     let r = s.harness(&["stop", "--all"]);
     assert_eq!(r.code, 0, "{}", r.all());

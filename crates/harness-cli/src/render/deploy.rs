@@ -47,6 +47,7 @@ pub fn write_deploy_plan(
             DeployAction::Remove if no_prune => ("!", "keep running (--no-prune)"),
             DeployAction::Remove => ("-", "remove"),
             DeployAction::Unchanged => ("=", "unchanged"),
+            DeployAction::External => ("!", "external"),
         };
         let why = if e.reasons.is_empty() {
             String::new()
@@ -256,6 +257,7 @@ pub fn write_deploy_record(w: &mut impl Write, d: &DeployRecord) -> io::Result<(
             DeployAction::InPlace => "in-place",
             DeployAction::Remove => "remove",
             DeployAction::Unchanged => "unchanged",
+            DeployAction::External => "external",
         };
         let versions = match (&s.from, &s.to) {
             (Some(f), Some(t)) if f != t => format!("{f} → {t}"),

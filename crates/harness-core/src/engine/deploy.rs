@@ -220,7 +220,8 @@ impl Engine {
                 continue; // (the plan and the merged config have the same names)
             };
             let step = match e.action {
-                DeployAction::Unchanged => Step::Settled(End::Unchanged),
+                // The deploy changes nothing of either.
+                DeployAction::Unchanged | DeployAction::External => Step::Settled(End::Unchanged),
                 DeployAction::InPlace => Step::Settled(End::InPlace),
                 DeployAction::Remove if options.no_prune => Step::Settled(End::Kept),
                 DeployAction::Remove

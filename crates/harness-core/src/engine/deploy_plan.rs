@@ -120,6 +120,13 @@ impl Engine {
         let old = &self.config.services[i];
         let mut changes = match &state.running {
             Some(print) => print.changes(&Definition::of(&RunSpec::of(new))),
+            // Started outside harness: replaced by a run of the file's.
+            None if self.runs_adopted(i) => match state.phase {
+                Phase::Up { pid, .. } | Phase::Stopping { pid, .. } => {
+                    vec![format!("adopted (PID {pid}): what it runs is not known")]
+                }
+                _ => vec!["adopted: what it runs is not known".to_string()],
+            },
             None => vec!["running definition not recorded".to_string()],
         };
         // What the run was set up with (a reverted run keeps its own),
@@ -130,6 +137,14 @@ impl Engine {
         };
         changes.extend(spec_keys(ready, watchdog, new));
         let completed = matches!(&state.verdict, Verdict::Exited(end) if end.success());
+        if let (Phase::Stopped, Some(e)) = (&state.phase, &state.external) {
+            // Harness runs none of it: starting one would be a duplicate.
+            let pid = e.pid.map(|p| format!(" (PID {p})")).unwrap_or_default();
+            return (
+                DeployAction::External,
+                vec![format!("running outside harness{pid}: left as it is")],
+            );
+        }
         match state.phase {
             Phase::Stopped if completed && changes.is_empty() => {
                 (DeployAction::Unchanged, vec!["completed".into()])

@@ -91,6 +91,7 @@ impl Supervisor {
     ) -> Result<(u64, mpsc::Receiver<Numbered>), ApiError> {
         self.may_begin("deploy")?;
         let file = self.config.take_observed(observed?)?.clone();
+        self.look_outside();
         let plan = self
             .engine
             .deploy_plan(&file, &req.services)
@@ -429,7 +430,9 @@ fn rows(plan: &DeployPlan, no_prune: bool) -> Vec<DeployServiceRow> {
             from_version: e.from.clone(),
             to_version: e.to.clone(),
             outcome: match e.action {
-                DeployAction::Unchanged => Some(DeployOutcome::Unchanged.as_str().into()),
+                DeployAction::Unchanged | DeployAction::External => {
+                    Some(DeployOutcome::Unchanged.as_str().into())
+                }
                 // Kept by the request itself: never stopped by a daemon
                 // that finds this deploy unfinished.
                 DeployAction::Remove if no_prune => Some(DeployOutcome::Kept.as_str().into()),

@@ -80,10 +80,12 @@ impl Supervisor {
         // Mid-deploy, what runs is not settled: a plan would call a
         // service under its gate unchanged.
         self.not_deploying()?;
-        let file = self.config.take_observed(observed?)?;
+        let file = self.config.take_observed(observed?)?.clone();
+        // An instance outside harness is left as it is, never duplicated.
+        self.look_outside();
         let plan = self
             .engine
-            .deploy_plan(file, &req.services)
+            .deploy_plan(&file, &req.services)
             .map_err(usage)?;
         Ok(wire::deploy_plan(plan, req.no_prune))
     }
@@ -103,6 +105,9 @@ impl Supervisor {
             ..Selection::default()
         };
         let targets = self.engine.select(&sel, Instant::now()).map_err(usage)?;
+        // What it leaves running outside harness is said only if it is
+        // still there.
+        self.refresh_outside();
         // `stop --all` leaves nothing running: a job's step under way is
         // cancelled too (recorded so; `harness run` resumes it).
         if sel.all {

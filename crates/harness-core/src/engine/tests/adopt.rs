@@ -188,3 +188,19 @@ fn an_adopted_process_the_last_daemon_recorded_is_adopted_still() {
         "adopted (PID 1234)"
     );
 }
+
+#[test]
+fn a_deploy_replaces_an_adopted_instance_saying_why() {
+    let mut r = Rig::new(STACK);
+    seen(&mut r, 1234, 77, true);
+    adopt(&mut r, 1234, 77);
+    let file = crate::config::parse(STACK, "services.yaml").unwrap();
+    let plan = r.engine.deploy_plan(&file, &["postgres".into()]).unwrap();
+    let pg = plan.entry("postgres").unwrap();
+    assert_eq!(pg.action, crate::report::DeployAction::Change);
+    assert_eq!(
+        pg.reasons,
+        ["adopted (PID 1234): what it runs is not known"]
+    );
+    assert_eq!(pg.from, None, "no version of it is known");
+}

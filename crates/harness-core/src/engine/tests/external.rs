@@ -153,3 +153,25 @@ fn a_new_instance_is_checked_once_and_the_same_process_keeps_its_answer() {
     let (cache, check) = r.engine.external_instance(r.idx("cache"), &found(77, 1));
     assert!(cache.healthy && check.is_none());
 }
+
+#[test]
+fn a_deploy_leaves_an_external_instance_as_it_is_and_deploys_the_rest() {
+    let mut r = Rig::new(STACK);
+    seen(&mut r, "postgres", Some(1234), true);
+    let file = crate::config::parse(STACK, "services.yaml").unwrap();
+    let plan = r.engine.deploy_plan(&file, &[]).unwrap();
+    let pg = plan.entry("postgres").unwrap();
+    assert_eq!(pg.action, crate::report::DeployAction::External);
+    assert_eq!(
+        pg.reasons,
+        ["running outside harness (PID 1234): left as it is"]
+    );
+    assert_eq!(pg.from, None, "harness knows no version of it");
+    assert_eq!(
+        plan.entry("api").unwrap().action,
+        crate::report::DeployAction::Add
+    );
+    assert!(plan.pending(), "api is still to start");
+    let only_pg = r.engine.deploy_plan(&file, &["postgres".into()]).unwrap();
+    assert!(!only_pg.pending(), "nothing to do for it");
+}
